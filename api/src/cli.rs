@@ -1,0 +1,32 @@
+//! The `ledgerbot` command line.
+
+use clap::{Parser, Subcommand};
+
+/// Ledgerbot: the event-sourced back office of businesses that live in Telegram.
+///
+/// Settings come from the environment and an optional .env file (see .env.example);
+/// every one has a default for a local setup.
+#[derive(Debug, Parser)]
+#[command(name = "ledgerbot", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the product: migrate, then serve HTTP (health, metrics) and run the outbox
+    /// relay. Parts can be switched off to run them on separate machines.
+    Serve {
+        /// Do not run the outbox relay in this process (run `ledgerbot relay` elsewhere).
+        #[arg(long)]
+        no_relay: bool,
+    },
+    /// Create the database when missing and apply pending migrations, then exit.
+    Migrate,
+    /// Run only the outbox relay (Postgres outbox → NATS JetStream), with the health and
+    /// metrics endpoints. Start several: one is active, the others stand by.
+    Relay,
+    /// Print the effective settings (secrets redacted) and exit.
+    Config,
+}

@@ -1,0 +1,438 @@
+//! Configuration: read once from the environment (and an optional `.env` file) into
+//! typed settings. Every setting has a default for a local setup; a malformed one
+//! stops start-up with a [`ConfigError`] naming the variable and the expected form.
+//! `.env.example` at the top of the repository documents each of them.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use projections::StreamSettings;
+use projections::relay::RelaySettings;
+use projections::stream::MIN_DUPLICATE_WINDOW;
+
+/// Every variable the configuration reads, so a misspelt one can be pointed out.
+pub const KNOWN_VARIABLES: &[&str] = &[
+    "DATABASE_URL",
+    "DATABASE_MAX_CONNECTIONS",
+    "NATS_URL",
+    "LEDGERBOT_HTTP_ADDR",
+    "LEDGERBOT_STREAM",
+    "LEDGERBOT_SUBJECT_PREFIX",
+    "LEDGERBOT_STREAM_DUPLICATE_WINDOW_SECS",
+    "LEDGERBOT_RELAY_BATCH_SIZE",
+    "LEDGERBOT_RELAY_POLL_MS",
+    "LEDGERBOT_RELAY_ACK_TIMEOUT_MS",
+    "LEDGERBOT_LOG",
+    "LEDGERBOT_LOG_FORMAT",
+    "LEDGERBOT_SHUTDOWN_GRACE_SECS",
+];
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub nats: NatsSettings,
+    pub http_addr: SocketAddr,
+    pub stream: StreamSettings,
+    pub relay: RelaySettings,
+    pub log: LogSettings,
+    /// How long in-flight work may take to finish after SIGTERM / Ctrl-C.
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Clone)]
+pub struct DatabaseSettings {
+    /// May carry a password: never log it; use [`DatabaseSettings::redacted_url`].
+    pub url: String,
+    pub max_connections: u32,
+}
+
+impl DatabaseSettings {
+    pub fn redacted_url(&self) -> String {
+        domain::event_store::redact_url(&self.url)
+    }
+}
+
+impl fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &self.redacted_url())
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+#[derive(Clone)]
+pub struct NatsSettings {
+    /// One or more server URLs (comma-separated in the variable); may carry credentials.
+    pub urls: Vec<String>,
+}
+
+impl NatsSettings {
+    pub fn redacted_urls(&self) -> String {
+        self.urls
+            .iter()
+            .map(|url| domain::event_store::redact_url(url))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+impl fmt::Debug for NatsSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NatsSettings")
+            .field("urls", &self.redacted_urls())
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogSettings {
+    /// A `tracing` filter such as `info` or `info,ledgerbot=debug,sqlx=warn`.
+    pub filter: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// JSON when stdout is not a terminal, human-readable text when it is.
+    Auto,
+    Json,
+    Text,
+}
+
+/// A setting that is present but malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable} must be {expected}{}", found.as_ref().map(|f| format!(", got {f:?}")).unwrap_or_default())]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub expected: &'static str,
+    /// The offending value, left out for settings that may hold secrets.
+    pub found: Option<String>,
+}
+
+impl Settings {
+    /// Reads `.env` (when present; existing environment variables win) and then the
+    /// process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(error) if error.not_found() => {}
+            Err(_) => {
+                return Err(ConfigError {
+                    variable: ".env",
+                    expected: "a file of NAME=value lines (see .env.example)",
+                    found: None,
+                });
+            }
+        }
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the settings from any source of variables; empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let defaults = RelaySettings::default();
+        Ok(Self {
+            database: DatabaseSettings {
+                url: database_url(get("DATABASE_URL"))?,
+                max_connections: ranged(
+                    "DATABASE_MAX_CONNECTIONS",
+                    get("DATABASE_MAX_CONNECTIONS"),
+                    10,
+                    1..=1000,
+                    "a whole number from 1 to 1000",
+                )?,
+            },
+            nats: NatsSettings {
+                urls: nats_urls(get("NATS_URL"))?,
+            },
+            http_addr: parsed(
+                "LEDGERBOT_HTTP_ADDR",
+                get("LEDGERBOT_HTTP_ADDR"),
+                SocketAddr::from(([127, 0, 0, 1], 8080)),
+                "a socket address like 127.0.0.1:8080 or 0.0.0.0:8080",
+            )?,
+            stream: StreamSettings {
+                name: stream_name(get("LEDGERBOT_STREAM"))?,
+                subject_prefix: subject_prefix(get("LEDGERBOT_SUBJECT_PREFIX"))?,
+                duplicate_window: Duration::from_secs(ranged(
+                    "LEDGERBOT_STREAM_DUPLICATE_WINDOW_SECS",
+                    get("LEDGERBOT_STREAM_DUPLICATE_WINDOW_SECS"),
+                    MIN_DUPLICATE_WINDOW.as_secs(),
+                    MIN_DUPLICATE_WINDOW.as_secs()..=86_400,
+                    "a number of seconds from 120 to 86400",
+                )?),
+            },
+            relay: RelaySettings {
+                batch_size: ranged(
+                    "LEDGERBOT_RELAY_BATCH_SIZE",
+                    get("LEDGERBOT_RELAY_BATCH_SIZE"),
+                    defaults.batch_size,
+                    1..=10_000,
+                    "a whole number from 1 to 10000",
+                )?,
+                poll_interval: Duration::from_millis(ranged(
+                    "LEDGERBOT_RELAY_POLL_MS",
+                    get("LEDGERBOT_RELAY_POLL_MS"),
+                    defaults.poll_interval.as_millis() as u64,
+                    10..=60_000,
+                    "a number of milliseconds from 10 to 60000",
+                )?),
+                ack_timeout: Duration::from_millis(ranged(
+                    "LEDGERBOT_RELAY_ACK_TIMEOUT_MS",
+                    get("LEDGERBOT_RELAY_ACK_TIMEOUT_MS"),
+                    defaults.ack_timeout.as_millis() as u64,
+                    100..=120_000,
+                    "a number of milliseconds from 100 to 120000",
+                )?),
+                ..defaults
+            },
+            log: LogSettings {
+                filter: log_filter(get("LEDGERBOT_LOG"))?,
+                format: log_format(get("LEDGERBOT_LOG_FORMAT"))?,
+            },
+            shutdown_grace: Duration::from_secs(ranged(
+                "LEDGERBOT_SHUTDOWN_GRACE_SECS",
+                get("LEDGERBOT_SHUTDOWN_GRACE_SECS"),
+                30,
+                1..=3_600,
+                "a number of seconds from 1 to 3600",
+            )?),
+        })
+    }
+}
+
+/// `LEDGERBOT_*` variables in the environment that no setting reads (likely typos).
+pub fn unknown_variables() -> Vec<String> {
+    std::env::vars()
+        .map(|(name, _)| name)
+        .filter(|name| name.starts_with("LEDGERBOT_") && !KNOWN_VARIABLES.contains(&name.as_str()))
+        .collect()
+}
+
+fn parsed<T: FromStr>(
+    variable: &'static str,
+    value: Option<String>,
+    default: T,
+    expected: &'static str,
+) -> Result<T, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(raw) => raw.trim().parse().map_err(|_| ConfigError {
+            variable,
+            expected,
+            found: Some(raw),
+        }),
+    }
+}
+
+fn ranged<T: FromStr + PartialOrd>(
+    variable: &'static str,
+    value: Option<String>,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+    expected: &'static str,
+) -> Result<T, ConfigError> {
+    let number = parsed(variable, value.clone(), default, expected)?;
+    if range.contains(&number) {
+        Ok(number)
+    } else {
+        Err(ConfigError {
+            variable,
+            expected,
+            found: value,
+        })
+    }
+}
+
+const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/ledgerbot";
+
+fn database_url(value: Option<String>) -> Result<String, ConfigError> {
+    let Some(url) = value else {
+        return Ok(DEFAULT_DATABASE_URL.to_owned());
+    };
+    let malformed = ConfigError {
+        variable: "DATABASE_URL",
+        expected: "a URL like postgres://USER[:PASSWORD]@HOST:PORT/DATABASE",
+        found: None, // may hold a password
+    };
+    let url = url.trim().to_owned();
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(malformed);
+    }
+    let options =
+        sqlx::postgres::PgConnectOptions::from_str(&url).map_err(|_| malformed.clone())?;
+    match options.get_database() {
+        Some(name) if !name.is_empty() => Ok(url),
+        _ => Err(malformed),
+    }
+}
+
+fn nats_urls(value: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = value else {
+        return Ok(vec!["nats://127.0.0.1:4222".to_owned()]);
+    };
+    let malformed = ConfigError {
+        variable: "NATS_URL",
+        expected: "one or more comma-separated URLs like nats://HOST:4222",
+        found: None, // may hold credentials
+    };
+    let urls: Vec<String> = raw.split(',').map(|url| url.trim().to_owned()).collect();
+    for url in &urls {
+        let has_scheme = ["nats://", "tls://", "ws://", "wss://"]
+            .iter()
+            .any(|scheme| url.starts_with(scheme));
+        if !has_scheme || async_nats::ServerAddr::from_str(url).is_err() {
+            return Err(malformed);
+        }
+    }
+    Ok(urls)
+}
+
+fn stream_name(value: Option<String>) -> Result<String, ConfigError> {
+    let name = value.unwrap_or_else(|| StreamSettings::default().name);
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if valid {
+        Ok(name)
+    } else {
+        Err(ConfigError {
+            variable: "LEDGERBOT_STREAM",
+            expected: "a JetStream stream name of letters, digits, '_' and '-' (at most 64)",
+            found: Some(name),
+        })
+    }
+}
+
+fn subject_prefix(value: Option<String>) -> Result<String, ConfigError> {
+    let prefix = value.unwrap_or_else(|| StreamSettings::default().subject_prefix);
+    let valid = prefix.split('.').all(|token| {
+        !token.is_empty()
+            && token
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    });
+    if valid {
+        Ok(prefix)
+    } else {
+        Err(ConfigError {
+            variable: "LEDGERBOT_SUBJECT_PREFIX",
+            expected: "dot-separated tokens of letters, digits, '_' and '-', like ledger or acme.ledger",
+            found: Some(prefix),
+        })
+    }
+}
+
+fn log_filter(value: Option<String>) -> Result<String, ConfigError> {
+    let filter = value.unwrap_or_else(|| "info".to_owned());
+    match tracing_subscriber::EnvFilter::try_new(&filter) {
+        Ok(_) => Ok(filter),
+        Err(_) => Err(ConfigError {
+            variable: "LEDGERBOT_LOG",
+            expected: "a tracing filter like info or info,sqlx=warn",
+            found: Some(filter),
+        }),
+    }
+}
+
+fn log_format(value: Option<String>) -> Result<LogFormat, ConfigError> {
+    match value.as_deref().map(str::trim) {
+        None | Some("auto") => Ok(LogFormat::Auto),
+        Some("json") => Ok(LogFormat::Json),
+        Some("text") => Ok(LogFormat::Text),
+        Some(other) => Err(ConfigError {
+            variable: "LEDGERBOT_LOG_FORMAT",
+            expected: "one of auto, json, text",
+            found: Some(other.to_owned()),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_describe_a_local_setup() {
+        let settings = settings(&[]).expect("defaults are valid");
+        assert_eq!(settings.database.url, DEFAULT_DATABASE_URL);
+        assert_eq!(settings.nats.urls, vec!["nats://127.0.0.1:4222"]);
+        assert_eq!(settings.http_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(settings.stream, StreamSettings::default());
+        assert_eq!(settings.relay, RelaySettings::default());
+        assert_eq!(settings.log.format, LogFormat::Auto);
+    }
+
+    #[test]
+    fn a_malformed_value_names_the_variable_and_the_form() {
+        let error = settings(&[("LEDGERBOT_HTTP_ADDR", "localhost")]).expect_err("malformed");
+        assert_eq!(
+            error.to_string(),
+            "LEDGERBOT_HTTP_ADDR must be a socket address like 127.0.0.1:8080 or 0.0.0.0:8080, got \"localhost\""
+        );
+        let error = settings(&[("LEDGERBOT_RELAY_BATCH_SIZE", "0")]).expect_err("out of range");
+        assert_eq!(error.variable, "LEDGERBOT_RELAY_BATCH_SIZE");
+        let error = settings(&[("LEDGERBOT_STREAM_DUPLICATE_WINDOW_SECS", "60")])
+            .expect_err("window too short");
+        assert_eq!(error.variable, "LEDGERBOT_STREAM_DUPLICATE_WINDOW_SECS");
+        let error = settings(&[("LEDGERBOT_SUBJECT_PREFIX", "a..b")]).expect_err("empty token");
+        assert_eq!(error.variable, "LEDGERBOT_SUBJECT_PREFIX");
+        let error = settings(&[("LEDGERBOT_LOG_FORMAT", "xml")]).expect_err("unknown format");
+        assert_eq!(error.variable, "LEDGERBOT_LOG_FORMAT");
+    }
+
+    #[test]
+    fn secrets_never_appear_in_errors_or_debug_output() {
+        let error =
+            settings(&[("DATABASE_URL", "mysql://root:hunter2@db/x")]).expect_err("wrong scheme");
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+        let error = settings(&[("NATS_URL", "nats://u:hunter2@")]).expect_err("no host");
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+
+        let settings = settings(&[
+            ("DATABASE_URL", "postgres://app:hunter2@db:5432/ledgerbot"),
+            ("NATS_URL", "nats://u:hunter2@nats:4222"),
+        ])
+        .expect("valid");
+        let debug = format!("{settings:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(
+            debug.contains("postgres://app:***@db:5432/ledgerbot"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn a_database_url_must_name_a_database() {
+        let error = settings(&[("DATABASE_URL", "postgres://postgres@127.0.0.1:5432")])
+            .expect_err("no database");
+        assert_eq!(error.variable, "DATABASE_URL");
+        assert!(settings(&[("DATABASE_URL", "postgresql://postgres@h/db")]).is_ok());
+    }
+
+    #[test]
+    fn several_nats_servers_may_be_listed_and_empty_values_mean_default() {
+        let settings = settings(&[
+            ("NATS_URL", "nats://a:4222, nats://b:4222"),
+            ("LEDGERBOT_STREAM", ""),
+        ])
+        .expect("valid");
+        assert_eq!(settings.nats.urls, vec!["nats://a:4222", "nats://b:4222"]);
+        assert_eq!(settings.stream.name, "LEDGER_EVENTS");
+    }
+}

@@ -1,0 +1,82 @@
+//! The HTTP surface: routes, shared state, and the layers every request goes through
+//! (request id, tracing span, metrics).
+
+mod health;
+mod metrics;
+mod request_id;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use sqlx::PgPool;
+use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::metrics::Metrics;
+pub use request_id::RequestId;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub nats: async_nats::Client,
+    pub metrics: Metrics,
+}
+
+/// The whole router: operational endpoints (`/health/*`, `/metrics`) that every
+/// process serves, whichever parts it runs.
+pub fn router(state: AppState) -> Router {
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &axum::http::Request<_>| {
+            let request_id = request
+                .extensions()
+                .get::<RequestId>()
+                .map(|id| id.as_str().to_owned())
+                .unwrap_or_default();
+            // The path only: query strings may carry tokens.
+            tracing::info_span!(
+                "http",
+                request_id = %request_id,
+                method = %request.method(),
+                path = %request.uri().path(),
+            )
+        })
+        .on_request(())
+        .on_response(
+            DefaultOnResponse::new()
+                .level(Level::INFO)
+                .latency_unit(tower_http::LatencyUnit::Millis),
+        )
+        .on_failure(DefaultOnFailure::new().level(Level::WARN));
+
+    Router::new()
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
+        .route("/metrics", get(metrics::scrape))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(trace)
+        .layer(axum::middleware::from_fn(request_id::assign))
+        .with_state(state)
+}
+
+/// Health checks give each dependency this long to answer.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+async fn not_found(method: Method, uri: Uri) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(json!({
+            "error": "not_found",
+            "message": format!("no route for {method} {}", uri.path()),
+        })),
+    )
+        .into_response()
+}

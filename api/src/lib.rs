@@ -1,0 +1,10 @@
+//! Ledgerbot's composition root: configuration, telemetry, the HTTP surface and the
+//! start-up code that wires the other crates together into the `ledgerbot` binary.
+
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod metrics;
+pub mod shutdown;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,10 @@
+//! Everything downstream of the event store: the outbox relay that carries committed
+//! events into NATS JetStream, the envelope those events travel in, and the stream
+//! they travel on.
+
+pub mod envelope;
+pub mod relay;
+pub mod stream;
+
+pub use envelope::EventEnvelope;
+pub use stream::StreamSettings;
