@@ -1,1 +1,157 @@
+//! The black-box test harness: every test gets its own Postgres database and its own
+//! JetStream stream and subject prefix, so tests run in parallel against the one
+//! Postgres and the one NATS of the machine (never mocks).
+//!
+//! Where the servers are: `LEDGERBOT_TEST_DATABASE_URL` (an admin URL of any database
+//! on the server; default `postgres://postgres@127.0.0.1:5432/postgres`) and
+//! `LEDGERBOT_TEST_NATS_URL` (default `nats://127.0.0.1:4222`). The project's test
+//! script sets both.
 
+pub mod app;
+pub mod events;
+pub mod nats_server;
+pub mod probe;
+pub mod stream;
+
+use std::time::Duration;
+
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, PgPool};
+use uuid::Uuid;
+
+use api::config::Settings;
+use projections::StreamSettings;
+
+pub fn admin_database_url() -> String {
+    std::env::var("LEDGERBOT_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+pub fn shared_nats_url() -> String {
+    std::env::var("LEDGERBOT_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
+}
+
+/// The URL of database `name` on the test Postgres server.
+pub fn database_url(name: &str) -> String {
+    let options: PgConnectOptions = admin_database_url()
+        .parse()
+        .expect("LEDGERBOT_TEST_DATABASE_URL is a Postgres URL");
+    options.database(name).to_url_lossy().to_string()
+}
+
+/// One test's private corner of the shared servers.
+pub struct TestContext {
+    /// Short unique id, used in the database, stream and subject names.
+    pub id: String,
+    pub database_url: String,
+    pub pool: PgPool,
+    pub stream: StreamSettings,
+    pub nats_url: String,
+}
+
+impl TestContext {
+    /// A fresh, migrated database and an unused stream name, on the shared NATS.
+    pub async fn new() -> Self {
+        Self::with_nats(shared_nats_url()).await
+    }
+
+    /// Same, with events going to the NATS server at `nats_url`.
+    pub async fn with_nats(nats_url: String) -> Self {
+        let id = Uuid::now_v7().simple().to_string();
+        let database_url = database_url(&format!("lbt_{id}"));
+        let pool = domain::event_store::connect_creating_database(&database_url, 30)
+            .await
+            .expect("the test database can be created");
+        domain::event_store::migrate(&pool)
+            .await
+            .expect("the migrations apply");
+        Self {
+            stream: StreamSettings {
+                name: format!("LBT_{id}"),
+                subject_prefix: format!("lbt{id}"),
+                duplicate_window: Duration::from_secs(120),
+            },
+            id,
+            database_url,
+            pool,
+            nats_url,
+        }
+    }
+
+    /// Application settings aimed at this test's database and stream, HTTP on a free
+    /// port, with a short relay poll so tests do not wait on it.
+    pub fn settings(&self) -> Settings {
+        let mut settings = Settings::from_lookup(|_| None).expect("the defaults are valid");
+        settings.database.url = self.database_url.clone();
+        settings.nats.urls = vec![self.nats_url.clone()];
+        settings.http_addr = "127.0.0.1:0".parse().expect("a socket address");
+        settings.stream = self.stream.clone();
+        settings.relay.poll_interval = Duration::from_millis(100);
+        settings.relay.ack_timeout = Duration::from_secs(2);
+        settings.shutdown_grace = Duration::from_secs(10);
+        settings
+    }
+
+    /// The same settings as environment variables, for a `ledgerbot` child process.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("DATABASE_URL".into(), self.database_url.clone()),
+            ("NATS_URL".into(), self.nats_url.clone()),
+            ("LEDGERBOT_HTTP_ADDR".into(), "127.0.0.1:0".into()),
+            ("LEDGERBOT_STREAM".into(), self.stream.name.clone()),
+            (
+                "LEDGERBOT_SUBJECT_PREFIX".into(),
+                self.stream.subject_prefix.clone(),
+            ),
+            ("LEDGERBOT_RELAY_POLL_MS".into(), "100".into()),
+            ("LEDGERBOT_RELAY_ACK_TIMEOUT_MS".into(), "2000".into()),
+            ("LEDGERBOT_LOG_FORMAT".into(), "json".into()),
+        ]
+    }
+
+    pub async fn outbox_depth(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM outbox")
+            .fetch_one(&self.pool)
+            .await
+            .expect("the outbox can be counted")
+    }
+
+    /// Drops the database and the stream. A failing test skips this and leaves both
+    /// behind for a look; `scripts/test.sh` sweeps leftovers before each run.
+    pub async fn cleanup(self) {
+        self.pool.close().await;
+        if let Ok(client) = async_nats::connect(&self.nats_url).await {
+            let jetstream = async_nats::jetstream::new(client);
+            let _ = jetstream.delete_stream(&self.stream.name).await;
+        }
+        let options: PgConnectOptions = admin_database_url()
+            .parse()
+            .expect("LEDGERBOT_TEST_DATABASE_URL is a Postgres URL");
+        if let Ok(mut admin) = options.connect().await {
+            let _ = sqlx::query(&format!(
+                "DROP DATABASE IF EXISTS \"lbt_{}\" WITH (FORCE)",
+                self.id
+            ))
+            .execute(&mut admin)
+            .await;
+        }
+    }
+}
+
+/// Polls `condition` every 50 ms until it holds or `limit` passes.
+pub async fn eventually<F, Fut>(limit: Duration, mut condition: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if condition().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
