@@ -435,4 +435,23 @@ mod tests {
         assert_eq!(settings.nats.urls, vec!["nats://a:4222", "nats://b:4222"]);
         assert_eq!(settings.stream.name, "LEDGER_EVENTS");
     }
+
+    #[test]
+    fn env_example_documents_every_setting_with_a_valid_default() {
+        let example = include_str!("../../.env.example");
+        let pairs: Vec<(&str, &str)> = example
+            .lines()
+            .filter(|line| !line.trim_start().starts_with('#') && line.contains('='))
+            .filter_map(|line| line.split_once('='))
+            .collect();
+        let documented: Vec<&str> = pairs.iter().map(|(name, _)| *name).collect();
+        let mut known = KNOWN_VARIABLES.to_vec();
+        known.sort_unstable();
+        let mut listed = documented.clone();
+        listed.sort_unstable();
+        assert_eq!(listed, known, ".env.example and KNOWN_VARIABLES disagree");
+        let from_example = settings(&pairs).expect(".env.example is valid");
+        let defaults = settings(&[]).expect("defaults are valid");
+        assert_eq!(format!("{from_example:?}"), format!("{defaults:?}"));
+    }
 }

@@ -116,8 +116,8 @@ impl TestContext {
             .expect("the outbox can be counted")
     }
 
-    /// Drops the database and the stream. A failing test skips this and leaves both
-    /// behind for a look; `scripts/test.sh` sweeps leftovers before each run.
+    /// Drops the database and the stream. A failing test never gets here and leaves
+    /// both behind (`lbt_<id>` / `LBT_<id>`) for a look.
     pub async fn cleanup(self) {
         self.pool.close().await;
         if let Ok(client) = async_nats::connect(&self.nats_url).await {

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Sets up and runs Ledgerbot on this machine: makes PostgreSQL and NATS available
+# (scripts/services.sh says how), builds the `ledgerbot` binary, migrates the
+# database and serves until Ctrl-C. Extra arguments go to `ledgerbot serve`.
+set -euo pipefail
+root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root_dir"
+
+command -v cargo >/dev/null 2>&1 \
+  || { echo "[run] error: cargo is not installed; install Rust with rustup (https://rustup.rs)" >&2; exit 1; }
+
+bash scripts/services.sh up
+
+echo "[run] building ledgerbot (first build takes several minutes)"
+cargo build --bin ledgerbot
+binary="${CARGO_TARGET_DIR:-$root_dir/target}/debug/ledgerbot"
+
+"$binary" migrate
+
+address=$("$binary" config | sed -n 's/^LEDGERBOT_HTTP_ADDR=//p')
+host=${address%:*}
+port=${address##*:}
+[[ "$host" == "0.0.0.0" || "$host" == "[::]" ]] && host=127.0.0.1
+base="http://$host:$port"
+cat <<INFO
+[run] Ledgerbot is starting on $base
+[run]   readiness: $base/health/ready   (200 once Postgres and NATS answer)
+[run]   liveness:  $base/health/live
+[run]   metrics:   $base/metrics        (Prometheus text format)
+[run] Stop it with Ctrl-C. Local services started for it keep running; scripts/services.sh down stops them.
+INFO
+exec "$binary" serve "$@"

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Sets up what the tests need (PostgreSQL and NATS, as scripts/services.sh does for the
+# product) and runs every check: formatting, clippy, and all tests of the workspace,
+# unit and black-box. Exits non-zero when anything fails.
+set -euo pipefail
+root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root_dir"
+
+command -v cargo >/dev/null 2>&1 \
+  || { echo "[test] error: cargo is not installed; install Rust with rustup (https://rustup.rs)" >&2; exit 1; }
+
+bash scripts/services.sh up
+
+# The tests create their own databases next to the configured one and their own
+# streams on the configured NATS.
+database_url=${DATABASE_URL:-}
+nats_url=${NATS_URL:-}
+if [[ -f .env ]]; then
+  [[ -z "$database_url" ]] && database_url=$(sed -n 's/^[[:space:]]*DATABASE_URL[[:space:]]*=[[:space:]]*//p' .env | tail -n 1 | tr -d "\"'")
+  [[ -z "$nats_url" ]] && nats_url=$(sed -n 's/^[[:space:]]*NATS_URL[[:space:]]*=[[:space:]]*//p' .env | tail -n 1 | tr -d "\"'")
+fi
+database_url=${database_url:-postgres://postgres@127.0.0.1:5432/ledgerbot}
+nats_url=${nats_url:-nats://127.0.0.1:4222}
+base=${database_url%%\?*}
+export LEDGERBOT_TEST_DATABASE_URL="${base%/*}/postgres"
+export LEDGERBOT_TEST_NATS_URL=${nats_url%%,*}
+
+echo "[test] cargo fmt --check"
+cargo fmt --all -- --check
+echo "[test] cargo clippy"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+echo "[test] building the ledgerbot binary (black-box tests start it)"
+cargo build --bin ledgerbot --quiet
+
+if cargo nextest --version >/dev/null 2>&1; then
+  echo "[test] cargo nextest run"
+  cargo nextest run --workspace --no-fail-fast
+else
+  echo "[test] cargo test (install cargo-nextest for faster, per-test-process runs)"
+  cargo test --workspace --no-fail-fast
+fi
