@@ -5,6 +5,7 @@
 //! Run: `cargo bench -p tests --bench relay_throughput` (servers as for the tests).
 //! Set `LEDGERBOT_BENCH_EVENTS` to change the count.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use async_nats::jetstream;
@@ -169,11 +170,19 @@ async fn publish_pipelined(
     target: &StreamSettings,
     messages: &[Message],
 ) -> Duration {
+    // async-nats allows 5,000 unawaited acks by default and then makes the next
+    // publish wait, so keep a window of outstanding acks below that.
+    const WINDOW: usize = 1_024;
     let started = Instant::now();
-    let mut acks: Vec<PublishAckFuture> = Vec::with_capacity(messages.len());
+    let mut acks: VecDeque<PublishAckFuture> = VecDeque::with_capacity(WINDOW);
     for message in messages {
+        if acks.len() == WINDOW
+            && let Some(ack) = acks.pop_front()
+        {
+            ack.await.expect("ack");
+        }
         let (subject, publish) = publication(target, message);
-        acks.push(
+        acks.push_back(
             jetstream
                 .send_publish(subject, publish)
                 .await

@@ -224,3 +224,26 @@ async fn while_nats_is_down_appends_succeed_the_outbox_grows_and_then_drains_in_
     app.stop().await;
     context.cleanup().await;
 }
+
+#[tokio::test]
+async fn the_largest_batch_size_relays_a_backlog_larger_than_the_nats_in_flight_limit() {
+    let context = TestContext::new().await;
+    // 12,000 events: more than async-nats lets stay unacknowledged (5,000 by default).
+    events::append_backlog(&context.pool, "Order", 120, 100).await;
+    let mut settings = context.settings();
+    settings.relay.batch_size = 10_000;
+    let app = spawn_app(settings, Parts::RELAY_ONLY).await;
+    assert!(
+        eventually(Duration::from_secs(60), || async {
+            context.outbox_depth().await == 0
+        })
+        .await,
+        "the backlog drains"
+    );
+    let jetstream = jetstream_at(&context.nats_url).await;
+    let received = read_all(&jetstream, &context.stream, 12_000, Duration::from_secs(30)).await;
+    assert_eq!(received.len(), 12_000);
+    assert_each_aggregate_in_order(&received);
+    app.stop().await;
+    context.cleanup().await;
+}

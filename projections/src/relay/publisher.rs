@@ -1,5 +1,6 @@
 //! Publishing a batch of events to JetStream, pipelined.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use async_nats::jetstream;
@@ -38,6 +39,12 @@ pub struct BatchOutcome {
     pub failure: Option<PublishError>,
 }
 
+/// Publishes sent but not yet acknowledged, at most. async-nats holds one permit per
+/// unawaited ack future and (with backpressure) makes the next publish wait for a
+/// free permit, so the window must stay below the context's capacity or the publisher
+/// would wait on itself.
+pub const MAX_IN_FLIGHT: usize = 1_024;
+
 pub struct EventPublisher {
     client: async_nats::Client,
     jetstream: jetstream::Context,
@@ -48,6 +55,7 @@ impl EventPublisher {
     pub fn new(client: async_nats::Client, stream: StreamSettings, ack_timeout: Duration) -> Self {
         let jetstream = jetstream::ContextBuilder::new()
             .timeout(ack_timeout)
+            .max_ack_inflight(MAX_IN_FLIGHT * 2)
             .build(client.clone());
         Self {
             client,
@@ -68,40 +76,42 @@ impl EventPublisher {
         Ok(self.stream.ensure(&self.jetstream).await?)
     }
 
-    /// Sends every event of the batch without waiting, then awaits the acks in order.
-    /// Stops at the first failure: the events from there on stay in the outbox and
-    /// are published again (JetStream drops the ones it already has by message id).
+    /// Sends the batch pipelined, keeping up to [`MAX_IN_FLIGHT`] publishes
+    /// unacknowledged, and awaits the acks in order. Stops at the first failure: the
+    /// events from there on stay in the outbox and are published again (JetStream
+    /// drops the ones it already has by message id).
     pub async fn publish(&self, batch: &[EventEnvelope]) -> BatchOutcome {
-        let mut pending: Vec<(String, PublishAckFuture)> = Vec::with_capacity(batch.len());
-        let mut failure = None;
-        for event in batch {
-            match self.send(event).await {
-                Ok(in_flight) => pending.push(in_flight),
-                Err(error) => {
-                    failure = Some(error);
-                    break;
+        let mut outcome = BatchOutcome {
+            acknowledged: 0,
+            duplicates: 0,
+            failure: None,
+        };
+        let mut in_flight: VecDeque<(String, PublishAckFuture)> =
+            VecDeque::with_capacity(MAX_IN_FLIGHT.min(batch.len()));
+        let mut unsent = batch.iter();
+        loop {
+            while outcome.failure.is_none() && in_flight.len() < MAX_IN_FLIGHT {
+                let Some(event) = unsent.next() else { break };
+                match self.send(event).await {
+                    Ok(publish) => in_flight.push_back(publish),
+                    Err(error) => outcome.failure = Some(error),
                 }
             }
-        }
-        let mut acknowledged = 0;
-        let mut duplicates = 0;
-        for (message_id, ack) in pending {
+            let Some((message_id, ack)) = in_flight.pop_front() else {
+                break;
+            };
             match ack.await {
                 Ok(ack) => {
-                    acknowledged += 1;
-                    duplicates += u64::from(ack.duplicate);
+                    outcome.acknowledged += 1;
+                    outcome.duplicates += u64::from(ack.duplicate);
                 }
                 Err(source) => {
-                    failure = Some(PublishError::Publish { message_id, source });
+                    outcome.failure = Some(PublishError::Publish { message_id, source });
                     break;
                 }
             }
         }
-        BatchOutcome {
-            acknowledged,
-            duplicates,
-            failure,
-        }
+        outcome
     }
 
     async fn send(
