@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// One stored event with everything a consumer needs to place it: the postgres-es
 /// columns plus the store's own `global_position` and `recorded_at`.
@@ -30,5 +31,62 @@ impl EventEnvelope {
             "{}:{}:{}",
             self.aggregate_type, self.aggregate_id, self.sequence
         )
+    }
+}
+
+/// The relay's way of writing an [`EventEnvelope`]: the same JSON, with the stored
+/// payload and metadata copied through as they are instead of parsed and re-encoded.
+#[derive(Serialize)]
+pub(crate) struct WireEnvelope<'a> {
+    pub aggregate_type: &'a str,
+    pub aggregate_id: &'a str,
+    pub sequence: i64,
+    pub event_type: &'a str,
+    pub event_version: &'a str,
+    pub payload: &'a RawValue,
+    pub metadata: &'a RawValue,
+    pub global_position: i64,
+    pub recorded_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wire_form_reads_back_as_an_event_envelope() {
+        let payload = RawValue::from_string(
+            r#"{"Placed": {"total": "100.00", "note": "Ёлка \/ +"}}"#.to_owned(),
+        )
+        .expect("valid json");
+        let metadata =
+            RawValue::from_string(r#"{"actor":"system"}"#.to_owned()).expect("valid json");
+        let recorded_at = DateTime::parse_from_rfc3339("2026-11-23T05:07:29.123456Z")
+            .expect("a timestamp")
+            .with_timezone(&Utc);
+        let wire = WireEnvelope {
+            aggregate_type: "Order",
+            aggregate_id: "0193a1b2-0000-7000-8000-000000000001",
+            sequence: 3,
+            event_type: "Placed",
+            event_version: "1.0",
+            payload: &payload,
+            metadata: &metadata,
+            global_position: 42,
+            recorded_at,
+        };
+        let body = serde_json::to_string(&wire).expect("encodes");
+        assert_eq!(
+            body,
+            r#"{"aggregate_type":"Order","aggregate_id":"0193a1b2-0000-7000-8000-000000000001","sequence":3,"event_type":"Placed","event_version":"1.0","payload":{"Placed": {"total": "100.00", "note": "Ёлка \/ +"}},"metadata":{"actor":"system"},"global_position":42,"recorded_at":"2026-11-23T05:07:29.123456Z"}"#
+        );
+        let envelope: EventEnvelope = serde_json::from_str(&body).expect("decodes");
+        assert_eq!(
+            envelope.message_id(),
+            "Order:0193a1b2-0000-7000-8000-000000000001:3"
+        );
+        assert_eq!(envelope.payload["Placed"]["note"], "Ёлка / +");
+        assert_eq!(envelope.recorded_at, recorded_at);
+        assert_eq!(envelope.global_position, 42);
     }
 }

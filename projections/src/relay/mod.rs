@@ -71,9 +71,21 @@ enum RoundError {
     /// Postgres failed; the lock connection may be gone, so leadership is given up.
     #[error("Postgres: {0}")]
     Postgres(#[from] sqlx::Error),
+    /// A stored event could not be encoded; it stays in the outbox.
+    #[error(transparent)]
+    Outbox(outbox::OutboxError),
     /// NATS failed; leadership is kept and the round retried after a pause.
     #[error("NATS: {0}")]
     Nats(#[from] PublishError),
+}
+
+impl From<outbox::OutboxError> for RoundError {
+    fn from(error: outbox::OutboxError) -> Self {
+        match error {
+            outbox::OutboxError::Postgres(error) => Self::Postgres(error),
+            other => Self::Outbox(other),
+        }
+    }
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
@@ -144,7 +156,7 @@ impl Relay {
                 leadership::release(lock).await;
                 return Ok(());
             }
-            match self.round(&mut lock, &mut stream_ready).await {
+            match self.round(&mut lock, &mut stream_ready, shutdown).await {
                 Ok(Round::MoreWaiting) => {
                     nats_backoff = MIN_BACKOFF;
                     continue;
@@ -161,6 +173,13 @@ impl Relay {
                     }
                 }
                 Err(RoundError::Postgres(error)) => return Err(error),
+                Err(RoundError::Outbox(error)) => {
+                    warn!(%error, "a stored event cannot be relayed; retrying after a pause");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => {}
+                        _ = tokio::time::sleep(MAX_BACKOFF) => {}
+                    }
+                }
                 Err(RoundError::Nats(error)) => {
                     self.metrics.publish_failures.inc();
                     stream_ready = false;
@@ -175,13 +194,17 @@ impl Relay {
         }
     }
 
-    /// One read-publish-delete round.
+    /// One pass over the outbox, oldest row first. While one batch is published and
+    /// its acks awaited, the previous batch's rows are deleted (all their acks are in)
+    /// and the next batch is read. Stops early on shutdown, after the batch in flight.
     async fn round(
         &self,
         lock: &mut PgConnection,
         stream_ready: &mut bool,
+        shutdown: &CancellationToken,
     ) -> Result<Round, RoundError> {
-        let batch = outbox::oldest_pending(lock, i64::from(self.settings.batch_size)).await?;
+        let limit = i64::from(self.settings.batch_size);
+        let mut batch = outbox::pending_after(lock, 0, limit).await?.events;
         if batch.is_empty() {
             return Ok(Round::Drained);
         }
@@ -192,27 +215,51 @@ impl Relay {
             self.publisher.ensure_stream().await?;
             *stream_ready = true;
         }
-        let outcome = self.publisher.publish(&batch).await;
-        let relayed: Vec<i64> = batch[..outcome.acknowledged]
-            .iter()
-            .map(|event| event.global_position)
-            .collect();
-        outbox::remove(lock, &relayed).await?;
-        self.metrics
-            .events_published
-            .inc_by(outcome.acknowledged as u64);
-        self.metrics
-            .duplicates_suppressed
-            .inc_by(outcome.duplicates);
-        debug!(
-            relayed = outcome.acknowledged,
-            duplicates = outcome.duplicates,
-            "relayed a batch"
-        );
-        match outcome.failure {
-            Some(error) => Err(error.into()),
-            None if batch.len() == self.settings.batch_size as usize => Ok(Round::MoreWaiting),
-            None => Ok(Round::Drained),
+        let mut acknowledged: Vec<i64> = Vec::new();
+        loop {
+            let last = batch.last().map_or(0, |event| event.global_position);
+            let relayed = std::mem::take(&mut acknowledged);
+            let (outcome, next) = tokio::join!(self.publisher.publish(&batch), async {
+                outbox::remove(lock, &relayed).await?;
+                outbox::pending_after(lock, last, limit).await
+            });
+            acknowledged = batch[..outcome.acknowledged]
+                .iter()
+                .map(|event| event.global_position)
+                .collect();
+            self.metrics
+                .events_published
+                .inc_by(outcome.acknowledged as u64);
+            self.metrics
+                .duplicates_suppressed
+                .inc_by(outcome.duplicates);
+            debug!(
+                relayed = outcome.acknowledged,
+                duplicates = outcome.duplicates,
+                "relayed a batch"
+            );
+            let next = match (outcome.failure, next) {
+                (Some(failure), _) => {
+                    outbox::remove(lock, &acknowledged).await?;
+                    return Err(failure.into());
+                }
+                (None, Err(error)) => return Err(error.into()),
+                (None, Ok(next)) => next,
+            };
+            // At the prefetch, only this batch's rows should have been at or below
+            // `last`. More means events committed late below it (their positions
+            // were taken before ours): start again from the oldest row so they go
+            // out before anything that follows them in their aggregate.
+            let late_commits = next.at_or_before != batch.len() as i64;
+            if next.events.is_empty() || late_commits || shutdown.is_cancelled() {
+                outbox::remove(lock, &acknowledged).await?;
+                return Ok(if next.events.is_empty() {
+                    Round::Drained
+                } else {
+                    Round::MoreWaiting
+                });
+            }
+            batch = next.events;
         }
     }
 }

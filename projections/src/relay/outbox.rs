@@ -1,12 +1,34 @@
 //! Reading and clearing the outbox table.
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
 use sqlx::{PgConnection, PgPool};
 
-use crate::envelope::EventEnvelope;
+use crate::envelope::WireEnvelope;
 
 /// The Postgres channel the outbox trigger notifies on every committed event.
 pub const OUTBOX_CHANNEL: &str = "ledger_outbox";
+
+/// One outbox event, encoded and ready to publish.
+pub struct PendingEvent {
+    pub global_position: i64,
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    /// The [`crate::EventEnvelope`] JSON.
+    pub body: Bytes,
+}
+
+impl PendingEvent {
+    /// The JetStream de-duplication id, as [`crate::EventEnvelope::message_id`].
+    pub fn message_id(&self) -> String {
+        format!(
+            "{}:{}:{}",
+            self.aggregate_type, self.aggregate_id, self.sequence
+        )
+    }
+}
 
 #[derive(sqlx::FromRow)]
 struct OutboxEventRow {
@@ -15,48 +37,105 @@ struct OutboxEventRow {
     sequence: i64,
     event_type: String,
     event_version: String,
-    payload: serde_json::Value,
-    metadata: serde_json::Value,
+    payload: String,
+    metadata: String,
     global_position: i64,
     recorded_at: DateTime<Utc>,
+    /// Outbox rows at or below the caller's `after` position, seen in the same snapshot.
+    at_or_before: i64,
 }
 
-impl From<OutboxEventRow> for EventEnvelope {
-    fn from(row: OutboxEventRow) -> Self {
-        Self {
-            aggregate_type: row.aggregate_type,
-            aggregate_id: row.aggregate_id,
-            sequence: row.sequence,
-            event_type: row.event_type,
-            event_version: row.event_version,
-            payload: row.payload,
-            metadata: row.metadata,
-            global_position: row.global_position,
-            recorded_at: row.recorded_at,
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error(transparent)]
+    Postgres(#[from] sqlx::Error),
+    #[error("stored event {aggregate_type}:{aggregate_id}:{sequence} is not valid JSON: {source}")]
+    Encode {
+        aggregate_type: String,
+        aggregate_id: String,
+        sequence: i64,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl OutboxEventRow {
+    fn encode(self) -> Result<PendingEvent, OutboxError> {
+        let encoded = RawValue::from_string(self.payload).and_then(|payload| {
+            let metadata = RawValue::from_string(self.metadata)?;
+            serde_json::to_vec(&WireEnvelope {
+                aggregate_type: &self.aggregate_type,
+                aggregate_id: &self.aggregate_id,
+                sequence: self.sequence,
+                event_type: &self.event_type,
+                event_version: &self.event_version,
+                payload: &payload,
+                metadata: &metadata,
+                global_position: self.global_position,
+                recorded_at: self.recorded_at,
+            })
+        });
+        match encoded {
+            Ok(body) => Ok(PendingEvent {
+                global_position: self.global_position,
+                aggregate_type: self.aggregate_type,
+                aggregate_id: self.aggregate_id,
+                sequence: self.sequence,
+                body: Bytes::from(body),
+            }),
+            Err(source) => Err(OutboxError::Encode {
+                aggregate_type: self.aggregate_type,
+                aggregate_id: self.aggregate_id,
+                sequence: self.sequence,
+                source,
+            }),
         }
     }
 }
 
-/// The oldest `limit` events still waiting in the outbox, oldest first.
+/// What one outbox read found.
+pub struct Pending {
+    pub events: Vec<PendingEvent>,
+    /// How many outbox rows at or below the `after` position the same snapshot saw.
+    pub at_or_before: i64,
+}
+
+/// The oldest `limit` outbox events with a global position above `after`, oldest
+/// first, encoded for publishing.
 ///
-/// Within one aggregate, a later sequence always has a larger global position (it
-/// can only be inserted once the earlier one is committed), so this order keeps
-/// every aggregate's events in sequence order.
-pub async fn oldest_pending(
+/// Within one aggregate a later sequence is only inserted once the earlier one is
+/// committed, so it has a larger global position, and any snapshot that sees the
+/// later one sees the earlier one. Reading in position order therefore keeps every
+/// aggregate's events in sequence order, provided nothing at or below `after` is
+/// left unpublished: the caller checks that with [`Pending::at_or_before`].
+pub async fn pending_after(
     connection: &mut PgConnection,
+    after: i64,
     limit: i64,
-) -> Result<Vec<EventEnvelope>, sqlx::Error> {
+) -> Result<Pending, OutboxError> {
     let rows = sqlx::query_as::<_, OutboxEventRow>(
         "SELECT e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.event_version, \
-                e.payload, e.metadata, e.global_position, e.recorded_at \
+                e.payload::text AS payload, e.metadata::text AS metadata, \
+                e.global_position, e.recorded_at, \
+                (SELECT count(*) FROM outbox WHERE global_position <= $1) AS at_or_before \
          FROM outbox o JOIN events e ON e.global_position = o.global_position \
+         WHERE o.global_position > $1 \
          ORDER BY o.global_position \
-         LIMIT $1",
+         LIMIT $2",
     )
+    .bind(after)
     .bind(limit)
     .fetch_all(connection)
     .await?;
-    Ok(rows.into_iter().map(EventEnvelope::from).collect())
+    let at_or_before = rows.first().map_or(0, |row| row.at_or_before);
+    let events = rows
+        .into_iter()
+        .map(OutboxEventRow::encode)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Pending {
+        events,
+        at_or_before,
+    })
 }
 
 /// Removes relayed events from the outbox.

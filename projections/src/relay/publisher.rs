@@ -6,21 +6,14 @@ use std::time::Duration;
 use async_nats::jetstream;
 use async_nats::jetstream::context::PublishAckFuture;
 use async_nats::jetstream::message::PublishMessage;
-use bytes::Bytes;
 
-use crate::envelope::EventEnvelope;
+use super::outbox::PendingEvent;
 use crate::stream::{StreamError, StreamSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     #[error(transparent)]
     Stream(#[from] StreamError),
-    #[error("cannot encode event {message_id}: {source}")]
-    Encode {
-        message_id: String,
-        #[source]
-        source: serde_json::Error,
-    },
     #[error("publishing event {message_id} failed: {source}")]
     Publish {
         message_id: String,
@@ -80,7 +73,7 @@ impl EventPublisher {
     /// unacknowledged, and awaits the acks in order. Stops at the first failure: the
     /// events from there on stay in the outbox and are published again (JetStream
     /// drops the ones it already has by message id).
-    pub async fn publish(&self, batch: &[EventEnvelope]) -> BatchOutcome {
+    pub async fn publish(&self, batch: &[PendingEvent]) -> BatchOutcome {
         let mut outcome = BatchOutcome {
             acknowledged: 0,
             duplicates: 0,
@@ -114,20 +107,13 @@ impl EventPublisher {
         outcome
     }
 
-    async fn send(
-        &self,
-        event: &EventEnvelope,
-    ) -> Result<(String, PublishAckFuture), PublishError> {
+    async fn send(&self, event: &PendingEvent) -> Result<(String, PublishAckFuture), PublishError> {
         let message_id = event.message_id();
-        let body = match serde_json::to_vec(event) {
-            Ok(body) => Bytes::from(body),
-            Err(source) => return Err(PublishError::Encode { message_id, source }),
-        };
         let subject = self
             .stream
             .subject_for(&event.aggregate_type, &event.aggregate_id);
         let message = PublishMessage::build()
-            .payload(body)
+            .payload(event.body.clone())
             .message_id(message_id.as_str());
         match self.jetstream.send_publish(subject, message).await {
             Ok(ack) => Ok((message_id, ack)),
