@@ -141,8 +141,8 @@ impl Settings {
                     "DATABASE_MAX_CONNECTIONS",
                     get("DATABASE_MAX_CONNECTIONS"),
                     10,
-                    1..=1000,
-                    "a whole number from 1 to 1000",
+                    2..=1000,
+                    "a whole number from 2 to 1000 (the relay's listener holds one)",
                 )?,
             },
             nats: NatsSettings {

@@ -41,6 +41,7 @@ pub struct Metrics {
     pub relay: RelayMetrics,
     outbox_depth: Gauge,
     relay_lag_seconds: Gauge<f64, AtomicU64>,
+    outbox_parked: Gauge,
 }
 
 impl Default for Metrics {
@@ -58,6 +59,7 @@ impl Metrics {
         let relay = RelayMetrics::default();
         let outbox_depth = Gauge::default();
         let relay_lag_seconds = Gauge::<f64, AtomicU64>::default();
+        let outbox_parked = Gauge::default();
         registry.register(
             "ledgerbot_http_requests",
             "HTTP requests answered, by method, route and status",
@@ -79,6 +81,11 @@ impl Metrics {
             "Age of the oldest event still waiting in the outbox (0 when empty)",
             relay_lag_seconds.clone(),
         );
+        registry.register(
+            "ledgerbot_outbox_parked",
+            "Events set aside in outbox_parked because they cannot be published",
+            outbox_parked.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             http_requests,
@@ -86,12 +93,14 @@ impl Metrics {
             relay,
             outbox_depth,
             relay_lag_seconds,
+            outbox_parked,
         }
     }
 
     pub fn observe_outbox(&self, status: OutboxStatus) {
         self.outbox_depth.set(status.depth);
         self.relay_lag_seconds.set(status.lag_seconds);
+        self.outbox_parked.set(status.parked);
     }
 
     /// The registry in the Prometheus / OpenMetrics text format.

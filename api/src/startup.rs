@@ -2,13 +2,14 @@
 //! first start) and NATS, apply migrations, bind the HTTP listener, then run the
 //! parts asked for until shutdown. Tests drive the same code (`Application::build`).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use async_nats::ServerAddr;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -45,6 +46,8 @@ pub enum StartupError {
     },
     #[error("the HTTP server failed: {0}")]
     Serve(#[source] std::io::Error),
+    #[error("the {part} stopped unexpectedly: {reason}")]
+    PartStopped { part: &'static str, reason: String },
 }
 
 pub struct Application {
@@ -89,7 +92,10 @@ impl Application {
     }
 
     /// Runs until `shutdown` is cancelled, then gives in-flight work up to the
-    /// configured grace period to finish.
+    /// configured grace period to finish, and aborts what is still running after it.
+    /// A part that ends on its own before shutdown (the HTTP server failing, the relay
+    /// panicking) stops the whole process with an error, so a supervisor restarts it
+    /// instead of leaving it half-alive and "ready".
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), StartupError> {
         let Application {
             listener,
@@ -98,7 +104,7 @@ impl Application {
             parts,
         } = self;
         let address = listener.local_addr().map_err(StartupError::Serve)?;
-        let mut tasks: Vec<(&'static str, JoinHandle<()>)> = Vec::new();
+        let mut running = RunningParts::default();
         if parts.relay {
             let relay = Relay::new(
                 state.pool.clone(),
@@ -107,14 +113,18 @@ impl Application {
                 settings.relay.clone(),
                 state.metrics.relay.clone(),
             );
-            tasks.push(("relay", tokio::spawn(relay.run(shutdown.clone()))));
+            let token = shutdown.clone();
+            running.spawn("relay", async move {
+                relay.run(token).await;
+                Ok(())
+            });
         }
-
-        let router = http::router(state.clone());
-        let server = axum::serve(listener, router)
+        let server = axum::serve(listener, http::router(state.clone()))
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .into_future();
-        let mut server = tokio::spawn(server);
+        running.spawn("http", async move {
+            server.await.map_err(|error| error.to_string())
+        });
         info!(
             %address,
             relay = parts.relay,
@@ -122,44 +132,78 @@ impl Application {
             "ledgerbot is serving: health at /health/ready, metrics at /metrics"
         );
 
-        let early_exit = tokio::select! {
+        let failure = tokio::select! {
             _ = shutdown.cancelled() => None,
-            ended = &mut server => Some(ended),
-        };
-        if let Some(ended) = early_exit {
-            shutdown.cancel();
-            wait_for(tasks, settings.shutdown_grace).await;
-            return match ended {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(error)) => Err(StartupError::Serve(error)),
-                Err(join) => Err(StartupError::Serve(std::io::Error::other(join))),
-            };
-        }
-        tasks.push((
-            "http",
-            tokio::spawn(async move {
-                if let Ok(Err(error)) = server.await {
-                    warn!(%error, "the HTTP server stopped with an error");
-                }
+            ended = running.next() => ended.map(|(part, outcome)| StartupError::PartStopped {
+                part,
+                reason: outcome.err().unwrap_or_else(|| "it ended on its own".to_owned()),
             }),
-        ));
-        wait_for(tasks, settings.shutdown_grace).await;
-        state.pool.close().await;
-        info!("ledgerbot stopped");
-        Ok(())
+        };
+        shutdown.cancel();
+        running.finish(settings.shutdown_grace).await;
+        if tokio::time::timeout(Duration::from_secs(5), state.pool.close())
+            .await
+            .is_err()
+        {
+            warn!("database connections did not close within 5 s");
+        }
+        match failure {
+            Some(error) => Err(error),
+            None => {
+                info!("ledgerbot stopped");
+                Ok(())
+            }
+        }
     }
 }
 
-async fn wait_for(tasks: Vec<(&'static str, JoinHandle<()>)>, grace: Duration) {
-    for (name, task) in tasks {
-        match tokio::time::timeout(grace, task).await {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => warn!(part = name, %error, "a part ended abnormally"),
-            Err(_) => warn!(
-                part = name,
+/// The parts running in this process, by name.
+#[derive(Default)]
+struct RunningParts {
+    tasks: JoinSet<Result<(), String>>,
+    names: HashMap<tokio::task::Id, &'static str>,
+}
+
+impl RunningParts {
+    fn spawn(
+        &mut self,
+        name: &'static str,
+        part: impl std::future::Future<Output = Result<(), String>> + Send + 'static,
+    ) {
+        let handle = self.tasks.spawn(part);
+        self.names.insert(handle.id(), name);
+    }
+
+    /// The next part to end, with how it ended (a panic counts as an error).
+    async fn next(&mut self) -> Option<(&'static str, Result<(), String>)> {
+        let ended = self.tasks.join_next_with_id().await?;
+        Some(match ended {
+            Ok((id, outcome)) => (self.name(id), outcome),
+            Err(error) => (self.name(error.id()), Err(error.to_string())),
+        })
+    }
+
+    fn name(&self, id: tokio::task::Id) -> &'static str {
+        self.names.get(&id).copied().unwrap_or("a part")
+    }
+
+    /// Waits up to `grace` for every part to end, then aborts the rest.
+    async fn finish(&mut self, grace: Duration) {
+        let drained = tokio::time::timeout(grace, async {
+            while let Some((part, outcome)) = self.next().await {
+                if let Err(reason) = outcome {
+                    warn!(part, %reason, "a part ended with an error during shutdown");
+                }
+            }
+        })
+        .await;
+        if drained.is_err() {
+            warn!(
                 grace_secs = grace.as_secs(),
-                "a part did not finish within the shutdown grace period"
-            ),
+                "some work did not finish within the shutdown grace period; abandoning it"
+            );
+            self.tasks.abort_all();
+            while self.tasks.join_next().await.is_some() {}
         }
     }
 }
@@ -185,7 +229,20 @@ pub async fn connect_nats(settings: &NatsSettings) -> Result<async_nats::Client,
         .map(|url| url.parse::<ServerAddr>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|error| StartupError::NatsAddress(error.to_string()))?;
-    async_nats::ConnectOptions::new()
+    let mut options = async_nats::ConnectOptions::new();
+    // async-nats does not log in with credentials written into the URL; pass them on.
+    if let Some(first) = addresses.first() {
+        match (first.username(), first.password()) {
+            (Some(user), Some(password)) => {
+                options = options.user_and_password(user.to_owned(), password.to_owned());
+            }
+            (Some(token), None) if !token.is_empty() => {
+                options = options.token(token.to_owned());
+            }
+            _ => {}
+        }
+    }
+    options
         .name("ledgerbot")
         .retry_on_initial_connect()
         .max_reconnects(None)

@@ -27,10 +27,32 @@ impl EventEnvelope {
     /// The JetStream de-duplication id: `<AggregateType>:<aggregate_id>:<sequence>`.
     /// An event published twice within the stream's duplicate window is stored once.
     pub fn message_id(&self) -> String {
-        format!(
-            "{}:{}:{}",
-            self.aggregate_type, self.aggregate_id, self.sequence
-        )
+        message_id(&self.aggregate_type, &self.aggregate_id, self.sequence)
+    }
+}
+
+/// `<AggregateType>:<aggregate_id>:<sequence>`, safe as a NATS header value: control
+/// characters (which would end or split the header) and `%` are percent-encoded.
+pub fn message_id(aggregate_type: &str, aggregate_id: &str, sequence: i64) -> String {
+    let mut id = String::with_capacity(aggregate_type.len() + aggregate_id.len() + 22);
+    push_header_safe(&mut id, aggregate_type);
+    id.push(':');
+    push_header_safe(&mut id, aggregate_id);
+    id.push(':');
+    id.push_str(&sequence.to_string());
+    id
+}
+
+fn push_header_safe(target: &mut String, raw: &str) {
+    for character in raw.chars() {
+        if character.is_control() || character == '%' {
+            let mut buffer = [0u8; 4];
+            for byte in character.encode_utf8(&mut buffer).bytes() {
+                target.push_str(&format!("%{byte:02X}"));
+            }
+        } else {
+            target.push(character);
+        }
     }
 }
 
@@ -52,6 +74,14 @@ pub(crate) struct WireEnvelope<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn message_ids_never_carry_characters_that_break_a_header() {
+        assert_eq!(message_id("Order", "o-1", 7), "Order:o-1:7");
+        assert_eq!(message_id("Order", "a\r\nb%c", 1), "Order:a%0D%0Ab%25c:1");
+        let header = async_nats::HeaderValue::from(message_id("T", "x\ny\0", 2).as_str());
+        assert_eq!(header.as_str(), "T:x%0Ay%00:2");
+    }
 
     #[test]
     fn the_wire_form_reads_back_as_an_event_envelope() {

@@ -247,3 +247,62 @@ async fn the_largest_batch_size_relays_a_backlog_larger_than_the_nats_in_flight_
     app.stop().await;
     context.cleanup().await;
 }
+
+#[tokio::test]
+async fn an_event_nats_cannot_take_is_parked_and_the_others_flow_past_it() {
+    let context = TestContext::new().await;
+    let mut connection = context.pool.acquire().await.expect("connection");
+    events::insert(&mut connection, "Order", "line\nbreak", 1)
+        .await
+        .expect("an id with a newline");
+    // Larger than the NATS server's max_payload (1 MiB by default).
+    let huge = serde_json::json!({ "Attached": { "blob": "x".repeat(1_500_000) } });
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+         VALUES ('Ticket', 'huge', 1, 'Attached', '1.0', $1, '{}')",
+    )
+    .bind(&huge)
+    .execute(&mut *connection)
+    .await
+    .expect("the store takes it");
+    events::insert(&mut connection, "Order", "line\nbreak", 2)
+        .await
+        .expect("append");
+    drop(connection);
+
+    let app = spawn_app(context.settings(), Parts::RELAY_ONLY).await;
+    assert!(
+        eventually(Duration::from_secs(20), || async { context.outbox_depth().await == 0 }).await,
+        "the outbox drains past the oversized event"
+    );
+    let parked: Vec<(String, i64, String)> =
+        sqlx::query_as("SELECT aggregate_id, sequence, error FROM outbox_parked")
+            .fetch_all(&context.pool)
+            .await
+            .expect("parked rows");
+    assert_eq!(parked.len(), 1);
+    assert_eq!((parked[0].0.as_str(), parked[0].1), ("huge", 1));
+    assert!(parked[0].2.contains("payload"), "{}", parked[0].2);
+
+    let jetstream = jetstream_at(&context.nats_url).await;
+    let received = read_all(&jetstream, &context.stream, 2, Duration::from_secs(10)).await;
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[0].message_id.as_deref(), Some("Order:line%0Abreak:1"));
+    assert_eq!(received[1].event.aggregate_id, "line\nbreak");
+    assert_eq!(received[1].event.sequence, 2);
+    assert_eq!(
+        received[0].subject,
+        format!("{}.Order.line%0Abreak", context.stream.subject_prefix)
+    );
+
+    let metrics = reqwest::get(app.url("/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(metrics.contains("ledgerbot_relay_events_parked_total 1"), "{metrics}");
+    assert!(metrics.contains("ledgerbot_outbox_parked 1"), "{metrics}");
+    app.stop().await;
+    context.cleanup().await;
+}

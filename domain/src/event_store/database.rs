@@ -124,7 +124,9 @@ fn sqlstate(error: &sqlx::Error) -> Option<String> {
         .map(|code| code.into_owned())
 }
 
-/// A URL with its password replaced by `***`, safe to log.
+/// A URL with its secrets replaced by `***`, safe to log: the password in the user
+/// info, a bare token in the user info of non-Postgres URLs (`nats://TOKEN@host`),
+/// and `password` / `sslpassword` query parameters.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
@@ -133,13 +135,34 @@ pub fn redact_url(url: &str) -> String {
         Some(index) => rest.split_at(index),
         None => (rest, ""),
     };
-    match authority.rsplit_once('@') {
+    let authority = match authority.rsplit_once('@') {
         Some((credentials, host)) => match credentials.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => format!("{scheme}://{credentials}@{host}{tail}"),
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None if scheme.starts_with("postgres") => format!("{credentials}@{host}"),
+            None => format!("***@{host}"),
         },
-        None => url.to_owned(),
-    }
+        None => authority.to_owned(),
+    };
+    format!("{scheme}://{authority}{}", redact_query(tail))
+}
+
+fn redact_query(tail: &str) -> String {
+    let Some((path, query)) = tail.split_once('?') else {
+        return tail.to_owned();
+    };
+    let parameters: Vec<String> = query
+        .split('&')
+        .map(|parameter| match parameter.split_once('=') {
+            Some((name, _))
+                if name.eq_ignore_ascii_case("password")
+                    || name.eq_ignore_ascii_case("sslpassword") =>
+            {
+                format!("{name}=***")
+            }
+            _ => parameter.to_owned(),
+        })
+        .collect();
+    format!("{path}?{}", parameters.join("&"))
 }
 
 #[cfg(test)]
@@ -161,5 +184,15 @@ mod tests {
             "nats://user:***@nats:4222"
         );
         assert_eq!(redact_url("not a url"), "not a url");
+        assert_eq!(
+            redact_url(
+                "postgres://app@db/ledgerbot?password=hunter2&sslmode=require&sslpassword=x"
+            ),
+            "postgres://app@db/ledgerbot?password=***&sslmode=require&sslpassword=***"
+        );
+        assert_eq!(
+            redact_url("nats://s3cr3ttoken@nats:4222"),
+            "nats://***@nats:4222"
+        );
     }
 }

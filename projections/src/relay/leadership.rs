@@ -38,13 +38,29 @@ pub async fn acquire(
     }
 }
 
+/// Session settings of the lock connection. Server-side TCP keepalives let Postgres
+/// notice within about half a minute that the active relay's machine is gone (and so
+/// release the lock for a standby) instead of after the OS default of two hours; the
+/// statement timeout keeps a half-open connection from hanging the relay.
+const LOCK_SESSION_SETTINGS: &str = "SELECT set_config('tcp_keepalives_idle', '10', false), \
+            set_config('tcp_keepalives_interval', '5', false), \
+            set_config('tcp_keepalives_count', '3', false), \
+            set_config('tcp_user_timeout', '30000', false), \
+            set_config('statement_timeout', '60s', false)";
+
 async fn try_acquire(pool: &PgPool) -> Result<Option<PgConnection>, sqlx::Error> {
     let mut connection = pool.acquire().await?.detach();
     let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
         .bind(RELAY_LOCK_KEY)
         .fetch_one(&mut connection)
         .await?;
-    Ok(locked.then_some(connection))
+    if !locked {
+        return Ok(None);
+    }
+    sqlx::query(LOCK_SESSION_SETTINGS)
+        .execute(&mut connection)
+        .await?;
+    Ok(Some(connection))
 }
 
 /// Gives the lock back explicitly (closing the connection would too).

@@ -10,6 +10,7 @@ pub struct RelayMetrics {
     pub events_published: Counter,
     pub duplicates_suppressed: Counter,
     pub publish_failures: Counter,
+    pub events_parked: Counter,
     pub active: Gauge,
 }
 
@@ -29,6 +30,11 @@ impl RelayMetrics {
             "ledgerbot_relay_publish_failures",
             "Batches whose publish or acknowledgement failed and will be retried",
             self.publish_failures.clone(),
+        );
+        registry.register(
+            "ledgerbot_relay_events_parked",
+            "Events set aside in outbox_parked because they cannot be published",
+            self.events_parked.clone(),
         );
         registry.register(
             "ledgerbot_relay_active",

@@ -11,20 +11,22 @@ mod leadership;
 mod metrics;
 pub mod outbox;
 mod publisher;
+mod wakeup;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use sqlx::postgres::PgListener;
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 pub use metrics::RelayMetrics;
 pub use outbox::{OutboxStatus, status as outbox_status};
 pub use publisher::PublishError;
 
 use crate::stream::StreamSettings;
+use outbox::{OutboxError, PendingEvent};
 use publisher::EventPublisher;
+use wakeup::Wakeup;
 
 /// How the relay paces itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,25 +73,25 @@ enum RoundError {
     /// Postgres failed; the lock connection may be gone, so leadership is given up.
     #[error("Postgres: {0}")]
     Postgres(#[from] sqlx::Error),
-    /// A stored event could not be encoded; it stays in the outbox.
-    #[error(transparent)]
-    Outbox(outbox::OutboxError),
-    /// NATS failed; leadership is kept and the round retried after a pause.
+    /// NATS failed; the round is retried after a pause.
     #[error("NATS: {0}")]
     Nats(#[from] PublishError),
 }
 
-impl From<outbox::OutboxError> for RoundError {
-    fn from(error: outbox::OutboxError) -> Self {
-        match error {
-            outbox::OutboxError::Postgres(error) => Self::Postgres(error),
-            other => Self::Outbox(other),
-        }
-    }
+/// Why a relay stopped leading.
+#[derive(Debug, thiserror::Error)]
+enum LeadError {
+    #[error("lost the Postgres connection: {0}")]
+    Postgres(#[from] sqlx::Error),
+    #[error("NATS has been failing for {0:?}; handing over to a standby that may reach it")]
+    NatsUnavailable(Duration),
 }
 
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
+/// After this long without a successful publish, the active relay gives up the lock
+/// for a while so that a standby with a working path to NATS can take over.
+const HAND_OVER_AFTER: Duration = Duration::from_secs(30);
 
 impl Relay {
     pub fn new(
@@ -109,7 +111,7 @@ impl Relay {
     }
 
     /// Relays until `shutdown` is cancelled. Never gives up on its own: Postgres and
-    /// NATS outages are waited out. A round in progress when shutdown is asked for is
+    /// NATS outages are waited out. The batch in flight when shutdown is asked for is
     /// finished first (its acks awaited and its rows deleted).
     pub async fn run(self, shutdown: CancellationToken) {
         let mut backoff = MIN_BACKOFF;
@@ -123,66 +125,64 @@ impl Relay {
             self.metrics.active.set(1);
             let outcome = self.lead(lock, &shutdown).await;
             self.metrics.active.set(0);
-            match outcome {
+            let pause = match outcome {
                 Ok(()) => {
                     info!("relay stopped");
                     return;
                 }
-                Err(error) => {
+                Err(LeadError::Postgres(error)) => {
                     warn!(%error, "relay lost its Postgres connection; trying to take over again");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return,
-                        _ = tokio::time::sleep(backoff) => {}
-                    }
                     backoff = (backoff * 2).min(MAX_BACKOFF);
+                    backoff
                 }
+                Err(error @ LeadError::NatsUnavailable(_)) => {
+                    warn!(%error, "relay stepped down");
+                    // Long enough for a standby's next try to find the lock free.
+                    self.settings.standby_interval * 3
+                }
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(pause) => {}
             }
         }
     }
 
-    /// Relays while holding the lock on `lock`. Returns `Ok` on shutdown and `Err`
-    /// when Postgres fails (leadership is then given up and taken again).
+    /// Relays while holding the lock on `lock`. Returns `Ok` on shutdown.
     async fn lead(
         &self,
         mut lock: PgConnection,
         shutdown: &CancellationToken,
-    ) -> Result<(), sqlx::Error> {
-        let mut listener = PgListener::connect_with(&self.pool).await?;
-        listener.listen(outbox::OUTBOX_CHANNEL).await?;
+    ) -> Result<(), LeadError> {
+        let wakeup = Wakeup::listen(&self.pool).await?;
         let mut stream_ready = false;
         let mut nats_backoff = MIN_BACKOFF;
+        let mut failing_since: Option<Instant> = None;
         loop {
             if shutdown.is_cancelled() {
                 leadership::release(lock).await;
                 return Ok(());
             }
             match self.round(&mut lock, &mut stream_ready, shutdown).await {
-                Ok(Round::MoreWaiting) => {
+                Ok(round) => {
                     nats_backoff = MIN_BACKOFF;
-                    continue;
-                }
-                Ok(Round::Drained) => {
-                    nats_backoff = MIN_BACKOFF;
-                    tokio::select! {
-                        _ = shutdown.cancelled() => {}
-                        notified = listener.recv() => {
-                            notified?;
-                            while listener.next_buffered().is_some() {}
+                    failing_since = None;
+                    if let Round::Drained = round {
+                        tokio::select! {
+                            _ = shutdown.cancelled() => {}
+                            _ = wakeup.wait(self.settings.poll_interval) => {}
                         }
-                        _ = tokio::time::sleep(self.settings.poll_interval) => {}
                     }
                 }
-                Err(RoundError::Postgres(error)) => return Err(error),
-                Err(RoundError::Outbox(error)) => {
-                    warn!(%error, "a stored event cannot be relayed; retrying after a pause");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => {}
-                        _ = tokio::time::sleep(MAX_BACKOFF) => {}
-                    }
-                }
+                Err(RoundError::Postgres(error)) => return Err(error.into()),
                 Err(RoundError::Nats(error)) => {
                     self.metrics.publish_failures.inc();
                     stream_ready = false;
+                    let since = *failing_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= HAND_OVER_AFTER {
+                        leadership::release(lock).await;
+                        return Err(LeadError::NatsUnavailable(since.elapsed()));
+                    }
                     warn!(%error, retry_in_ms = nats_backoff.as_millis() as u64, "publishing to NATS failed; the events stay in the outbox");
                     tokio::select! {
                         _ = shutdown.cancelled() => {}
@@ -204,7 +204,10 @@ impl Relay {
         shutdown: &CancellationToken,
     ) -> Result<Round, RoundError> {
         let limit = i64::from(self.settings.batch_size);
-        let mut batch = outbox::pending_after(lock, 0, limit).await?.events;
+        let mut batch = match outbox::pending_after(lock, 0, limit).await {
+            Ok(pending) => pending.events,
+            Err(error) => return self.park_unreadable(lock, error).await,
+        };
         if batch.is_empty() {
             return Ok(Round::Drained);
         }
@@ -219,14 +222,11 @@ impl Relay {
         loop {
             let last = batch.last().map_or(0, |event| event.global_position);
             let relayed = std::mem::take(&mut acknowledged);
-            let (outcome, next) = tokio::join!(self.publisher.publish(&batch), async {
-                outbox::remove(lock, &relayed).await?;
-                outbox::pending_after(lock, last, limit).await
-            });
-            acknowledged = batch[..outcome.acknowledged]
-                .iter()
-                .map(|event| event.global_position)
-                .collect();
+            let (outcome, next) = tokio::join!(
+                self.publisher.publish(&batch),
+                remove_then_read(lock, relayed, last, limit)
+            );
+            acknowledged = positions(&batch[..outcome.acknowledged]);
             self.metrics
                 .events_published
                 .inc_by(outcome.acknowledged as u64);
@@ -238,13 +238,22 @@ impl Relay {
                 duplicates = outcome.duplicates,
                 "relayed a batch"
             );
-            let next = match (outcome.failure, next) {
-                (Some(failure), _) => {
+            if let Some(failure) = outcome.failure {
+                outbox::remove(lock, &acknowledged).await?;
+                return match batch.get(outcome.acknowledged) {
+                    Some(event) if failure.is_permanent() => {
+                        self.park(lock, event, &failure.to_string()).await?;
+                        Ok(Round::MoreWaiting)
+                    }
+                    _ => Err(failure.into()),
+                };
+            }
+            let next = match next {
+                Ok(next) => next,
+                Err(error) => {
                     outbox::remove(lock, &acknowledged).await?;
-                    return Err(failure.into());
+                    return self.park_unreadable(lock, error).await;
                 }
-                (None, Err(error)) => return Err(error.into()),
-                (None, Ok(next)) => next,
             };
             // At the prefetch, only this batch's rows should have been at or below
             // `last`. More means events committed late below it (their positions
@@ -262,4 +271,57 @@ impl Relay {
             batch = next.events;
         }
     }
+
+    async fn park(
+        &self,
+        lock: &mut PgConnection,
+        event: &PendingEvent,
+        reason: &str,
+    ) -> Result<(), sqlx::Error> {
+        error!(
+            message_id = %event.message_id(),
+            global_position = event.global_position,
+            reason,
+            "an event cannot be published; parked in outbox_parked"
+        );
+        outbox::park(lock, event.global_position, reason).await?;
+        self.metrics.events_parked.inc();
+        Ok(())
+    }
+
+    /// A stored event that cannot be encoded is parked; a Postgres failure ends the
+    /// round.
+    async fn park_unreadable(
+        &self,
+        lock: &mut PgConnection,
+        error: OutboxError,
+    ) -> Result<Round, RoundError> {
+        match error {
+            OutboxError::Postgres(error) => Err(error.into()),
+            OutboxError::Encode {
+                global_position, ..
+            } => {
+                let reason = error.to_string();
+                error!(global_position, %reason, "a stored event cannot be encoded; parked in outbox_parked");
+                outbox::park(lock, global_position, &reason).await?;
+                self.metrics.events_parked.inc();
+                Ok(Round::MoreWaiting)
+            }
+        }
+    }
+}
+
+/// Deletes the rows of the batch whose acks are all in, then reads the next batch.
+async fn remove_then_read(
+    lock: &mut PgConnection,
+    relayed: Vec<i64>,
+    after: i64,
+    limit: i64,
+) -> Result<outbox::Pending, OutboxError> {
+    outbox::remove(lock, &relayed).await?;
+    outbox::pending_after(lock, after, limit).await
+}
+
+fn positions(events: &[PendingEvent]) -> Vec<i64> {
+    events.iter().map(|event| event.global_position).collect()
 }

@@ -23,10 +23,7 @@ pub struct PendingEvent {
 impl PendingEvent {
     /// The JetStream de-duplication id, as [`crate::EventEnvelope::message_id`].
     pub fn message_id(&self) -> String {
-        format!(
-            "{}:{}:{}",
-            self.aggregate_type, self.aggregate_id, self.sequence
-        )
+        crate::envelope::message_id(&self.aggregate_type, &self.aggregate_id, self.sequence)
     }
 }
 
@@ -51,6 +48,7 @@ pub enum OutboxError {
     Postgres(#[from] sqlx::Error),
     #[error("stored event {aggregate_type}:{aggregate_id}:{sequence} is not valid JSON: {source}")]
     Encode {
+        global_position: i64,
         aggregate_type: String,
         aggregate_id: String,
         sequence: i64,
@@ -84,6 +82,7 @@ impl OutboxEventRow {
                 body: Bytes::from(body),
             }),
             Err(source) => Err(OutboxError::Encode {
+                global_position: self.global_position,
                 aggregate_type: self.aggregate_type,
                 aggregate_id: self.aggregate_id,
                 sequence: self.sequence,
@@ -153,6 +152,25 @@ pub async fn remove(
     Ok(())
 }
 
+/// Sets one event aside in `outbox_parked` with the reason, in one statement, so it
+/// no longer blocks the events behind it.
+pub async fn park(
+    connection: &mut PgConnection,
+    global_position: i64,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "WITH moved AS (DELETE FROM outbox WHERE global_position = $1 RETURNING *) \
+         INSERT INTO outbox_parked (global_position, aggregate_type, aggregate_id, sequence, recorded_at, error) \
+         SELECT global_position, aggregate_type, aggregate_id, sequence, recorded_at, $2 FROM moved",
+    )
+    .bind(global_position)
+    .bind(error)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
 /// How far behind the relay is.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct OutboxStatus {
@@ -160,12 +178,15 @@ pub struct OutboxStatus {
     pub depth: i64,
     /// Age of the oldest such event in seconds; 0 when the outbox is empty.
     pub lag_seconds: f64,
+    /// Events set aside because they cannot be published.
+    pub parked: i64,
 }
 
 pub async fn status(pool: &PgPool) -> Result<OutboxStatus, sqlx::Error> {
-    let (depth, lag_seconds): (i64, f64) = sqlx::query_as(
+    let (depth, lag_seconds, parked): (i64, f64, i64) = sqlx::query_as(
         "SELECT count(*), \
-                COALESCE(EXTRACT(EPOCH FROM (clock_timestamp() - min(recorded_at))), 0)::float8 \
+                COALESCE(EXTRACT(EPOCH FROM (clock_timestamp() - min(recorded_at))), 0)::float8, \
+                (SELECT count(*) FROM outbox_parked) \
          FROM outbox",
     )
     .fetch_one(pool)
@@ -173,5 +194,6 @@ pub async fn status(pool: &PgPool) -> Result<OutboxStatus, sqlx::Error> {
     Ok(OutboxStatus {
         depth,
         lag_seconds: lag_seconds.max(0.0),
+        parked,
     })
 }

@@ -24,6 +24,18 @@ pub enum PublishError {
     NotConnected(String),
 }
 
+impl PublishError {
+    /// True when publishing the same event again cannot succeed (it is too large for
+    /// the server); such an event is parked instead of retried.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            PublishError::Publish { source, .. }
+                if source.kind() == jetstream::context::PublishErrorKind::MaxPayloadExceeded
+        )
+    }
+}
+
 /// What happened to a published batch: how many events at its front were
 /// acknowledged (in order), and the first failure that stopped it, if any.
 pub struct BatchOutcome {
@@ -48,6 +60,7 @@ impl EventPublisher {
     pub fn new(client: async_nats::Client, stream: StreamSettings, ack_timeout: Duration) -> Self {
         let jetstream = jetstream::ContextBuilder::new()
             .timeout(ack_timeout)
+            .ack_timeout(ack_timeout)
             .max_ack_inflight(MAX_IN_FLIGHT * 2)
             .build(client.clone());
         Self {

@@ -1,0 +1,57 @@
+//! Wakes the relay when the outbox trigger sends a NOTIFY.
+//!
+//! A task of its own reads the listening connection all the time, so notifications
+//! never pile up unread on it (an unread listener would eventually stall Postgres's
+//! server-wide notification queue, and with it every insert into `events`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tracing::warn;
+
+use super::outbox::OUTBOX_CHANNEL;
+
+pub struct Wakeup {
+    notify: Arc<Notify>,
+    task: JoinHandle<()>,
+}
+
+impl Wakeup {
+    pub async fn listen(pool: &PgPool) -> Result<Self, sqlx::Error> {
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(OUTBOX_CHANNEL).await?;
+        let notify = Arc::new(Notify::new());
+        let signal = notify.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                match listener.recv().await {
+                    Ok(_) => signal.notify_one(),
+                    Err(error) => {
+                        // The listener reconnects on the next recv; notifications sent
+                        // meanwhile are lost, which the relay's polling covers.
+                        warn!(%error, "lost the outbox notification listener; reconnecting");
+                        signal.notify_one();
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        Ok(Self { notify, task })
+    }
+
+    /// Returns at the next notification (or at once if one came since the last
+    /// call), or after `limit`.
+    pub async fn wait(&self, limit: Duration) {
+        let _ = tokio::time::timeout(limit, self.notify.notified()).await;
+    }
+}
+
+impl Drop for Wakeup {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
