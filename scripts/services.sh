@@ -40,25 +40,41 @@ load_settings() {
   PG_DATABASE=${rest#*/}
   local hostport=${authority##*@}
   local credentials=""
-  [[ "$authority" == *@* ]] && credentials=${authority%@*}
+  if [[ "$authority" == *@* ]]; then credentials=${authority%@*}; fi
   PG_USER=${credentials%%:*}
   PG_USER=${PG_USER:-postgres}
-  PG_HOST=${hostport%%:*}
-  PG_PORT=5432
-  [[ "$hostport" == *:* ]] && PG_PORT=${hostport##*:}
-  PG_HOST=${PG_HOST:-127.0.0.1}
+  split_host_port "$hostport" 5432
+  PG_HOST=${HOST:-127.0.0.1}
+  PG_PORT=$PORT
 
   # The first NATS URL: scheme://[user:pass@]host[:port]
   local nats=${NATS_URL%%,*}
   nats=${nats#*://}
   nats=${nats##*@}
   nats=${nats%%/*}
-  NATS_HOST=${nats%%:*}
-  NATS_PORT=4222
-  [[ "$nats" == *:* ]] && NATS_PORT=${nats##*:}
+  split_host_port "$nats" 4222
+  NATS_HOST=${HOST:-127.0.0.1}
+  NATS_PORT=$PORT
 }
 
-is_local() { [[ "$1" == 127.* || "$1" == localhost || "$1" == "::1" ]]; }
+# Sets HOST and PORT from host[:port], [v6]:port or [v6].
+split_host_port() {
+  local value=$1
+  PORT=$2
+  if [[ "$value" =~ ^\[([^]]+)\](:([0-9]+))?$ ]]; then
+    HOST=${BASH_REMATCH[1]}
+    if [[ -n "${BASH_REMATCH[3]}" ]]; then PORT=${BASH_REMATCH[3]}; fi
+  elif [[ "$value" =~ ^([^:]*):([0-9]+)$ ]]; then
+    HOST=${BASH_REMATCH[1]}
+    PORT=${BASH_REMATCH[2]}
+  else
+    HOST=$value
+  fi
+}
+
+# Only literal loopback addresses (and localhost) count: a private instance with trust
+# authentication must never listen anywhere else.
+is_local() { [[ "$1" =~ ^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$ || "$1" == localhost || "$1" == "::1" ]]; }
 
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
@@ -104,27 +120,42 @@ postgres_bin_dir() {
 # (created by the Debian package; created here when missing).
 as_db_owner() {
   if [[ $(id -u) -eq 0 ]]; then
-    if ! id postgres >/dev/null 2>&1; then
-      useradd --system --home-dir "$local_dir" --shell /usr/sbin/nologin postgres
-    fi
-    runuser -u postgres -- "$@"
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
 }
 
+# Where the local cluster lives: .local/postgres in the checkout, unless the checkout
+# is somewhere the `postgres` user cannot reach (say /root, when run as root); then a
+# folder under /var/tmp named after the checkout, and it says so.
+postgres_home() {
+  local home="$local_dir/postgres"
+  if [[ $(id -u) -eq 0 ]]; then
+    id postgres >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin postgres
+    mkdir -p "$local_dir"
+    if ! runuser -u postgres -- test -x "$local_dir"; then
+      home="/var/tmp/ledgerbot-$(printf '%s' "$root_dir" | cksum | cut -d' ' -f1)/postgres"
+      say "the postgres user cannot enter $root_dir; keeping the local cluster in $home instead" >&2
+    fi
+  fi
+  printf '%s' "$home"
+}
+
 start_local_postgres() {
-  local bin=$1 data="$local_dir/postgres/data" run="$local_dir/postgres/run"
+  local bin=$1 home
+  home=$(postgres_home)
+  local data="$home/data" run="$home/run"
   mkdir -p "$data" "$run"
-  [[ $(id -u) -eq 0 ]] && chown -R postgres "$local_dir/postgres"
+  if [[ $(id -u) -eq 0 ]]; then chown -R postgres "$home"; fi
   chmod 700 "$data"
   if [[ ! -f "$data/PG_VERSION" ]]; then
-    say "initialising a local PostgreSQL cluster in .local/postgres/data"
+    say "initialising a local PostgreSQL cluster in $data"
     as_db_owner "$bin/initdb" -D "$data" -U "$PG_USER" --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null \
       || as_db_owner "$bin/initdb" -D "$data" -U "$PG_USER" --auth=trust -E UTF8 >/dev/null
   fi
-  say "starting a local PostgreSQL on $PG_HOST:$PG_PORT (data in .local/postgres, log in .local/postgres/postgres.log)"
-  as_db_owner "$bin/pg_ctl" -D "$data" -l "$local_dir/postgres/postgres.log" -w -t 60 \
+  say "starting a local PostgreSQL on $PG_HOST:$PG_PORT (data in $data, log in $home/postgres.log)"
+  as_db_owner "$bin/pg_ctl" -D "$data" -l "$home/postgres.log" -w -t 60 \
     -o "-p $PG_PORT -c listen_addresses=$PG_HOST -k $run" start >/dev/null
 }
 
@@ -141,7 +172,7 @@ ensure_postgres() {
     bin=$(postgres_bin_dir) || fail "postgresql was installed but its binaries were not found under /usr/lib/postgresql"
   fi
   start_local_postgres "$bin"
-  postgres_answers || fail "the local PostgreSQL did not come up; see .local/postgres/postgres.log"
+  postgres_answers || fail "the local PostgreSQL did not come up; see its postgres.log"
 }
 
 nats_server_bin() {
@@ -187,9 +218,11 @@ ensure_nats() {
 }
 
 down() {
-  if [[ -f "$local_dir/postgres/data/postmaster.pid" ]]; then
+  local home
+  home=$(postgres_home)
+  if [[ -f "$home/data/postmaster.pid" ]]; then
     local bin
-    bin=$(postgres_bin_dir) && as_db_owner "$bin/pg_ctl" -D "$local_dir/postgres/data" -m fast stop >/dev/null \
+    bin=$(postgres_bin_dir) && as_db_owner "$bin/pg_ctl" -D "$home/data" -m fast stop >/dev/null \
       && say "stopped the local PostgreSQL"
   fi
   if [[ -f "$local_dir/nats/nats.pid" ]]; then
