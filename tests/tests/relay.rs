@@ -272,7 +272,10 @@ async fn an_event_nats_cannot_take_is_parked_and_the_others_flow_past_it() {
 
     let app = spawn_app(context.settings(), Parts::RELAY_ONLY).await;
     assert!(
-        eventually(Duration::from_secs(20), || async { context.outbox_depth().await == 0 }).await,
+        eventually(Duration::from_secs(20), || async {
+            context.outbox_depth().await == 0
+        })
+        .await,
         "the outbox drains past the oversized event"
     );
     let parked: Vec<(String, i64, String)> =
@@ -287,7 +290,10 @@ async fn an_event_nats_cannot_take_is_parked_and_the_others_flow_past_it() {
     let jetstream = jetstream_at(&context.nats_url).await;
     let received = read_all(&jetstream, &context.stream, 2, Duration::from_secs(10)).await;
     assert_eq!(received.len(), 2);
-    assert_eq!(received[0].message_id.as_deref(), Some("Order:line%0Abreak:1"));
+    assert_eq!(
+        received[0].message_id.as_deref(),
+        Some("Order:line%0Abreak:1")
+    );
     assert_eq!(received[1].event.aggregate_id, "line\nbreak");
     assert_eq!(received[1].event.sequence, 2);
     assert_eq!(
@@ -301,7 +307,10 @@ async fn an_event_nats_cannot_take_is_parked_and_the_others_flow_past_it() {
         .text()
         .await
         .expect("text");
-    assert!(metrics.contains("ledgerbot_relay_events_parked_total 1"), "{metrics}");
+    assert!(
+        metrics.contains("ledgerbot_relay_events_parked_total 1"),
+        "{metrics}"
+    );
     assert!(metrics.contains("ledgerbot_outbox_parked 1"), "{metrics}");
     app.stop().await;
     context.cleanup().await;
