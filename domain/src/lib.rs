@@ -6,3 +6,5 @@
 //! that define the append-only `events` table and its outbox.
 
 pub mod event_store;
+pub mod money;
+pub mod permissions;
