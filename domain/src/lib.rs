@@ -5,6 +5,8 @@
 //! Postgres, creating the database on first start, and applying the schema migrations
 //! that define the append-only `events` table and its outbox.
 
+pub mod command;
+pub mod credit;
 pub mod event_store;
 pub mod money;
 pub mod permissions;

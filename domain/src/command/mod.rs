@@ -1,0 +1,12 @@
+//! Executing commands: who asks (the [`CommandContext`], stored as every event's
+//! metadata), the [`CommandService`] that loads an aggregate from the Postgres event
+//! store, runs a command and commits its events, and the one small error enum every
+//! entry point turns into an HTTP status or a bot reply.
+
+mod context;
+mod error;
+mod service;
+
+pub use context::{Actor, CommandContext};
+pub use error::{CommandError, ErrorKind, Refusal};
+pub use service::{CommandService, Committed};

@@ -1,0 +1,308 @@
+use std::collections::HashMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use cqrs_es::Aggregate;
+use cqrs_es::event_sink::EventSink;
+use serde::{Deserialize, Serialize};
+
+use super::events::ExpiredGrant;
+use super::{CreditCommand, CreditError, CreditEvent, GrantReason};
+
+/// One user's credits, as lots (one per grant) so that expiring points lapse by
+/// what is left of each grant.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreditAccount {
+    lots: Vec<Lot>,
+    spends: HashMap<String, Spend>,
+    subscription: Option<Subscription>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Lot {
+    reason: GrantReason,
+    reference: String,
+    remaining: u64,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Spend {
+    amount: u64,
+    /// Which lots it took from (index, amount), to give back on a refund.
+    taken: Vec<(usize, u64)>,
+    refunded: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub plan: String,
+    pub period_end: DateTime<Utc>,
+    pub credits_per_period: u64,
+}
+
+impl CreditAccount {
+    pub fn balance(&self) -> u64 {
+        self.lots.iter().map(|lot| lot.remaining).sum()
+    }
+
+    pub fn subscription(&self) -> Option<&Subscription> {
+        self.subscription.as_ref()
+    }
+
+    fn has_grant(&self, reason: GrantReason, reference: &str) -> bool {
+        self.lots
+            .iter()
+            .any(|lot| lot.reason == reason && lot.reference == reference)
+    }
+
+    /// The order lots are spent in: soonest-expiring first, then those that keep,
+    /// oldest first.
+    fn spending_order(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.lots.len()).collect();
+        order.sort_by_key(|&index| {
+            let lot = &self.lots[index];
+            (lot.expires_at.is_none(), lot.expires_at, index)
+        });
+        order
+    }
+
+    fn grant(
+        &self,
+        amount: u64,
+        reason: GrantReason,
+        reference: String,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<Option<CreditEvent>, CreditError> {
+        if amount == 0 {
+            return Err(CreditError::ZeroAmount);
+        }
+        if reference.trim().is_empty() {
+            return Err(CreditError::Missing("reference"));
+        }
+        if self.has_grant(reason, &reference) {
+            return Ok(None);
+        }
+        self.balance()
+            .checked_add(amount)
+            .ok_or(CreditError::Overflow)?;
+        Ok(Some(CreditEvent::CreditsGranted {
+            amount,
+            reason,
+            reference,
+            expires_at,
+        }))
+    }
+}
+
+fn valid_month(month: &str) -> bool {
+    let bytes = month.as_bytes();
+    bytes.len() == 7
+        && bytes[4] == b'-'
+        && month[..4].bytes().all(|b| b.is_ascii_digit())
+        && month[5..]
+            .parse::<u8>()
+            .is_ok_and(|number| (1..=12).contains(&number))
+}
+
+impl Aggregate for CreditAccount {
+    const TYPE: &'static str = "CreditAccount";
+    type Command = CreditCommand;
+    type Event = CreditEvent;
+    type Error = CreditError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        let events: Vec<CreditEvent> = match command {
+            CreditCommand::Grant {
+                amount,
+                reason,
+                reference,
+                expires_at,
+            } => self
+                .grant(amount, reason, reference, expires_at)?
+                .into_iter()
+                .collect(),
+            CreditCommand::Spend {
+                amount,
+                reason,
+                operation_id,
+            } => {
+                if amount == 0 {
+                    return Err(CreditError::ZeroAmount);
+                }
+                if operation_id.trim().is_empty() {
+                    return Err(CreditError::Missing("operation id"));
+                }
+                if reason.trim().is_empty() {
+                    return Err(CreditError::Missing("reason"));
+                }
+                if self.spends.contains_key(&operation_id) {
+                    Vec::new()
+                } else if self.balance() < amount {
+                    return Err(CreditError::InsufficientBalance {
+                        balance: self.balance(),
+                        requested: amount,
+                    });
+                } else {
+                    vec![CreditEvent::CreditsSpent {
+                        amount,
+                        reason,
+                        operation_id,
+                    }]
+                }
+            }
+            CreditCommand::RefundSpend { operation_id } => match self.spends.get(&operation_id) {
+                None => return Err(CreditError::UnknownOperation(operation_id)),
+                Some(spend) if spend.refunded => {
+                    return Err(CreditError::AlreadyRefunded(operation_id));
+                }
+                Some(spend) => vec![CreditEvent::SpendRefunded {
+                    amount: spend.amount,
+                    operation_id,
+                }],
+            },
+            CreditCommand::GrantMonthlyAllowance { month, amount } => {
+                if !valid_month(&month) {
+                    return Err(CreditError::InvalidMonth(month));
+                }
+                self.grant(amount, GrantReason::MonthlyAllowance, month, None)?
+                    .into_iter()
+                    .collect()
+            }
+            CreditCommand::ActivateSubscription {
+                plan,
+                period_end,
+                credits_per_period,
+            } => {
+                if plan.trim().is_empty() {
+                    return Err(CreditError::Missing("plan"));
+                }
+                let reference = format!(
+                    "{plan}:{}",
+                    period_end.to_rfc3339_opts(SecondsFormat::Secs, true)
+                );
+                match self.grant(
+                    credits_per_period,
+                    GrantReason::Subscription,
+                    reference,
+                    Some(period_end),
+                )? {
+                    None => Vec::new(),
+                    Some(granted) => vec![
+                        CreditEvent::SubscriptionActivated {
+                            plan,
+                            period_end,
+                            credits_per_period,
+                        },
+                        granted,
+                    ],
+                }
+            }
+            CreditCommand::ExpirePoints { now } => {
+                let expired: Vec<ExpiredGrant> = self
+                    .lots
+                    .iter()
+                    .filter(|lot| lot.remaining > 0 && lot.expires_at.is_some_and(|at| at <= now))
+                    .map(|lot| ExpiredGrant {
+                        reason: lot.reason,
+                        reference: lot.reference.clone(),
+                        amount: lot.remaining,
+                    })
+                    .collect();
+                if expired.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![CreditEvent::PointsExpired {
+                        amount: expired.iter().map(|grant| grant.amount).sum(),
+                        expired,
+                    }]
+                }
+            }
+        };
+        for event in events {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event {
+            CreditEvent::CreditsGranted {
+                amount,
+                reason,
+                reference,
+                expires_at,
+            } => self.lots.push(Lot {
+                reason,
+                reference,
+                remaining: amount,
+                expires_at,
+            }),
+            CreditEvent::CreditsSpent {
+                amount,
+                operation_id,
+                ..
+            } => {
+                let mut left = amount;
+                let mut taken = Vec::new();
+                for index in self.spending_order() {
+                    if left == 0 {
+                        break;
+                    }
+                    let lot = &mut self.lots[index];
+                    let take = lot.remaining.min(left);
+                    if take > 0 {
+                        lot.remaining -= take;
+                        left -= take;
+                        taken.push((index, take));
+                    }
+                }
+                self.spends.insert(
+                    operation_id,
+                    Spend {
+                        amount,
+                        taken,
+                        refunded: false,
+                    },
+                );
+            }
+            CreditEvent::SpendRefunded { operation_id, .. } => {
+                if let Some(spend) = self.spends.get_mut(&operation_id) {
+                    spend.refunded = true;
+                    for &(index, amount) in &spend.taken {
+                        if let Some(lot) = self.lots.get_mut(index) {
+                            lot.remaining += amount;
+                        }
+                    }
+                }
+            }
+            CreditEvent::SubscriptionActivated {
+                plan,
+                period_end,
+                credits_per_period,
+            } => {
+                self.subscription = Some(Subscription {
+                    plan,
+                    period_end,
+                    credits_per_period,
+                });
+            }
+            CreditEvent::PointsExpired { expired, .. } => {
+                for grant in expired {
+                    if let Some(lot) = self
+                        .lots
+                        .iter_mut()
+                        .find(|lot| lot.reason == grant.reason && lot.reference == grant.reference)
+                    {
+                        lot.remaining = lot.remaining.saturating_sub(grant.amount);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+use chrono::{DateTime, Utc};
+
+use super::GrantReason;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum CreditCommand {
+    /// Adds credits. The same `reason` + `reference` grants once.
+    Grant {
+        amount: u64,
+        reason: GrantReason,
+        reference: String,
+        /// When these credits lapse (loyalty points); `None` for credits that keep.
+        expires_at: Option<DateTime<Utc>>,
+    },
+    /// Takes credits for an operation (an image generation, a discount). The same
+    /// `operation_id` spends once.
+    Spend {
+        amount: u64,
+        reason: String,
+        operation_id: String,
+    },
+    /// Gives back what an operation spent (the generation failed), once.
+    RefundSpend { operation_id: String },
+    /// The free allowance of a calendar month (`"2026-11"`), once per month.
+    GrantMonthlyAllowance { month: String, amount: u64 },
+    /// A paid plan: records it and grants the period's credits, once per period.
+    ActivateSubscription {
+        plan: String,
+        period_end: DateTime<Utc>,
+        credits_per_period: u64,
+    },
+    /// Lapses every grant whose expiry is at or before `now`, by what is left of it.
+    ExpirePoints { now: DateTime<Utc> },
+}
