@@ -9,4 +9,5 @@ pub mod command;
 pub mod credit;
 pub mod event_store;
 pub mod money;
+pub mod payment;
 pub mod permissions;

@@ -1,0 +1,55 @@
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::PaymentPurpose;
+use crate::money::Money;
+use crate::money::tax::PayerKind;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PaymentCommand {
+    /// Starts a payment. Repeating it with the same idempotence key changes nothing.
+    Create {
+        purpose: PaymentPurpose,
+        amount: Money,
+        payer_kind: PayerKind,
+        payer_user_id: Uuid,
+        idempotence_key: String,
+    },
+    /// YooKassa accepted the payment: its id and where the customer confirms.
+    RecordProviderPayment {
+        provider_payment_id: String,
+        confirmation_url: String,
+    },
+    /// YooKassa reports the money received.
+    Succeed {
+        provider_payment_id: String,
+        amount_received: Money,
+        currency: String,
+        provider_fee: Money,
+        paid_at: DateTime<Utc>,
+    },
+    Cancel {
+        reason: String,
+    },
+    /// Staff ask for money back; `refund_id` makes the request idempotent.
+    RequestRefund {
+        refund_id: String,
+        amount: Money,
+    },
+    /// YooKassa's answer to a refund.
+    RecordRefundResult {
+        refund_id: String,
+        outcome: RefundOutcome,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RefundOutcome {
+    Succeeded {
+        provider_refund_id: String,
+        refunded_at: DateTime<Utc>,
+    },
+    Failed {
+        reason: String,
+    },
+}

@@ -1,0 +1,19 @@
+//! Payment: one YooKassa payment for an order, a credit pack or a subscription, with
+//! its refunds.
+//!
+//! Invariants: the same provider notification applied twice changes nothing the
+//! second time; a succeeded payment cannot be cancelled; refunds (requested and not
+//! failed) never exceed what was paid; the amount and currency received must match.
+
+mod aggregate;
+mod commands;
+mod error;
+mod events;
+
+pub use aggregate::{Payment, PaymentStatus};
+pub use commands::{PaymentCommand, RefundOutcome};
+pub use error::PaymentError;
+pub use events::{PaymentEvent, PaymentPurpose};
+
+#[cfg(test)]
+mod tests;
