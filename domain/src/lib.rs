@@ -11,3 +11,4 @@ pub mod event_store;
 pub mod money;
 pub mod payment;
 pub mod permissions;
+pub mod user;

@@ -1,0 +1,39 @@
+use crate::command::{ErrorKind, Refusal};
+use crate::permissions::Role;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UserError {
+    #[error("this user is not registered")]
+    NotRegistered,
+    #[error("this user is already registered with another Telegram account")]
+    TelegramMismatch,
+    #[error("the {field} must be {rule}")]
+    Invalid {
+        field: &'static str,
+        rule: &'static str,
+    },
+    #[error("a user with the role {by:?} may not {what}")]
+    NotAllowed { by: Role, what: &'static str },
+    #[error("the user is already blocked")]
+    AlreadyBlocked,
+    #[error("the user is not blocked")]
+    NotBlocked,
+    #[error("a referrer is already linked")]
+    ReferrerAlreadyLinked,
+    #[error("a user cannot refer themself")]
+    SelfReferral,
+}
+
+impl Refusal for UserError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            UserError::NotRegistered => ErrorKind::NotFound,
+            UserError::Invalid { .. } | UserError::SelfReferral => ErrorKind::InvalidInput,
+            UserError::NotAllowed { .. } => ErrorKind::Forbidden,
+            UserError::TelegramMismatch
+            | UserError::AlreadyBlocked
+            | UserError::NotBlocked
+            | UserError::ReferrerAlreadyLinked => ErrorKind::InvalidState,
+        }
+    }
+}
