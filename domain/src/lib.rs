@@ -11,4 +11,5 @@ pub mod event_store;
 pub mod money;
 pub mod payment;
 pub mod permissions;
+pub mod ticket;
 pub mod user;

@@ -1,0 +1,48 @@
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{Attachment, Priority, TicketStatus};
+use crate::permissions::Role;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TicketCommand {
+    Open {
+        customer_id: Uuid,
+        category: String,
+        title: String,
+        description: String,
+        priority: Priority,
+        attachments: Vec<Attachment>,
+    },
+    PostMessage {
+        message_id: Uuid,
+        author_id: Uuid,
+        author_role: Role,
+        text: String,
+        attachments: Vec<Attachment>,
+        internal: bool,
+        at: DateTime<Utc>,
+    },
+    EditMessage {
+        message_id: Uuid,
+        author_id: Uuid,
+        text: String,
+        at: DateTime<Utc>,
+    },
+    Assign {
+        assignee_id: Uuid,
+        assignee_role: Role,
+    },
+    ChangeStatus {
+        status: TicketStatus,
+    },
+    ChangePriority {
+        priority: Priority,
+    },
+    Close,
+    RateSupport {
+        by: Uuid,
+        stars: u8,
+        comment: Option<String>,
+    },
+}
