@@ -9,6 +9,7 @@ pub mod command;
 pub mod credit;
 pub mod event_store;
 pub mod money;
+pub mod order;
 pub mod payment;
 pub mod permissions;
 pub mod ticket;

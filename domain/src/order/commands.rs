@@ -1,0 +1,95 @@
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{OrderDetails, Slot};
+use crate::money::Money;
+use crate::permissions::Role;
+
+/// Who issues an order command (the aggregate checks ownership with it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: Uuid,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum OrderCommand {
+    /// A new order. For a shop order the total is computed from the lines (the
+    /// `total` given in the details is ignored); for a booking the slot must be free.
+    Place {
+        order_id: Uuid,
+        customer_id: Uuid,
+        details: OrderDetails,
+    },
+    /// Staff price a coursework brief (again, to change the price).
+    Quote {
+        price: Money,
+        by: Actor,
+    },
+    /// The customer agrees to the price.
+    AcceptQuote {
+        by: Actor,
+    },
+    /// The payment for this order succeeded (from the payment process manager).
+    MarkPaid {
+        payment_id: Uuid,
+        amount: Money,
+    },
+    /// Staff give a paid coursework order to an executor.
+    AssignExecutor {
+        executor_id: Uuid,
+        by: Actor,
+    },
+    /// An executor takes a paid order from the pool.
+    TakeOrder {
+        by: Actor,
+    },
+    Start {
+        by: Actor,
+    },
+    SubmitResult {
+        files: Vec<String>,
+        note: Option<String>,
+        by: Actor,
+    },
+    Ship {
+        tracking: String,
+        by: Actor,
+    },
+    RequestRevision {
+        reason: String,
+        by: Actor,
+    },
+    Accept {
+        by: Actor,
+    },
+    ConfirmDelivery {
+        by: Actor,
+    },
+    Complete {
+        by: Actor,
+    },
+    /// `refund` says how much of what was paid goes back; required once paid.
+    Cancel {
+        reason: String,
+        refund: Option<Money>,
+        by: Actor,
+    },
+    Reschedule {
+        slot: Slot,
+        by: Actor,
+    },
+    MarkNoShow {
+        at: DateTime<Utc>,
+        by: Actor,
+    },
+    Review {
+        stars: u8,
+        text: Option<String>,
+        by: Actor,
+    },
+    AddInternalNote {
+        text: String,
+        by: Actor,
+    },
+}

@@ -1,0 +1,66 @@
+use super::{Kind, OrderStatus};
+use crate::command::{ErrorKind, Refusal};
+use crate::money::Money;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrderError {
+    #[error("this order does not exist")]
+    NotPlaced,
+    #[error("this order already exists")]
+    AlreadyPlaced,
+    #[error("a {kind:?} order that is {status} cannot {action}")]
+    WrongState {
+        kind: Kind,
+        status: OrderStatus,
+        action: &'static str,
+    },
+    #[error("the {field} must be {rule}")]
+    Invalid {
+        field: &'static str,
+        rule: &'static str,
+    },
+    #[error("only the customer who placed the order may {0}")]
+    NotTheCustomer(&'static str),
+    #[error("only the executor assigned to the order may {0}")]
+    NotTheExecutor(&'static str),
+    #[error("a user with the role {0:?} may not {1}")]
+    NotAllowed(crate::permissions::Role, &'static str),
+    #[error("{paid} was paid but {expected} is due")]
+    AmountMismatch { expected: Money, paid: Money },
+    #[error("the order was paid: say how much of the {paid} to refund")]
+    RefundNotStated { paid: Money },
+    #[error("a refund of {refund} exceeds the {paid} paid")]
+    RefundTooLarge { refund: Money, paid: Money },
+    #[error("all {0} revisions have been used")]
+    NoRevisionsLeft(u8),
+    #[error("the master is already booked at that time; pick another slot")]
+    SlotTaken,
+    #[error(transparent)]
+    Calendar(#[from] super::SlotCheckError),
+    #[error("a no-show can be marked once the slot has started")]
+    SlotNotStarted,
+    #[error("the order was already reviewed")]
+    AlreadyReviewed,
+}
+
+impl Refusal for OrderError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            OrderError::NotPlaced => ErrorKind::NotFound,
+            OrderError::Invalid { .. } => ErrorKind::InvalidInput,
+            OrderError::NotTheCustomer(_)
+            | OrderError::NotTheExecutor(_)
+            | OrderError::NotAllowed(..) => ErrorKind::Forbidden,
+            OrderError::Calendar(_) => ErrorKind::Unavailable,
+            OrderError::AlreadyPlaced
+            | OrderError::WrongState { .. }
+            | OrderError::AmountMismatch { .. }
+            | OrderError::RefundNotStated { .. }
+            | OrderError::RefundTooLarge { .. }
+            | OrderError::NoRevisionsLeft(_)
+            | OrderError::SlotTaken
+            | OrderError::SlotNotStarted
+            | OrderError::AlreadyReviewed => ErrorKind::InvalidState,
+        }
+    }
+}

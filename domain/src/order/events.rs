@@ -1,0 +1,212 @@
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::money::Money;
+
+/// Which business an order belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Coursework,
+    Shop,
+    Booking,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// No events yet.
+    #[default]
+    New,
+    /// A coursework brief waiting for a price.
+    Placed,
+    Quoted,
+    AwaitingPayment,
+    /// Paid: a coursework order waits in the pool, a shop order is processed.
+    Paid,
+    Assigned,
+    InProgress,
+    Submitted,
+    RevisionRequested,
+    Accepted,
+    Shipped,
+    Delivered,
+    Booked,
+    Completed,
+    Cancelled,
+    NoShow,
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = serde_json::to_value(self)
+            .ok()
+            .and_then(|value| value.as_str().map(|s| s.replace('_', " ")))
+            .unwrap_or_default();
+        f.write_str(&text)
+    }
+}
+
+/// A coursework brief.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coursework {
+    pub subject: String,
+    /// Essay, term paper, thesis, …
+    pub work_type: String,
+    /// Pages, slides or another unit the business uses.
+    pub volume: u32,
+    pub deadline: DateTime<Utc>,
+    /// Telegram file ids of the materials.
+    pub files: Vec<String>,
+    /// How many revisions the customer may ask for.
+    pub max_revisions: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineItem {
+    pub product_id: String,
+    pub name: String,
+    pub quantity: u32,
+    pub unit_price: Money,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub recipient: String,
+    pub phone: String,
+    pub address: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Slot {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+impl Slot {
+    pub fn overlaps(&self, other: &Slot) -> bool {
+        self.start < other.end && other.start < self.end
+    }
+}
+
+/// What was ordered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OrderDetails {
+    Coursework(Coursework),
+    Shop {
+        lines: Vec<LineItem>,
+        total: Money,
+        delivery: Delivery,
+    },
+    Booking {
+        service_id: String,
+        service_name: String,
+        master_id: Uuid,
+        slot: Slot,
+        price: Money,
+    },
+}
+
+impl OrderDetails {
+    pub fn kind(&self) -> Kind {
+        match self {
+            OrderDetails::Coursework(_) => Kind::Coursework,
+            OrderDetails::Shop { .. } => Kind::Shop,
+            OrderDetails::Booking { .. } => Kind::Booking,
+        }
+    }
+}
+
+/// Everything that happens to an order. Stored forever: fields are only added,
+/// never renamed; a change of meaning is a new version with an upcaster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum OrderEvent {
+    OrderPlaced {
+        order_id: Uuid,
+        customer_id: Uuid,
+        details: OrderDetails,
+    },
+    PriceQuoted {
+        price: Money,
+        by: Uuid,
+    },
+    QuoteAccepted,
+    OrderPaid {
+        payment_id: Uuid,
+        amount: Money,
+    },
+    ExecutorAssigned {
+        executor_id: Uuid,
+        /// True when the executor took it from the pool themself.
+        taken_from_pool: bool,
+        by: Uuid,
+    },
+    WorkStarted,
+    ResultSubmitted {
+        files: Vec<String>,
+        note: Option<String>,
+    },
+    RevisionRequested {
+        reason: String,
+        revision: u8,
+    },
+    ResultAccepted,
+    OrderShipped {
+        tracking: String,
+    },
+    DeliveryConfirmed,
+    OrderCompleted,
+    OrderCancelled {
+        reason: String,
+        by: Uuid,
+        /// What goes back to the customer from what was paid (none if unpaid).
+        refund: Option<Money>,
+    },
+    BookingRescheduled {
+        from: Slot,
+        to: Slot,
+    },
+    NoShowMarked,
+    OrderReviewed {
+        stars: u8,
+        text: Option<String>,
+    },
+    InternalNoteAdded {
+        author_id: Uuid,
+        text: String,
+    },
+}
+
+impl DomainEvent for OrderEvent {
+    fn event_type(&self) -> String {
+        match self {
+            OrderEvent::OrderPlaced { .. } => "OrderPlaced",
+            OrderEvent::PriceQuoted { .. } => "PriceQuoted",
+            OrderEvent::QuoteAccepted => "QuoteAccepted",
+            OrderEvent::OrderPaid { .. } => "OrderPaid",
+            OrderEvent::ExecutorAssigned { .. } => "ExecutorAssigned",
+            OrderEvent::WorkStarted => "WorkStarted",
+            OrderEvent::ResultSubmitted { .. } => "ResultSubmitted",
+            OrderEvent::RevisionRequested { .. } => "RevisionRequested",
+            OrderEvent::ResultAccepted => "ResultAccepted",
+            OrderEvent::OrderShipped { .. } => "OrderShipped",
+            OrderEvent::DeliveryConfirmed => "DeliveryConfirmed",
+            OrderEvent::OrderCompleted => "OrderCompleted",
+            OrderEvent::OrderCancelled { .. } => "OrderCancelled",
+            OrderEvent::BookingRescheduled { .. } => "BookingRescheduled",
+            OrderEvent::NoShowMarked => "NoShowMarked",
+            OrderEvent::OrderReviewed { .. } => "OrderReviewed",
+            OrderEvent::InternalNoteAdded { .. } => "InternalNoteAdded",
+        }
+        .to_owned()
+    }
+
+    fn event_version(&self) -> String {
+        "1.0".to_owned()
+    }
+}

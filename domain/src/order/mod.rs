@@ -1,0 +1,28 @@
+//! Order: one aggregate for three kinds of business — coursework (student help),
+//! shop orders, and salon bookings.
+//!
+//! Invariants: an explicit state machine ([`transitions`]) in which each command is
+//! allowed only in listed states, and a refusal names the current state; only the
+//! customer accepts, requests revisions, confirms delivery and reviews; only the
+//! assigned executor starts and submits; prices are > 0 with two decimal places;
+//! a shop order's total is the sum of its lines; a master's slot is never booked
+//! twice (checked through [`SlotCalendar`]); revisions are limited; a review is
+//! given once, after completion.
+
+mod aggregate;
+mod commands;
+mod error;
+mod events;
+mod services;
+pub mod transitions;
+
+pub use aggregate::Order;
+pub use commands::{Actor, OrderCommand};
+pub use error::OrderError;
+pub use events::{
+    Coursework, Delivery, Kind, LineItem, OrderDetails, OrderEvent, OrderStatus, Slot,
+};
+pub use services::{OrderServices, SlotCalendar, SlotCheckError};
+
+#[cfg(test)]
+mod tests;
