@@ -210,3 +210,41 @@ async fn an_upcaster_brings_an_old_event_version_up_to_date_on_load() {
     ));
     context.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_cached_aggregate_changed_by_another_process_is_reloaded_not_overwritten() {
+    let context = TestContext::new().await;
+    // Two services stand for two API processes, each with its own cache.
+    let first = CommandService::<CreditAccount>::new(context.pool.clone(), ());
+    let second = CommandService::<CreditAccount>::new(context.pool.clone(), ());
+    let account = Uuid::now_v7().to_string();
+    let who = CommandContext::system("test");
+    first
+        .execute(&account, grant(10, "a"), &who)
+        .await
+        .expect("first caches the account");
+    second
+        .execute(&account, grant(5, "b"), &who)
+        .await
+        .expect("second appends behind its back");
+    // `first` still holds balance 10 at sequence 1; this spend needs the 15.
+    let spend = CreditCommand::Spend {
+        amount: 15,
+        reason: "discount".to_owned(),
+        operation_id: "order-1".to_owned(),
+    };
+    let committed = first
+        .execute(&account, spend, &who)
+        .await
+        .expect("reloaded and spent");
+    assert_eq!(committed.sequence, 3);
+    let (loaded, sequence) = first.load(&account).await.expect("load");
+    assert_eq!((loaded.balance(), sequence), (0, 3));
+    // And a repeat of `second`'s grant through `first` is recognised as done.
+    let repeat = first
+        .execute(&account, grant(5, "b"), &who)
+        .await
+        .expect("no-op");
+    assert_eq!((repeat.sequence, repeat.events.len()), (3, 0));
+    context.cleanup().await;
+}

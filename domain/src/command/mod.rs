@@ -9,4 +9,4 @@ mod service;
 
 pub use context::{Actor, CommandContext};
 pub use error::{CommandError, ErrorKind, Refusal};
-pub use service::{CommandService, Committed};
+pub use service::{CommandService, Committed, DEFAULT_CACHE_CAPACITY};

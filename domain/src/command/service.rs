@@ -1,8 +1,11 @@
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::{EventUpcaster, PersistedEventStore};
-use cqrs_es::{Aggregate, AggregateError, EventStore};
+use cqrs_es::{Aggregate, AggregateError, DomainEvent, EventStore};
 use postgres_es::PostgresEventRepository;
 use sqlx::PgPool;
 use tracing::debug;
@@ -23,22 +26,43 @@ pub struct Committed<E> {
     pub events: Vec<E>,
 }
 
+/// How many aggregates a service keeps in memory by default.
+pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
+
 /// Runs commands of one aggregate type against the Postgres event store.
 ///
-/// This is what cqrs-es's `CqrsFramework` does (load, handle, commit through a
-/// `PersistedEventStore` over postgres-es, the plain event store, no snapshots),
-/// plus what it does not: the committed sequence and events are returned, every
+/// This is what cqrs-es's `CqrsFramework` does (load through a `PersistedEventStore`
+/// over postgres-es, the plain event store with upcasters, no snapshots; handle;
+/// commit), with the commit as one INSERT statement instead of postgres-es's
+/// BEGIN/INSERT/COMMIT, plus what `CqrsFramework` does not do: the committed sequence and events are returned, every
 /// event carries the [`CommandContext`] as metadata, a conflicting concurrent write
 /// is retried a bounded number of times, and errors come back as [`CommandError`].
 /// Nothing runs in-process after the commit: read models are fed from the stream.
+///
+/// Aggregates this service committed are kept in memory (least recently used out
+/// first), so the next command on them skips loading the stream. That is safe with
+/// any number of writers: a commit on a stale state tries a sequence that already
+/// exists, the primary key refuses it, the entry is dropped and the command re-run
+/// on a fresh load; a refusal or a no-op decided on a cached state is decided again
+/// on a fresh load before it is reported.
 pub struct CommandService<A: Aggregate> {
     store: PersistedEventStore<PostgresEventRepository, A>,
+    pool: PgPool,
     services: A::Services,
+    cache: Mutex<HashMap<String, Cached<A>>>,
+    capacity: usize,
+    clock: AtomicU64,
+}
+
+struct Cached<A> {
+    aggregate: A,
+    sequence: usize,
+    used: u64,
 }
 
 impl<A> CommandService<A>
 where
-    A: Aggregate,
+    A: Aggregate + Clone,
     A::Command: Clone,
     A::Error: Refusal,
 {
@@ -52,12 +76,69 @@ where
         services: A::Services,
         upcasters: Vec<Box<dyn EventUpcaster>>,
     ) -> Self {
-        let store = PersistedEventStore::new_event_store(PostgresEventRepository::new(pool))
-            .with_upcasters(upcasters);
-        Self { store, services }
+        let store =
+            PersistedEventStore::new_event_store(PostgresEventRepository::new(pool.clone()))
+                .with_upcasters(upcasters);
+        Self {
+            store,
+            pool,
+            services,
+            cache: Mutex::new(HashMap::new()),
+            capacity: DEFAULT_CACHE_CAPACITY,
+            clock: AtomicU64::new(0),
+        }
     }
 
-    /// The aggregate as the store has it now (default state when it has no events).
+    /// Keeps at most `capacity` aggregates in memory (0 turns the cache off).
+    pub fn with_cache_capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    fn cached(&self, aggregate_id: &str) -> Option<(A, usize)> {
+        let mut cache = self.cache.lock().ok()?;
+        let entry = cache.get_mut(aggregate_id)?;
+        entry.used = self.clock.fetch_add(1, Ordering::Relaxed);
+        Some((entry.aggregate.clone(), entry.sequence))
+    }
+
+    fn remember(&self, aggregate_id: &str, aggregate: A, sequence: usize) {
+        if self.capacity == 0 {
+            return;
+        }
+        let Ok(mut cache) = self.cache.lock() else {
+            return;
+        };
+        if cache.len() >= self.capacity && !cache.contains_key(aggregate_id) {
+            // Drop the least recently used eighth in one go.
+            let mut ages: Vec<(u64, String)> = cache
+                .iter()
+                .map(|(id, entry)| (entry.used, id.clone()))
+                .collect();
+            ages.sort_unstable();
+            for (_, id) in ages.into_iter().take((self.capacity / 8).max(1)) {
+                cache.remove(&id);
+            }
+        }
+        let used = self.clock.fetch_add(1, Ordering::Relaxed);
+        cache.insert(
+            aggregate_id.to_owned(),
+            Cached {
+                aggregate,
+                sequence,
+                used,
+            },
+        );
+    }
+
+    fn forget(&self, aggregate_id: &str) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.remove(aggregate_id);
+        }
+    }
+
+    /// The aggregate as the store has it now (default state when it has no events),
+    /// always read from the store.
     pub async fn load(&self, aggregate_id: &str) -> Result<(A, usize), CommandError> {
         let context = self
             .store
@@ -106,40 +187,125 @@ where
         command: A::Command,
         context: &CommandContext,
     ) -> Result<Committed<A::Event>, AggregateError<A::Error>> {
-        let mut loaded = self.store.load_aggregate(aggregate_id).await?;
-        let before = loaded.current_sequence;
+        if let Some((aggregate, before)) = self.cached(aggregate_id) {
+            // A commit on a cached state proves it current (the primary key would
+            // refuse a stale sequence); a refusal or a no-op proves nothing, so those
+            // are decided again on a fresh load.
+            match self
+                .decide(aggregate_id, aggregate, before, command.clone(), context)
+                .await
+            {
+                Ok(committed) if !committed.events.is_empty() => return Ok(committed),
+                Err(AggregateError::AggregateConflict) => {
+                    return Err(AggregateError::AggregateConflict);
+                }
+                _ => self.forget(aggregate_id),
+            }
+        }
+        let loaded = self.store.load_aggregate(aggregate_id).await?;
+        self.decide(
+            aggregate_id,
+            loaded.aggregate,
+            loaded.current_sequence,
+            command,
+            context,
+        )
+        .await
+    }
+
+    /// Runs `command` on `aggregate` (at sequence `before`) and appends its events.
+    async fn decide(
+        &self,
+        aggregate_id: &str,
+        mut aggregate: A,
+        before: usize,
+        command: A::Command,
+        context: &CommandContext,
+    ) -> Result<Committed<A::Event>, AggregateError<A::Error>> {
         let sink = EventSink::default();
-        loaded
-            .aggregate
+        aggregate
             .handle(command, &self.services, &sink)
             .await
             .map_err(AggregateError::UserError)?;
         let events = sink.collect().await;
         if events.is_empty() {
+            self.remember(aggregate_id, aggregate, before);
             return Ok(Committed {
                 aggregate_id: aggregate_id.to_owned(),
                 sequence: before,
                 events,
             });
         }
-        let committed = self
-            .store
-            .commit(events, loaded, context.metadata())
-            .await?;
+        let committed = match self.append(aggregate_id, before, &events, context).await {
+            Ok(()) => events,
+            Err(error) => {
+                self.forget(aggregate_id);
+                return Err(error);
+            }
+        };
+        let sequence = before + committed.len();
+        self.remember(aggregate_id, aggregate, sequence);
         Ok(Committed {
             aggregate_id: aggregate_id.to_owned(),
-            sequence: committed
-                .last()
-                .map_or(before, |envelope| envelope.sequence),
-            events: committed
-                .into_iter()
-                .map(|envelope| envelope.payload)
-                .collect(),
+            sequence,
+            events: committed,
         })
+    }
+
+    /// Appends `events` after sequence `after` in one INSERT statement (atomic on
+    /// its own, one round trip), with exactly the columns and JSON postgres-es
+    /// writes. A sequence that already exists means another writer got there
+    /// first: that comes back as `AggregateConflict`.
+    async fn append(
+        &self,
+        aggregate_id: &str,
+        after: usize,
+        events: &[A::Event],
+        context: &CommandContext,
+    ) -> Result<(), AggregateError<A::Error>> {
+        let unexpected =
+            |error: serde_json::Error| AggregateError::UnexpectedError(Box::new(error));
+        let mut sequences = Vec::with_capacity(events.len());
+        let mut types = Vec::with_capacity(events.len());
+        let mut versions = Vec::with_capacity(events.len());
+        let mut payloads = Vec::with_capacity(events.len());
+        for (offset, event) in events.iter().enumerate() {
+            sequences.push((after + offset + 1) as i64);
+            types.push(event.event_type());
+            versions.push(event.event_version());
+            payloads.push(serde_json::to_string(event).map_err(unexpected)?);
+        }
+        let metadata = serde_json::to_string(&context.metadata()).map_err(unexpected)?;
+        let inserted = sqlx::query(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
+             SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload::json, $7::json \
+             FROM UNNEST($3::bigint[], $4::text[], $5::text[], $6::text[]) \
+                  AS e(sequence, event_type, event_version, payload)",
+        )
+        .bind(A::TYPE)
+        .bind(aggregate_id)
+        .bind(&sequences)
+        .bind(&types)
+        .bind(&versions)
+        .bind(&payloads)
+        .bind(&metadata)
+        .execute(&self.pool)
+        .await;
+        match inserted {
+            Ok(_) => Ok(()),
+            Err(error)
+                if error
+                    .as_database_error()
+                    .and_then(|db| db.code())
+                    .is_some_and(|code| code == "23505") =>
+            {
+                Err(AggregateError::AggregateConflict)
+            }
+            Err(error) => Err(AggregateError::DatabaseConnectionError(Box::new(error))),
+        }
     }
 }
 
-/// 5 ms × attempt plus up to 4 ms of jitter, so racing writers do not retry in step.
 fn retry_pause(attempt: u32) -> Duration {
     let jitter = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
