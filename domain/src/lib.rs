@@ -1,9 +1,11 @@
-//! Ledgerbot's domain: the aggregates, their commands, events and invariants, and the
-//! Postgres event store they are kept in.
+//! Ledgerbot's domain: the aggregates (Order, Payment, CreditAccount, Ticket, User),
+//! their commands, events and invariants; money and NPD tax arithmetic; the one
+//! permission table; the command service that runs commands against the Postgres
+//! event store; and the event store's plumbing (connection, database creation,
+//! migrations).
 //!
-//! Today this crate holds the event store's plumbing ([`event_store`]): connecting to
-//! Postgres, creating the database on first start, and applying the schema migrations
-//! that define the append-only `events` table and its outbox.
+//! No aggregate does I/O in `handle` or `apply`: outside facts come through each
+//! aggregate's `Services` (today only the order's slot calendar).
 
 pub mod command;
 pub mod credit;

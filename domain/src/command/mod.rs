@@ -5,8 +5,10 @@
 
 mod context;
 mod error;
+mod registry;
 mod service;
 
 pub use context::{Actor, CommandContext};
 pub use error::{CommandError, ErrorKind, Refusal};
+pub use registry::Commands;
 pub use service::{CommandService, Committed, DEFAULT_CACHE_CAPACITY};

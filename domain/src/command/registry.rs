@@ -1,0 +1,30 @@
+use sqlx::PgPool;
+
+use super::CommandService;
+use crate::credit::CreditAccount;
+use crate::order::{Order, OrderServices};
+use crate::payment::Payment;
+use crate::ticket::Ticket;
+use crate::user::User;
+
+/// One command service per aggregate, over one pool: what the API, the bot and the
+/// process managers hold to issue commands.
+pub struct Commands {
+    pub orders: CommandService<Order>,
+    pub payments: CommandService<Payment>,
+    pub credits: CommandService<CreditAccount>,
+    pub tickets: CommandService<Ticket>,
+    pub users: CommandService<User>,
+}
+
+impl Commands {
+    pub fn new(pool: PgPool, order_services: OrderServices) -> Self {
+        Self {
+            orders: CommandService::new(pool.clone(), order_services),
+            payments: CommandService::new(pool.clone(), ()),
+            credits: CommandService::new(pool.clone(), ()),
+            tickets: CommandService::new(pool.clone(), ()),
+            users: CommandService::new(pool, ()),
+        }
+    }
+}
