@@ -133,11 +133,20 @@ impl Application {
         );
 
         let failure = tokio::select! {
+            biased;
             _ = shutdown.cancelled() => None,
-            ended = running.next() => ended.map(|(part, outcome)| StartupError::PartStopped {
-                part,
-                reason: outcome.err().unwrap_or_else(|| "it ended on its own".to_owned()),
-            }),
+            ended = running.next() => match ended {
+                // Parts end by themselves once shutdown is asked for; that is no failure.
+                Some((part, Ok(()))) if shutdown.is_cancelled() => {
+                    info!(part, "stopped");
+                    None
+                }
+                Some((part, outcome)) => Some(StartupError::PartStopped {
+                    part,
+                    reason: outcome.err().unwrap_or_else(|| "it ended on its own".to_owned()),
+                }),
+                None => None,
+            },
         };
         shutdown.cancel();
         running.finish(settings.shutdown_grace).await;
