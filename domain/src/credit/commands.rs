@@ -21,7 +21,8 @@ pub enum CreditCommand {
     },
     /// Gives back what an operation spent (the generation failed), once.
     RefundSpend { operation_id: String },
-    /// The free allowance of a calendar month (`"2026-11"`), once per month.
+    /// The free allowance of a calendar month (`"2026-11"`), once per month;
+    /// [`super::DEFAULT_MONTHLY_ALLOWANCE`] unless the business sets another amount.
     GrantMonthlyAllowance { month: String, amount: u64 },
     /// A paid plan: records it and grants the period's credits, once per period.
     ActivateSubscription {

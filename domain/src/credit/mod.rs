@@ -12,6 +12,9 @@ mod error;
 mod events;
 
 pub use aggregate::CreditAccount;
+
+/// The free credits of a calendar month when the business configures nothing else.
+pub const DEFAULT_MONTHLY_ALLOWANCE: u64 = 10;
 pub use aggregate::Subscription;
 pub use commands::CreditCommand;
 pub use error::CreditError;

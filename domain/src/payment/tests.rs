@@ -266,6 +266,22 @@ async fn a_succeeded_payment_cannot_be_cancelled_nor_a_cancelled_one_succeed() {
 }
 
 #[tokio::test]
+async fn a_cancellation_reported_twice_changes_nothing() {
+    PaymentTest::with(())
+        .given(vec![
+            created(),
+            PaymentEvent::PaymentCanceled {
+                reason: "expired_on_confirmation".to_owned(),
+            },
+        ])
+        .when_async(PaymentCommand::Cancel {
+            reason: "expired_on_confirmation".to_owned(),
+        })
+        .await
+        .then_expect_events(vec![]);
+}
+
+#[tokio::test]
 async fn refunds_never_exceed_what_was_paid() {
     let paid = vec![created(), recorded(), succeeded()];
     PaymentTest::with(())
