@@ -80,6 +80,7 @@ fn command(n: u64, draw: u64) -> (u64, CreditCommand) {
             amount: 1,
             reason: "image generation".to_owned(),
             operation_id: format!("op-{n}"),
+            at: chrono::Utc::now(),
         }
     };
     (account, command)
@@ -159,8 +160,9 @@ async fn raw_append(pool: &PgPool, id: &str, command: &CreditCommand) {
             amount,
             operation_id,
             reason,
+            at,
         } => serde_json::json!({
-            "CreditsSpent": {"amount": amount, "reason": reason, "operation_id": operation_id}
+            "CreditsSpent": {"amount": amount, "reason": reason, "operation_id": operation_id, "spent_at": at}
         }),
         _ => serde_json::json!({}),
     };

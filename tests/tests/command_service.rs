@@ -2,8 +2,10 @@
 //! sequences, concurrent writers, refusals, and upcasting of an old event version.
 
 use cqrs_es::persist::{EventUpcaster, SemanticVersionEventUpcaster};
-use domain::command::{CommandContext, CommandService, ErrorKind};
+use domain::command::{CommandContext, CommandService, Commands, ErrorKind};
 use domain::credit::{CreditAccount, CreditCommand, CreditEvent, GrantReason};
+use domain::money::Money;
+use domain::order::{OrderCommand, OrderDetails, Slot};
 use domain::permissions::Role;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
@@ -42,6 +44,7 @@ async fn commands_store_events_with_metadata_and_return_the_new_sequence() {
                 amount: 20,
                 reason: "image generation".to_owned(),
                 operation_id: "gen-1".to_owned(),
+                at: chrono::Utc::now(),
             },
             &who,
         )
@@ -62,6 +65,7 @@ async fn commands_store_events_with_metadata_and_return_the_new_sequence() {
                 amount: 100,
                 reason: "image generation".to_owned(),
                 operation_id: "gen-2".to_owned(),
+                at: chrono::Utc::now(),
             },
             &who,
         )
@@ -169,7 +173,7 @@ async fn an_upcaster_brings_an_old_event_version_up_to_date_on_load() {
         .load(&account)
         .await
         .expect_err("0.9 does not decode as 1.0");
-    assert_eq!(error.kind, ErrorKind::Unavailable);
+    assert_eq!(error.kind, ErrorKind::Internal, "{error}");
 
     let upcaster: Box<dyn EventUpcaster> = Box::new(SemanticVersionEventUpcaster::new(
         "CreditsGranted",
@@ -198,6 +202,7 @@ async fn an_upcaster_brings_an_old_event_version_up_to_date_on_load() {
                 amount: 7,
                 reason: "discount".to_owned(),
                 operation_id: "order-9".to_owned(),
+                at: chrono::Utc::now(),
             },
             &CommandContext::system("test"),
         )
@@ -232,6 +237,7 @@ async fn a_cached_aggregate_changed_by_another_process_is_reloaded_not_overwritt
         amount: 15,
         reason: "discount".to_owned(),
         operation_id: "order-1".to_owned(),
+        at: chrono::Utc::now(),
     };
     let committed = first
         .execute(&account, spend, &who)
@@ -246,5 +252,173 @@ async fn a_cached_aggregate_changed_by_another_process_is_reloaded_not_overwritt
         .await
         .expect("no-op");
     assert_eq!((repeat.sequence, repeat.events.len()), (3, 0));
+    context.cleanup().await;
+}
+
+fn booking(order_id: Uuid, master_id: Uuid, start_hour: u32) -> OrderCommand {
+    use chrono::TimeZone;
+    let start = chrono::Utc
+        .with_ymd_and_hms(2026, 12, 1, start_hour, 0, 0)
+        .single()
+        .expect("a valid time");
+    OrderCommand::Place {
+        order_id,
+        customer_id: Uuid::now_v7(),
+        details: OrderDetails::Booking {
+            service_id: "haircut".to_owned(),
+            service_name: "Стрижка".to_owned(),
+            master_id,
+            slot: Slot {
+                start,
+                end: start + chrono::Duration::hours(1),
+            },
+            price: Money::from_kopecks(150_000),
+        },
+    }
+}
+
+#[tokio::test]
+async fn one_masters_slot_is_booked_once_even_by_simultaneous_commands() {
+    let context = TestContext::new().await;
+    let commands = std::sync::Arc::new(Commands::over(context.pool.clone()));
+    let master = Uuid::now_v7();
+    let who = CommandContext::system("test");
+    // Ten processes place overlapping bookings at the same instant.
+    let attempts = (0..10).map(|_| {
+        let commands = commands.clone();
+        let who = who.clone();
+        tokio::spawn(async move {
+            let order = Uuid::now_v7();
+            commands
+                .orders
+                .execute(&order.to_string(), booking(order, master, 10), &who)
+                .await
+        })
+    });
+    let outcomes: Vec<_> = join_all(attempts)
+        .await
+        .into_iter()
+        .map(|outcome| outcome.expect("no panic"))
+        .collect();
+    let booked = outcomes.iter().filter(|outcome| outcome.is_ok()).count();
+    assert_eq!(booked, 1, "{outcomes:?}");
+    for refused in outcomes.iter().filter_map(|outcome| outcome.as_ref().err()) {
+        assert_eq!(refused.kind, ErrorKind::InvalidState);
+        assert_eq!(
+            refused.message,
+            "the master is already booked at that time; pick another slot"
+        );
+    }
+    // Another hour is free; cancelling frees the taken one.
+    let later = Uuid::now_v7();
+    commands
+        .orders
+        .execute(&later.to_string(), booking(later, master, 11), &who)
+        .await
+        .expect("11:00 is free");
+    let first = outcomes
+        .iter()
+        .find_map(|outcome| outcome.as_ref().ok())
+        .expect("one booking")
+        .aggregate_id
+        .clone();
+    commands
+        .orders
+        .execute(
+            &first,
+            OrderCommand::Cancel {
+                reason: "Перенос".to_owned(),
+                refund: None,
+                by: domain::order::Actor {
+                    user_id: Uuid::now_v7(),
+                    role: Role::Admin,
+                },
+            },
+            &who,
+        )
+        .await
+        .expect("cancelled");
+    let again = Uuid::now_v7();
+    commands
+        .orders
+        .execute(&again.to_string(), booking(again, master, 10), &who)
+        .await
+        .expect("10:00 is free again");
+    context.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_command_naming_another_aggregate_is_refused() {
+    let context = TestContext::new().await;
+    let commands = Commands::over(context.pool.clone());
+    let order = Uuid::now_v7();
+    let error = commands
+        .orders
+        .execute(
+            &Uuid::now_v7().to_string(),
+            booking(order, Uuid::now_v7(), 9),
+            &CommandContext::system("test"),
+        )
+        .await
+        .expect_err("wrong aggregate");
+    assert_eq!(error.kind, ErrorKind::InvalidInput);
+    context.cleanup().await;
+}
+
+/// A calendar that never sees anything, so only the store's constraint stands
+/// between two bookings of one slot.
+struct BlindCalendar;
+
+impl domain::order::SlotCalendar for BlindCalendar {
+    fn is_free<'a>(
+        &'a self,
+        _master_id: Uuid,
+        _slot: &'a Slot,
+        _order_id: Uuid,
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<bool, domain::order::SlotCheckError>>
+                + Send
+                + 'a,
+        >,
+    > {
+        Box::pin(async { Ok(true) })
+    }
+}
+
+#[tokio::test]
+async fn the_store_itself_refuses_an_overlapping_booking() {
+    let context = TestContext::new().await;
+    let commands = Commands::new(
+        context.pool.clone(),
+        domain::order::OrderServices {
+            calendar: std::sync::Arc::new(BlindCalendar),
+        },
+    );
+    let master = Uuid::now_v7();
+    let who = CommandContext::system("test");
+    let first = Uuid::now_v7();
+    commands
+        .orders
+        .execute(&first.to_string(), booking(first, master, 10), &who)
+        .await
+        .expect("the first booking");
+    let second = Uuid::now_v7();
+    let refused = commands
+        .orders
+        .execute(&second.to_string(), booking(second, master, 10), &who)
+        .await
+        .expect_err("the constraint refuses the overlap");
+    assert_eq!(refused.kind, ErrorKind::InvalidState);
+    assert_eq!(
+        refused.message,
+        "the master is already booked at that time; pick another slot"
+    );
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type = 'Order'")
+            .fetch_one(&context.pool)
+            .await
+            .expect("count");
+    assert_eq!(stored, 1, "the refused booking left no event");
     context.cleanup().await;
 }

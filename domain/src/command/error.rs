@@ -16,11 +16,33 @@ pub enum ErrorKind {
     Conflict,
     /// The store could not be reached or failed (503).
     Unavailable,
+    /// Something that retrying cannot fix, such as a stored event this version
+    /// cannot read (500).
+    Internal,
 }
 
 /// Implemented by every aggregate's error: how to classify it.
 pub trait Refusal: std::error::Error {
     fn kind(&self) -> ErrorKind;
+
+    /// The refusal a store constraint stands for (the constraint's name), when the
+    /// store enforces an invariant that spans aggregates, such as non-overlapping
+    /// bookings.
+    fn from_store_constraint(_constraint: &str) -> Option<Self>
+    where
+        Self: Sized,
+    {
+        None
+    }
+}
+
+/// Implemented by every aggregate's command: the aggregate id a command names
+/// itself, if any (`Place` carries the order id, `Register` the user id), so a
+/// command sent to the wrong aggregate is refused.
+pub trait Targeted {
+    fn target_id(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A command that did not go through.

@@ -9,6 +9,6 @@ mod registry;
 mod service;
 
 pub use context::{Actor, CommandContext};
-pub use error::{CommandError, ErrorKind, Refusal};
+pub use error::{CommandError, ErrorKind, Refusal, Targeted};
 pub use registry::Commands;
 pub use service::{CommandService, Committed, DEFAULT_CACHE_CAPACITY};

@@ -2,7 +2,7 @@ use sqlx::PgPool;
 
 use super::CommandService;
 use crate::credit::CreditAccount;
-use crate::order::{Order, OrderServices};
+use crate::order::{Order, OrderServices, PostgresSlotCalendar};
 use crate::payment::Payment;
 use crate::ticket::Ticket;
 use crate::user::User;
@@ -18,6 +18,17 @@ pub struct Commands {
 }
 
 impl Commands {
+    /// Services over `pool`, with the masters' calendar read from the store.
+    pub fn over(pool: PgPool) -> Self {
+        let calendar = PostgresSlotCalendar::new(pool.clone());
+        Self::new(
+            pool,
+            OrderServices {
+                calendar: std::sync::Arc::new(calendar),
+            },
+        )
+    }
+
     pub fn new(pool: PgPool, order_services: OrderServices) -> Self {
         Self {
             orders: CommandService::new(pool.clone(), order_services),

@@ -10,7 +10,7 @@ use postgres_es::PostgresEventRepository;
 use sqlx::PgPool;
 use tracing::debug;
 
-use super::{CommandContext, CommandError, ErrorKind, Refusal};
+use super::{CommandContext, CommandError, ErrorKind, Refusal, Targeted};
 
 /// How often a command is re-run when another writer committed to the same
 /// aggregate between our load and our commit.
@@ -63,7 +63,7 @@ struct Cached<A> {
 impl<A> CommandService<A>
 where
     A: Aggregate + Clone,
-    A::Command: Clone,
+    A::Command: Clone + Targeted,
     A::Error: Refusal,
 {
     pub fn new(pool: PgPool, services: A::Services) -> Self {
@@ -154,6 +154,17 @@ where
         command: A::Command,
         context: &CommandContext,
     ) -> Result<Committed<A::Event>, CommandError> {
+        if let Some(target) = command.target_id()
+            && target != aggregate_id
+        {
+            return Err(CommandError::new(
+                ErrorKind::InvalidInput,
+                format!(
+                    "the command is for {} {target} but was sent to {aggregate_id}",
+                    A::TYPE
+                ),
+            ));
+        }
         let mut attempt = 1;
         loop {
             match self.try_once(aggregate_id, command.clone(), context).await {
@@ -195,11 +206,9 @@ where
                 .decide(aggregate_id, aggregate, before, command.clone(), context)
                 .await
             {
-                Ok(committed) if !committed.events.is_empty() => return Ok(committed),
-                Err(AggregateError::AggregateConflict) => {
-                    return Err(AggregateError::AggregateConflict);
-                }
-                _ => self.forget(aggregate_id),
+                Ok(committed) if committed.events.is_empty() => self.forget(aggregate_id),
+                Err(AggregateError::UserError(_)) => self.forget(aggregate_id),
+                other => return other,
             }
         }
         let loaded = self.store.load_aggregate(aggregate_id).await?;
@@ -293,15 +302,20 @@ where
         .await;
         match inserted {
             Ok(_) => Ok(()),
-            Err(error)
-                if error
-                    .as_database_error()
+            Err(error) => {
+                let database = error.as_database_error();
+                let code = database
                     .and_then(|db| db.code())
-                    .is_some_and(|code| code == "23505") =>
-            {
-                Err(AggregateError::AggregateConflict)
+                    .map(|code| code.into_owned());
+                let refusal = database
+                    .and_then(|db| db.constraint())
+                    .and_then(A::Error::from_store_constraint);
+                match (code.as_deref(), refusal) {
+                    (Some("23505"), _) => Err(AggregateError::AggregateConflict),
+                    (_, Some(refusal)) => Err(AggregateError::UserError(refusal)),
+                    _ => Err(AggregateError::DatabaseConnectionError(Box::new(error))),
+                }
             }
-            Err(error) => Err(AggregateError::DatabaseConnectionError(Box::new(error))),
         }
     }
 }
@@ -314,8 +328,17 @@ fn retry_pause(attempt: u32) -> Duration {
 }
 
 fn store_error<E: std::error::Error>(error: AggregateError<E>) -> CommandError {
-    CommandError::new(
-        ErrorKind::Unavailable,
-        format!("the event store failed: {error}"),
-    )
+    match error {
+        AggregateError::DeserializationError(_) | AggregateError::UnexpectedError(_) => {
+            tracing::error!(%error, "a stored event or command could not be read or written");
+            CommandError::new(
+                ErrorKind::Internal,
+                format!("the event store holds data this version cannot handle: {error}"),
+            )
+        }
+        other => CommandError::new(
+            ErrorKind::Unavailable,
+            format!("the event store failed: {other}"),
+        ),
+    }
 }

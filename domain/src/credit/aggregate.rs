@@ -25,6 +25,12 @@ struct Lot {
     expires_at: Option<DateTime<Utc>>,
 }
 
+impl Lot {
+    fn expired_at(&self, at: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|expiry| expiry <= at)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Spend {
     amount: u64,
@@ -41,8 +47,19 @@ pub struct Subscription {
 }
 
 impl CreditAccount {
+    /// Everything on the account, including points past their expiry that have not
+    /// been swept by `ExpirePoints` yet.
     pub fn balance(&self) -> u64 {
         self.lots.iter().map(|lot| lot.remaining).sum()
+    }
+
+    /// What can be spent at `at`: the balance without lapsed points.
+    pub fn spendable(&self, at: DateTime<Utc>) -> u64 {
+        self.lots
+            .iter()
+            .filter(|lot| !lot.expired_at(at))
+            .map(|lot| lot.remaining)
+            .sum()
     }
 
     pub fn subscription(&self) -> Option<&Subscription> {
@@ -55,10 +72,12 @@ impl CreditAccount {
             .any(|lot| lot.reason == reason && lot.reference == reference)
     }
 
-    /// The order lots are spent in: soonest-expiring first, then those that keep,
-    /// oldest first.
-    fn spending_order(&self) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..self.lots.len()).collect();
+    /// The order lots are spent in at `at`: soonest-expiring first, then those that
+    /// keep, oldest first; lapsed lots not at all.
+    fn spending_order(&self, at: DateTime<Utc>) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.lots.len())
+            .filter(|&index| !self.lots[index].expired_at(at))
+            .collect();
         order.sort_by_key(|&index| {
             let lot = &self.lots[index];
             (lot.expires_at.is_none(), lot.expires_at, index)
@@ -94,11 +113,14 @@ impl CreditAccount {
     }
 }
 
+/// `YYYY-MM`, digits only, month 01–12: one spelling per month, so the same month
+/// cannot be granted twice under two names.
 fn valid_month(month: &str) -> bool {
     let bytes = month.as_bytes();
     bytes.len() == 7
         && bytes[4] == b'-'
-        && month[..4].bytes().all(|b| b.is_ascii_digit())
+        && bytes[..4].iter().all(u8::is_ascii_digit)
+        && bytes[5..].iter().all(u8::is_ascii_digit)
         && month[5..]
             .parse::<u8>()
             .is_ok_and(|number| (1..=12).contains(&number))
@@ -131,6 +153,7 @@ impl Aggregate for CreditAccount {
                 amount,
                 reason,
                 operation_id,
+                at,
             } => {
                 if amount == 0 {
                     return Err(CreditError::ZeroAmount);
@@ -143,9 +166,9 @@ impl Aggregate for CreditAccount {
                 }
                 if self.spends.contains_key(&operation_id) {
                     Vec::new()
-                } else if self.balance() < amount {
+                } else if self.spendable(at) < amount {
                     return Err(CreditError::InsufficientBalance {
-                        balance: self.balance(),
+                        balance: self.spendable(at),
                         requested: amount,
                     });
                 } else {
@@ -153,18 +176,48 @@ impl Aggregate for CreditAccount {
                         amount,
                         reason,
                         operation_id,
+                        spent_at: at,
                     }]
                 }
             }
-            CreditCommand::RefundSpend { operation_id } => match self.spends.get(&operation_id) {
+            CreditCommand::RefundSpend { operation_id, at } => match self.spends.get(&operation_id)
+            {
                 None => return Err(CreditError::UnknownOperation(operation_id)),
                 Some(spend) if spend.refunded => {
                     return Err(CreditError::AlreadyRefunded(operation_id));
                 }
-                Some(spend) => vec![CreditEvent::SpendRefunded {
-                    amount: spend.amount,
-                    operation_id,
-                }],
+                Some(spend) => {
+                    // What returns to lots that have lapsed meanwhile lapses again.
+                    let mut lapsed: Vec<ExpiredGrant> = Vec::new();
+                    for &(index, amount) in &spend.taken {
+                        let Some(lot) = self.lots.get(index) else {
+                            continue;
+                        };
+                        if lot.expired_at(at) {
+                            match lapsed.iter_mut().find(|grant| {
+                                grant.reason == lot.reason && grant.reference == lot.reference
+                            }) {
+                                Some(grant) => grant.amount += amount,
+                                None => lapsed.push(ExpiredGrant {
+                                    reason: lot.reason,
+                                    reference: lot.reference.clone(),
+                                    amount,
+                                }),
+                            }
+                        }
+                    }
+                    let mut events = vec![CreditEvent::SpendRefunded {
+                        amount: spend.amount,
+                        operation_id,
+                    }];
+                    if !lapsed.is_empty() {
+                        events.push(CreditEvent::PointsExpired {
+                            amount: lapsed.iter().map(|grant| grant.amount).sum(),
+                            expired: lapsed,
+                        });
+                    }
+                    events
+                }
             },
             CreditCommand::GrantMonthlyAllowance { month, amount } => {
                 if !valid_month(&month) {
@@ -246,11 +299,12 @@ impl Aggregate for CreditAccount {
             CreditEvent::CreditsSpent {
                 amount,
                 operation_id,
+                spent_at,
                 ..
             } => {
                 let mut left = amount;
                 let mut taken = Vec::new();
-                for index in self.spending_order() {
+                for index in self.spending_order(spent_at) {
                     if left == 0 {
                         break;
                     }

@@ -18,9 +18,15 @@ pub enum CreditCommand {
         amount: u64,
         reason: String,
         operation_id: String,
+        /// When it happens: lots expired by then cannot be spent.
+        at: DateTime<Utc>,
     },
-    /// Gives back what an operation spent (the generation failed), once.
-    RefundSpend { operation_id: String },
+    /// Gives back what an operation spent (the generation failed), once. What goes
+    /// back into lots that have expired by `at` lapses at once.
+    RefundSpend {
+        operation_id: String,
+        at: DateTime<Utc>,
+    },
     /// The free allowance of a calendar month (`"2026-11"`), once per month;
     /// [`super::DEFAULT_MONTHLY_ALLOWANCE`] unless the business sets another amount.
     GrantMonthlyAllowance { month: String, amount: u64 },
@@ -33,3 +39,5 @@ pub enum CreditCommand {
     /// Lapses every grant whose expiry is at or before `now`, by what is left of it.
     ExpirePoints { now: DateTime<Utc> },
 }
+
+impl crate::command::Targeted for CreditCommand {}

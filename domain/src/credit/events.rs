@@ -36,6 +36,7 @@ pub enum CreditEvent {
         amount: u64,
         reason: String,
         operation_id: String,
+        spent_at: DateTime<Utc>,
     },
     SpendRefunded {
         operation_id: String,

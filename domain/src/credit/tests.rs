@@ -37,6 +37,7 @@ fn spent(amount: u64, operation: &str) -> CreditEvent {
         amount,
         reason: "image generation".to_owned(),
         operation_id: operation.to_owned(),
+        spent_at: at(1),
     }
 }
 
@@ -45,6 +46,7 @@ fn spend(amount: u64, operation: &str) -> CreditCommand {
         amount,
         reason: "image generation".to_owned(),
         operation_id: operation.to_owned(),
+        at: at(1),
     }
 }
 
@@ -146,6 +148,7 @@ async fn a_spend_is_refunded_once() {
         .given(history.clone())
         .when_async(CreditCommand::RefundSpend {
             operation_id: "gen-1".to_owned(),
+            at: at(2),
         })
         .await
         .then_expect_events(vec![CreditEvent::SpendRefunded {
@@ -161,6 +164,7 @@ async fn a_spend_is_refunded_once() {
         .given(refunded)
         .when_async(CreditCommand::RefundSpend {
             operation_id: "gen-1".to_owned(),
+            at: at(2),
         })
         .await
         .then_expect_error(CreditError::AlreadyRefunded("gen-1".to_owned()));
@@ -168,6 +172,7 @@ async fn a_spend_is_refunded_once() {
         .given_no_previous_events()
         .when_async(CreditCommand::RefundSpend {
             operation_id: "nope".to_owned(),
+            at: at(2),
         })
         .await
         .then_expect_error(CreditError::UnknownOperation("nope".to_owned()));
@@ -345,6 +350,7 @@ fn command(step: &Step) -> CreditCommand {
         Step::Spend(amount, operation) => spend(*amount, &format!("op-{operation}")),
         Step::Refund(operation) => CreditCommand::RefundSpend {
             operation_id: format!("op-{operation}"),
+            at: at(15),
         },
         Step::Allowance(month) => CreditCommand::GrantMonthlyAllowance {
             month: format!("2026-{month:02}"),
@@ -399,5 +405,59 @@ proptest! {
         prop_assert!(spends.values().all(|&count| count == 1), "an operation spent twice");
         prop_assert!(refunds.values().all(|&count| count == 1), "a spend refunded twice");
         prop_assert!(refunds.keys().all(|operation| spends.contains_key(operation)));
+    }
+}
+
+#[tokio::test]
+async fn lapsed_points_cannot_be_spent_and_a_refund_into_them_lapses() {
+    // 100 points expiring on the 20th.
+    AccountTest::with(())
+        .given(vec![points(100, "order-1", 20)])
+        .when_async(CreditCommand::Spend {
+            amount: 1,
+            reason: "discount".to_owned(),
+            operation_id: "late".to_owned(),
+            at: at(21),
+        })
+        .await
+        .then_expect_error(CreditError::InsufficientBalance {
+            balance: 0,
+            requested: 1,
+        });
+    // Spent on the 1st, refunded on the 21st: the points come back already lapsed.
+    AccountTest::with(())
+        .given(vec![points(100, "order-1", 20), spent(100, "gen-1")])
+        .when_async(CreditCommand::RefundSpend {
+            operation_id: "gen-1".to_owned(),
+            at: at(21),
+        })
+        .await
+        .then_expect_events(vec![
+            CreditEvent::SpendRefunded {
+                operation_id: "gen-1".to_owned(),
+                amount: 100,
+            },
+            CreditEvent::PointsExpired {
+                amount: 100,
+                expired: vec![ExpiredGrant {
+                    reason: GrantReason::LoyaltyCashback,
+                    reference: "order-1".to_owned(),
+                    amount: 100,
+                }],
+            },
+        ]);
+}
+
+#[tokio::test]
+async fn a_month_has_one_spelling() {
+    for odd in ["2026-+1", "2026-1 ", "+026-01"] {
+        AccountTest::with(())
+            .given_no_previous_events()
+            .when_async(CreditCommand::GrantMonthlyAllowance {
+                month: odd.to_owned(),
+                amount: DEFAULT_MONTHLY_ALLOWANCE,
+            })
+            .await
+            .then_expect_error(CreditError::InvalidMonth(odd.to_owned()));
     }
 }

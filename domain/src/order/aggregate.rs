@@ -5,8 +5,8 @@ use uuid::Uuid;
 
 use super::transitions::{self, Step};
 use super::{
-    Actor, Kind, OrderCommand, OrderDetails, OrderError, OrderEvent, OrderServices, OrderStatus,
-    Slot,
+    Actor, Kind, OrderCommand, OrderDetails, OrderError, OrderEvent, OrderRefund, OrderServices,
+    OrderStatus, Slot,
 };
 use crate::money::Money;
 use crate::permissions::{Action, Role, is_allowed};
@@ -260,13 +260,11 @@ impl Order {
         };
         // Repeats that change nothing.
         match &command {
-            C::MarkPaid { payment_id, .. }
-                if self
-                    .payment
-                    .is_some_and(|(paid_with, _)| paid_with == *payment_id) =>
-            {
-                return Ok(vec![]);
-            }
+            C::MarkPaid { payment_id, .. } => match self.payment {
+                Some((paid_with, _)) if paid_with == *payment_id => return Ok(vec![]),
+                Some((paid_with, _)) => return Err(OrderError::AlreadyPaid(paid_with)),
+                None => {}
+            },
             C::Cancel { .. } if self.status == OrderStatus::Cancelled => return Ok(vec![]),
             C::Review { .. } if self.reviewed => return Err(OrderError::AlreadyReviewed),
             C::AddInternalNote { text: note, by } => {
@@ -302,7 +300,7 @@ impl Order {
             }
             C::AcceptQuote { by } => {
                 self.customer_only(by, "accept the price")?;
-                Ok(vec![OrderEvent::QuoteAccepted])
+                Ok(vec![OrderEvent::QuoteAccepted { by: by.user_id }])
             }
             C::MarkPaid { payment_id, amount } => {
                 let expected = self.price.unwrap_or(Money::ZERO);
@@ -335,7 +333,7 @@ impl Order {
             }
             C::Start { by } => {
                 self.executor_only(by, "start the work")?;
-                Ok(vec![OrderEvent::WorkStarted])
+                Ok(vec![OrderEvent::WorkStarted { by: by.user_id }])
             }
             C::SubmitResult { files, note, by } => {
                 self.executor_only(by, "submit the result")?;
@@ -375,19 +373,19 @@ impl Order {
             }
             C::Accept { by } => {
                 self.customer_only(by, "accept the result")?;
-                Ok(vec![OrderEvent::ResultAccepted])
+                Ok(vec![OrderEvent::ResultAccepted { by: by.user_id }])
             }
             C::ConfirmDelivery { by } => {
                 if !self.is_customer(by) && !is_manager(by) {
                     return Err(OrderError::NotTheCustomer("confirm the delivery"));
                 }
-                Ok(vec![OrderEvent::DeliveryConfirmed])
+                Ok(vec![OrderEvent::DeliveryConfirmed { by: by.user_id }])
             }
             C::Complete { by } => {
                 if !is_manager(by) && !self.is_master(by) {
                     return Err(OrderError::NotAllowed(by.role, "complete orders"));
                 }
-                Ok(vec![OrderEvent::OrderCompleted])
+                Ok(vec![OrderEvent::OrderCompleted { by: by.user_id }])
             }
             C::Cancel { reason, refund, by } => self.cancel(reason, refund, by),
             C::Reschedule { slot, by } => {
@@ -415,7 +413,7 @@ impl Order {
                 if self.booking().is_some_and(|(_, slot)| at < slot.start) {
                     return Err(OrderError::SlotNotStarted);
                 }
-                Ok(vec![OrderEvent::NoShowMarked])
+                Ok(vec![OrderEvent::NoShowMarked { by: by.user_id }])
             }
             C::Review {
                 stars,
@@ -472,13 +470,20 @@ impl Order {
             });
         }
         text("reason", &reason, MAX_TEXT, "1 to 2,000 characters")?;
-        let refund = match (self.paid(), refund) {
+        let staff_decides = is_allowed(by.role, Action::CancelAnyOrder);
+        let refund = match (self.payment, refund) {
             (None, _) => None,
-            (Some(paid), None) => return Err(OrderError::RefundNotStated { paid }),
-            (Some(paid), Some(refund)) if refund > paid => {
+            // A customer cancels before any work: what they paid goes back in full.
+            (Some(_), Some(_)) if !staff_decides => return Err(OrderError::RefundSetByCustomer),
+            (Some((payment_id, paid)), None) if !staff_decides => Some(OrderRefund {
+                payment_id,
+                amount: paid,
+            }),
+            (Some((_, paid)), None) => return Err(OrderError::RefundNotStated { paid }),
+            (Some((_, paid)), Some(refund)) if refund > paid => {
                 return Err(OrderError::RefundTooLarge { refund, paid });
             }
-            (Some(_), Some(refund)) => Some(refund),
+            (Some((payment_id, _)), Some(amount)) => Some(OrderRefund { payment_id, amount }),
         };
         Ok(vec![OrderEvent::OrderCancelled {
             reason,
@@ -563,7 +568,7 @@ impl Aggregate for Order {
                 self.price = Some(price);
                 self.status = OrderStatus::Quoted;
             }
-            E::QuoteAccepted => self.status = step_to(Step::AcceptQuote, self.status),
+            E::QuoteAccepted { .. } => self.status = step_to(Step::AcceptQuote, self.status),
             E::OrderPaid { payment_id, amount } => {
                 self.payment = Some((payment_id, amount));
                 self.status = step_to(Step::MarkPaid, self.status);
@@ -572,23 +577,23 @@ impl Aggregate for Order {
                 self.executor_id = Some(executor_id);
                 self.status = OrderStatus::Assigned;
             }
-            E::WorkStarted => self.status = OrderStatus::InProgress,
+            E::WorkStarted { .. } => self.status = OrderStatus::InProgress,
             E::ResultSubmitted { .. } => self.status = OrderStatus::Submitted,
             E::RevisionRequested { revision, .. } => {
                 self.revisions_used = revision;
                 self.status = OrderStatus::RevisionRequested;
             }
-            E::ResultAccepted => self.status = OrderStatus::Accepted,
+            E::ResultAccepted { .. } => self.status = OrderStatus::Accepted,
             E::OrderShipped { .. } => self.status = OrderStatus::Shipped,
-            E::DeliveryConfirmed => self.status = OrderStatus::Delivered,
-            E::OrderCompleted => self.status = OrderStatus::Completed,
+            E::DeliveryConfirmed { .. } => self.status = OrderStatus::Delivered,
+            E::OrderCompleted { .. } => self.status = OrderStatus::Completed,
             E::OrderCancelled { .. } => self.status = OrderStatus::Cancelled,
             E::BookingRescheduled { to, .. } => {
                 if let Some(OrderDetails::Booking { slot, .. }) = &mut self.details {
                     *slot = to;
                 }
             }
-            E::NoShowMarked => self.status = OrderStatus::NoShow,
+            E::NoShowMarked { .. } => self.status = OrderStatus::NoShow,
             E::OrderReviewed { .. } => self.reviewed = true,
             E::InternalNoteAdded { .. } => {}
         }

@@ -93,3 +93,12 @@ pub enum OrderCommand {
         by: Actor,
     },
 }
+
+impl crate::command::Targeted for OrderCommand {
+    fn target_id(&self) -> Option<String> {
+        match self {
+            OrderCommand::Place { order_id, .. } => Some(order_id.to_string()),
+            _ => None,
+        }
+    }
+}

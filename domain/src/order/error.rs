@@ -29,6 +29,10 @@ pub enum OrderError {
     AmountMismatch { expected: Money, paid: Money },
     #[error("the order was paid: say how much of the {paid} to refund")]
     RefundNotStated { paid: Money },
+    #[error("only staff decide how much of a payment is refunded")]
+    RefundSetByCustomer,
+    #[error("the order is already paid by payment {0}; the new payment has to be refunded")]
+    AlreadyPaid(uuid::Uuid),
     #[error("a refund of {refund} exceeds the {paid} paid")]
     RefundTooLarge { refund: Money, paid: Money },
     #[error("all {0} revisions have been used")]
@@ -44,18 +48,24 @@ pub enum OrderError {
 }
 
 impl Refusal for OrderError {
+    fn from_store_constraint(constraint: &str) -> Option<Self> {
+        (constraint == "booking_slots_no_overlap").then_some(OrderError::SlotTaken)
+    }
+
     fn kind(&self) -> ErrorKind {
         match self {
             OrderError::NotPlaced => ErrorKind::NotFound,
             OrderError::Invalid { .. } => ErrorKind::InvalidInput,
             OrderError::NotTheCustomer(_)
             | OrderError::NotTheExecutor(_)
-            | OrderError::NotAllowed(..) => ErrorKind::Forbidden,
+            | OrderError::NotAllowed(..)
+            | OrderError::RefundSetByCustomer => ErrorKind::Forbidden,
             OrderError::Calendar(_) => ErrorKind::Unavailable,
             OrderError::AlreadyPlaced
             | OrderError::WrongState { .. }
             | OrderError::AmountMismatch { .. }
             | OrderError::RefundNotStated { .. }
+            | OrderError::AlreadyPaid(_)
             | OrderError::RefundTooLarge { .. }
             | OrderError::NoRevisionsLeft(_)
             | OrderError::SlotTaken

@@ -122,6 +122,13 @@ impl OrderDetails {
     }
 }
 
+/// Money going back to the customer when a paid order is cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRefund {
+    pub payment_id: Uuid,
+    pub amount: Money,
+}
+
 /// Everything that happens to an order. Stored forever: fields are only added,
 /// never renamed; a change of meaning is a new version with an upcaster.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,7 +142,9 @@ pub enum OrderEvent {
         price: Money,
         by: Uuid,
     },
-    QuoteAccepted,
+    QuoteAccepted {
+        by: Uuid,
+    },
     OrderPaid {
         payment_id: Uuid,
         amount: Money,
@@ -146,7 +155,9 @@ pub enum OrderEvent {
         taken_from_pool: bool,
         by: Uuid,
     },
-    WorkStarted,
+    WorkStarted {
+        by: Uuid,
+    },
     ResultSubmitted {
         files: Vec<String>,
         note: Option<String>,
@@ -155,23 +166,31 @@ pub enum OrderEvent {
         reason: String,
         revision: u8,
     },
-    ResultAccepted,
+    ResultAccepted {
+        by: Uuid,
+    },
     OrderShipped {
         tracking: String,
     },
-    DeliveryConfirmed,
-    OrderCompleted,
+    DeliveryConfirmed {
+        by: Uuid,
+    },
+    OrderCompleted {
+        by: Uuid,
+    },
     OrderCancelled {
         reason: String,
         by: Uuid,
-        /// What goes back to the customer from what was paid (none if unpaid).
-        refund: Option<Money>,
+        /// The payment to refund from, and how much of it goes back (none if unpaid).
+        refund: Option<OrderRefund>,
     },
     BookingRescheduled {
         from: Slot,
         to: Slot,
     },
-    NoShowMarked,
+    NoShowMarked {
+        by: Uuid,
+    },
     OrderReviewed {
         stars: u8,
         text: Option<String>,
@@ -187,19 +206,19 @@ impl DomainEvent for OrderEvent {
         match self {
             OrderEvent::OrderPlaced { .. } => "OrderPlaced",
             OrderEvent::PriceQuoted { .. } => "PriceQuoted",
-            OrderEvent::QuoteAccepted => "QuoteAccepted",
+            OrderEvent::QuoteAccepted { .. } => "QuoteAccepted",
             OrderEvent::OrderPaid { .. } => "OrderPaid",
             OrderEvent::ExecutorAssigned { .. } => "ExecutorAssigned",
-            OrderEvent::WorkStarted => "WorkStarted",
+            OrderEvent::WorkStarted { .. } => "WorkStarted",
             OrderEvent::ResultSubmitted { .. } => "ResultSubmitted",
             OrderEvent::RevisionRequested { .. } => "RevisionRequested",
-            OrderEvent::ResultAccepted => "ResultAccepted",
+            OrderEvent::ResultAccepted { .. } => "ResultAccepted",
             OrderEvent::OrderShipped { .. } => "OrderShipped",
-            OrderEvent::DeliveryConfirmed => "DeliveryConfirmed",
-            OrderEvent::OrderCompleted => "OrderCompleted",
+            OrderEvent::DeliveryConfirmed { .. } => "DeliveryConfirmed",
+            OrderEvent::OrderCompleted { .. } => "OrderCompleted",
             OrderEvent::OrderCancelled { .. } => "OrderCancelled",
             OrderEvent::BookingRescheduled { .. } => "BookingRescheduled",
-            OrderEvent::NoShowMarked => "NoShowMarked",
+            OrderEvent::NoShowMarked { .. } => "NoShowMarked",
             OrderEvent::OrderReviewed { .. } => "OrderReviewed",
             OrderEvent::InternalNoteAdded { .. } => "InternalNoteAdded",
         }

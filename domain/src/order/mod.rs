@@ -10,6 +10,7 @@
 //! given once, after completion.
 
 mod aggregate;
+mod calendar;
 mod commands;
 mod error;
 mod events;
@@ -17,10 +18,11 @@ mod services;
 pub mod transitions;
 
 pub use aggregate::Order;
+pub use calendar::PostgresSlotCalendar;
 pub use commands::{Actor, OrderCommand};
 pub use error::OrderError;
 pub use events::{
-    Coursework, Delivery, Kind, LineItem, OrderDetails, OrderEvent, OrderStatus, Slot,
+    Coursework, Delivery, Kind, LineItem, OrderDetails, OrderEvent, OrderRefund, OrderStatus, Slot,
 };
 pub use services::{OrderServices, SlotCalendar, SlotCheckError};
 

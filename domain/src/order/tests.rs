@@ -157,13 +157,16 @@ fn coursework_until(last: &str) -> Vec<OrderEvent> {
     let steps = [
         ("placed", coursework_placed()),
         ("quoted", quoted(5_000)),
-        ("accepted_quote", OrderEvent::QuoteAccepted),
+        (
+            "accepted_quote",
+            OrderEvent::QuoteAccepted { by: id(CUSTOMER) },
+        ),
         ("paid", paid(5_000)),
         ("assigned", assigned()),
-        ("started", OrderEvent::WorkStarted),
+        ("started", OrderEvent::WorkStarted { by: id(EXECUTOR) }),
         ("submitted", submitted()),
-        ("accepted", OrderEvent::ResultAccepted),
-        ("completed", OrderEvent::OrderCompleted),
+        ("accepted", OrderEvent::ResultAccepted { by: id(CUSTOMER) }),
+        ("completed", OrderEvent::OrderCompleted { by: id(ADMIN) }),
     ];
     let mut history = Vec::new();
     for (name, event) in steps {
@@ -258,7 +261,7 @@ async fn a_coursework_order_goes_from_brief_to_review() {
         .given(coursework_until("quoted"))
         .when_async(OrderCommand::AcceptQuote { by: customer() })
         .await
-        .then_expect_events(vec![OrderEvent::QuoteAccepted]);
+        .then_expect_events(vec![OrderEvent::QuoteAccepted { by: id(CUSTOMER) }]);
     OrderTest::with(services())
         .given(coursework_until("accepted_quote"))
         .when_async(OrderCommand::MarkPaid {
@@ -279,7 +282,7 @@ async fn a_coursework_order_goes_from_brief_to_review() {
         .given(coursework_until("assigned"))
         .when_async(OrderCommand::Start { by: executor() })
         .await
-        .then_expect_events(vec![OrderEvent::WorkStarted]);
+        .then_expect_events(vec![OrderEvent::WorkStarted { by: id(EXECUTOR) }]);
     OrderTest::with(services())
         .given(coursework_until("started"))
         .when_async(OrderCommand::SubmitResult {
@@ -293,12 +296,12 @@ async fn a_coursework_order_goes_from_brief_to_review() {
         .given(coursework_until("submitted"))
         .when_async(OrderCommand::Accept { by: customer() })
         .await
-        .then_expect_events(vec![OrderEvent::ResultAccepted]);
+        .then_expect_events(vec![OrderEvent::ResultAccepted { by: id(CUSTOMER) }]);
     OrderTest::with(services())
         .given(coursework_until("accepted"))
         .when_async(OrderCommand::Complete { by: admin() })
         .await
-        .then_expect_events(vec![OrderEvent::OrderCompleted]);
+        .then_expect_events(vec![OrderEvent::OrderCompleted { by: id(ADMIN) }]);
     OrderTest::with(services())
         .given(coursework_until("completed"))
         .when_async(OrderCommand::Review {
@@ -461,7 +464,7 @@ async fn revisions_are_limited() {
             reason: "Добавьте выводы".to_owned(),
             revision,
         });
-        history.push(OrderEvent::WorkStarted);
+        history.push(OrderEvent::WorkStarted { by: id(EXECUTOR) });
         history.push(submitted());
     }
     OrderTest::with(services())
@@ -539,7 +542,10 @@ async fn cancelling_says_what_happens_to_the_money() {
         .then_expect_events(vec![OrderEvent::OrderCancelled {
             reason: "Исполнитель заболел".to_owned(),
             by: id(ADMIN),
-            refund: Some(rub(5_000)),
+            refund: Some(OrderRefund {
+                payment_id: id(PAYMENT),
+                amount: rub(5_000),
+            }),
         }]);
     OrderTest::with(services())
         .given(coursework_until("completed"))
@@ -690,24 +696,24 @@ async fn a_shop_order_computes_its_total_and_goes_to_delivery() {
         .given(shipped.clone())
         .when_async(OrderCommand::ConfirmDelivery { by: customer() })
         .await
-        .then_expect_events(vec![OrderEvent::DeliveryConfirmed]);
+        .then_expect_events(vec![OrderEvent::DeliveryConfirmed { by: id(CUSTOMER) }]);
     OrderTest::with(services())
         .given(shipped.clone())
         .when_async(OrderCommand::ConfirmDelivery { by: admin() })
         .await
-        .then_expect_events(vec![OrderEvent::DeliveryConfirmed]);
+        .then_expect_events(vec![OrderEvent::DeliveryConfirmed { by: id(ADMIN) }]);
     OrderTest::with(services())
         .given(shipped.clone())
         .when_async(OrderCommand::ConfirmDelivery { by: stranger() })
         .await
         .then_expect_error(OrderError::NotTheCustomer("confirm the delivery"));
     let mut delivered = shipped;
-    delivered.push(OrderEvent::DeliveryConfirmed);
+    delivered.push(OrderEvent::DeliveryConfirmed { by: id(CUSTOMER) });
     OrderTest::with(services())
         .given(delivered)
         .when_async(OrderCommand::Complete { by: admin() })
         .await
-        .then_expect_events(vec![OrderEvent::OrderCompleted]);
+        .then_expect_events(vec![OrderEvent::OrderCompleted { by: id(ADMIN) }]);
 }
 
 #[tokio::test]
@@ -860,7 +866,7 @@ async fn a_booking_is_paid_completed_or_marked_as_a_no_show() {
         .given(vec![booked()])
         .when_async(OrderCommand::Complete { by: master() })
         .await
-        .then_expect_events(vec![OrderEvent::OrderCompleted]);
+        .then_expect_events(vec![OrderEvent::OrderCompleted { by: id(MASTER) }]);
     OrderTest::with(services())
         .given(vec![booked()])
         .when_async(OrderCommand::Complete { by: stranger() })
@@ -873,7 +879,7 @@ async fn a_booking_is_paid_completed_or_marked_as_a_no_show() {
             by: master(),
         })
         .await
-        .then_expect_events(vec![OrderEvent::NoShowMarked]);
+        .then_expect_events(vec![OrderEvent::NoShowMarked { by: id(MASTER) }]);
     OrderTest::with(services())
         .given(vec![booked()])
         .when_async(OrderCommand::MarkNoShow {
@@ -897,6 +903,57 @@ async fn a_booking_is_paid_completed_or_marked_as_a_no_show() {
         }]);
 }
 
+#[tokio::test]
+async fn a_paid_order_refuses_a_second_payment() {
+    let paid_booking = vec![booked(), paid(1_500)];
+    OrderTest::with(services())
+        .given(paid_booking.clone())
+        .when_async(OrderCommand::MarkPaid {
+            payment_id: id(99),
+            amount: rub(1_500),
+        })
+        .await
+        .then_expect_error(OrderError::AlreadyPaid(id(PAYMENT)));
+    OrderTest::with(services())
+        .given(paid_booking)
+        .when_async(OrderCommand::MarkPaid {
+            payment_id: id(PAYMENT),
+            amount: rub(1_500),
+        })
+        .await
+        .then_expect_events(vec![]);
+}
+
+#[tokio::test]
+async fn a_customer_cancelling_a_paid_booking_gets_it_all_back_and_cannot_choose_otherwise() {
+    let paid_booking = vec![booked(), paid(1_500)];
+    OrderTest::with(services())
+        .given(paid_booking.clone())
+        .when_async(OrderCommand::Cancel {
+            reason: "Заболела".to_owned(),
+            refund: None,
+            by: customer(),
+        })
+        .await
+        .then_expect_events(vec![OrderEvent::OrderCancelled {
+            reason: "Заболела".to_owned(),
+            by: id(CUSTOMER),
+            refund: Some(OrderRefund {
+                payment_id: id(PAYMENT),
+                amount: rub(1_500),
+            }),
+        }]);
+    OrderTest::with(services())
+        .given(paid_booking)
+        .when_async(OrderCommand::Cancel {
+            reason: "Заболела".to_owned(),
+            refund: Some(rub(100)),
+            by: customer(),
+        })
+        .await
+        .then_expect_error(OrderError::RefundSetByCustomer);
+}
+
 #[test]
 fn every_event_variant_has_a_stable_json_shape() {
     let events = [
@@ -904,31 +961,34 @@ fn every_event_variant_has_a_stable_json_shape() {
         shop_placed(),
         booked(),
         quoted(5_000),
-        OrderEvent::QuoteAccepted,
+        OrderEvent::QuoteAccepted { by: id(CUSTOMER) },
         paid(5_000),
         assigned(),
-        OrderEvent::WorkStarted,
+        OrderEvent::WorkStarted { by: id(EXECUTOR) },
         submitted(),
         OrderEvent::RevisionRequested {
             reason: "Добавьте выводы".to_owned(),
             revision: 1,
         },
-        OrderEvent::ResultAccepted,
+        OrderEvent::ResultAccepted { by: id(CUSTOMER) },
         OrderEvent::OrderShipped {
             tracking: "RA123456789RU".to_owned(),
         },
-        OrderEvent::DeliveryConfirmed,
-        OrderEvent::OrderCompleted,
+        OrderEvent::DeliveryConfirmed { by: id(CUSTOMER) },
+        OrderEvent::OrderCompleted { by: id(ADMIN) },
         OrderEvent::OrderCancelled {
             reason: "Передумал".to_owned(),
             by: id(CUSTOMER),
-            refund: Some(rub(5_000)),
+            refund: Some(OrderRefund {
+                payment_id: id(PAYMENT),
+                amount: rub(5_000),
+            }),
         },
         OrderEvent::BookingRescheduled {
             from: slot(10, 11),
             to: slot(12, 13),
         },
-        OrderEvent::NoShowMarked,
+        OrderEvent::NoShowMarked { by: id(MASTER) },
         OrderEvent::OrderReviewed {
             stars: 5,
             text: Some("Отлично".to_owned()),
@@ -1007,14 +1067,14 @@ mod properties {
     fn step(event: &OrderEvent) -> Option<Step> {
         Some(match event {
             OrderEvent::PriceQuoted { .. } => Step::Quote,
-            OrderEvent::QuoteAccepted => Step::AcceptQuote,
+            OrderEvent::QuoteAccepted { .. } => Step::AcceptQuote,
             OrderEvent::OrderPaid { .. } => Step::MarkPaid,
             OrderEvent::ExecutorAssigned { .. } => Step::AssignExecutor,
-            OrderEvent::WorkStarted => Step::Start,
+            OrderEvent::WorkStarted { .. } => Step::Start,
             OrderEvent::ResultSubmitted { .. } => Step::SubmitResult,
             OrderEvent::RevisionRequested { .. } => Step::RequestRevision,
-            OrderEvent::ResultAccepted => Step::Accept,
-            OrderEvent::OrderCompleted => Step::Complete,
+            OrderEvent::ResultAccepted { .. } => Step::Accept,
+            OrderEvent::OrderCompleted { .. } => Step::Complete,
             OrderEvent::OrderCancelled { .. } => Step::Cancel,
             OrderEvent::OrderReviewed { .. } => Step::Review,
             _ => return None,

@@ -173,16 +173,25 @@ impl Payment {
                         reported: provider_payment_id,
                     });
                 }
-                match self.status {
+                // The provider's word wins: money it took after a cancellation here
+                // is still income, recorded and flagged for a refund.
+                let after_cancellation = match self.status {
                     PaymentStatus::Succeeded => return Ok(vec![]),
-                    PaymentStatus::Pending => {}
-                    _ => return Err(self.refuse("succeed")),
-                }
+                    PaymentStatus::Pending => false,
+                    PaymentStatus::Canceled => true,
+                    PaymentStatus::New => return Err(PaymentError::NotCreated),
+                };
                 if amount_received != self.amount || currency != "RUB" {
                     return Err(PaymentError::AmountMismatch {
                         expected: self.amount,
                         received: amount_received,
                         currency,
+                    });
+                }
+                if provider_fee > amount_received {
+                    return Err(PaymentError::FeeExceedsAmount {
+                        fee: provider_fee,
+                        amount: amount_received,
                     });
                 }
                 let mut events = Vec::new();
@@ -197,6 +206,7 @@ impl Payment {
                     amount: amount_received,
                     provider_fee,
                     paid_at,
+                    after_cancellation,
                 });
                 Ok(events)
             }

@@ -53,3 +53,5 @@ pub enum RefundOutcome {
         reason: String,
     },
 }
+
+impl crate::command::Targeted for PaymentCommand {}

@@ -25,6 +25,8 @@ pub enum PaymentError {
         received: Money,
         currency: String,
     },
+    #[error("a provider fee of {fee} exceeds the {amount} received")]
+    FeeExceedsAmount { fee: Money, amount: Money },
     #[error("a refund of {requested} exceeds the {refundable} that can still be refunded")]
     RefundTooLarge { requested: Money, refundable: Money },
     #[error("refund {0:?} was already requested with another amount")]
@@ -38,7 +40,9 @@ pub enum PaymentError {
 impl Refusal for PaymentError {
     fn kind(&self) -> ErrorKind {
         match self {
-            PaymentError::ZeroAmount | PaymentError::Missing(_) => ErrorKind::InvalidInput,
+            PaymentError::ZeroAmount
+            | PaymentError::Missing(_)
+            | PaymentError::FeeExceedsAmount { .. } => ErrorKind::InvalidInput,
             PaymentError::NotCreated | PaymentError::UnknownRefund(_) => ErrorKind::NotFound,
             PaymentError::AlreadyExists
             | PaymentError::WrongStatus { .. }

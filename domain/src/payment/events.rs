@@ -44,6 +44,9 @@ pub enum PaymentEvent {
         amount: Money,
         provider_fee: Money,
         paid_at: DateTime<Utc>,
+        /// The provider took the money after the payment was cancelled here: it is
+        /// income all the same, and what it paid for is gone, so it must be refunded.
+        after_cancellation: bool,
     },
     PaymentCanceled {
         reason: String,

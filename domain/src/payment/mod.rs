@@ -2,7 +2,8 @@
 //! its refunds.
 //!
 //! Invariants: the same provider notification applied twice changes nothing the
-//! second time; a succeeded payment cannot be cancelled; refunds (requested and not
+//! second time; a succeeded payment cannot be cancelled (and the provider's success
+//! after a local cancellation is recorded, flagged for a refund); refunds (requested and not
 //! failed) never exceed what was paid; the amount and currency received must match.
 
 mod aggregate;

@@ -76,6 +76,7 @@ fn succeeded() -> PaymentEvent {
         amount: rub(49_900),
         provider_fee: rub(1_397),
         paid_at: at(23),
+        after_cancellation: false,
     }
 }
 
@@ -244,6 +245,8 @@ async fn a_succeeded_payment_cannot_be_cancelled_nor_a_cancelled_one_succeed() {
             status: PaymentStatus::Succeeded,
             action: "be cancelled",
         });
+    // The provider's success after a cancellation here is income all the same,
+    // recorded and flagged so that it gets refunded.
     PaymentTest::with(())
         .given(vec![
             created(),
@@ -254,9 +257,24 @@ async fn a_succeeded_payment_cannot_be_cancelled_nor_a_cancelled_one_succeed() {
         ])
         .when_async(succeed())
         .await
-        .then_expect_error(PaymentError::WrongStatus {
-            status: PaymentStatus::Canceled,
-            action: "succeed",
+        .then_expect_events(vec![PaymentEvent::PaymentSucceeded {
+            provider_payment_id: "2419a771-000f-5000-9000-1edaf29243f2".to_owned(),
+            amount: rub(49_900),
+            provider_fee: rub(1_397),
+            paid_at: at(23),
+            after_cancellation: true,
+        }]);
+    let mut greedy = succeed();
+    if let PaymentCommand::Succeed { provider_fee, .. } = &mut greedy {
+        *provider_fee = rub(50_000);
+    }
+    PaymentTest::with(())
+        .given(vec![created(), recorded()])
+        .when_async(greedy)
+        .await
+        .then_expect_error(PaymentError::FeeExceedsAmount {
+            fee: rub(50_000),
+            amount: rub(49_900),
         });
     PaymentTest::with(())
         .given_no_previous_events()
@@ -504,7 +522,7 @@ fn legal(from: PaymentStatus, to: PaymentStatus) -> bool {
     from == to
         || matches!(
             (from, to),
-            (New, Pending) | (Pending, Succeeded) | (Pending, Canceled)
+            (New, Pending) | (Pending, Succeeded) | (Pending, Canceled) | (Canceled, Succeeded)
         )
 }
 

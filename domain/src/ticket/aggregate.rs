@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{Attachment, Priority, TicketCommand, TicketError, TicketEvent, TicketStatus};
-use crate::permissions::Role;
+use crate::permissions::{Action, Role, is_allowed};
 
 /// How long after posting a message its author may still edit it.
 pub const EDIT_WINDOW: Duration = Duration::minutes(15);
@@ -136,13 +136,16 @@ impl Ticket {
                 if self.messages.contains_key(&message_id) {
                     return Ok(vec![]);
                 }
-                let staff = author_role.is_staff();
-                if !staff && Some(author_id) != self.customer_id {
+                let own = Some(author_id) == self.customer_id;
+                let desk = is_allowed(author_role, Action::ViewAllTickets);
+                if !own && !desk {
                     return Err(TicketError::NotYourTicket);
                 }
-                if internal && !staff {
+                if internal && !is_allowed(author_role, Action::PostInternalNote) {
                     return Err(TicketError::InternalNoteByClient);
                 }
+                // Answers from the support desk count for first-response times.
+                let staff = desk && !own;
                 if self.status == TicketStatus::Closed {
                     return Err(TicketError::Closed);
                 }

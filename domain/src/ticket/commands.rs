@@ -46,3 +46,5 @@ pub enum TicketCommand {
         comment: Option<String>,
     },
 }
+
+impl crate::command::Targeted for TicketCommand {}

@@ -12,9 +12,9 @@ pub enum TicketError {
         field: &'static str,
         rule: &'static str,
     },
-    #[error("only staff may write internal notes")]
+    #[error("only the support desk may write internal notes")]
     InternalNoteByClient,
-    #[error("only the ticket's customer or staff may write here")]
+    #[error("only the ticket's customer or the support desk may write here")]
     NotYourTicket,
     #[error("the ticket is closed; reopen it to write")]
     Closed,

@@ -410,3 +410,17 @@ mod properties {
         }
     }
 }
+
+#[tokio::test]
+async fn executors_neither_write_internal_notes_nor_on_others_tickets() {
+    TicketTest::with(())
+        .given(vec![opened()])
+        .when_async(post(5, 7, Role::Executor, true, 4))
+        .await
+        .then_expect_error(TicketError::NotYourTicket);
+    TicketTest::with(())
+        .given(vec![opened()])
+        .when_async(post(5, 7, Role::Executor, false, 4))
+        .await
+        .then_expect_error(TicketError::NotYourTicket);
+}

@@ -187,7 +187,7 @@ impl User {
                 if !self.blocked {
                     return Err(UserError::NotBlocked);
                 }
-                Ok(vec![UserEvent::UserUnblocked])
+                Ok(vec![UserEvent::UserUnblocked {}])
             }
             UserCommand::UpdateProfile { profile } => {
                 check_profile(&profile)?;
@@ -246,7 +246,7 @@ impl Aggregate for User {
             UserEvent::ConsentGiven { terms_version } => self.consent = Some(terms_version),
             UserEvent::RoleChanged { to, .. } => self.role = to,
             UserEvent::UserBlocked { .. } => self.blocked = true,
-            UserEvent::UserUnblocked => self.blocked = false,
+            UserEvent::UserUnblocked {} => self.blocked = false,
             UserEvent::ProfileUpdated { profile } => self.profile = Some(profile),
             UserEvent::ReferrerLinked { referrer_id } => self.referrer_id = Some(referrer_id),
         }

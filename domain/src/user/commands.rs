@@ -47,3 +47,12 @@ pub enum UserCommand {
         referrer_id: Uuid,
     },
 }
+
+impl crate::command::Targeted for UserCommand {
+    fn target_id(&self) -> Option<String> {
+        match self {
+            UserCommand::Register { user_id, .. } => Some(user_id.to_string()),
+            _ => None,
+        }
+    }
+}

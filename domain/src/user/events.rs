@@ -27,7 +27,7 @@ pub enum UserEvent {
     UserBlocked {
         reason: String,
     },
-    UserUnblocked,
+    UserUnblocked {},
     ProfileUpdated {
         profile: Profile,
     },
@@ -43,7 +43,7 @@ impl DomainEvent for UserEvent {
             UserEvent::ConsentGiven { .. } => "ConsentGiven",
             UserEvent::RoleChanged { .. } => "RoleChanged",
             UserEvent::UserBlocked { .. } => "UserBlocked",
-            UserEvent::UserUnblocked => "UserUnblocked",
+            UserEvent::UserUnblocked {} => "UserUnblocked",
             UserEvent::ProfileUpdated { .. } => "ProfileUpdated",
             UserEvent::ReferrerLinked { .. } => "ReferrerLinked",
         }

@@ -233,7 +233,7 @@ async fn blocking_and_unblocking() {
         .given(vec![registered(), blocked])
         .when_async(UserCommand::Unblock { by: Role::Owner })
         .await
-        .then_expect_events(vec![UserEvent::UserUnblocked]);
+        .then_expect_events(vec![UserEvent::UserUnblocked {}]);
     UserTest::with(())
         .given(vec![registered()])
         .when_async(UserCommand::Unblock { by: Role::Admin })
@@ -280,7 +280,7 @@ fn every_event_variant_has_a_stable_json_shape() {
         UserEvent::UserBlocked {
             reason: "spam".to_owned(),
         },
-        UserEvent::UserUnblocked,
+        UserEvent::UserUnblocked {},
         UserEvent::ProfileUpdated { profile: profile() },
         UserEvent::ReferrerLinked { referrer_id: id(2) },
     ];
