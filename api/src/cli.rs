@@ -15,18 +15,26 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the product: migrate, then serve HTTP (health, metrics) and run the outbox
-    /// relay. Parts can be switched off to run them on separate machines.
+    /// Run the product: migrate, then serve HTTP (health, metrics), run the outbox relay
+    /// and the projection workers. Parts can be switched off to run them on separate
+    /// machines.
     Serve {
         /// Do not run the outbox relay in this process (run `ledgerbot relay` elsewhere).
         #[arg(long)]
         no_relay: bool,
+        /// Do not run the projection workers in this process (run `ledgerbot workers`
+        /// elsewhere).
+        #[arg(long)]
+        no_workers: bool,
     },
     /// Create the database when missing and apply pending migrations, then exit.
     Migrate,
     /// Run only the outbox relay (Postgres outbox → NATS JetStream), with the health and
     /// metrics endpoints. Start several: one is active, the others stand by.
     Relay,
+    /// Run only the projection workers that keep the read models, with the health and
+    /// metrics endpoints. Start several: they share the work.
+    Workers,
     /// Print the effective settings (secrets redacted) and exit.
     Config,
 }

@@ -56,8 +56,18 @@ async fn run(command: Command, settings: Settings) -> Result<(), startup::Startu
             info!("migrations are up to date");
             Ok(())
         }
-        Command::Serve { no_relay } => serve(settings, Parts { relay: !no_relay }).await,
+        Command::Serve {
+            no_relay,
+            no_workers,
+        } => {
+            let parts = Parts {
+                relay: !no_relay,
+                workers: !no_workers,
+            };
+            serve(settings, parts).await
+        }
         Command::Relay => serve(settings, Parts::RELAY_ONLY).await,
+        Command::Workers => serve(settings, Parts::WORKERS_ONLY).await,
         Command::Config => Ok(()),
     }
 }

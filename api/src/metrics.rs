@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use projections::relay::{OutboxStatus, RelayMetrics};
+use projections::worker::ProjectionMetrics;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -39,6 +40,7 @@ pub struct Metrics {
     pub http_requests: Family<RequestLabels, Counter>,
     pub http_latency: Family<RouteLabels, Histogram, fn() -> Histogram>,
     pub relay: RelayMetrics,
+    pub projections: ProjectionMetrics,
     outbox_depth: Gauge,
     relay_lag_seconds: Gauge<f64, AtomicU64>,
     outbox_parked: Gauge,
@@ -71,6 +73,8 @@ impl Metrics {
             http_latency.clone(),
         );
         relay.register(&mut registry);
+        let projections = ProjectionMetrics::default();
+        projections.register(&mut registry);
         registry.register(
             "ledgerbot_outbox_depth",
             "Committed events not yet acknowledged by JetStream",
@@ -91,6 +95,7 @@ impl Metrics {
             http_requests,
             http_latency,
             relay,
+            projections,
             outbox_depth,
             relay_lag_seconds,
             outbox_parked,

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::ServerAddr;
@@ -16,7 +17,9 @@ use tracing::{info, warn};
 use crate::config::{NatsSettings, Settings};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
+use projections::read_models::credits::CreditBalances;
 use projections::relay::Relay;
+use projections::worker::{Worker, WorkerSettings};
 
 /// Which parts of the product this process runs. The HTTP listener with the health
 /// and metrics endpoints always runs, so every process can be watched.
@@ -24,10 +27,23 @@ use projections::relay::Relay;
 pub struct Parts {
     /// The outbox relay (Postgres outbox → JetStream).
     pub relay: bool,
+    /// The projection workers that keep the read models.
+    pub workers: bool,
 }
 
 impl Parts {
-    pub const RELAY_ONLY: Parts = Parts { relay: true };
+    pub const ALL: Parts = Parts {
+        relay: true,
+        workers: true,
+    };
+    pub const RELAY_ONLY: Parts = Parts {
+        relay: true,
+        workers: false,
+    };
+    pub const WORKERS_ONLY: Parts = Parts {
+        relay: false,
+        workers: true,
+    };
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +135,21 @@ impl Application {
                 Ok(())
             });
         }
+        if parts.workers {
+            let worker = Worker::new(
+                state.pool.clone(),
+                state.nats.clone(),
+                settings.stream.clone(),
+                Arc::new(CreditBalances),
+                WorkerSettings::default(),
+                state.metrics.projections.clone(),
+            );
+            let token = shutdown.clone();
+            running.spawn("credit balances worker", async move {
+                worker.run(token).await;
+                Ok(())
+            });
+        }
         let server = axum::serve(listener, http::router(state.clone()))
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .into_future();
@@ -128,6 +159,7 @@ impl Application {
         info!(
             %address,
             relay = parts.relay,
+            workers = parts.workers,
             stream = %settings.stream.name,
             "ledgerbot is serving: health at /health/ready, metrics at /metrics"
         );

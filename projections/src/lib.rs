@@ -3,8 +3,10 @@
 //! they travel on.
 
 pub mod envelope;
+pub mod read_models;
 pub mod relay;
 pub mod stream;
+pub mod worker;
 
 pub use envelope::EventEnvelope;
 pub use stream::StreamSettings;

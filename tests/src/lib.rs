@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod events;
+pub mod history;
 pub mod nats_server;
 pub mod probe;
 pub mod stream;

@@ -116,7 +116,14 @@ async fn metrics_report_requests_relay_and_outbox_and_every_response_has_a_reque
     app.stop().await;
 
     // With the relay switched off, the outbox depth and lag show the backlog.
-    let app = spawn_app(context.settings(), Parts { relay: false }).await;
+    let app = spawn_app(
+        context.settings(),
+        Parts {
+            relay: false,
+            workers: false,
+        },
+    )
+    .await;
     events::append_next(&context.pool, "Payment", "payment-0").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let text = client

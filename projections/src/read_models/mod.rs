@@ -1,0 +1,3 @@
+//! Read models: plain tables with real columns, fed by projection workers.
+
+pub mod credits;

@@ -1,0 +1,402 @@
+//! The projection worker runtime.
+//!
+//! Each projection is a durable JetStream consumer on the event stream. A worker
+//! pulls messages in batches and applies a batch in one Postgres transaction that
+//! also moves each aggregate's checkpoint ("applied up to sequence N"), so:
+//! - a redelivered event (sequence ≤ N) is skipped;
+//! - an event beyond N + 1 first has the missing ones read from the event store
+//!   (the store is the truth, NATS only a carrier);
+//! - a crash never leaves part of a batch applied (the transaction rolls back and
+//!   the unacknowledged messages come again).
+//!
+//! Checkpoint rows are locked in a fixed order, so any number of instances of one
+//! worker, on any machines, share the consumer and give the same result. An event
+//! that cannot be decoded, or fails to apply on its third delivery, is parked in
+//! `projection_parked` with the error; the checkpoint moves past it so neither its
+//! aggregate nor any other is blocked.
+
+mod checkpoint;
+mod metrics;
+mod store;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream;
+use async_nats::jetstream::AckKind;
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+
+pub use checkpoint::{ProjectionStatus, status};
+pub use metrics::ProjectionMetrics;
+
+use crate::envelope::EventEnvelope;
+use crate::stream::StreamSettings;
+
+/// What a projection's `apply` returns.
+pub type ApplyFuture<'a> = Pin<Box<dyn Future<Output = Result<(), ApplyError>> + Send + 'a>>;
+
+/// A read model or a reaction fed by events.
+pub trait Projection: Send + Sync + 'static {
+    /// Unique, stable name: the durable consumer's and the checkpoints' key.
+    fn name(&self) -> &'static str;
+    /// The aggregate types whose events it reads.
+    fn aggregate_types(&self) -> &'static [&'static str];
+    /// Applies one event inside the worker's transaction.
+    fn apply<'a>(
+        &'a self,
+        connection: &'a mut PgConnection,
+        event: &'a EventEnvelope,
+    ) -> ApplyFuture<'a>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The event cannot be understood; retrying will not help.
+    #[error("cannot decode event {0}")]
+    Decode(String),
+    #[error("the event store lacks events {from}..{to} of {aggregate}")]
+    MissingFromStore {
+        aggregate: String,
+        from: i64,
+        to: i64,
+    },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl ApplyError {
+    fn is_permanent(&self) -> bool {
+        matches!(self, ApplyError::Decode(_))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerSettings {
+    /// Most messages applied in one transaction.
+    pub batch_size: usize,
+    /// How long a batch waits for more messages once it has one.
+    pub batch_linger: Duration,
+    /// Deliveries of a failing message before it is parked.
+    pub max_deliveries: i64,
+    /// How long a pulled message may stay unacknowledged (a crashed instance's
+    /// messages go to the others after this).
+    pub ack_wait: Duration,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            batch_size: 500,
+            batch_linger: Duration::from_millis(2),
+            max_deliveries: 3,
+            ack_wait: Duration::from_secs(30),
+        }
+    }
+}
+
+pub struct Worker<P: Projection> {
+    pool: PgPool,
+    jetstream: jetstream::Context,
+    stream: StreamSettings,
+    projection: Arc<P>,
+    settings: WorkerSettings,
+    metrics: ProjectionMetrics,
+}
+
+/// One message with what could be read of it.
+struct Delivery {
+    message: jetstream::Message,
+    event: Result<EventEnvelope, String>,
+}
+
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+impl<P: Projection> Worker<P> {
+    pub fn new(
+        pool: PgPool,
+        nats: async_nats::Client,
+        stream: StreamSettings,
+        projection: Arc<P>,
+        settings: WorkerSettings,
+        metrics: ProjectionMetrics,
+    ) -> Self {
+        Self {
+            pool,
+            jetstream: jetstream::new(nats),
+            stream,
+            projection,
+            settings,
+            metrics,
+        }
+    }
+
+    /// Consumes until `shutdown`; the batch in hand is finished first.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let name = self.projection.name();
+        let mut backoff = Duration::from_millis(100);
+        while !shutdown.is_cancelled() {
+            match self.consume(&shutdown).await {
+                Ok(()) => break,
+                Err(error) => {
+                    warn!(projection = name, %error, "projection worker lost NATS; retrying");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => break,
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+        info!(projection = name, "projection worker stopped");
+    }
+
+    fn filter_subject(&self) -> String {
+        match self.projection.aggregate_types() {
+            [only] => self.stream.aggregate_type_subjects(only),
+            _ => self.stream.all_subjects(),
+        }
+    }
+
+    async fn consume(&self, shutdown: &CancellationToken) -> Result<(), async_nats::Error> {
+        self.stream.ensure(&self.jetstream).await?;
+        let name = self.projection.name();
+        let stream = self.jetstream.get_stream(&self.stream.name).await?;
+        let consumer: jetstream::consumer::PullConsumer = stream
+            .get_or_create_consumer(
+                name,
+                pull::Config {
+                    durable_name: Some(name.to_owned()),
+                    deliver_policy: DeliverPolicy::All,
+                    ack_policy: AckPolicy::Explicit,
+                    ack_wait: self.settings.ack_wait,
+                    max_ack_pending: 20_000,
+                    filter_subject: self.filter_subject(),
+                    ..pull::Config::default()
+                },
+            )
+            .await?;
+        let mut messages = consumer
+            .stream()
+            .max_messages_per_batch(self.settings.batch_size)
+            .heartbeat(Duration::from_secs(5))
+            .expires(Duration::from_secs(30))
+            .messages()
+            .await?;
+        info!(projection = name, "projection worker consuming");
+        loop {
+            let first = tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                next = messages.next() => next,
+            };
+            let Some(first) = first else {
+                return Err("the consumer's message stream ended".into());
+            };
+            let mut batch = vec![first?];
+            while batch.len() < self.settings.batch_size {
+                match tokio::time::timeout(self.settings.batch_linger, messages.next()).await {
+                    Ok(Some(Ok(message))) => batch.push(message),
+                    Ok(Some(Err(error))) => {
+                        warn!(projection = name, %error, "a message could not be pulled");
+                        break;
+                    }
+                    _ => break,
+                }
+            }
+            self.process(batch).await;
+        }
+    }
+
+    async fn process(&self, batch: Vec<jetstream::Message>) {
+        let name = self.projection.name();
+        let types = self.projection.aggregate_types();
+        let mut relevant = Vec::with_capacity(batch.len());
+        for message in batch {
+            let event = serde_json::from_slice::<EventEnvelope>(&message.payload)
+                .map_err(|error| error.to_string());
+            match &event {
+                Ok(event) if !types.contains(&event.aggregate_type.as_str()) => {
+                    acknowledge(&message, AckKind::Ack).await;
+                }
+                _ => relevant.push(Delivery { message, event }),
+            }
+        }
+        if relevant.is_empty() {
+            return;
+        }
+        let decoded: Vec<&EventEnvelope> = relevant
+            .iter()
+            .filter_map(|delivery| delivery.event.as_ref().ok())
+            .collect();
+        if decoded.len() == relevant.len() {
+            match self.apply_all(&decoded).await {
+                Ok(applied) => {
+                    self.count(applied, decoded.last().map(|event| event.recorded_at));
+                    for delivery in &relevant {
+                        acknowledge(&delivery.message, AckKind::Ack).await;
+                    }
+                    return;
+                }
+                Err(error) => {
+                    warn!(projection = name, %error, "a batch failed; applying its events one by one");
+                }
+            }
+        }
+        for delivery in relevant {
+            self.process_one(delivery).await;
+        }
+    }
+
+    /// One message on its own: applied, retried later, or parked.
+    async fn process_one(&self, delivery: Delivery) {
+        let name = self.projection.name();
+        let outcome = match &delivery.event {
+            Ok(event) => self.apply_all(&[event]).await,
+            Err(reason) => Err(ApplyError::Decode(reason.clone())),
+        };
+        match outcome {
+            Ok(applied) => {
+                self.count(applied, delivery.event.as_ref().ok().map(|e| e.recorded_at));
+                acknowledge(&delivery.message, AckKind::Ack).await;
+            }
+            Err(error) => {
+                let deliveries = delivery
+                    .message
+                    .info()
+                    .map(|info| info.delivered)
+                    .unwrap_or(i64::MAX);
+                if error.is_permanent() || deliveries >= self.settings.max_deliveries {
+                    match self.park(&delivery, &error).await {
+                        Ok(()) => {
+                            error!(projection = name, %error, "an event was parked");
+                            self.metrics.parked(name).inc();
+                            acknowledge(&delivery.message, AckKind::Ack).await;
+                        }
+                        Err(park_error) => {
+                            warn!(projection = name, %park_error, "cannot park an event; it will come again");
+                            acknowledge(
+                                &delivery.message,
+                                AckKind::Nak(Some(Duration::from_secs(1))),
+                            )
+                            .await;
+                        }
+                    }
+                } else {
+                    debug!(projection = name, %error, deliveries, "an event failed; it will come again");
+                    acknowledge(
+                        &delivery.message,
+                        AckKind::Nak(Some(Duration::from_millis(200))),
+                    )
+                    .await;
+                }
+            }
+        }
+    }
+
+    fn count(&self, applied: u64, last_recorded_at: Option<DateTime<Utc>>) {
+        let name = self.projection.name();
+        self.metrics.applied(name).inc_by(applied);
+        if let Some(recorded_at) = last_recorded_at {
+            let lag = (Utc::now() - recorded_at).num_microseconds().unwrap_or(0) as f64 / 1e6;
+            self.metrics.lag(name).set(lag.max(0.0));
+        }
+    }
+
+    /// Applies `events` (in stream order) in one transaction, with the checkpoints.
+    /// Returns how many events were applied (skipped repeats not counted).
+    async fn apply_all(&self, events: &[&EventEnvelope]) -> Result<u64, ApplyError> {
+        let name = self.projection.name();
+        let mut transaction = self.pool.begin().await?;
+        let keys: Vec<(String, String)> = events
+            .iter()
+            .map(|event| (event.aggregate_type.clone(), event.aggregate_id.clone()))
+            .collect();
+        let mut applied_up_to = checkpoint::lock(&mut transaction, name, &keys).await?;
+        let mut last_recorded: HashMap<(String, String), DateTime<Utc>> = HashMap::new();
+        let mut applied = 0;
+        for event in events {
+            let key = (event.aggregate_type.clone(), event.aggregate_id.clone());
+            let done = applied_up_to.get(&key).copied().unwrap_or(0);
+            if event.sequence <= done {
+                continue;
+            }
+            if event.sequence > done + 1 {
+                let missing = store::events_between(
+                    &mut transaction,
+                    &event.aggregate_type,
+                    &event.aggregate_id,
+                    done,
+                    event.sequence,
+                )
+                .await?;
+                if missing.len() as i64 != event.sequence - done - 1 {
+                    return Err(ApplyError::MissingFromStore {
+                        aggregate: format!("{}:{}", event.aggregate_type, event.aggregate_id),
+                        from: done + 1,
+                        to: event.sequence - 1,
+                    });
+                }
+                for earlier in &missing {
+                    self.projection.apply(&mut transaction, earlier).await?;
+                    applied += 1;
+                }
+            }
+            self.projection.apply(&mut transaction, event).await?;
+            applied += 1;
+            applied_up_to.insert(key.clone(), event.sequence);
+            last_recorded.insert(key, event.recorded_at);
+        }
+        checkpoint::save(&mut transaction, name, &applied_up_to, &last_recorded).await?;
+        transaction.commit().await?;
+        Ok(applied)
+    }
+
+    async fn park(&self, delivery: &Delivery, error: &ApplyError) -> Result<(), sqlx::Error> {
+        let (aggregate_type, aggregate_id, sequence) = match &delivery.event {
+            Ok(event) => (
+                event.aggregate_type.clone(),
+                event.aggregate_id.clone(),
+                event.sequence,
+            ),
+            Err(_) => message_key(&delivery.message),
+        };
+        checkpoint::park(
+            &self.pool,
+            self.projection.name(),
+            &aggregate_type,
+            &aggregate_id,
+            sequence,
+            &error.to_string(),
+        )
+        .await
+    }
+}
+
+/// The aggregate and sequence of an undecodable message, from its `Nats-Msg-Id`.
+fn message_key(message: &jetstream::Message) -> (String, String, i64) {
+    let id = message
+        .headers
+        .as_ref()
+        .and_then(|headers| headers.get("Nats-Msg-Id"))
+        .map(|value| value.as_str().to_owned())
+        .unwrap_or_default();
+    let mut parts = id.rsplitn(2, ':');
+    let sequence = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let rest = parts.next().unwrap_or_default();
+    let (aggregate_type, aggregate_id) = rest.split_once(':').unwrap_or(("unknown", rest));
+    (aggregate_type.to_owned(), aggregate_id.to_owned(), sequence)
+}
+
+async fn acknowledge(message: &jetstream::Message, kind: AckKind) {
+    if let Err(error) = message.ack_with(kind).await {
+        // An unacknowledged message comes again; the checkpoint makes that harmless.
+        debug!(%error, "acknowledgement failed");
+    }
+}
