@@ -205,3 +205,42 @@ async fn three_instances_with_one_stopped_abruptly_give_the_same_read_model() {
     let _ = js.delete_stream(&context.stream.name).await;
     context.cleanup().await;
 }
+
+#[tokio::test]
+async fn an_event_that_cannot_be_applied_is_parked_and_others_flow_past_it() {
+    let context = TestContext::new().await;
+    // A stored event of a kind this version does not know, then a good one after it,
+    // and a good account beside it.
+    sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) VALUES \
+         ('CreditAccount', 'odd', 1, 'CreditsConjured', '9.0', '{\"CreditsConjured\": {\"amount\": 5}}', '{}'), \
+         ('CreditAccount', 'odd', 2, 'CreditsGranted', '1.0', '{\"CreditsGranted\": {\"amount\": 3, \"reason\": \"promo\", \"reference\": \"x\", \"expires_at\": null}}', '{}'), \
+         ('CreditAccount', 'fine', 1, 'CreditsGranted', '1.0', '{\"CreditsGranted\": {\"amount\": 9, \"reason\": \"promo\", \"reference\": \"y\", \"expires_at\": null}}', '{}')",
+    )
+    .execute(&context.pool)
+    .await
+    .expect("events");
+    let app = spawn_app(context.settings(), Parts::ALL).await;
+    wait_caught_up(&context).await;
+    let balances: Vec<(String, i64)> =
+        sqlx::query_as("SELECT account_id, balance FROM rm_credit_balances ORDER BY account_id")
+            .fetch_all(&context.pool)
+            .await
+            .expect("balances");
+    assert_eq!(balances, vec![("fine".to_owned(), 9), ("odd".to_owned(), 3)]);
+    let parked: Vec<(String, i64, String)> = sqlx::query_as(
+        "SELECT aggregate_id, sequence, error FROM projection_parked WHERE projection = 'credit_balances'",
+    )
+    .fetch_all(&context.pool)
+    .await
+    .expect("parked");
+    assert_eq!(parked.len(), 1);
+    assert_eq!((parked[0].0.as_str(), parked[0].1), ("odd", 1));
+    assert!(parked[0].2.contains("CreditsConjured"), "{}", parked[0].2);
+    let status = projections::worker::status(&context.pool, "credit_balances")
+        .await
+        .expect("status");
+    assert_eq!(status.parked, 1);
+    app.stop().await;
+    context.cleanup().await;
+}
