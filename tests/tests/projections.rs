@@ -227,7 +227,10 @@ async fn an_event_that_cannot_be_applied_is_parked_and_others_flow_past_it() {
             .fetch_all(&context.pool)
             .await
             .expect("balances");
-    assert_eq!(balances, vec![("fine".to_owned(), 9), ("odd".to_owned(), 3)]);
+    assert_eq!(
+        balances,
+        vec![("fine".to_owned(), 9), ("odd".to_owned(), 3)]
+    );
     let parked: Vec<(String, i64, String)> = sqlx::query_as(
         "SELECT aggregate_id, sequence, error FROM projection_parked WHERE projection = 'credit_balances'",
     )
