@@ -1,7 +1,11 @@
 //! Credit balances and the statement of every change (`rm_credit_balances`,
 //! `rm_credit_statement`).
 
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
 use domain::credit::{CreditEvent, GrantReason};
+use serde::Deserialize;
 use sqlx::PgConnection;
 
 use crate::envelope::EventEnvelope;
@@ -19,7 +23,7 @@ struct Change<'a> {
     kind: &'static str,
     reason: String,
     reference: String,
-    expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    expires_at: Option<DateTime<Utc>>,
     event: &'a EventEnvelope,
 }
 
@@ -31,7 +35,7 @@ fn reason_name(reason: GrantReason) -> String {
 }
 
 fn change(event: &EventEnvelope) -> Result<Change<'_>, ApplyError> {
-    let decoded: CreditEvent = serde_json::from_value(event.payload.clone())
+    let decoded = CreditEvent::deserialize(&event.payload)
         .map_err(|error| ApplyError::Decode(format!("{}: {error}", event.message_id())))?;
     let blank = |kind| Change {
         balance: 0,
@@ -144,6 +148,95 @@ async fn record(connection: &mut PgConnection, change: Change<'_>) -> Result<(),
     Ok(())
 }
 
+/// Writes a batch of changes with two statements: the balance deltas summed per
+/// account, and the statement lines.
+async fn record_all(
+    connection: &mut PgConnection,
+    changes: Vec<Change<'_>>,
+) -> Result<(), ApplyError> {
+    let mut accounts: Vec<&str> = Vec::new();
+    let mut deltas: HashMap<&str, [i64; 5]> = HashMap::new();
+    let mut updated: HashMap<&str, DateTime<Utc>> = HashMap::new();
+    for change in &changes {
+        let account = change.event.aggregate_id.as_str();
+        let delta = deltas.entry(account).or_insert_with(|| {
+            accounts.push(account);
+            [0; 5]
+        });
+        delta[0] += change.balance;
+        delta[1] += change.granted;
+        delta[2] += change.spent;
+        delta[3] += change.refunded;
+        delta[4] += change.expired;
+        updated.insert(account, change.event.recorded_at);
+    }
+    accounts.sort_unstable();
+    let column = |index: usize| -> Vec<i64> {
+        accounts
+            .iter()
+            .map(|account| deltas.get(account).map_or(0, |delta| delta[index]))
+            .collect()
+    };
+    let updated_at: Vec<DateTime<Utc>> = accounts
+        .iter()
+        .map(|account| updated.get(account).copied().unwrap_or_else(Utc::now))
+        .collect();
+    sqlx::query(
+        "INSERT INTO rm_credit_balances (account_id, balance, granted, spent, refunded, expired, updated_at) \
+         SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::timestamptz[]) \
+         ON CONFLICT (account_id) DO UPDATE SET \
+           balance = rm_credit_balances.balance + EXCLUDED.balance, \
+           granted = rm_credit_balances.granted + EXCLUDED.granted, \
+           spent = rm_credit_balances.spent + EXCLUDED.spent, \
+           refunded = rm_credit_balances.refunded + EXCLUDED.refunded, \
+           expired = rm_credit_balances.expired + EXCLUDED.expired, \
+           updated_at = EXCLUDED.updated_at",
+    )
+    .bind(&accounts)
+    .bind(column(0))
+    .bind(column(1))
+    .bind(column(2))
+    .bind(column(3))
+    .bind(column(4))
+    .bind(&updated_at)
+    .execute(&mut *connection)
+    .await?;
+    let lines = changes.len();
+    let mut ids = Vec::with_capacity(lines);
+    let mut sequences = Vec::with_capacity(lines);
+    let mut recorded = Vec::with_capacity(lines);
+    let mut amounts = Vec::with_capacity(lines);
+    let mut kinds = Vec::with_capacity(lines);
+    let mut reasons = Vec::with_capacity(lines);
+    let mut references = Vec::with_capacity(lines);
+    let mut expiries = Vec::with_capacity(lines);
+    for change in changes {
+        ids.push(change.event.aggregate_id.as_str());
+        sequences.push(change.event.sequence);
+        recorded.push(change.event.recorded_at);
+        amounts.push(change.balance);
+        kinds.push(change.kind);
+        reasons.push(change.reason);
+        references.push(change.reference);
+        expiries.push(change.expires_at);
+    }
+    sqlx::query(
+        "INSERT INTO rm_credit_statement (account_id, sequence, recorded_at, change, kind, reason, reference, expires_at) \
+         SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::timestamptz[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::timestamptz[])",
+    )
+    .bind(&ids)
+    .bind(&sequences)
+    .bind(&recorded)
+    .bind(&amounts)
+    .bind(&kinds)
+    .bind(&reasons)
+    .bind(&references)
+    .bind(&expiries)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
 impl Projection for CreditBalances {
     fn name(&self) -> &'static str {
         "credit_balances"
@@ -159,5 +252,16 @@ impl Projection for CreditBalances {
         event: &'a EventEnvelope,
     ) -> ApplyFuture<'a> {
         Box::pin(async move { record(connection, change(event)?).await })
+    }
+
+    fn apply_batch<'a>(
+        &'a self,
+        connection: &'a mut PgConnection,
+        events: &'a [EventEnvelope],
+    ) -> ApplyFuture<'a> {
+        Box::pin(async move {
+            let changes = events.iter().map(change).collect::<Result<Vec<_>, _>>()?;
+            record_all(connection, changes).await
+        })
     }
 }
