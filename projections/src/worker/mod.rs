@@ -98,7 +98,8 @@ impl ApplyError {
 pub struct WorkerSettings {
     /// Most messages applied in one transaction.
     pub batch_size: usize,
-    /// How long a batch waits for more messages once it has one.
+    /// How long a batch may wait for more messages after its first one arrived
+    /// (bounds the lag a batch adds under a steady trickle).
     pub batch_linger: Duration,
     /// Deliveries of a failing message before it is parked.
     pub max_deliveries: i64,
@@ -111,7 +112,7 @@ impl Default for WorkerSettings {
     fn default() -> Self {
         Self {
             batch_size: 1_000,
-            batch_linger: Duration::from_millis(2),
+            batch_linger: Duration::from_millis(5),
             max_deliveries: 3,
             ack_wait: Duration::from_secs(30),
         }
@@ -216,8 +217,9 @@ impl<P: Projection> Worker<P> {
                 return Err("the consumer's message stream ended".into());
             };
             let mut batch = vec![first?];
+            let deadline = tokio::time::Instant::now() + self.settings.batch_linger;
             while batch.len() < self.settings.batch_size {
-                match tokio::time::timeout(self.settings.batch_linger, messages.next()).await {
+                match tokio::time::timeout_at(deadline, messages.next()).await {
                     Ok(Some(Ok(message))) => batch.push(message),
                     Ok(Some(Err(error))) => {
                         warn!(projection = name, %error, "a message could not be pulled");
