@@ -112,7 +112,7 @@ impl Default for WorkerSettings {
     fn default() -> Self {
         Self {
             batch_size: 1_000,
-            batch_linger: Duration::from_millis(5),
+            batch_linger: Duration::from_millis(2),
             max_deliveries: 3,
             ack_wait: Duration::from_secs(30),
         }
