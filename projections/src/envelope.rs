@@ -56,6 +56,40 @@ fn push_header_safe(target: &mut String, raw: &str) {
     }
 }
 
+/// The columns of `events` an [`EventEnvelope`] is made of, for `SELECT`s.
+pub const EVENT_COLUMNS: &str = "aggregate_type, aggregate_id, sequence, event_type, \
+     event_version, payload, metadata, global_position, recorded_at";
+
+/// One row of `events`, as read with [`EVENT_COLUMNS`].
+#[derive(Debug, sqlx::FromRow)]
+pub struct StoredEvent {
+    pub aggregate_type: String,
+    pub aggregate_id: String,
+    pub sequence: i64,
+    pub event_type: String,
+    pub event_version: String,
+    pub payload: serde_json::Value,
+    pub metadata: serde_json::Value,
+    pub global_position: i64,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl From<StoredEvent> for EventEnvelope {
+    fn from(row: StoredEvent) -> Self {
+        Self {
+            aggregate_type: row.aggregate_type,
+            aggregate_id: row.aggregate_id,
+            sequence: row.sequence,
+            event_type: row.event_type,
+            event_version: row.event_version,
+            payload: row.payload,
+            metadata: row.metadata,
+            global_position: row.global_position,
+            recorded_at: row.recorded_at,
+        }
+    }
+}
+
 /// The relay's way of writing an [`EventEnvelope`]: the same JSON, with the stored
 /// payload and metadata copied through as they are instead of parsed and re-encoded.
 #[derive(Serialize)]

@@ -14,6 +14,7 @@ use async_nats::jetstream::message::PublishMessage;
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
 
+use projections::envelope::{EVENT_COLUMNS, StoredEvent};
 use projections::relay::{Relay, RelayMetrics, RelaySettings};
 use projections::{EventEnvelope, StreamSettings};
 use tests::{TestContext, events, stream};
@@ -109,41 +110,17 @@ struct Message {
     body: Bytes,
 }
 
-type EventRow = (
-    String,
-    String,
-    i64,
-    String,
-    String,
-    serde_json::Value,
-    serde_json::Value,
-    i64,
-    chrono::DateTime<chrono::Utc>,
-);
-
 async fn load_envelopes(context: &TestContext) -> Vec<Message> {
-    let rows: Vec<EventRow> = sqlx::query_as(
-        "SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, payload, \
-                metadata, global_position, recorded_at \
-         FROM events ORDER BY global_position",
-    )
+    let rows: Vec<StoredEvent> = sqlx::query_as(&format!(
+        "SELECT {EVENT_COLUMNS} FROM events ORDER BY global_position"
+    ))
     .fetch_all(&context.pool)
     .await
     .expect("events load");
     let prefix_length = context.stream.subject_prefix.len() + 1;
     rows.into_iter()
         .map(|row| {
-            let envelope = EventEnvelope {
-                aggregate_type: row.0,
-                aggregate_id: row.1,
-                sequence: row.2,
-                event_type: row.3,
-                event_version: row.4,
-                payload: row.5,
-                metadata: row.6,
-                global_position: row.7,
-                recorded_at: row.8,
-            };
+            let envelope = EventEnvelope::from(row);
             let subject = context
                 .stream
                 .subject_for(&envelope.aggregate_type, &envelope.aggregate_id);
