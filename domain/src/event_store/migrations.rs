@@ -13,7 +13,13 @@ pub struct MigrationError(#[from] sqlx::migrate::MigrateError);
 /// Idempotent, and safe when several processes start together: sqlx holds a
 /// Postgres advisory lock for the duration, so the others wait and then find
 /// nothing left to do.
+///
+/// Migrations a newer release already applied are tolerated, so an older binary can
+/// still start during a rolling deploy or after a rollback; that is safe because
+/// migrations only ever add (see ARCHITECTURE.md).
 pub async fn migrate(pool: &PgPool) -> Result<(), MigrationError> {
-    MIGRATOR.run(pool).await?;
+    let mut migrator = sqlx::migrate!("../migrations");
+    migrator.set_ignore_missing(true);
+    migrator.run(pool).await?;
     Ok(())
 }
