@@ -17,6 +17,8 @@ use tracing::{info, warn};
 use crate::config::{NatsSettings, Settings};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
+use domain::command::Commands;
+use projections::reactions::payments::PaymentReactions;
 use projections::read_models::credits::CreditBalances;
 use projections::relay::Relay;
 use projections::worker::{Worker, WorkerSettings};
@@ -147,6 +149,20 @@ impl Application {
             let token = shutdown.clone();
             running.spawn("credit balances worker", async move {
                 worker.run(token).await;
+                Ok(())
+            });
+            let commands = Arc::new(Commands::over(state.pool.clone()));
+            let reactions = Worker::new(
+                state.pool.clone(),
+                state.nats.clone(),
+                settings.stream.clone(),
+                Arc::new(PaymentReactions::new(commands)),
+                WorkerSettings::default(),
+                state.metrics.projections.clone(),
+            );
+            let token = shutdown.clone();
+            running.spawn("payment reactions worker", async move {
+                reactions.run(token).await;
                 Ok(())
             });
         }

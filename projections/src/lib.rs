@@ -3,6 +3,7 @@
 //! they travel on.
 
 pub mod envelope;
+pub mod reactions;
 pub mod read_models;
 pub mod relay;
 pub mod stream;

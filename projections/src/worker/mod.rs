@@ -86,6 +86,9 @@ pub enum ApplyError {
     },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// A command a process manager issued failed for a reason that may pass.
+    #[error("a command failed: {0}")]
+    Command(String),
 }
 
 impl ApplyError {

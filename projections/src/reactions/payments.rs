@@ -1,0 +1,148 @@
+//! Payment succeeded → the order is marked paid, or the credit pack is granted, or
+//! the subscription is activated with its period's credits.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use domain::command::{CommandContext, CommandError, Commands, ErrorKind};
+use domain::credit::{CreditCommand, GrantReason};
+use domain::order::OrderCommand;
+use domain::payment::{PaymentEvent, PaymentPurpose};
+use serde::Deserialize;
+use sqlx::PgConnection;
+use tracing::warn;
+
+use crate::envelope::EventEnvelope;
+use crate::worker::{ApplyError, ApplyFuture, Projection};
+
+pub struct PaymentReactions {
+    commands: Arc<Commands>,
+}
+
+impl PaymentReactions {
+    pub fn new(commands: Arc<Commands>) -> Self {
+        Self { commands }
+    }
+
+    async fn react(&self, event: &EventEnvelope) -> Result<(), ApplyError> {
+        let decoded = PaymentEvent::deserialize(&event.payload)
+            .map_err(|error| ApplyError::Decode(format!("{}: {error}", event.message_id())))?;
+        let PaymentEvent::PaymentSucceeded {
+            amount,
+            paid_at,
+            after_cancellation,
+            ..
+        } = decoded
+        else {
+            return Ok(());
+        };
+        if after_cancellation {
+            // What it paid for is gone: the refund flow takes it from here.
+            warn!(payment = %event.aggregate_id, "a payment succeeded after its cancellation; it needs a refund");
+            return Ok(());
+        }
+        let (payment, _) = self
+            .commands
+            .payments
+            .load(&event.aggregate_id)
+            .await
+            .map_err(retryable)?;
+        let (Some(purpose), Some(payer)) = (payment.purpose(), payment.payer_user_id()) else {
+            return Err(ApplyError::Decode(format!(
+                "payment {} succeeded but was never created",
+                event.aggregate_id
+            )));
+        };
+        let because = CommandContext::system("payment-reactions").caused_by(event.message_id());
+        let payment_id = event.aggregate_id.clone();
+        let outcome: Result<(), CommandError> = match purpose.clone() {
+            PaymentPurpose::Order { order_id } => {
+                let payment_uuid = uuid::Uuid::parse_str(&payment_id).map_err(|error| {
+                    ApplyError::Decode(format!("payment id {payment_id}: {error}"))
+                })?;
+                self.commands
+                    .orders
+                    .execute(
+                        &order_id.to_string(),
+                        OrderCommand::MarkPaid {
+                            payment_id: payment_uuid,
+                            amount,
+                        },
+                        &because,
+                    )
+                    .await
+                    .map(|_| ())
+            }
+            PaymentPurpose::CreditPack { credits, .. } => self
+                .commands
+                .credits
+                .execute(
+                    &payer.to_string(),
+                    CreditCommand::Grant {
+                        amount: credits,
+                        reason: GrantReason::Purchase,
+                        reference: payment_id.clone(),
+                        expires_at: None,
+                    },
+                    &because,
+                )
+                .await
+                .map(|_| ()),
+            PaymentPurpose::Subscription {
+                plan,
+                credits_per_period,
+                period_days,
+            } => self
+                .commands
+                .credits
+                .execute(
+                    &payer.to_string(),
+                    CreditCommand::ActivateSubscription {
+                        plan,
+                        period_end: paid_at + Duration::days(i64::from(period_days)),
+                        credits_per_period,
+                    },
+                    &because,
+                )
+                .await
+                .map(|_| ()),
+        };
+        outcome.or_else(|error| settle(&payment_id, error))
+    }
+}
+
+/// Infrastructure failures are retried (the event comes again); a refusal is a
+/// business outcome (say the order was cancelled meanwhile): it is logged for the
+/// refund flow, and the event counts as handled.
+fn settle(payment_id: &str, error: CommandError) -> Result<(), ApplyError> {
+    match error.kind {
+        ErrorKind::Unavailable | ErrorKind::Conflict => Err(retryable(error)),
+        ErrorKind::Internal => Err(ApplyError::Decode(error.message)),
+        _ => {
+            warn!(payment = payment_id, reason = %error.message, "a paid purpose was refused; the payment needs a refund");
+            Ok(())
+        }
+    }
+}
+
+fn retryable(error: CommandError) -> ApplyError {
+    ApplyError::Command(error.message)
+}
+
+impl Projection for PaymentReactions {
+    fn name(&self) -> &'static str {
+        "payment_reactions"
+    }
+
+    fn aggregate_types(&self) -> &'static [&'static str] {
+        &["Payment"]
+    }
+
+    fn apply<'a>(
+        &'a self,
+        _connection: &'a mut PgConnection,
+        event: &'a EventEnvelope,
+    ) -> ApplyFuture<'a> {
+        Box::pin(self.react(event))
+    }
+}
