@@ -18,8 +18,10 @@ use crate::config::{NatsSettings, Settings};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use domain::command::Commands;
+use domain::money::tax::TaxRules;
 use projections::reactions::payments::PaymentReactions;
 use projections::read_models::credits::CreditBalances;
+use projections::read_models::tax_ledger::TaxLedger;
 use projections::relay::Relay;
 use projections::worker::{Worker, WorkerSettings};
 
@@ -163,6 +165,19 @@ impl Application {
             let token = shutdown.clone();
             running.spawn("payment reactions worker", async move {
                 reactions.run(token).await;
+                Ok(())
+            });
+            let ledger = Worker::new(
+                state.pool.clone(),
+                state.nats.clone(),
+                settings.stream.clone(),
+                Arc::new(TaxLedger::new(TaxRules::default())),
+                WorkerSettings::default(),
+                state.metrics.projections.clone(),
+            );
+            let token = shutdown.clone();
+            running.spawn("tax ledger worker", async move {
+                ledger.run(token).await;
                 Ok(())
             });
         }

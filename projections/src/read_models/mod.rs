@@ -1,3 +1,4 @@
 //! Read models: plain tables with real columns, fed by projection workers.
 
 pub mod credits;
+pub mod tax_ledger;
