@@ -22,8 +22,9 @@ use domain::money::tax::TaxRules;
 use projections::reactions::payments::PaymentReactions;
 use projections::read_models::credits::CreditBalances;
 use projections::read_models::tax_ledger::TaxLedger;
+use projections::read_models::users::Users;
 use projections::relay::Relay;
-use projections::worker::{Worker, WorkerSettings};
+use projections::worker::{Projection, Worker, WorkerSettings};
 
 /// Which parts of the product this process runs. The HTTP listener with the health
 /// and metrics endpoints always runs, so every process can be watched.
@@ -140,46 +141,19 @@ impl Application {
             });
         }
         if parts.workers {
-            let worker = Worker::new(
-                state.pool.clone(),
-                state.nats.clone(),
-                settings.stream.clone(),
-                Arc::new(CreditBalances),
-                WorkerSettings::default(),
-                state.metrics.projections.clone(),
-            );
-            let token = shutdown.clone();
-            running.spawn("credit balances worker", async move {
-                worker.run(token).await;
-                Ok(())
-            });
             let commands = Arc::new(Commands::over(state.pool.clone()));
-            let reactions = Worker::new(
-                state.pool.clone(),
-                state.nats.clone(),
-                settings.stream.clone(),
-                Arc::new(PaymentReactions::new(commands)),
-                WorkerSettings::default(),
-                state.metrics.projections.clone(),
+            let context = (&state, &settings, &shutdown);
+            spawn_projection(
+                &mut running,
+                "credit balances worker",
+                CreditBalances,
+                context,
             );
-            let token = shutdown.clone();
-            running.spawn("payment reactions worker", async move {
-                reactions.run(token).await;
-                Ok(())
-            });
-            let ledger = Worker::new(
-                state.pool.clone(),
-                state.nats.clone(),
-                settings.stream.clone(),
-                Arc::new(TaxLedger::new(TaxRules::default())),
-                WorkerSettings::default(),
-                state.metrics.projections.clone(),
-            );
-            let token = shutdown.clone();
-            running.spawn("tax ledger worker", async move {
-                ledger.run(token).await;
-                Ok(())
-            });
+            spawn_projection(&mut running, "users worker", Users, context);
+            let ledger = TaxLedger::new(TaxRules::default());
+            spawn_projection(&mut running, "tax ledger worker", ledger, context);
+            let reactions = PaymentReactions::new(commands);
+            spawn_projection(&mut running, "payment reactions worker", reactions, context);
         }
         let server = axum::serve(listener, http::router(state.clone()))
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
@@ -227,6 +201,28 @@ impl Application {
             }
         }
     }
+}
+
+/// Starts a worker for `projection` as a part of this process.
+fn spawn_projection<P: Projection>(
+    running: &mut RunningParts,
+    part: &'static str,
+    projection: P,
+    (state, settings, shutdown): (&AppState, &Settings, &CancellationToken),
+) {
+    let worker = Worker::new(
+        state.pool.clone(),
+        state.nats.clone(),
+        settings.stream.clone(),
+        Arc::new(projection),
+        WorkerSettings::default(),
+        state.metrics.projections.clone(),
+    );
+    let token = shutdown.clone();
+    running.spawn(part, async move {
+        worker.run(token).await;
+        Ok(())
+    });
 }
 
 /// The parts running in this process, by name.

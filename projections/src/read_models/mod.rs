@@ -2,3 +2,4 @@
 
 pub mod credits;
 pub mod tax_ledger;
+pub mod users;
