@@ -16,3 +16,4 @@ pub mod payment;
 pub mod permissions;
 pub mod ticket;
 pub mod user;
+pub mod wire;

@@ -250,16 +250,9 @@ async fn measure(
 
 #[tokio::main]
 async fn main() {
-    let commands: u64 = std::env::var("LEDGERBOT_BENCH_COMMANDS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(6_000);
+    let commands: u64 = tests::bench_setting("LEDGERBOT_BENCH_COMMANDS", 6_000);
     let context = TestContext::new().await;
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(40)
-        .connect(&context.database_url)
-        .await
-        .expect("pool");
+    let pool = tests::bench_pool(&context).await;
     sqlx::query(
         "CREATE TABLE credit_view (view_id text PRIMARY KEY, version bigint NOT NULL, payload json NOT NULL)",
     )

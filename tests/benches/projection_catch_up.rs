@@ -17,10 +17,7 @@ const ACCOUNTS: i64 = 1_000;
 
 #[tokio::main]
 async fn main() {
-    let total: i64 = std::env::var("LEDGERBOT_BENCH_EVENTS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(100_000);
+    let total: i64 = tests::bench_setting("LEDGERBOT_BENCH_EVENTS", 100_000) as i64;
     let per_account = (total / ACCOUNTS).max(1);
     let total = per_account * ACCOUNTS;
     let context = TestContext::new().await;

@@ -17,23 +17,12 @@ use projections::worker::{ProjectionMetrics, Worker, WorkerSettings};
 use tests::TestContext;
 use tokio_util::sync::CancellationToken;
 
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-}
-
 #[tokio::main]
 async fn main() {
-    let rate = setting("LEDGERBOT_BENCH_RATE", 1_000);
-    let seconds = setting("LEDGERBOT_BENCH_SECONDS", 10);
+    let rate = tests::bench_setting("LEDGERBOT_BENCH_RATE", 1_000);
+    let seconds = tests::bench_setting("LEDGERBOT_BENCH_SECONDS", 10);
     let context = TestContext::new().await;
-    let pool = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(40)
-        .connect(&context.database_url)
-        .await
-        .expect("pool");
+    let pool = tests::bench_pool(&context).await;
     let client = async_nats::connect(&context.nats_url).await.expect("nats");
     let shutdown = CancellationToken::new();
     let relay = Relay::new(

@@ -23,10 +23,7 @@ const AGGREGATES: i64 = 1_000;
 
 #[tokio::main]
 async fn main() {
-    let total: i64 = std::env::var("LEDGERBOT_BENCH_EVENTS")
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(100_000);
+    let total: i64 = tests::bench_setting("LEDGERBOT_BENCH_EVENTS", 100_000) as i64;
     let per_aggregate = (total / AGGREGATES).max(1);
     let total = per_aggregate * AGGREGATES;
     let context = TestContext::new().await;

@@ -139,6 +139,23 @@ impl TestContext {
     }
 }
 
+/// A whole-number benchmark setting from the environment, or `default`.
+pub fn bench_setting(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A pool for a benchmark's own load: more connections than a test needs.
+pub async fn bench_pool(context: &TestContext) -> PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(40)
+        .connect(&context.database_url)
+        .await
+        .expect("a benchmark pool")
+}
+
 /// Polls `condition` every 50 ms until it holds or `limit` passes.
 pub async fn eventually<F, Fut>(limit: Duration, mut condition: F) -> bool
 where

@@ -85,13 +85,7 @@ impl CommandContext {
             Actor::User { id, role } => {
                 metadata.insert("actor_kind".to_owned(), "user".to_owned());
                 metadata.insert("actor_id".to_owned(), id.to_string());
-                metadata.insert(
-                    "actor_role".to_owned(),
-                    serde_json::to_value(role)
-                        .ok()
-                        .and_then(|value| value.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                );
+                metadata.insert("actor_role".to_owned(), crate::wire::wire_name(role));
             }
             Actor::System { name } => {
                 metadata.insert("actor_kind".to_owned(), "system".to_owned());

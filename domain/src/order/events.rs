@@ -43,10 +43,7 @@ pub enum OrderStatus {
 
 impl fmt::Display for OrderStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = serde_json::to_value(self)
-            .ok()
-            .and_then(|value| value.as_str().map(|s| s.replace('_', " ")))
-            .unwrap_or_default();
+        let text = crate::wire::wire_name(self).replace('_', " ");
         f.write_str(&text)
     }
 }

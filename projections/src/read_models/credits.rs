@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use domain::credit::{CreditEvent, GrantReason};
+use domain::credit::CreditEvent;
+use domain::wire::wire_name;
 use serde::Deserialize;
 use sqlx::PgConnection;
 
@@ -25,13 +26,6 @@ struct Change<'a> {
     reference: String,
     expires_at: Option<DateTime<Utc>>,
     event: &'a EventEnvelope,
-}
-
-fn reason_name(reason: GrantReason) -> String {
-    serde_json::to_value(reason)
-        .ok()
-        .and_then(|value| value.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 fn change(event: &EventEnvelope) -> Result<Change<'_>, ApplyError> {
@@ -58,7 +52,7 @@ fn change(event: &EventEnvelope) -> Result<Change<'_>, ApplyError> {
         } => Change {
             balance: amount as i64,
             granted: amount as i64,
-            reason: reason_name(reason),
+            reason: wire_name(&reason),
             reference,
             expires_at,
             ..blank("granted")
@@ -257,10 +251,13 @@ impl Projection for CreditBalances {
     fn apply_batch<'a>(
         &'a self,
         connection: &'a mut PgConnection,
-        events: &'a [EventEnvelope],
+        events: &'a [&'a EventEnvelope],
     ) -> ApplyFuture<'a> {
         Box::pin(async move {
-            let changes = events.iter().map(change).collect::<Result<Vec<_>, _>>()?;
+            let changes = events
+                .iter()
+                .map(|event| change(event))
+                .collect::<Result<Vec<_>, _>>()?;
             record_all(connection, changes).await
         })
     }

@@ -9,6 +9,7 @@ use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use domain::money::tax::{MonthIncome, PayerKind, TaxRules};
 use domain::money::{Money, MoneyError};
 use domain::payment::PaymentEvent;
+use domain::wire::wire_name;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
@@ -45,7 +46,7 @@ impl TaxLedger {
                      VALUES ($1, $2, $3, 'pending', $4) ON CONFLICT (payment_id) DO NOTHING",
                 )
                 .bind(payment_id)
-                .bind(kind_name(payer_kind))
+                .bind(wire_name(&payer_kind))
                 .bind(amount.amount())
                 .bind(event.recorded_at)
                 .execute(&mut *connection)
@@ -171,7 +172,7 @@ impl TaxLedger {
         .bind(at)
         .bind(receipt_at)
         .bind(TAX_TIME_ZONE)
-        .bind(kind_name(payer_kind))
+        .bind(wire_name(&payer_kind))
         .bind(amount)
         .bind(self.rules.rate(payer_kind))
         .bind(tax)
@@ -180,13 +181,6 @@ impl TaxLedger {
         .execute(connection)
         .await?;
         Ok(())
-    }
-}
-
-fn kind_name(kind: PayerKind) -> &'static str {
-    match kind {
-        PayerKind::Individual => "individual",
-        PayerKind::LegalEntity => "legal_entity",
     }
 }
 

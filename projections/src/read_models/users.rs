@@ -3,6 +3,7 @@
 //! (indexed), so it never depends on the order aggregates are projected in.
 
 use domain::user::UserEvent;
+use domain::wire::wire_name;
 use serde::Deserialize;
 use sqlx::PgConnection;
 
@@ -10,13 +11,6 @@ use crate::envelope::EventEnvelope;
 use crate::worker::{ApplyError, ApplyFuture, Projection};
 
 pub struct Users;
-
-fn role_name<T: serde::Serialize>(role: T) -> String {
-    serde_json::to_value(role)
-        .ok()
-        .and_then(|value| value.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
 
 async fn record(connection: &mut PgConnection, event: &EventEnvelope) -> Result<(), ApplyError> {
     let decoded = UserEvent::deserialize(&event.payload)
@@ -57,7 +51,7 @@ async fn record(connection: &mut PgConnection, event: &EventEnvelope) -> Result<
         }
         UserEvent::RoleChanged { to, .. } => {
             update("UPDATE rm_users SET role = $3, updated_at = $2 WHERE user_id = $1")
-                .bind(role_name(to))
+                .bind(wire_name(&to))
                 .execute(connection)
                 .await?;
         }

@@ -62,7 +62,7 @@ pub trait Projection: Send + Sync + 'static {
     fn apply_batch<'a>(
         &'a self,
         connection: &'a mut PgConnection,
-        events: &'a [EventEnvelope],
+        events: &'a [&'a EventEnvelope],
     ) -> ApplyFuture<'a> {
         Box::pin(async move {
             for event in events {
@@ -341,8 +341,11 @@ impl<P: Projection> Worker<P> {
             .collect();
         let mut applied_up_to = checkpoint::lock(&mut transaction, name, &keys).await?;
         let mut last_recorded: HashMap<(String, String), DateTime<Utc>> = HashMap::new();
-        let mut to_apply: Vec<EventEnvelope> = Vec::with_capacity(events.len());
-        for event in events {
+        // Events to apply, in order: each one after the store's copies of any it
+        // skipped (gaps), borrowed rather than copied.
+        let mut plan: Vec<(Option<usize>, &EventEnvelope)> = Vec::with_capacity(events.len());
+        let mut gaps: Vec<Vec<EventEnvelope>> = Vec::new();
+        for event in events.iter().copied() {
             let key = (event.aggregate_type.clone(), event.aggregate_id.clone());
             let done = applied_up_to.get(&key).copied().unwrap_or(0);
             if event.sequence <= done {
@@ -364,11 +367,20 @@ impl<P: Projection> Worker<P> {
                         to: event.sequence - 1,
                     });
                 }
-                to_apply.extend(missing);
+                gaps.push(missing);
+                plan.push((Some(gaps.len() - 1), event));
+            } else {
+                plan.push((None, event));
             }
-            to_apply.push((*event).clone());
             applied_up_to.insert(key.clone(), event.sequence);
             last_recorded.insert(key, event.recorded_at);
+        }
+        let mut to_apply: Vec<&EventEnvelope> = Vec::with_capacity(plan.len());
+        for (gap, event) in plan {
+            if let Some(gap) = gap.and_then(|index| gaps.get(index)) {
+                to_apply.extend(gap.iter());
+            }
+            to_apply.push(event);
         }
         if !to_apply.is_empty() {
             self.projection
