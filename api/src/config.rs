@@ -8,9 +8,12 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
+use domain::programs::{Programs, Tier};
 use projections::StreamSettings;
 use projections::relay::RelaySettings;
+use projections::scheduler::SchedulerSettings;
 use projections::stream::MIN_DUPLICATE_WINDOW;
+use rust_decimal::Decimal;
 
 /// Every variable the configuration reads, so a misspelt one can be pointed out.
 pub const KNOWN_VARIABLES: &[&str] = &[
@@ -27,6 +30,13 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "LEDGERBOT_LOG",
     "LEDGERBOT_LOG_FORMAT",
     "LEDGERBOT_SHUTDOWN_GRACE_SECS",
+    "LEDGERBOT_LOYALTY_TIERS",
+    "LEDGERBOT_POINTS_LIFETIME_DAYS",
+    "LEDGERBOT_REFERRAL_BONUS",
+    "LEDGERBOT_MONTHLY_ALLOWANCE",
+    "LEDGERBOT_SCHEDULER_INTERVAL_SECS",
+    "LEDGERBOT_BOOKING_REMINDER_HOURS",
+    "LEDGERBOT_TICKET_REMINDER_HOURS",
 ];
 
 #[derive(Debug, Clone)]
@@ -39,6 +49,10 @@ pub struct Settings {
     pub log: LogSettings,
     /// How long in-flight work may take to finish after SIGTERM / Ctrl-C.
     pub shutdown_grace: Duration,
+    /// Loyalty tiers, points lifetime, referral bonus, monthly allowance.
+    pub programs: Programs,
+    /// Points expiry and reminders.
+    pub scheduler: SchedulerSettings,
 }
 
 #[derive(Clone)]
@@ -200,6 +214,8 @@ impl Settings {
                 1..=3_600,
                 "a number of seconds from 1 to 3600",
             )?),
+            programs: programs(&get)?,
+            scheduler: scheduler(&get)?,
         })
     }
 }
@@ -328,6 +344,107 @@ fn subject_prefix(value: Option<String>) -> Result<String, ConfigError> {
     }
 }
 
+fn programs(get: &dyn Fn(&str) -> Option<String>) -> Result<Programs, ConfigError> {
+    let defaults = Programs::default();
+    Ok(Programs {
+        tiers: loyalty_tiers(get("LEDGERBOT_LOYALTY_TIERS"), defaults.tiers)?,
+        points_lifetime_days: ranged(
+            "LEDGERBOT_POINTS_LIFETIME_DAYS",
+            get("LEDGERBOT_POINTS_LIFETIME_DAYS"),
+            defaults.points_lifetime_days,
+            1..=3_650,
+            "a number of days from 1 to 3650",
+        )?,
+        referral_bonus: ranged(
+            "LEDGERBOT_REFERRAL_BONUS",
+            get("LEDGERBOT_REFERRAL_BONUS"),
+            defaults.referral_bonus,
+            0..=1_000_000,
+            "a number of credits from 0 (no bonus) to 1000000",
+        )?,
+        monthly_allowance: ranged(
+            "LEDGERBOT_MONTHLY_ALLOWANCE",
+            get("LEDGERBOT_MONTHLY_ALLOWANCE"),
+            defaults.monthly_allowance,
+            0..=1_000_000,
+            "a number of credits from 0 (no allowance) to 1000000",
+        )?,
+    })
+}
+
+/// `name:from_total:percent` entries separated by commas, the first from 0, totals
+/// rising, percentages from 0 to 100; an empty list turns cashback off.
+fn loyalty_tiers(value: Option<String>, default: Vec<Tier>) -> Result<Vec<Tier>, ConfigError> {
+    let Some(raw) = value else {
+        return Ok(default);
+    };
+    let malformed = ConfigError {
+        variable: "LEDGERBOT_LOYALTY_TIERS",
+        expected: "comma-separated name:from_total:percent entries with rising totals, the first from 0, \
+                   like bronze:0:3,silver:10000:5 (or none)",
+        found: Some(raw.clone()),
+    };
+    if raw.trim() == "none" {
+        return Ok(Vec::new());
+    }
+    let mut tiers: Vec<Tier> = Vec::new();
+    for entry in raw.split(',') {
+        let parts: Vec<&str> = entry.trim().split(':').collect();
+        let [name, from, percent] = parts.as_slice() else {
+            return Err(malformed);
+        };
+        let (Ok(from_total), Ok(cashback_percent)) = (
+            Decimal::from_str(from.trim()),
+            Decimal::from_str(percent.trim()),
+        ) else {
+            return Err(malformed);
+        };
+        let rising = tiers.last().is_none_or(|last| last.from_total < from_total);
+        let first_from_zero = !tiers.is_empty() || from_total.is_zero();
+        if name.trim().is_empty()
+            || !rising
+            || !first_from_zero
+            || cashback_percent.is_sign_negative()
+            || cashback_percent > Decimal::ONE_HUNDRED
+        {
+            return Err(malformed);
+        }
+        tiers.push(Tier {
+            name: name.trim().to_owned(),
+            from_total,
+            cashback_percent,
+        });
+    }
+    Ok(tiers)
+}
+
+fn scheduler(get: &dyn Fn(&str) -> Option<String>) -> Result<SchedulerSettings, ConfigError> {
+    let defaults = SchedulerSettings::default();
+    Ok(SchedulerSettings {
+        interval: Duration::from_secs(ranged(
+            "LEDGERBOT_SCHEDULER_INTERVAL_SECS",
+            get("LEDGERBOT_SCHEDULER_INTERVAL_SECS"),
+            defaults.interval.as_secs(),
+            1..=3_600,
+            "a number of seconds from 1 to 3600",
+        )?),
+        booking_reminder_ahead: chrono::Duration::hours(ranged(
+            "LEDGERBOT_BOOKING_REMINDER_HOURS",
+            get("LEDGERBOT_BOOKING_REMINDER_HOURS"),
+            defaults.booking_reminder_ahead.num_hours(),
+            1..=168,
+            "a number of hours from 1 to 168",
+        )?),
+        ticket_reminder_after: chrono::Duration::hours(ranged(
+            "LEDGERBOT_TICKET_REMINDER_HOURS",
+            get("LEDGERBOT_TICKET_REMINDER_HOURS"),
+            defaults.ticket_reminder_after.num_hours(),
+            1..=720,
+            "a number of hours from 1 to 720",
+        )?),
+    })
+}
+
 fn log_filter(value: Option<String>) -> Result<String, ConfigError> {
     let filter = value.unwrap_or_else(|| "info".to_owned());
     match tracing_subscriber::EnvFilter::try_new(&filter) {
@@ -394,6 +511,37 @@ mod tests {
         assert_eq!(error.variable, "LEDGERBOT_SUBJECT_PREFIX");
         let error = settings(&[("LEDGERBOT_LOG_FORMAT", "xml")]).expect_err("unknown format");
         assert_eq!(error.variable, "LEDGERBOT_LOG_FORMAT");
+    }
+
+    #[test]
+    fn loyalty_tiers_are_read_checked_or_turned_off() {
+        let read = settings(&[("LEDGERBOT_LOYALTY_TIERS", "basic:0:2.5, vip:20000:10")])
+            .expect("valid tiers");
+        let tiers: Vec<(String, String, String)> = read
+            .programs
+            .tiers
+            .iter()
+            .map(|tier| {
+                (
+                    tier.name.clone(),
+                    tier.from_total.to_string(),
+                    tier.cashback_percent.to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            tiers,
+            vec![
+                ("basic".to_owned(), "0".to_owned(), "2.5".to_owned()),
+                ("vip".to_owned(), "20000".to_owned(), "10".to_owned())
+            ]
+        );
+        for bad in ["a:100:3", "a:0:3,b:0:5", "a:0:101", "a:0", "a:0:x", ":0:3"] {
+            let error = settings(&[("LEDGERBOT_LOYALTY_TIERS", bad)]).expect_err(bad);
+            assert_eq!(error.variable, "LEDGERBOT_LOYALTY_TIERS", "{bad}");
+        }
+        let off = settings(&[("LEDGERBOT_LOYALTY_TIERS", "none")]).expect("none");
+        assert!(off.programs.tiers.is_empty());
     }
 
     #[test]

@@ -19,11 +19,19 @@ use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use domain::command::Commands;
 use domain::money::tax::TaxRules;
+use projections::reactions::allowance::MonthlyAllowance;
+use projections::reactions::loyalty::LoyaltyCashback;
 use projections::reactions::payments::PaymentReactions;
+use projections::read_models::analytics::Analytics;
 use projections::read_models::credits::CreditBalances;
+use projections::read_models::notifications::Notifications;
+use projections::read_models::orders::Orders;
+use projections::read_models::payments::Payments;
 use projections::read_models::tax_ledger::TaxLedger;
+use projections::read_models::tickets::Tickets;
 use projections::read_models::users::Users;
 use projections::relay::Relay;
+use projections::scheduler::Scheduler;
 use projections::worker::{Projection, Worker, WorkerSettings};
 
 /// Which parts of the product this process runs. The HTTP listener with the health
@@ -152,8 +160,27 @@ impl Application {
             spawn_projection(&mut running, "users worker", Users, context);
             let ledger = TaxLedger::new(TaxRules::default());
             spawn_projection(&mut running, "tax ledger worker", ledger, context);
-            let reactions = PaymentReactions::new(commands);
+            spawn_projection(&mut running, "orders worker", Orders, context);
+            let payments = Payments::new(settings.programs.clone());
+            spawn_projection(&mut running, "payments worker", payments, context);
+            spawn_projection(&mut running, "tickets worker", Tickets, context);
+            spawn_projection(&mut running, "analytics worker", Analytics, context);
+            spawn_projection(&mut running, "notifications worker", Notifications, context);
+            let programs = &settings.programs;
+            let reactions = PaymentReactions::new(commands.clone(), programs.clone());
             spawn_projection(&mut running, "payment reactions worker", reactions, context);
+            let cashback =
+                LoyaltyCashback::new(commands.clone(), state.pool.clone(), programs.clone());
+            spawn_projection(&mut running, "loyalty cashback worker", cashback, context);
+            let allowance = MonthlyAllowance::new(commands.clone(), programs.monthly_allowance);
+            spawn_projection(&mut running, "monthly allowance worker", allowance, context);
+            let scheduler =
+                Scheduler::new(state.pool.clone(), commands, settings.scheduler.clone());
+            let token = shutdown.clone();
+            running.spawn("scheduler", async move {
+                scheduler.run(token).await;
+                Ok(())
+            });
         }
         let server = axum::serve(listener, http::router(state.clone()))
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())

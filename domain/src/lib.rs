@@ -14,6 +14,7 @@ pub mod money;
 pub mod order;
 pub mod payment;
 pub mod permissions;
+pub mod programs;
 pub mod ticket;
 pub mod user;
 pub mod wire;

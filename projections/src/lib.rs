@@ -6,6 +6,7 @@ pub mod envelope;
 pub mod reactions;
 pub mod read_models;
 pub mod relay;
+pub mod scheduler;
 pub mod stream;
 pub mod worker;
 

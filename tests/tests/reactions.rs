@@ -56,6 +56,14 @@ async fn pay(commands: &Commands, payer: Uuid, purpose: PaymentPurpose, amount: 
     payment
 }
 
+/// Settings without the monthly allowance, whose grants would add to the balances
+/// this test counts.
+fn without_allowance(context: &TestContext) -> api::config::Settings {
+    let mut settings = context.settings();
+    settings.programs.monthly_allowance = 0;
+    settings
+}
+
 async fn balance(context: &TestContext, user: Uuid) -> u64 {
     let service = domain::command::CommandService::<CreditAccount>::new(context.pool.clone(), ());
     service
@@ -154,7 +162,7 @@ async fn succeeded_payments_grant_packs_activate_plans_and_pay_orders_once() {
     )
     .await;
 
-    let app = spawn_app(context.settings(), Parts::ALL).await;
+    let app = spawn_app(without_allowance(&context), Parts::ALL).await;
     assert!(
         eventually(Duration::from_secs(30), || async {
             balance(&context, payer).await == 400
@@ -186,7 +194,7 @@ async fn succeeded_payments_grant_packs_activate_plans_and_pay_orders_once() {
         .delete_consumer("payment_reactions")
         .await
         .expect("consumer");
-    let app = spawn_app(context.settings(), Parts::WORKERS_ONLY).await;
+    let app = spawn_app(without_allowance(&context), Parts::WORKERS_ONLY).await;
     assert!(
         eventually(Duration::from_secs(30), || async {
             sqlx::query_scalar::<_, i64>(

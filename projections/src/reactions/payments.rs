@@ -1,27 +1,69 @@
 //! Payment succeeded → the order is marked paid, or the credit pack is granted, or
-//! the subscription is activated with its period's credits.
+//! the subscription is activated with its period's credits; and a referred user's
+//! first one earns their referrer the referral bonus.
 
 use std::sync::Arc;
 
 use chrono::Duration;
-use domain::command::{CommandContext, CommandError, Commands, ErrorKind};
+use domain::command::{CommandContext, CommandError, Commands};
 use domain::credit::{CreditCommand, GrantReason};
 use domain::order::OrderCommand;
 use domain::payment::{PaymentEvent, PaymentPurpose};
+use domain::programs::Programs;
 use serde::Deserialize;
 use sqlx::PgConnection;
 use tracing::warn;
+use uuid::Uuid;
 
+use super::{retryable, settle};
 use crate::envelope::EventEnvelope;
 use crate::worker::{ApplyError, ApplyFuture, Projection};
 
 pub struct PaymentReactions {
     commands: Arc<Commands>,
+    programs: Programs,
 }
 
 impl PaymentReactions {
-    pub fn new(commands: Arc<Commands>) -> Self {
-        Self { commands }
+    pub fn new(commands: Arc<Commands>, programs: Programs) -> Self {
+        Self { commands, programs }
+    }
+
+    /// A referred user's first successful payment earns their referrer the bonus:
+    /// the grant's reference is the referred user, so it happens once per user
+    /// whichever of their payments is seen first.
+    async fn referral_bonus(
+        &self,
+        payer: Uuid,
+        because: &CommandContext,
+    ) -> Result<(), ApplyError> {
+        if self.programs.referral_bonus == 0 {
+            return Ok(());
+        }
+        let (user, _) = self
+            .commands
+            .users
+            .load(&payer.to_string())
+            .await
+            .map_err(retryable)?;
+        let Some(referrer) = user.referrer_id() else {
+            return Ok(());
+        };
+        self.commands
+            .credits
+            .execute(
+                &referrer.to_string(),
+                CreditCommand::Grant {
+                    amount: self.programs.referral_bonus,
+                    reason: GrantReason::Referral,
+                    reference: payer.to_string(),
+                    expires_at: None,
+                },
+                because,
+            )
+            .await
+            .map(|_| ())
+            .or_else(|error| settle(&format!("referral bonus for {payer}"), error))
     }
 
     async fn react(&self, event: &EventEnvelope) -> Result<(), ApplyError> {
@@ -107,26 +149,9 @@ impl PaymentReactions {
                 .await
                 .map(|_| ()),
         };
-        outcome.or_else(|error| settle(&payment_id, error))
+        outcome.or_else(|error| settle(&format!("payment {payment_id}"), error))?;
+        self.referral_bonus(payer, &because).await
     }
-}
-
-/// Infrastructure failures are retried (the event comes again); a refusal is a
-/// business outcome (say the order was cancelled meanwhile): it is logged for the
-/// refund flow, and the event counts as handled.
-fn settle(payment_id: &str, error: CommandError) -> Result<(), ApplyError> {
-    match error.kind {
-        ErrorKind::Unavailable | ErrorKind::Conflict => Err(retryable(error)),
-        ErrorKind::Internal => Err(ApplyError::Decode(error.message)),
-        _ => {
-            warn!(payment = payment_id, reason = %error.message, "a paid purpose was refused; the payment needs a refund");
-            Ok(())
-        }
-    }
-}
-
-fn retryable(error: CommandError) -> ApplyError {
-    ApplyError::Command(error.message)
 }
 
 impl Projection for PaymentReactions {

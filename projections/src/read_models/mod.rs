@@ -1,5 +1,10 @@
 //! Read models: plain tables with real columns, fed by projection workers.
 
+pub mod analytics;
 pub mod credits;
+pub mod notifications;
+pub mod orders;
+pub mod payments;
 pub mod tax_ledger;
+pub mod tickets;
 pub mod users;

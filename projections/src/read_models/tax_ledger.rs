@@ -1,5 +1,5 @@
 //! The NPD tax ledger of a self-employed owner: a line per payment received and per
-//! refund (`rm_tax_lines`, with `rm_payments` for what the lines need), and the
+//! refund (`rm_tax_lines`, with `rm_tax_payments` for what the lines need), and the
 //! monthly totals with the one-time deduction carried from month to month.
 //!
 //! The tax month is the calendar month in Moscow time (the taxpayer's «Мой налог»
@@ -42,7 +42,7 @@ impl TaxLedger {
                 amount, payer_kind, ..
             } => {
                 sqlx::query(
-                    "INSERT INTO rm_payments (payment_id, payer_kind, amount, status, updated_at) \
+                    "INSERT INTO rm_tax_payments (payment_id, payer_kind, amount, status, updated_at) \
                      VALUES ($1, $2, $3, 'pending', $4) ON CONFLICT (payment_id) DO NOTHING",
                 )
                 .bind(payment_id)
@@ -60,7 +60,7 @@ impl TaxLedger {
             } => {
                 let payer_kind = self.payer_kind(connection, payment_id).await?;
                 sqlx::query(
-                    "UPDATE rm_payments SET status = 'succeeded', paid_at = $2, updated_at = $3 WHERE payment_id = $1",
+                    "UPDATE rm_tax_payments SET status = 'succeeded', paid_at = $2, updated_at = $3 WHERE payment_id = $1",
                 )
                 .bind(payment_id)
                 .bind(paid_at)
@@ -92,7 +92,7 @@ impl TaxLedger {
             } => {
                 let payer_kind = self.payer_kind(connection, payment_id).await?;
                 let paid_at: Option<DateTime<Utc>> =
-                    sqlx::query_scalar("SELECT paid_at FROM rm_payments WHERE payment_id = $1")
+                    sqlx::query_scalar("SELECT paid_at FROM rm_tax_payments WHERE payment_id = $1")
                         .bind(payment_id)
                         .fetch_one(&mut *connection)
                         .await?;
@@ -114,7 +114,7 @@ impl TaxLedger {
                 .await?;
             }
             PaymentEvent::PaymentCanceled { .. } => {
-                sqlx::query("UPDATE rm_payments SET status = 'canceled', updated_at = $2 WHERE payment_id = $1")
+                sqlx::query("UPDATE rm_tax_payments SET status = 'canceled', updated_at = $2 WHERE payment_id = $1")
                     .bind(payment_id)
                     .bind(event.recorded_at)
                     .execute(&mut *connection)
@@ -133,7 +133,7 @@ impl TaxLedger {
         payment_id: &str,
     ) -> Result<PayerKind, ApplyError> {
         let kind: Option<String> =
-            sqlx::query_scalar("SELECT payer_kind FROM rm_payments WHERE payment_id = $1")
+            sqlx::query_scalar("SELECT payer_kind FROM rm_tax_payments WHERE payment_id = $1")
                 .bind(payment_id)
                 .fetch_optional(&mut *connection)
                 .await?;

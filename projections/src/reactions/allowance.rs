@@ -1,0 +1,103 @@
+//! A user's first activity in a calendar month (UTC) → that month's free credit
+//! allowance, once: the month is the grant's key, so every later activity in the
+//! month, and every redelivery, finds it granted.
+//!
+//! Activity is what a user does: registering, placing an order, opening a ticket,
+//! spending credits.
+
+use std::sync::Arc;
+
+use domain::command::{CommandContext, Commands};
+use domain::credit::{CreditCommand, CreditEvent};
+use domain::order::OrderEvent;
+use domain::ticket::TicketEvent;
+use domain::user::UserEvent;
+use serde::de::DeserializeOwned;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::settle;
+use crate::envelope::EventEnvelope;
+use crate::worker::{ApplyError, ApplyFuture, Projection};
+
+pub struct MonthlyAllowance {
+    commands: Arc<Commands>,
+    amount: u64,
+}
+
+impl MonthlyAllowance {
+    /// `amount` credits per user and month (0 turns the allowance off).
+    pub fn new(commands: Arc<Commands>, amount: u64) -> Self {
+        Self { commands, amount }
+    }
+
+    async fn react(&self, event: &EventEnvelope) -> Result<(), ApplyError> {
+        if self.amount == 0 {
+            return Ok(());
+        }
+        let Some(user) = active_user(event)? else {
+            return Ok(());
+        };
+        let month = event.recorded_at.format("%Y-%m").to_string();
+        let because = CommandContext::system("monthly-allowance").caused_by(event.message_id());
+        self.commands
+            .credits
+            .execute(
+                &user.to_string(),
+                CreditCommand::GrantMonthlyAllowance {
+                    month,
+                    amount: self.amount,
+                },
+                &because,
+            )
+            .await
+            .map(|_| ())
+            .or_else(|error| settle(&format!("allowance for {user}"), error))
+    }
+}
+
+fn decode<E: DeserializeOwned>(event: &EventEnvelope) -> Result<E, ApplyError> {
+    E::deserialize(&event.payload)
+        .map_err(|error| ApplyError::Decode(format!("{}: {error}", event.message_id())))
+}
+
+/// The user an event shows active, if it is an activity.
+fn active_user(event: &EventEnvelope) -> Result<Option<Uuid>, ApplyError> {
+    Ok(match event.aggregate_type.as_str() {
+        "User" => match decode::<UserEvent>(event)? {
+            UserEvent::UserRegistered { user_id, .. } => Some(user_id),
+            _ => None,
+        },
+        "Order" => match decode::<OrderEvent>(event)? {
+            OrderEvent::OrderPlaced { customer_id, .. } => Some(customer_id),
+            _ => None,
+        },
+        "Ticket" => match decode::<TicketEvent>(event)? {
+            TicketEvent::TicketOpened { customer_id, .. } => Some(customer_id),
+            _ => None,
+        },
+        "CreditAccount" => match decode::<CreditEvent>(event)? {
+            CreditEvent::CreditsSpent { .. } => Uuid::parse_str(&event.aggregate_id).ok(),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+impl Projection for MonthlyAllowance {
+    fn name(&self) -> &'static str {
+        "monthly_allowance"
+    }
+
+    fn aggregate_types(&self) -> &'static [&'static str] {
+        &["User", "Order", "Ticket", "CreditAccount"]
+    }
+
+    fn apply<'a>(
+        &'a self,
+        _connection: &'a mut PgConnection,
+        event: &'a EventEnvelope,
+    ) -> ApplyFuture<'a> {
+        Box::pin(self.react(event))
+    }
+}

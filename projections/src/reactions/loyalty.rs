@@ -1,0 +1,119 @@
+//! Order completed → loyalty cashback: points worth the customer's tier percentage
+//! of what the order was paid, expiring after the points' lifetime. The grant's
+//! reference is the order, so an order earns once.
+//!
+//! The tier comes from what the customer had paid (net of refunds) when the order
+//! was completed, read from the event store as of the completing event, so the
+//! result never depends on how far another projection has got.
+
+use std::sync::Arc;
+
+use domain::command::{CommandContext, Commands};
+use domain::credit::{CreditCommand, GrantReason};
+use domain::order::OrderEvent;
+use domain::programs::Programs;
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::{retryable, settle};
+use crate::envelope::EventEnvelope;
+use crate::worker::{ApplyError, ApplyFuture, Projection};
+
+pub struct LoyaltyCashback {
+    commands: Arc<Commands>,
+    pool: PgPool,
+    programs: Programs,
+}
+
+impl LoyaltyCashback {
+    pub fn new(commands: Arc<Commands>, pool: PgPool, programs: Programs) -> Self {
+        Self {
+            commands,
+            pool,
+            programs,
+        }
+    }
+
+    async fn react(&self, event: &EventEnvelope) -> Result<(), ApplyError> {
+        let decoded = OrderEvent::deserialize(&event.payload)
+            .map_err(|error| ApplyError::Decode(format!("{}: {error}", event.message_id())))?;
+        let OrderEvent::OrderCompleted { .. } = decoded else {
+            return Ok(());
+        };
+        let (order, _) = self
+            .commands
+            .orders
+            .load(&event.aggregate_id)
+            .await
+            .map_err(retryable)?;
+        let (Some(customer), Some(paid)) = (order.customer_id(), order.paid()) else {
+            return Ok(()); // nothing was paid, nothing is earned
+        };
+        let total = paid_before(&self.pool, customer, event.global_position).await?;
+        let Some(tier) = self.programs.tier_for(total) else {
+            return Ok(()); // no tiers configured: no cashback
+        };
+        let points = self.programs.cashback_points(paid, tier);
+        if points == 0 {
+            return Ok(());
+        }
+        let because = CommandContext::system("loyalty-cashback").caused_by(event.message_id());
+        self.commands
+            .credits
+            .execute(
+                &customer.to_string(),
+                CreditCommand::Grant {
+                    amount: points,
+                    reason: GrantReason::LoyaltyCashback,
+                    reference: event.aggregate_id.clone(),
+                    expires_at: Some(event.recorded_at + self.programs.points_lifetime()),
+                },
+                &because,
+            )
+            .await
+            .map(|_| ())
+            .or_else(|error| settle(&format!("cashback for order {}", event.aggregate_id), error))
+    }
+}
+
+/// What `customer` had paid, net of refunds, in events stored before `position`.
+pub async fn paid_before(
+    pool: &PgPool,
+    customer: Uuid,
+    position: i64,
+) -> Result<Decimal, ApplyError> {
+    let total: Decimal = sqlx::query_scalar(
+        "SELECT COALESCE(sum(CASE e.event_type \
+                  WHEN 'PaymentSucceeded' THEN (e.payload -> 'PaymentSucceeded' ->> 'amount')::numeric \
+                  ELSE -(e.payload -> 'RefundSucceeded' ->> 'amount')::numeric END), 0) \
+         FROM events c \
+         JOIN events e ON e.aggregate_type = 'Payment' AND e.aggregate_id = c.aggregate_id \
+           AND e.event_type IN ('PaymentSucceeded', 'RefundSucceeded') AND e.global_position < $2 \
+         WHERE c.event_type = 'PaymentCreated' AND c.payload -> 'PaymentCreated' ->> 'payer_user_id' = $1",
+    )
+    .bind(customer.to_string())
+    .bind(position)
+    .fetch_one(pool)
+    .await?;
+    Ok(total)
+}
+
+impl Projection for LoyaltyCashback {
+    fn name(&self) -> &'static str {
+        "loyalty_cashback"
+    }
+
+    fn aggregate_types(&self) -> &'static [&'static str] {
+        &["Order"]
+    }
+
+    fn apply<'a>(
+        &'a self,
+        _connection: &'a mut PgConnection,
+        event: &'a EventEnvelope,
+    ) -> ApplyFuture<'a> {
+        Box::pin(self.react(event))
+    }
+}
