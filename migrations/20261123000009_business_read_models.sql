@@ -250,15 +250,22 @@ CREATE TABLE notification_parties
     PRIMARY KEY (aggregate_type, aggregate_id)
 );
 
--- Timed jobs (points expiry, reminders): how far each has looked.
-CREATE TABLE scheduled_job_runs
-(
-    job        text        NOT NULL PRIMARY KEY,
-    done_until timestamptz NOT NULL,
-    ran_at     timestamptz NOT NULL
-);
-
 -- The loyalty process manager reads a customer's payments from the store as of the
 -- event it reacts to (so its result never depends on how far a projection got).
 CREATE INDEX events_payment_payer_idx ON events ((payload -> 'PaymentCreated' ->> 'payer_user_id'))
     WHERE event_type = 'PaymentCreated';
+
+-- projection "credit_lots": what is left of each grant, so "points that expire
+-- soon" and the expiry job read amounts left, not amounts granted.
+CREATE TABLE rm_credit_lots
+(
+    account_id text        NOT NULL,
+    lot        integer     NOT NULL, -- the grant's position on the account
+    reason     text        NOT NULL,
+    reference  text        NOT NULL,
+    remaining  bigint      NOT NULL,
+    expires_at timestamptz,
+    PRIMARY KEY (account_id, lot)
+);
+
+CREATE INDEX rm_credit_lots_expiring_idx ON rm_credit_lots (expires_at) WHERE remaining > 0 AND expires_at IS NOT NULL;

@@ -23,6 +23,7 @@ use projections::reactions::allowance::MonthlyAllowance;
 use projections::reactions::loyalty::LoyaltyCashback;
 use projections::reactions::payments::PaymentReactions;
 use projections::read_models::analytics::Analytics;
+use projections::read_models::credit_lots::CreditLots;
 use projections::read_models::credits::CreditBalances;
 use projections::read_models::notifications::Notifications;
 use projections::read_models::orders::Orders;
@@ -157,6 +158,7 @@ impl Application {
                 CreditBalances,
                 context,
             );
+            spawn_projection(&mut running, "credit lots worker", CreditLots, context);
             spawn_projection(&mut running, "users worker", Users, context);
             let ledger = TaxLedger::new(TaxRules::default());
             spawn_projection(&mut running, "tax ledger worker", ledger, context);

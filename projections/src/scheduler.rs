@@ -132,22 +132,13 @@ impl Scheduler {
         })
     }
 
-    /// Accounts with grants that lapsed since the last run (looking a day further
-    /// back, for grants the statement learnt of late) get `ExpirePoints`.
+    /// Accounts with points left in lots past their expiry get `ExpirePoints`.
     async fn expire_points(&self, now: DateTime<Utc>) -> Result<usize, SchedulerError> {
-        let since: Option<DateTime<Utc>> = sqlx::query_scalar(
-            "SELECT done_until FROM scheduled_job_runs WHERE job = 'expire_points'",
-        )
-        .fetch_optional(&self.pool)
-        .await?;
-        let since = since.map(|done| done - chrono::Duration::days(1));
         let accounts: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT account_id FROM rm_credit_statement \
-             WHERE kind = 'granted' AND expires_at <= $1 AND ($2::timestamptz IS NULL OR expires_at > $2) \
-             ORDER BY account_id",
+            "SELECT DISTINCT account_id FROM rm_credit_lots \
+             WHERE remaining > 0 AND expires_at <= $1 ORDER BY account_id",
         )
         .bind(now)
-        .bind(since)
         .fetch_all(&self.pool)
         .await?;
         let who = CommandContext::system("scheduler");
@@ -175,13 +166,6 @@ impl Scheduler {
                 }
             }
         }
-        sqlx::query(
-            "INSERT INTO scheduled_job_runs (job, done_until, ran_at) VALUES ('expire_points', $1, now()) \
-             ON CONFLICT (job) DO UPDATE SET done_until = EXCLUDED.done_until, ran_at = EXCLUDED.ran_at",
-        )
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
         Ok(accounts.len())
     }
 

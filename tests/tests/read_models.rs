@@ -17,6 +17,7 @@ use tests::{TestContext, eventually};
 /// Every projection the workers part runs, with the aggregate types it reads.
 const PROJECTIONS: &[(&str, &[&str])] = &[
     ("credit_balances", &["CreditAccount"]),
+    ("credit_lots", &["CreditAccount"]),
     ("users", &["User"]),
     ("tax_ledger", &["Payment"]),
     ("orders", &["Order"]),
@@ -150,6 +151,11 @@ async fn read_models(context: &TestContext) -> Value {
                CASE WHEN message_id <> 'opening' THEN posted_at END AS posted_at \
              FROM rm_ticket_messages ORDER BY ticket_id, message_id",
             &[]).await,
+        "credit_lots": rows(context,
+            // Lots are numbered in grant order, which differs with the order reactions run in.
+            "SELECT account_id, reason, reference, remaining, expires_at FROM rm_credit_lots \
+             ORDER BY account_id, reason, remaining",
+            &["expires_at", "reference"]).await,
         "daily_stats": rows(context, "SELECT day, orders_placed, orders_paid, orders_completed, orders_cancelled, revenue::text, refunds::text, \
                credits_granted, credits_spent, tickets_opened, tickets_resolved, new_users FROM rm_daily_stats ORDER BY day", &[]).await,
         // Notifications whose causes are reactions' events carry sequence numbers that
@@ -282,5 +288,72 @@ async fn repeated_scrambled_and_withheld_events_give_the_same_business_read_mode
     check_figures(&context).await;
     app.stop().await;
     let _ = js.delete_stream(&context.stream.name).await;
+    context.cleanup().await;
+}
+
+#[tokio::test]
+async fn free_slots_leave_out_what_is_booked_and_refuse_bad_windows() {
+    use chrono::TimeZone;
+    use projections::read_models::bookings::{FreeSlotsError, free_slots};
+    let context = TestContext::new().await;
+    history::business(&context.pool).await;
+    let at = |hour: u32, minute: u32| {
+        Utc.with_ymd_and_hms(2026, 11, 27, hour, minute, 0)
+            .single()
+            .expect("time")
+    };
+    let hour = chrono::Duration::hours(1);
+    let half_hour = chrono::Duration::minutes(30);
+    // The master is booked 11:00–12:00 that day.
+    let starts: Vec<String> = free_slots(
+        &context.pool,
+        people::MASTER,
+        at(9, 0),
+        at(13, 0),
+        hour,
+        half_hour,
+    )
+    .await
+    .expect("slots")
+    .iter()
+    .map(|slot| slot.start.format("%H:%M").to_string())
+    .collect();
+    assert_eq!(starts, vec!["09:00", "09:30", "10:00", "12:00"]);
+    let other_master = uuid::Uuid::from_u128(0xE3);
+    let all = free_slots(
+        &context.pool,
+        other_master,
+        at(9, 0),
+        at(13, 0),
+        hour,
+        half_hour,
+    )
+    .await
+    .expect("slots");
+    assert_eq!(all.len(), 7);
+    assert!(matches!(
+        free_slots(
+            &context.pool,
+            people::MASTER,
+            at(13, 0),
+            at(9, 0),
+            hour,
+            half_hour
+        )
+        .await,
+        Err(FreeSlotsError::BadWindow)
+    ));
+    assert!(matches!(
+        free_slots(
+            &context.pool,
+            people::MASTER,
+            at(9, 0),
+            at(13, 0),
+            chrono::Duration::zero(),
+            half_hour
+        )
+        .await,
+        Err(FreeSlotsError::BadDuration)
+    ));
     context.cleanup().await;
 }

@@ -31,6 +31,15 @@ impl Lot {
     }
 }
 
+/// A read-only view of one grant's lot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LotView<'a> {
+    pub reason: GrantReason,
+    pub reference: &'a str,
+    pub remaining: u64,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Spend {
     amount: u64,
@@ -64,6 +73,17 @@ impl CreditAccount {
 
     pub fn subscription(&self) -> Option<&Subscription> {
         self.subscription.as_ref()
+    }
+
+    /// What is left of each grant, in the order they were granted (spent-out lots
+    /// included, with nothing remaining).
+    pub fn lots(&self) -> impl Iterator<Item = LotView<'_>> {
+        self.lots.iter().map(|lot| LotView {
+            reason: lot.reason,
+            reference: &lot.reference,
+            remaining: lot.remaining,
+            expires_at: lot.expires_at,
+        })
     }
 
     fn has_grant(&self, reason: GrantReason, reference: &str) -> bool {

@@ -11,7 +11,7 @@ mod commands;
 mod error;
 mod events;
 
-pub use aggregate::CreditAccount;
+pub use aggregate::{CreditAccount, LotView};
 
 /// The free credits of a calendar month when the business configures nothing else.
 pub const DEFAULT_MONTHLY_ALLOWANCE: u64 = 10;

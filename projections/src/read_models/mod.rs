@@ -1,6 +1,8 @@
 //! Read models: plain tables with real columns, fed by projection workers.
 
 pub mod analytics;
+pub mod bookings;
+pub mod credit_lots;
 pub mod credits;
 pub mod notifications;
 pub mod orders;
