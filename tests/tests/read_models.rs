@@ -217,6 +217,14 @@ async fn business_read_models_after_a_scripted_week() {
     wait_settled(&context).await;
     insta::assert_json_snapshot!("business_read_models", read_models(&context).await);
     check_figures(&context).await;
+    let november = chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("date");
+    let receipts = projections::read_models::receipts::register(&context.pool, november)
+        .await
+        .expect("register");
+    insta::assert_snapshot!(
+        "receipts_register_2026_11",
+        projections::read_models::receipts::to_csv(&receipts)
+    );
     for (name, _) in PROJECTIONS {
         let status = projections::worker::status(&context.pool, name)
             .await

@@ -7,6 +7,7 @@ pub mod credits;
 pub mod notifications;
 pub mod orders;
 pub mod payments;
+pub mod receipts;
 pub mod tax_ledger;
 pub mod tickets;
 pub mod users;
