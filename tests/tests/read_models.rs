@@ -365,3 +365,41 @@ async fn free_slots_leave_out_what_is_booked_and_refuse_bad_windows() {
     ));
     context.cleanup().await;
 }
+
+#[tokio::test]
+async fn three_worker_processes_one_killed_mid_run_give_the_same_business_read_models() {
+    use tests::app::LedgerbotProcess;
+    let context = TestContext::new().await;
+    history::business(&context.pool).await;
+    let mut env = context.env();
+    // No timed jobs during the test: they would add reminders as of the real clock.
+    env.push(("LEDGERBOT_SCHEDULER_INTERVAL_SECS".into(), "3600".into()));
+    let mut workers = Vec::new();
+    for _ in 0..3 {
+        workers.push(LedgerbotProcess::start(&["workers"], &env).await);
+    }
+    let relay = spawn_app(context.settings(), Parts::RELAY_ONLY).await;
+    // SIGKILL one instance as soon as anything was applied; its unacknowledged
+    // messages go to the others once their ack wait passes.
+    assert!(
+        eventually(Duration::from_secs(30), || async {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM projection_checkpoints")
+                .fetch_one(&context.pool)
+                .await
+                .is_ok_and(|count| count > 0)
+        })
+        .await
+    );
+    workers.remove(0).kill().await;
+    workers.push(LedgerbotProcess::start(&["workers"], &env).await);
+    wait_settled(&context).await;
+    insta::assert_json_snapshot!("business_read_models", read_models(&context).await);
+    check_figures(&context).await;
+    for worker in workers {
+        worker.terminate().await;
+    }
+    relay.stop().await;
+    let js = jetstream_at(&context.nats_url).await;
+    let _ = js.delete_stream(&context.stream.name).await;
+    context.cleanup().await;
+}
