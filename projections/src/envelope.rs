@@ -24,6 +24,14 @@ pub struct EventEnvelope {
 }
 
 impl EventEnvelope {
+    /// The payload as its aggregate's event type; an event this version cannot read
+    /// is a permanent [`ApplyError::Decode`] naming the event.
+    pub fn decode<E: serde::de::DeserializeOwned>(&self) -> Result<E, crate::worker::ApplyError> {
+        E::deserialize(&self.payload).map_err(|error| {
+            crate::worker::ApplyError::Decode(format!("{}: {error}", self.message_id()))
+        })
+    }
+
     /// The JetStream de-duplication id: `<AggregateType>:<aggregate_id>:<sequence>`.
     /// An event published twice within the stream's duplicate window is stored once.
     pub fn message_id(&self) -> String {

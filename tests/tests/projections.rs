@@ -11,7 +11,6 @@ use projections::read_models::credits::CreditBalances;
 use projections::worker::{ProjectionMetrics, Worker, WorkerSettings};
 use serde_json::{Value, json};
 use tests::app::spawn_app;
-use tests::stream::jetstream_at;
 use tests::{TestContext, eventually, history};
 use tokio_util::sync::CancellationToken;
 
@@ -118,59 +117,13 @@ async fn the_credit_read_model_after_a_scripted_history() {
 async fn repeated_shuffled_and_withheld_events_give_the_same_read_model() {
     let context = TestContext::new().await;
     history::credits(&context.pool).await;
-    // Publish the stored events ourselves: every one twice, in a scrambled order
-    // across and within aggregates, and one withheld altogether.
-    let bodies: Vec<(String, String, i64, Value)> = sqlx::query_as(
-        "SELECT aggregate_type, aggregate_id, sequence, \
-                json_build_object('aggregate_type', aggregate_type, 'aggregate_id', aggregate_id, \
-                  'sequence', sequence, 'event_type', event_type, 'event_version', event_version, \
-                  'payload', payload, 'metadata', metadata, 'global_position', global_position, \
-                  'recorded_at', to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))::jsonb \
-         FROM events ORDER BY global_position",
-    )
-    .fetch_all(&context.pool)
-    .await
-    .expect("events");
-    let withheld = ("acct-05".to_owned(), 3_i64);
-    let mut deliveries: Vec<(String, Value)> = Vec::new();
-    for (aggregate_type, aggregate_id, sequence, body) in bodies {
-        if (aggregate_id.clone(), sequence) == withheld {
-            continue;
-        }
-        let subject = context.stream.subject_for(&aggregate_type, &aggregate_id);
-        deliveries.push((subject.clone(), body.clone()));
-        deliveries.push((subject, body));
-    }
-    // A fixed permutation: stride through the list with a step coprime to its length.
-    let length = deliveries.len();
-    let step = (1..length)
-        .rev()
-        .find(|step| gcd(*step, length) == 1 && *step > length / 3)
-        .unwrap_or(1);
-    let scrambled: Vec<&(String, Value)> = (0..length)
-        .map(|i| &deliveries[(i * step) % length])
-        .collect();
-    let js = jetstream_at(&context.nats_url).await;
-    context.stream.ensure(&js).await.expect("stream");
-    for (subject, body) in scrambled {
-        js.publish(
-            subject.clone(),
-            serde_json::to_vec(body).expect("json").into(),
-        )
-        .await
-        .expect("publish")
-        .await
-        .expect("ack");
-    }
+    // Every event twice, scrambled, and one withheld (filled from the store).
+    tests::redelivery::publish_twice_scrambled(&context, ("acct-05", 3)).await;
     let app = spawn_app(context.settings(), Parts::WORKERS_ONLY).await;
     wait_caught_up(&context).await;
     insta::assert_json_snapshot!("credit_read_model", read_model(&context).await);
     app.stop().await;
     context.cleanup().await;
-}
-
-fn gcd(a: usize, b: usize) -> usize {
-    if b == 0 { a } else { gcd(b, a % b) }
 }
 
 #[tokio::test]

@@ -239,57 +239,10 @@ async fn business_read_models_after_a_scripted_week() {
 async fn repeated_scrambled_and_withheld_events_give_the_same_business_read_models() {
     let context = TestContext::new().await;
     history::business(&context.pool).await;
-    // The relay must not publish the history: this test delivers it itself.
-    sqlx::query("DELETE FROM outbox")
-        .execute(&context.pool)
-        .await
-        .expect("empty outbox");
-    let bodies: Vec<(String, String, i64, Value)> = sqlx::query_as(
-        "SELECT aggregate_type, aggregate_id, sequence, \
-                json_build_object('aggregate_type', aggregate_type, 'aggregate_id', aggregate_id, \
-                  'sequence', sequence, 'event_type', event_type, 'event_version', event_version, \
-                  'payload', payload, 'metadata', metadata, 'global_position', global_position, \
-                  'recorded_at', to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))::jsonb \
-         FROM events ORDER BY global_position",
-    )
-    .fetch_all(&context.pool)
-    .await
-    .expect("events");
     // Withheld: the coursework's payment (the 4th event of its order).
-    let withheld = (things::COURSEWORK_DONE.to_string(), 4_i64);
-    let mut deliveries: Vec<(String, Value)> = Vec::new();
-    for (aggregate_type, aggregate_id, sequence, body) in bodies {
-        if (aggregate_id.clone(), sequence) == withheld {
-            continue;
-        }
-        let subject = context.stream.subject_for(&aggregate_type, &aggregate_id);
-        deliveries.push((subject.clone(), body.clone()));
-        deliveries.push((subject, body));
-    }
-    // Reverse pairs of halves, then interleave: scrambled across and within aggregates.
-    let half = deliveries.len() / 2;
-    let (front, back) = deliveries.split_at(half);
-    let mut scrambled: Vec<&(String, Value)> = back
-        .iter()
-        .rev()
-        .zip(front.iter())
-        .flat_map(|(a, b)| [a, b])
-        .collect();
-    if back.len() > front.len() {
-        scrambled.push(&back[0]);
-    }
+    let withheld = things::COURSEWORK_DONE.to_string();
+    tests::redelivery::publish_twice_scrambled(&context, (&withheld, 4)).await;
     let js = jetstream_at(&context.nats_url).await;
-    context.stream.ensure(&js).await.expect("stream");
-    for (subject, body) in scrambled {
-        js.publish(
-            subject.clone(),
-            serde_json::to_vec(body).expect("json").into(),
-        )
-        .await
-        .expect("publish")
-        .await
-        .expect("ack");
-    }
     let app = spawn_app(context.settings(), Parts::ALL).await;
     wait_settled(&context).await;
     insta::assert_json_snapshot!("business_read_models", read_models(&context).await);

@@ -12,7 +12,6 @@ use domain::credit::{CreditCommand, CreditEvent};
 use domain::order::OrderEvent;
 use domain::ticket::TicketEvent;
 use domain::user::UserEvent;
-use serde::de::DeserializeOwned;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -56,27 +55,22 @@ impl MonthlyAllowance {
     }
 }
 
-fn decode<E: DeserializeOwned>(event: &EventEnvelope) -> Result<E, ApplyError> {
-    E::deserialize(&event.payload)
-        .map_err(|error| ApplyError::Decode(format!("{}: {error}", event.message_id())))
-}
-
 /// The user an event shows active, if it is an activity.
 fn active_user(event: &EventEnvelope) -> Result<Option<Uuid>, ApplyError> {
     Ok(match event.aggregate_type.as_str() {
-        "User" => match decode::<UserEvent>(event)? {
+        "User" => match event.decode::<UserEvent>()? {
             UserEvent::UserRegistered { user_id, .. } => Some(user_id),
             _ => None,
         },
-        "Order" => match decode::<OrderEvent>(event)? {
+        "Order" => match event.decode::<OrderEvent>()? {
             OrderEvent::OrderPlaced { customer_id, .. } => Some(customer_id),
             _ => None,
         },
-        "Ticket" => match decode::<TicketEvent>(event)? {
+        "Ticket" => match event.decode::<TicketEvent>()? {
             TicketEvent::TicketOpened { customer_id, .. } => Some(customer_id),
             _ => None,
         },
-        "CreditAccount" => match decode::<CreditEvent>(event)? {
+        "CreditAccount" => match event.decode::<CreditEvent>()? {
             CreditEvent::CreditsSpent { .. } => Uuid::parse_str(&event.aggregate_id).ok(),
             _ => None,
         },

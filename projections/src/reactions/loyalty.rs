@@ -13,7 +13,6 @@ use domain::credit::{CreditCommand, GrantReason};
 use domain::order::OrderEvent;
 use domain::programs::Programs;
 use rust_decimal::Decimal;
-use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -37,8 +36,7 @@ impl LoyaltyCashback {
     }
 
     async fn react(&self, event: &EventEnvelope) -> Result<(), ApplyError> {
-        let decoded = OrderEvent::deserialize(&event.payload)
-            .map_err(|error| ApplyError::Decode(format!("{}: {error}", event.message_id())))?;
+        let decoded = event.decode::<OrderEvent>()?;
         let OrderEvent::OrderCompleted { .. } = decoded else {
             return Ok(());
         };

@@ -10,7 +10,6 @@ use domain::credit::{CreditCommand, GrantReason};
 use domain::order::OrderCommand;
 use domain::payment::{PaymentEvent, PaymentPurpose};
 use domain::programs::Programs;
-use serde::Deserialize;
 use sqlx::PgConnection;
 use tracing::warn;
 use uuid::Uuid;
@@ -67,8 +66,7 @@ impl PaymentReactions {
     }
 
     async fn react(&self, event: &EventEnvelope) -> Result<(), ApplyError> {
-        let decoded = PaymentEvent::deserialize(&event.payload)
-            .map_err(|error| ApplyError::Decode(format!("{}: {error}", event.message_id())))?;
+        let decoded = event.decode::<PaymentEvent>()?;
         let PaymentEvent::PaymentSucceeded {
             amount,
             paid_at,

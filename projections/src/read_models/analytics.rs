@@ -10,7 +10,6 @@ use domain::payment::PaymentEvent;
 use domain::ticket::{TicketEvent, TicketStatus};
 use domain::user::UserEvent;
 use rust_decimal::Decimal;
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 
@@ -35,17 +34,12 @@ struct Increment {
     new_users: i32,
 }
 
-fn decode<E: DeserializeOwned>(event: &EventEnvelope) -> Result<E, ApplyError> {
-    E::deserialize(&event.payload)
-        .map_err(|error| ApplyError::Decode(format!("{}: {error}", event.message_id())))
-}
-
 /// The day an event counts on and what it adds; `None` for events that add nothing.
 fn increment(event: &EventEnvelope) -> Result<Option<(DateTime<Utc>, Increment)>, ApplyError> {
     let at = event.recorded_at;
     let one = |increment: Increment| Ok(Some((at, increment)));
     match event.aggregate_type.as_str() {
-        "Order" => match decode::<OrderEvent>(event)? {
+        "Order" => match event.decode::<OrderEvent>()? {
             OrderEvent::OrderPlaced { .. } => one(Increment {
                 orders_placed: 1,
                 ..Increment::default()
@@ -64,7 +58,7 @@ fn increment(event: &EventEnvelope) -> Result<Option<(DateTime<Utc>, Increment)>
             }),
             _ => Ok(None),
         },
-        "Payment" => match decode::<PaymentEvent>(event)? {
+        "Payment" => match event.decode::<PaymentEvent>()? {
             PaymentEvent::PaymentSucceeded {
                 amount, paid_at, ..
             } => Ok(Some((
@@ -87,7 +81,7 @@ fn increment(event: &EventEnvelope) -> Result<Option<(DateTime<Utc>, Increment)>
             ))),
             _ => Ok(None),
         },
-        "CreditAccount" => match decode::<CreditEvent>(event)? {
+        "CreditAccount" => match event.decode::<CreditEvent>()? {
             CreditEvent::CreditsGranted { amount, .. } => one(Increment {
                 credits_granted: to_i64(amount),
                 ..Increment::default()
@@ -107,7 +101,7 @@ fn increment(event: &EventEnvelope) -> Result<Option<(DateTime<Utc>, Increment)>
             }),
             _ => Ok(None),
         },
-        "Ticket" => match decode::<TicketEvent>(event)? {
+        "Ticket" => match event.decode::<TicketEvent>()? {
             TicketEvent::TicketOpened { .. } => one(Increment {
                 tickets_opened: 1,
                 ..Increment::default()
@@ -121,7 +115,7 @@ fn increment(event: &EventEnvelope) -> Result<Option<(DateTime<Utc>, Increment)>
             }),
             _ => Ok(None),
         },
-        "User" => match decode::<UserEvent>(event)? {
+        "User" => match event.decode::<UserEvent>()? {
             UserEvent::UserRegistered { .. } => one(Increment {
                 new_users: 1,
                 ..Increment::default()

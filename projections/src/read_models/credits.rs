@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use domain::credit::CreditEvent;
 use domain::wire::wire_name;
-use serde::Deserialize;
 use sqlx::PgConnection;
 
 use crate::envelope::EventEnvelope;
@@ -29,8 +28,7 @@ struct Change<'a> {
 }
 
 fn change(event: &EventEnvelope) -> Result<Change<'_>, ApplyError> {
-    let decoded = CreditEvent::deserialize(&event.payload)
-        .map_err(|error| ApplyError::Decode(format!("{}: {error}", event.message_id())))?;
+    let decoded = event.decode::<CreditEvent>()?;
     let blank = |kind| Change {
         balance: 0,
         granted: 0,

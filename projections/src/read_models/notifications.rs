@@ -14,7 +14,6 @@ use domain::payment::PaymentEvent;
 use domain::ticket::TicketEvent;
 use domain::user::UserEvent;
 use domain::wire::wire_name;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -62,11 +61,6 @@ struct Parties {
     customer_id: Uuid,
     assignee_id: Option<Uuid>,
     title: String,
-}
-
-fn decode<E: DeserializeOwned>(event: &EventEnvelope) -> Result<E, ApplyError> {
-    E::deserialize(&event.payload)
-        .map_err(|error| ApplyError::Decode(format!("{}: {error}", event.message_id())))
 }
 
 async fn parties(
@@ -124,7 +118,7 @@ async fn order_notices(
 ) -> Result<Vec<Notice>, ApplyError> {
     use OrderEvent as E;
     use Recipient::{StaffGroup, User};
-    let decoded: OrderEvent = decode(event)?;
+    let decoded: OrderEvent = event.decode()?;
     if let E::OrderPlaced {
         customer_id,
         details,
@@ -268,7 +262,7 @@ async fn ticket_notices(
     event: &EventEnvelope,
 ) -> Result<Vec<Notice>, ApplyError> {
     use Recipient::{StaffGroup, User};
-    let decoded: TicketEvent = decode(event)?;
+    let decoded: TicketEvent = event.decode()?;
     if let TicketEvent::TicketOpened {
         customer_id,
         title,
@@ -346,7 +340,7 @@ async fn payment_notices(
     connection: &mut PgConnection,
     event: &EventEnvelope,
 ) -> Result<Vec<Notice>, ApplyError> {
-    let decoded: PaymentEvent = decode(event)?;
+    let decoded: PaymentEvent = event.decode()?;
     if let PaymentEvent::PaymentCreated { payer_user_id, .. } = &decoded {
         remember(connection, event, *payer_user_id, "").await?;
         return Ok(vec![]);
@@ -385,7 +379,7 @@ async fn payment_notices(
 }
 
 fn credit_notices(event: &EventEnvelope) -> Result<Vec<Notice>, ApplyError> {
-    let decoded: CreditEvent = decode(event)?;
+    let decoded: CreditEvent = event.decode()?;
     // Accounts are keyed by user id; an account of another kind has nobody to tell.
     let Ok(owner) = Uuid::parse_str(&event.aggregate_id) else {
         return Ok(vec![]);
@@ -422,7 +416,7 @@ fn credit_notices(event: &EventEnvelope) -> Result<Vec<Notice>, ApplyError> {
 }
 
 fn user_notices(event: &EventEnvelope) -> Result<Vec<Notice>, ApplyError> {
-    let decoded: UserEvent = decode(event)?;
+    let decoded: UserEvent = event.decode()?;
     let Ok(user) = Uuid::parse_str(&event.aggregate_id) else {
         return Ok(vec![]);
     };

@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use domain::order::{OrderDetails, OrderEvent};
 use domain::wire::wire_name;
 use rust_decimal::Decimal;
-use serde::Deserialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -44,8 +43,7 @@ fn title(details: &OrderDetails) -> String {
 }
 
 async fn record(connection: &mut PgConnection, event: &EventEnvelope) -> Result<(), ApplyError> {
-    let decoded = OrderEvent::deserialize(&event.payload)
-        .map_err(|error| ApplyError::Decode(format!("{}: {error}", event.message_id())))?;
+    let decoded = event.decode::<OrderEvent>()?;
     let id = event.aggregate_id.as_str();
     let at = event.recorded_at;
     let line = apply(connection, id, at, decoded).await?;

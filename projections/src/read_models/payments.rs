@@ -8,7 +8,6 @@ use domain::payment::{PaymentEvent, PaymentPurpose};
 use domain::programs::Programs;
 use domain::wire::wire_name;
 use rust_decimal::Decimal;
-use serde::Deserialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -30,8 +29,7 @@ impl Payments {
         connection: &mut PgConnection,
         event: &EventEnvelope,
     ) -> Result<(), ApplyError> {
-        let decoded = PaymentEvent::deserialize(&event.payload)
-            .map_err(|error| ApplyError::Decode(format!("{}: {error}", event.message_id())))?;
+        let decoded = event.decode::<PaymentEvent>()?;
         let id = event.aggregate_id.as_str();
         let at = event.recorded_at;
         match decoded {

@@ -11,7 +11,7 @@ use domain::money::{Money, MoneyError};
 use domain::payment::PaymentEvent;
 use domain::wire::wire_name;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
 use crate::envelope::EventEnvelope;
@@ -34,8 +34,7 @@ impl TaxLedger {
         connection: &mut PgConnection,
         event: &EventEnvelope,
     ) -> Result<(), ApplyError> {
-        let decoded = PaymentEvent::deserialize(&event.payload)
-            .map_err(|error| ApplyError::Decode(format!("{}: {error}", event.message_id())))?;
+        let decoded = event.decode::<PaymentEvent>()?;
         let payment_id = &event.aggregate_id;
         match decoded {
             PaymentEvent::PaymentCreated {

@@ -4,7 +4,6 @@
 
 use domain::ticket::{TicketEvent, TicketStatus};
 use domain::wire::wire_name;
-use serde::Deserialize;
 use sqlx::PgConnection;
 
 use crate::envelope::EventEnvelope;
@@ -16,8 +15,7 @@ pub struct Tickets;
 pub const OPENING_MESSAGE_ID: &str = "opening";
 
 async fn record(connection: &mut PgConnection, event: &EventEnvelope) -> Result<(), ApplyError> {
-    let decoded = TicketEvent::deserialize(&event.payload)
-        .map_err(|error| ApplyError::Decode(format!("{}: {error}", event.message_id())))?;
+    let decoded = event.decode::<TicketEvent>()?;
     let id = event.aggregate_id.as_str();
     let at = event.recorded_at;
     let attachments_json = |attachments| {

@@ -4,7 +4,6 @@
 
 use domain::user::UserEvent;
 use domain::wire::wire_name;
-use serde::Deserialize;
 use sqlx::PgConnection;
 
 use crate::envelope::EventEnvelope;
@@ -13,8 +12,7 @@ use crate::worker::{ApplyError, ApplyFuture, Projection};
 pub struct Users;
 
 async fn record(connection: &mut PgConnection, event: &EventEnvelope) -> Result<(), ApplyError> {
-    let decoded = UserEvent::deserialize(&event.payload)
-        .map_err(|error| ApplyError::Decode(format!("{}: {error}", event.message_id())))?;
+    let decoded = event.decode::<UserEvent>()?;
     let id = &event.aggregate_id;
     let at = event.recorded_at;
     let update = |sql: &'static str| sqlx::query(sql).bind(id).bind(at);
