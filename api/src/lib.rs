@@ -7,4 +7,5 @@ pub mod http;
 pub mod metrics;
 pub mod shutdown;
 pub mod startup;
+pub mod telegram;
 pub mod telemetry;

@@ -1,0 +1,3 @@
+//! What the API knows of Telegram: checking Mini App `initData`.
+
+pub mod init_data;
