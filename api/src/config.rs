@@ -37,6 +37,11 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "LEDGERBOT_SCHEDULER_INTERVAL_SECS",
     "LEDGERBOT_BOOKING_REMINDER_HOURS",
     "LEDGERBOT_TICKET_REMINDER_HOURS",
+    "LEDGERBOT_BOT_TOKEN",
+    "LEDGERBOT_JWT_SECRET",
+    "LEDGERBOT_INIT_DATA_MAX_AGE_SECS",
+    "LEDGERBOT_ACCESS_TOKEN_TTL_SECS",
+    "LEDGERBOT_REFRESH_TOKEN_TTL_DAYS",
 ];
 
 #[derive(Debug, Clone)]
@@ -53,6 +58,36 @@ pub struct Settings {
     pub programs: Programs,
     /// Points expiry and reminders.
     pub scheduler: SchedulerSettings,
+    /// Telegram login and the API's tokens.
+    pub auth: AuthSettings,
+}
+
+/// Telegram login and the API's tokens. Secrets never appear in `Debug`.
+#[derive(Clone)]
+pub struct AuthSettings {
+    /// The bot's token: the key of Mini App initData. Without it, Telegram login is
+    /// refused with 503 (the rest of the API works).
+    pub bot_token: Option<String>,
+    /// Signs access tokens (HS256). Without it a random one is made at start, so
+    /// tokens do not survive a restart and cannot be shared by several API processes.
+    pub jwt_secret: Option<String>,
+    /// Oldest initData accepted.
+    pub init_data_max_age: Duration,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+}
+
+impl fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let set = |value: &Option<String>| if value.is_some() { "***" } else { "unset" };
+        f.debug_struct("AuthSettings")
+            .field("bot_token", &set(&self.bot_token))
+            .field("jwt_secret", &set(&self.jwt_secret))
+            .field("init_data_max_age", &self.init_data_max_age)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .finish()
+    }
 }
 
 #[derive(Clone)]
@@ -216,6 +251,7 @@ impl Settings {
             )?),
             programs: programs(&get)?,
             scheduler: scheduler(&get)?,
+            auth: auth(&get)?,
         })
     }
 }
@@ -442,6 +478,58 @@ fn scheduler(get: &dyn Fn(&str) -> Option<String>) -> Result<SchedulerSettings, 
             1..=720,
             "a number of hours from 1 to 720",
         )?),
+    })
+}
+
+fn auth(get: &dyn Fn(&str) -> Option<String>) -> Result<AuthSettings, ConfigError> {
+    let bot_token = get("LEDGERBOT_BOT_TOKEN").map(|token| token.trim().to_owned());
+    if let Some(token) = &bot_token {
+        let well_formed = token
+            .split_once(':')
+            .is_some_and(|(id, secret)| id.parse::<i64>().is_ok() && !secret.is_empty());
+        if !well_formed {
+            return Err(ConfigError {
+                variable: "LEDGERBOT_BOT_TOKEN",
+                expected: "a bot token from @BotFather, like 123456:ABC-DEF",
+                found: None,
+            });
+        }
+    }
+    let jwt_secret = get("LEDGERBOT_JWT_SECRET");
+    if jwt_secret.as_ref().is_some_and(|secret| secret.len() < 32) {
+        return Err(ConfigError {
+            variable: "LEDGERBOT_JWT_SECRET",
+            expected: "at least 32 characters (for example the output of `openssl rand -hex 32`)",
+            found: None,
+        });
+    }
+    Ok(AuthSettings {
+        bot_token,
+        jwt_secret,
+        init_data_max_age: Duration::from_secs(ranged(
+            "LEDGERBOT_INIT_DATA_MAX_AGE_SECS",
+            get("LEDGERBOT_INIT_DATA_MAX_AGE_SECS"),
+            86_400,
+            60..=604_800,
+            "a number of seconds from 60 to 604800",
+        )?),
+        access_token_ttl: Duration::from_secs(ranged(
+            "LEDGERBOT_ACCESS_TOKEN_TTL_SECS",
+            get("LEDGERBOT_ACCESS_TOKEN_TTL_SECS"),
+            900,
+            60..=86_400,
+            "a number of seconds from 60 to 86400",
+        )?),
+        refresh_token_ttl: Duration::from_secs(
+            86_400
+                * ranged(
+                    "LEDGERBOT_REFRESH_TOKEN_TTL_DAYS",
+                    get("LEDGERBOT_REFRESH_TOKEN_TTL_DAYS"),
+                    30,
+                    1..=365,
+                    "a number of days from 1 to 365",
+                )?,
+        ),
     })
 }
 

@@ -1,10 +1,12 @@
 //! Ledgerbot's composition root: configuration, telemetry, the HTTP surface and the
 //! start-up code that wires the other crates together into the `ledgerbot` binary.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod http;
 pub mod metrics;
+pub mod read_your_writes;
 pub mod shutdown;
 pub mod startup;
 pub mod telegram;

@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use crate::auth::AuthState;
 use crate::config::{NatsSettings, Settings};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
@@ -77,6 +78,8 @@ pub enum StartupError {
     },
     #[error("the HTTP server failed: {0}")]
     Serve(#[source] std::io::Error),
+    #[error("cannot prepare sign-in: {0}")]
+    Auth(String),
     #[error("the {part} stopped unexpectedly: {reason}")]
     PartStopped { part: &'static str, reason: String },
 }
@@ -98,10 +101,14 @@ impl Application {
                 addr: settings.http_addr,
                 source,
             })?;
+        let auth = AuthState::from_settings(&settings.auth)
+            .map_err(|error| StartupError::Auth(error.message))?;
         let state = AppState {
+            commands: Arc::new(Commands::over(pool.clone())),
             pool,
             nats,
             metrics: Metrics::new(),
+            auth,
         };
         Ok(Self {
             listener,

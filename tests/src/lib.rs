@@ -14,6 +14,7 @@ pub mod nats_server;
 pub mod probe;
 pub mod redelivery;
 pub mod stream;
+pub mod telegram;
 
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! The HTTP surface: routes, shared state, and the layers every request goes through
 //! (request id, tracing span, metrics).
 
+pub mod error;
 mod health;
 mod metrics;
 mod request_id;
@@ -8,15 +9,21 @@ mod request_id;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use serde_json::json;
+use axum::routing::{get, post};
 use sqlx::PgPool;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use std::sync::Arc;
+
+use domain::command::Commands;
+
+use crate::auth::{self, AuthState};
 use crate::metrics::Metrics;
+use error::ApiError;
 pub use request_id::RequestId;
 
 /// What every handler can reach.
@@ -25,6 +32,9 @@ pub struct AppState {
     pub pool: PgPool,
     pub nats: async_nats::Client,
     pub metrics: Metrics,
+    /// Command services over `pool`: how handlers change anything.
+    pub commands: Arc<Commands>,
+    pub auth: AuthState,
 }
 
 /// The whole router: operational endpoints (`/health/*`, `/metrics`) that every
@@ -57,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
         .route("/metrics", get(metrics::scrape))
+        .nest("/api/v1", api_v1())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -67,16 +78,27 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The versioned API. Bodies are limited to 64 KiB.
+fn api_v1() -> Router<AppState> {
+    Router::new()
+        .route("/auth/telegram", post(auth::routes::telegram))
+        .route("/auth/refresh", post(auth::routes::refresh))
+        .route("/auth/logout", post(auth::routes::logout))
+        .route(
+            "/auth/me",
+            get(auth::routes::get_me).patch(auth::routes::patch_me),
+        )
+        .layer(DefaultBodyLimit::max(64 * 1024))
+}
+
 /// Health checks give each dependency this long to answer.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
 
 async fn not_found(method: Method, uri: Uri) -> Response {
-    (
+    ApiError::new(
         StatusCode::NOT_FOUND,
-        axum::Json(json!({
-            "error": "not_found",
-            "message": format!("no route for {method} {}", uri.path()),
-        })),
+        "not_found",
+        format!("no route for {method} {}", uri.path()),
     )
-        .into_response()
+    .into_response()
 }

@@ -1,0 +1,90 @@
+//! Who is calling: Telegram sign-in (Mini App initData), access and refresh tokens,
+//! and the extractor handlers use to require a signed-in user.
+
+pub mod identity;
+pub mod routes;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use domain::permissions::Role;
+use uuid::Uuid;
+
+use crate::config::AuthSettings;
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use tokens::TokenKeys;
+
+/// What sign-in needs, made once at start.
+#[derive(Clone)]
+pub struct AuthState {
+    pub keys: TokenKeys,
+    pub bot_token: Option<Arc<str>>,
+    pub init_data_max_age: chrono::Duration,
+}
+
+impl AuthState {
+    pub fn from_settings(settings: &AuthSettings) -> Result<Self, ApiError> {
+        let secret = match &settings.jwt_secret {
+            Some(secret) => secret.as_bytes().to_vec(),
+            None => {
+                tracing::warn!(
+                    "LEDGERBOT_JWT_SECRET is not set: access tokens are signed with a random key and die with this process"
+                );
+                TokenKeys::random_secret()?
+            }
+        };
+        Ok(Self {
+            keys: TokenKeys::new(
+                &secret,
+                settings.access_token_ttl,
+                settings.refresh_token_ttl,
+            ),
+            bot_token: settings.bot_token.as_deref().map(Arc::from),
+            init_data_max_age: chrono::Duration::from_std(settings.init_data_max_age)
+                .unwrap_or(chrono::Duration::hours(24)),
+        })
+    }
+}
+
+/// A signed-in caller, from `Authorization: Bearer <access token>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthUser {
+    pub user_id: Uuid,
+    pub role: Role,
+    pub telegram_id: i64,
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "unauthorized",
+                    "sign in first: send Authorization: Bearer <access token>",
+                )
+            })?;
+        let token = header.strip_prefix("Bearer ").ok_or_else(|| {
+            ApiError::unauthorized(
+                "unauthorized",
+                "the Authorization header must be Bearer <access token>",
+            )
+        })?;
+        let claims = state.auth.keys.check_access(token.trim())?;
+        Ok(AuthUser {
+            user_id: claims.sub,
+            role: claims.role,
+            telegram_id: claims.tg,
+        })
+    }
+}

@@ -1,0 +1,264 @@
+//! `/api/v1/auth/*`: sign in with Mini App initData, refresh, sign out, and the
+//! signed-in user's own profile.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use domain::command::CommandContext;
+use domain::user::{Profile, UserCommand};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::AuthUser;
+use super::identity::sign_in;
+use super::tokens::{revoke_family, use_refresh};
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiJson};
+use crate::read_your_writes::{READ_YOUR_WRITES_LIMIT, caught_up};
+use crate::telegram::init_data::{InitDataError, validate};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramSignIn {
+    /// `Telegram.WebApp.initData`, exactly as the Mini App has it.
+    pub init_data: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+/// Tokens and the user they are for.
+#[derive(Debug, Serialize)]
+pub struct Session {
+    pub access_token: String,
+    pub token_type: &'static str,
+    /// Seconds the access token lives.
+    pub expires_in: i64,
+    pub refresh_token: String,
+    pub user: Me,
+}
+
+/// The signed-in user as they see themselves.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct Me {
+    pub user_id: String,
+    pub telegram_id: i64,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+    pub language: Option<String>,
+    pub role: String,
+    pub blocked: bool,
+    pub referral_code: String,
+    pub referrer_id: Option<String>,
+    pub referrals: i64,
+    /// Roubles, two decimals, as a string.
+    pub total_paid: String,
+    pub loyalty_tier: Option<String>,
+}
+
+/// `POST /api/v1/auth/telegram`
+pub async fn telegram(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<TelegramSignIn>,
+) -> Result<Json<Session>, ApiError> {
+    let Some(bot_token) = state.auth.bot_token.as_deref() else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "telegram_not_configured",
+            "Telegram sign-in is not configured on this server (LEDGERBOT_BOT_TOKEN)",
+        ));
+    };
+    let now = Utc::now();
+    let data = validate(
+        &request.init_data,
+        bot_token,
+        now,
+        Some(state.auth.init_data_max_age),
+    )
+    .map_err(init_data_error)?;
+    let telegram = data.user.ok_or_else(|| {
+        ApiError::invalid_field(
+            "init_data",
+            "initData has no user: open the Mini App from a chat with the bot",
+        )
+    })?;
+    let signed_in = sign_in(
+        &state.pool,
+        &state.commands,
+        &telegram,
+        data.start_param.as_deref(),
+        now,
+    )
+    .await?;
+    let user = me(&state, signed_in.user_id, signed_in.user_version).await?;
+    session(
+        &state,
+        signed_in.user_id,
+        signed_in.role,
+        telegram.id,
+        Uuid::now_v7(),
+        user,
+    )
+    .await
+}
+
+/// `POST /api/v1/auth/refresh`: a new access token and a new refresh token; the old
+/// refresh token stops working.
+pub async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RefreshRequest>,
+) -> Result<Json<Session>, ApiError> {
+    let now = Utc::now();
+    let (user_id, family) = use_refresh(&state.pool, &request.refresh_token, now).await?;
+    let (user, version) = state.commands.users.load(&user_id.to_string()).await?;
+    if user.is_blocked() {
+        revoke_family(&state.pool, &request.refresh_token, now).await?;
+        return Err(ApiError::forbidden(
+            "this account is blocked; write to support",
+        ));
+    }
+    let telegram_id: i64 =
+        sqlx::query_scalar("SELECT telegram_id FROM telegram_identities WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_one(&state.pool)
+            .await?;
+    let me = me(&state, user_id, version).await?;
+    session(&state, user_id, user.role(), telegram_id, family, me).await
+}
+
+/// `POST /api/v1/auth/logout`: the refresh token and every one it was replaced by
+/// stop working. Access tokens already issued lapse by themselves (minutes).
+pub async fn logout(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RefreshRequest>,
+) -> Result<Response, ApiError> {
+    revoke_family(&state.pool, &request.refresh_token, Utc::now()).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /api/v1/auth/me`
+pub async fn get_me(State(state): State<AppState>, caller: AuthUser) -> Result<Json<Me>, ApiError> {
+    Ok(Json(me(&state, caller.user_id, 0).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileChange {
+    pub first_name: Option<String>,
+    pub last_name: Option<Option<String>>,
+    pub language: Option<Option<String>>,
+}
+
+/// `PATCH /api/v1/auth/me`: change one's name or language; fields left out stay.
+pub async fn patch_me(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiJson(change): ApiJson<ProfileChange>,
+) -> Result<Json<Me>, ApiError> {
+    let id = caller.user_id.to_string();
+    let (user, _) = state.commands.users.load(&id).await?;
+    let current = user
+        .profile()
+        .cloned()
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such user"))?;
+    if let Some(language) = change.language.as_ref().and_then(Option::as_ref)
+        && !(2..=10).contains(&language.len())
+    {
+        return Err(ApiError::invalid_field(
+            "language",
+            "a language code like ru or en",
+        ));
+    }
+    let profile = Profile {
+        first_name: change.first_name.unwrap_or(current.first_name),
+        last_name: change.last_name.unwrap_or(current.last_name),
+        language: change.language.unwrap_or(current.language),
+        ..current
+    };
+    let committed = state
+        .commands
+        .users
+        .execute(
+            &id,
+            UserCommand::UpdateProfile { profile },
+            &CommandContext::user(caller.user_id, caller.role),
+        )
+        .await
+        .map_err(|error| match error.kind {
+            domain::command::ErrorKind::InvalidInput => {
+                ApiError::invalid_field("first_name", error.message)
+            }
+            _ => ApiError::from(error),
+        })?;
+    Ok(Json(me(&state, caller.user_id, committed.sequence).await?))
+}
+
+async fn session(
+    state: &AppState,
+    user_id: Uuid,
+    role: domain::permissions::Role,
+    telegram_id: i64,
+    family: Uuid,
+    user: Me,
+) -> Result<Json<Session>, ApiError> {
+    let now = Utc::now();
+    let keys = &state.auth.keys;
+    Ok(Json(Session {
+        access_token: keys.issue_access(user_id, role, telegram_id, now)?,
+        token_type: "Bearer",
+        expires_in: keys.access_ttl().num_seconds(),
+        refresh_token: keys
+            .issue_refresh(&state.pool, user_id, family, now)
+            .await?,
+        user,
+    }))
+}
+
+/// The user's row once the users read model has their events up to `version`.
+async fn me(state: &AppState, user_id: Uuid, version: usize) -> Result<Me, ApiError> {
+    let id = user_id.to_string();
+    caught_up(
+        &state.pool,
+        "users",
+        "User",
+        &id,
+        version,
+        READ_YOUR_WRITES_LIMIT,
+    )
+    .await?;
+    let row: Option<Me> = sqlx::query_as(
+        "SELECT user_id, telegram_id, first_name, last_name, username, language, role, blocked, \
+                referral_code, referrer_id, referrals, total_paid::numeric(14, 2)::text AS total_paid, loyalty_tier \
+         FROM rm_user_overview WHERE user_id = $1",
+    )
+    .bind(&id)
+    .fetch_optional(&state.pool)
+    .await?;
+    row.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "your profile is still being prepared; try again in a moment",
+        )
+        .with_details(json!({ "retry_after_seconds": 1 }))
+    })
+}
+
+fn init_data_error(error: InitDataError) -> ApiError {
+    match error {
+        InitDataError::Expired { .. } | InitDataError::FromTheFuture(_) => {
+            ApiError::unauthorized("init_data_expired", format!("{error}; reopen the Mini App"))
+        }
+        InitDataError::SignatureInvalid => {
+            ApiError::unauthorized("init_data_invalid", "initData is not signed for this bot")
+        }
+        other => ApiError::invalid_field("init_data", other.to_string()),
+    }
+}

@@ -1,0 +1,205 @@
+//! Access tokens (short-lived JWTs, HS256) and refresh tokens (random, stored as
+//! digests, replaced at each use; a reused one revokes its whole family).
+
+use chrono::{DateTime, Utc};
+use domain::permissions::Role;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use ring::digest;
+use ring::rand::{SecureRandom, SystemRandom};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::http::error::ApiError;
+
+const ISSUER: &str = "ledgerbot";
+
+/// What an access token says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: Uuid,
+    pub role: Role,
+    /// The Telegram user id.
+    pub tg: i64,
+    pub iat: i64,
+    pub exp: i64,
+    pub iss: String,
+}
+
+/// Signs and checks access tokens.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    access_ttl: chrono::Duration,
+    refresh_ttl: chrono::Duration,
+}
+
+impl TokenKeys {
+    pub fn new(
+        secret: &[u8],
+        access_ttl: std::time::Duration,
+        refresh_ttl: std::time::Duration,
+    ) -> Self {
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            access_ttl: chrono::Duration::from_std(access_ttl)
+                .unwrap_or(chrono::Duration::minutes(15)),
+            refresh_ttl: chrono::Duration::from_std(refresh_ttl)
+                .unwrap_or(chrono::Duration::days(30)),
+        }
+    }
+
+    /// A random secret, for a process started without one.
+    pub fn random_secret() -> Result<Vec<u8>, ApiError> {
+        let mut secret = vec![0u8; 32];
+        SystemRandom::new()
+            .fill(&mut secret)
+            .map_err(|_| ApiError::internal("the system random source failed"))?;
+        Ok(secret)
+    }
+
+    pub fn access_ttl(&self) -> chrono::Duration {
+        self.access_ttl
+    }
+
+    pub fn issue_access(
+        &self,
+        user: Uuid,
+        role: Role,
+        telegram_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<String, ApiError> {
+        let claims = Claims {
+            sub: user,
+            role,
+            tg: telegram_id,
+            iat: now.timestamp(),
+            exp: (now + self.access_ttl).timestamp(),
+            iss: ISSUER.to_owned(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(ApiError::internal)
+    }
+
+    /// The claims of a valid, unexpired token of ours; HS256 only (no `none`, no
+    /// algorithm switching).
+    pub fn check_access(&self, token: &str) -> Result<Claims, ApiError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|error| match error.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => ApiError::unauthorized(
+                    "token_expired",
+                    "the access token has expired; refresh it",
+                ),
+                _ => ApiError::unauthorized("invalid_token", "the access token is not valid"),
+            })
+    }
+
+    /// A new refresh token for `user` in `family` (a new family at sign-in).
+    pub async fn issue_refresh(
+        &self,
+        pool: &PgPool,
+        user: Uuid,
+        family: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<String, ApiError> {
+        let mut raw = [0u8; 32];
+        SystemRandom::new()
+            .fill(&mut raw)
+            .map_err(|_| ApiError::internal("the system random source failed"))?;
+        let token = hex::encode(raw);
+        sqlx::query(
+            "INSERT INTO auth_refresh_tokens (token_hash, family, user_id, issued_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(digest_of(&token))
+        .bind(family)
+        .bind(user)
+        .bind(now)
+        .bind(now + self.refresh_ttl)
+        .execute(pool)
+        .await?;
+        Ok(token)
+    }
+}
+
+/// user, family, expires_at, used_at, revoked_at
+type RefreshRow = (
+    Uuid,
+    Uuid,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
+
+fn digest_of(token: &str) -> Vec<u8> {
+    digest::digest(&digest::SHA256, token.as_bytes())
+        .as_ref()
+        .to_vec()
+}
+
+/// Uses up `token`: returns its user and family when it is current. A token used
+/// before revokes its family (someone holds a copy).
+pub async fn use_refresh(
+    pool: &PgPool,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<(Uuid, Uuid), ApiError> {
+    let invalid = || {
+        ApiError::unauthorized(
+            "invalid_refresh_token",
+            "the refresh token is not valid; sign in again",
+        )
+    };
+    let mut transaction = pool.begin().await?;
+    let row: Option<RefreshRow> = sqlx::query_as(
+        "SELECT user_id, family, expires_at, used_at, revoked_at FROM auth_refresh_tokens \
+         WHERE token_hash = $1 FOR UPDATE",
+    )
+    .bind(digest_of(token))
+    .fetch_optional(&mut *transaction)
+    .await?;
+    let Some((user, family, expires_at, used_at, revoked_at)) = row else {
+        return Err(invalid());
+    };
+    if used_at.is_some() {
+        sqlx::query("UPDATE auth_refresh_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE family = $1")
+            .bind(family)
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        tracing::warn!(%user, %family, "a refresh token was used twice; its family is revoked");
+        return Err(invalid());
+    }
+    if revoked_at.is_some() || expires_at <= now {
+        return Err(invalid());
+    }
+    sqlx::query("UPDATE auth_refresh_tokens SET used_at = $2 WHERE token_hash = $1")
+        .bind(digest_of(token))
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
+    transaction.commit().await?;
+    Ok((user, family))
+}
+
+/// Revokes the family of `token` (sign-out); unknown tokens are ignored.
+pub async fn revoke_family(pool: &PgPool, token: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
+    sqlx::query(
+        "UPDATE auth_refresh_tokens SET revoked_at = COALESCE(revoked_at, $2) \
+         WHERE family = (SELECT family FROM auth_refresh_tokens WHERE token_hash = $1)",
+    )
+    .bind(digest_of(token))
+    .bind(now)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! The API's one error shape, `{"error": {"code", "message", "details"}}`, and where
+//! every kind of failure is turned into it: domain refusals, bad JSON, database
+//! trouble.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use domain::command::{CommandError, ErrorKind};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tracing::error;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    /// Stable, machine-readable: clients branch on it.
+    pub code: &'static str,
+    /// For people: what is wrong and, where it helps, what to do.
+    pub message: String,
+    pub details: Value,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: Value::Null,
+        }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = details;
+        self
+    }
+
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// 422 naming the offending field.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", message)
+            .with_details(json!({ "field": field }))
+    }
+
+    /// 500 that tells the caller nothing internal; the cause goes to the log.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        error!(%cause, "a request failed inside");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "something went wrong on our side; try again",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "error": { "code": self.code, "message": self.message, "details": self.details }
+        });
+        (self.status, Json(body)).into_response()
+    }
+}
+
+/// Domain refusals, mapped in this one place.
+impl From<CommandError> for ApiError {
+    fn from(error: CommandError) -> Self {
+        let (status, code) = match error.kind {
+            ErrorKind::InvalidInput => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
+            ErrorKind::InvalidState => (StatusCode::CONFLICT, "invalid_state"),
+            ErrorKind::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ErrorKind::Conflict => (StatusCode::CONFLICT, "conflict"),
+            ErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ErrorKind::Internal => return ApiError::internal(error.message),
+        };
+        ApiError::new(status, code, error.message)
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        ApiError::internal(error)
+    }
+}
+
+/// `Json<T>` whose rejections use the API's error shape: 400 for a body that is not
+/// JSON (or not declared as JSON), 422 naming the field for one of the wrong shape.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let Json(value) = Json::<Value>::from_request(request, state).await.map_err(
+            |rejection| match rejection {
+                JsonRejection::MissingJsonContentType(_) => ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "send the body as JSON with Content-Type: application/json",
+                ),
+                JsonRejection::BytesRejection(_) => ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    "the request body is too large",
+                ),
+                other => ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed_json",
+                    format!("the body is not valid JSON: {}", other.body_text()),
+                ),
+            },
+        )?;
+        let deserializer = value;
+        serde_path_to_error::deserialize(deserializer)
+            .map(ApiJson)
+            .map_err(|error| {
+                let path = error.path().to_string();
+                let message = error.into_inner().to_string();
+                // A missing field is reported at its parent; name the field itself.
+                let missing = message
+                    .strip_prefix("missing field `")
+                    .and_then(|rest| rest.split('`').next());
+                let field = match (path.as_str(), missing) {
+                    (".", Some(name)) => name.to_owned(),
+                    (".", None) => "body".to_owned(),
+                    (parent, Some(name)) => format!("{parent}.{name}"),
+                    (parent, None) => parent.to_owned(),
+                };
+                ApiError::invalid_field(&field, message)
+            })
+    }
+}
