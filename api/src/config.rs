@@ -8,6 +8,8 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
+use domain::catalogue::{Catalogue, CreditPack, Plan};
+use domain::money::Money;
 use domain::programs::{Programs, Tier};
 use projections::StreamSettings;
 use projections::relay::RelaySettings;
@@ -42,6 +44,8 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "LEDGERBOT_INIT_DATA_MAX_AGE_SECS",
     "LEDGERBOT_ACCESS_TOKEN_TTL_SECS",
     "LEDGERBOT_REFRESH_TOKEN_TTL_DAYS",
+    "LEDGERBOT_CREDIT_PACKS",
+    "LEDGERBOT_PLANS",
 ];
 
 #[derive(Debug, Clone)]
@@ -60,6 +64,8 @@ pub struct Settings {
     pub scheduler: SchedulerSettings,
     /// Telegram login and the API's tokens.
     pub auth: AuthSettings,
+    /// Credit packs and plans on sale.
+    pub catalogue: Catalogue,
 }
 
 /// Telegram login and the API's tokens. Secrets never appear in `Debug`.
@@ -252,6 +258,7 @@ impl Settings {
             programs: programs(&get)?,
             scheduler: scheduler(&get)?,
             auth: auth(&get)?,
+            catalogue: catalogue(&get)?,
         })
     }
 }
@@ -531,6 +538,92 @@ fn auth(get: &dyn Fn(&str) -> Option<String>) -> Result<AuthSettings, ConfigErro
                 )?,
         ),
     })
+}
+
+/// `LEDGERBOT_CREDIT_PACKS` as `id:credits:price`, `LEDGERBOT_PLANS` as
+/// `id:credits_per_period:period_days:price`, comma-separated; prices in roubles.
+fn catalogue(get: &dyn Fn(&str) -> Option<String>) -> Result<Catalogue, ConfigError> {
+    let defaults = Catalogue::default();
+    let entries = |variable: &'static str, parts: usize, expected: &'static str| {
+        let raw = get(variable);
+        move || -> Result<Option<Vec<Vec<String>>>, ConfigError> {
+            let Some(raw) = raw else { return Ok(None) };
+            let malformed = ConfigError {
+                variable,
+                expected,
+                found: Some(raw.clone()),
+            };
+            let mut rows = Vec::new();
+            for entry in raw.split(',') {
+                let fields: Vec<String> = entry
+                    .trim()
+                    .split(':')
+                    .map(|f| f.trim().to_owned())
+                    .collect();
+                if fields.len() != parts || fields.iter().any(String::is_empty) {
+                    return Err(malformed);
+                }
+                rows.push(fields);
+            }
+            Ok(Some(rows))
+        }
+    };
+    let price = |variable: &'static str, expected: &'static str, text: &str| {
+        text.parse::<Money>()
+            .ok()
+            .filter(|money| !money.is_zero())
+            .ok_or(ConfigError {
+                variable,
+                expected,
+                found: Some(text.to_owned()),
+            })
+    };
+    let number = |variable: &'static str, expected: &'static str, text: &str| {
+        text.parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or(ConfigError {
+                variable,
+                expected,
+                found: Some(text.to_owned()),
+            })
+    };
+    const PACKS: &str = "comma-separated id:credits:price entries like S:100:499.00";
+    const PLANS: &str =
+        "comma-separated id:credits_per_period:period_days:price entries like pro:300:30:990.00";
+    let packs = match entries("LEDGERBOT_CREDIT_PACKS", 3, PACKS)()? {
+        None => defaults.packs,
+        Some(rows) => rows
+            .iter()
+            .map(|row| {
+                Ok(CreditPack {
+                    id: row[0].clone(),
+                    credits: number("LEDGERBOT_CREDIT_PACKS", PACKS, &row[1])?,
+                    price: price("LEDGERBOT_CREDIT_PACKS", PACKS, &row[2])?,
+                })
+            })
+            .collect::<Result<_, ConfigError>>()?,
+    };
+    let plans = match entries("LEDGERBOT_PLANS", 4, PLANS)()? {
+        None => defaults.plans,
+        Some(rows) => rows
+            .iter()
+            .map(|row| {
+                let days = number("LEDGERBOT_PLANS", PLANS, &row[2])?;
+                Ok(Plan {
+                    id: row[0].clone(),
+                    credits_per_period: number("LEDGERBOT_PLANS", PLANS, &row[1])?,
+                    period_days: u32::try_from(days).map_err(|_| ConfigError {
+                        variable: "LEDGERBOT_PLANS",
+                        expected: PLANS,
+                        found: Some(row[2].clone()),
+                    })?,
+                    price: price("LEDGERBOT_PLANS", PLANS, &row[3])?,
+                })
+            })
+            .collect::<Result<_, ConfigError>>()?,
+    };
+    Ok(Catalogue { packs, plans })
 }
 
 fn log_filter(value: Option<String>) -> Result<String, ConfigError> {

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod credits;
 pub mod http;
 pub mod metrics;
 pub mod read_your_writes;

@@ -109,6 +109,7 @@ impl Application {
             nats,
             metrics: Metrics::new(),
             auth,
+            catalogue: Arc::new(settings.catalogue.clone()),
         };
         Ok(Self {
             listener,

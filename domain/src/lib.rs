@@ -7,6 +7,7 @@
 //! No aggregate does I/O in `handle` or `apply`: outside facts come through each
 //! aggregate's `Services` (today only the order's slot calendar).
 
+pub mod catalogue;
 pub mod command;
 pub mod credit;
 pub mod event_store;

@@ -5,76 +5,18 @@
 use std::time::Duration;
 
 use api::auth::tokens::TokenKeys;
-use api::config::Settings;
 use api::startup::Parts;
 use chrono::Utc;
 use domain::permissions::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tests::app::{TestApp, spawn_app};
+use tests::api_client::{
+    BOT_TOKEN, JWT_SECRET, error_code, get_with, init_data, post, settings, sign_in,
+};
+use tests::app::spawn_app;
 use tests::telegram::{signed_init_data, user_json};
 use tests::{TestContext, eventually};
 use uuid::Uuid;
-
-const BOT_TOKEN: &str = "4242:TEST-bot-token";
-const JWT_SECRET: &str = "a-test-secret-of-at-least-32-characters";
-
-fn settings(context: &TestContext) -> Settings {
-    let mut settings = context.settings();
-    settings.auth.bot_token = Some(BOT_TOKEN.to_owned());
-    settings.auth.jwt_secret = Some(JWT_SECRET.to_owned());
-    settings
-}
-
-fn init_data(telegram_id: i64, name: &str, extra: &[(&str, &str)]) -> String {
-    let auth_date = Utc::now().timestamp().to_string();
-    let user = user_json(telegram_id, name);
-    let mut fields = vec![
-        ("query_id", "AAHdF6IQAAAAAN0XohDhrOrc"),
-        ("user", user.as_str()),
-        ("auth_date", auth_date.as_str()),
-    ];
-    fields.extend_from_slice(extra);
-    signed_init_data(&fields, BOT_TOKEN)
-}
-
-async fn post(app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
-    let response = reqwest::Client::new()
-        .post(app.url(path))
-        .json(&body)
-        .send()
-        .await
-        .expect("the API answers");
-    let status = response.status();
-    let body = response.json().await.unwrap_or(Value::Null);
-    (status, body)
-}
-
-async fn get_with(app: &TestApp, path: &str, token: &str) -> (StatusCode, Value) {
-    let response = reqwest::Client::new()
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("the API answers");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
-async fn sign_in(app: &TestApp, init_data: String) -> Value {
-    let (status, body) = post(
-        app,
-        "/api/v1/auth/telegram",
-        json!({ "init_data": init_data }),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body
-}
-
-fn error_code(body: &Value) -> &str {
-    body["error"]["code"].as_str().unwrap_or("<no code>")
-}
 
 #[tokio::test]
 async fn signing_in_registers_once_and_refresh_tokens_rotate() {

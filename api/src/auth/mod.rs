@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use domain::permissions::Role;
+use domain::permissions::{Action, Role, is_allowed};
 use uuid::Uuid;
 
 use crate::config::AuthSettings;
@@ -55,6 +55,21 @@ pub struct AuthUser {
     pub user_id: Uuid,
     pub role: Role,
     pub telegram_id: i64,
+}
+
+impl AuthUser {
+    /// 403 unless the caller's role may do `action` (the domain's permission table).
+    pub fn require(&self, action: Action) -> Result<(), ApiError> {
+        if is_allowed(self.role, action) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "a {} may not {}",
+                domain::wire::wire_name(&self.role),
+                domain::wire::wire_name(&action).replace('_', " ")
+            )))
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for AuthUser {

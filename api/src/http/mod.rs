@@ -19,9 +19,11 @@ use tracing::Level;
 
 use std::sync::Arc;
 
+use domain::catalogue::Catalogue;
 use domain::command::Commands;
 
 use crate::auth::{self, AuthState};
+use crate::credits;
 use crate::metrics::Metrics;
 use error::ApiError;
 pub use request_id::RequestId;
@@ -35,6 +37,8 @@ pub struct AppState {
     /// Command services over `pool`: how handlers change anything.
     pub commands: Arc<Commands>,
     pub auth: AuthState,
+    /// Credit packs and plans on sale.
+    pub catalogue: Arc<Catalogue>,
 }
 
 /// The whole router: operational endpoints (`/health/*`, `/metrics`) that every
@@ -88,6 +92,10 @@ fn api_v1() -> Router<AppState> {
             "/auth/me",
             get(auth::routes::get_me).patch(auth::routes::patch_me),
         )
+        .route("/credits", get(credits::balance))
+        .route("/credits/statement", get(credits::statement))
+        .route("/credits/spend", post(credits::spend))
+        .route("/credits/catalogue", get(credits::catalogue))
         .layer(DefaultBodyLimit::max(64 * 1024))
 }
 

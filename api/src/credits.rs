@@ -1,0 +1,181 @@
+//! `/api/v1/credits`: the caller's balance with points that lapse soon, their
+//! statement, spending with an operation id, and the catalogue of packs and plans.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{Duration, Utc};
+use domain::catalogue::Catalogue;
+use domain::command::CommandContext;
+use domain::credit::CreditCommand;
+use domain::permissions::Action;
+use projections::read_models::credit_lots::{ExpiringLot, expiring};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::AuthUser;
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiJson, ApiQuery};
+use crate::read_your_writes::{READ_YOUR_WRITES_LIMIT, caught_up};
+
+/// How far ahead "expiring soon" looks.
+const EXPIRING_WITHIN_DAYS: i64 = 30;
+
+#[derive(Debug, Serialize)]
+pub struct Balance {
+    pub balance: i64,
+    pub granted: i64,
+    pub spent: i64,
+    pub refunded: i64,
+    pub expired: i64,
+    /// Points with something left that lapse within 30 days, soonest first.
+    pub expiring_soon: Vec<ExpiringLot>,
+}
+
+async fn balance_of(state: &AppState, account: &str) -> Result<Balance, ApiError> {
+    let row: Option<(i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT balance, granted, spent, refunded, expired FROM rm_credit_balances WHERE account_id = $1",
+    )
+    .bind(account)
+    .fetch_optional(&state.pool)
+    .await?;
+    let (balance, granted, spent, refunded, expired) = row.unwrap_or_default();
+    let now = Utc::now();
+    let expiring_soon = expiring(
+        &state.pool,
+        account,
+        now,
+        now + Duration::days(EXPIRING_WITHIN_DAYS),
+    )
+    .await?;
+    Ok(Balance {
+        balance,
+        granted,
+        spent,
+        refunded,
+        expired,
+        expiring_soon,
+    })
+}
+
+/// `GET /api/v1/credits`
+pub async fn balance(
+    State(state): State<AppState>,
+    caller: AuthUser,
+) -> Result<Json<Balance>, ApiError> {
+    Ok(Json(balance_of(&state, &caller.user_id.to_string()).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Page {
+    /// At most this many lines (1..200, 50 by default).
+    pub limit: Option<i64>,
+    /// Lines before this one (the `next_cursor` of the previous page).
+    pub before: Option<i64>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct StatementLine {
+    pub sequence: i64,
+    pub recorded_at: chrono::DateTime<Utc>,
+    pub change: i64,
+    pub kind: String,
+    pub reason: String,
+    pub reference: String,
+    pub expires_at: Option<chrono::DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StatementPage {
+    pub items: Vec<StatementLine>,
+    /// Pass as `before` for the next (older) page; absent on the last one.
+    pub next_cursor: Option<i64>,
+}
+
+/// `GET /api/v1/credits/statement?limit=&before=`: newest first.
+pub async fn statement(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiQuery(page): ApiQuery<Page>,
+) -> Result<Json<StatementPage>, ApiError> {
+    let limit = page.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::invalid_field("limit", "from 1 to 200"));
+    }
+    let items: Vec<StatementLine> = sqlx::query_as(
+        "SELECT sequence, recorded_at, change, kind, reason, reference, expires_at FROM rm_credit_statement \
+         WHERE account_id = $1 AND ($2::bigint IS NULL OR sequence < $2) ORDER BY sequence DESC LIMIT $3",
+    )
+    .bind(caller.user_id.to_string())
+    .bind(page.before)
+    .bind(limit)
+    .fetch_all(&state.pool)
+    .await?;
+    let next_cursor = (items.len() as i64 == limit)
+        .then(|| items.last().map(|line| line.sequence))
+        .flatten()
+        .filter(|sequence| *sequence > 1);
+    Ok(Json(StatementPage { items, next_cursor }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spend {
+    pub amount: u64,
+    /// What the credits pay for ("image generation").
+    pub reason: String,
+    /// The caller's id for this spend: repeating it spends once.
+    pub operation_id: String,
+}
+
+/// `POST /api/v1/credits/spend`: the balance after the spend (read back at once).
+pub async fn spend(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiJson(request): ApiJson<Spend>,
+) -> Result<Json<Balance>, ApiError> {
+    caller.require(Action::SpendOwnCredits)?;
+    if request.operation_id.trim().is_empty() || request.operation_id.len() > 100 {
+        return Err(ApiError::invalid_field(
+            "operation_id",
+            "1 to 100 characters",
+        ));
+    }
+    if request.reason.trim().is_empty() || request.reason.len() > 200 {
+        return Err(ApiError::invalid_field("reason", "1 to 200 characters"));
+    }
+    if request.amount == 0 {
+        return Err(ApiError::invalid_field("amount", "at least 1"));
+    }
+    let account = caller.user_id.to_string();
+    let committed = state
+        .commands
+        .credits
+        .execute(
+            &account,
+            CreditCommand::Spend {
+                amount: request.amount,
+                reason: request.reason,
+                operation_id: request.operation_id,
+                at: Utc::now(),
+            },
+            &CommandContext::user(caller.user_id, caller.role),
+        )
+        .await?;
+    for projection in ["credit_balances", "credit_lots"] {
+        caught_up(
+            &state.pool,
+            projection,
+            "CreditAccount",
+            &account,
+            committed.sequence,
+            READ_YOUR_WRITES_LIMIT,
+        )
+        .await?;
+    }
+    Ok(Json(balance_of(&state, &account).await?))
+}
+
+/// `GET /api/v1/credits/catalogue`: packs and plans on sale (no sign-in needed).
+pub async fn catalogue(State(state): State<AppState>) -> Json<Catalogue> {
+    Json(state.catalogue.as_ref().clone())
+}
