@@ -7,6 +7,7 @@ pub mod config;
 pub mod credits;
 pub mod http;
 pub mod metrics;
+pub mod orders;
 pub mod read_your_writes;
 pub mod shutdown;
 pub mod startup;

@@ -93,7 +93,7 @@ async fn metrics_report_requests_relay_and_outbox_and_every_response_has_a_reque
         .expect("404");
     assert_eq!(missing.status(), 404);
     let body: serde_json::Value = missing.json().await.expect("json error body");
-    assert_eq!(body["error"], "not_found");
+    assert_eq!(body["error"]["code"], "not_found");
 
     let metrics = client
         .get(app.url("/metrics"))

@@ -23,8 +23,8 @@ use domain::catalogue::Catalogue;
 use domain::command::Commands;
 
 use crate::auth::{self, AuthState};
-use crate::credits;
 use crate::metrics::Metrics;
+use crate::{credits, orders};
 use error::ApiError;
 pub use request_id::RequestId;
 
@@ -92,6 +92,9 @@ fn api_v1() -> Router<AppState> {
             "/auth/me",
             get(auth::routes::get_me).patch(auth::routes::patch_me),
         )
+        .route("/orders", post(orders::place).get(orders::list))
+        .route("/orders/{id}", get(orders::get_one))
+        .route("/orders/{id}/{action}", post(orders::act))
         .route("/credits", get(credits::balance))
         .route("/credits/statement", get(credits::statement))
         .route("/credits/spend", post(credits::spend))

@@ -173,7 +173,11 @@ async fn apply(
         }
         E::ResultSubmitted { files, .. } => {
             status(connection, id, at, "submitted").await?;
-            line(None, format!("result submitted ({} files)", files.len()))
+            let count = match files.len() {
+                1 => "1 file".to_owned(),
+                n => format!("{n} files"),
+            };
+            line(None, format!("result submitted ({count})"))
         }
         E::RevisionRequested { reason, revision } => {
             set("UPDATE rm_orders SET status = 'revision_requested', revisions = $3, updated_at = $2 WHERE order_id = $1")
