@@ -46,6 +46,8 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "LEDGERBOT_REFRESH_TOKEN_TTL_DAYS",
     "LEDGERBOT_CREDIT_PACKS",
     "LEDGERBOT_PLANS",
+    "LEDGERBOT_SALON_HOURS",
+    "LEDGERBOT_SALON_UTC_OFFSET",
 ];
 
 #[derive(Debug, Clone)]
@@ -66,6 +68,17 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Credit packs and plans on sale.
     pub catalogue: Catalogue,
+    /// When the salon takes bookings.
+    pub salon: SalonHours,
+}
+
+/// The salon's working day, in its own time zone (a fixed UTC offset; Russia has no
+/// daylight saving time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SalonHours {
+    pub opens: chrono::NaiveTime,
+    pub closes: chrono::NaiveTime,
+    pub utc_offset: chrono::FixedOffset,
 }
 
 /// Telegram login and the API's tokens. Secrets never appear in `Debug`.
@@ -259,6 +272,7 @@ impl Settings {
             scheduler: scheduler(&get)?,
             auth: auth(&get)?,
             catalogue: catalogue(&get)?,
+            salon: salon(&get)?,
         })
     }
 }
@@ -624,6 +638,39 @@ fn catalogue(get: &dyn Fn(&str) -> Option<String>) -> Result<Catalogue, ConfigEr
             .collect::<Result<_, ConfigError>>()?,
     };
     Ok(Catalogue { packs, plans })
+}
+
+fn salon(get: &dyn Fn(&str) -> Option<String>) -> Result<SalonHours, ConfigError> {
+    const HOURS: &str = "opening and closing times like 10:00-20:00";
+    let hours = get("LEDGERBOT_SALON_HOURS").unwrap_or_else(|| "10:00-20:00".to_owned());
+    let malformed_hours = || ConfigError {
+        variable: "LEDGERBOT_SALON_HOURS",
+        expected: HOURS,
+        found: Some(hours.clone()),
+    };
+    let (opens, closes) = hours.trim().split_once('-').ok_or_else(malformed_hours)?;
+    let time = |text: &str| {
+        chrono::NaiveTime::parse_from_str(text.trim(), "%H:%M").map_err(|_| malformed_hours())
+    };
+    let (opens, closes) = (time(opens)?, time(closes)?);
+    if closes <= opens {
+        return Err(malformed_hours());
+    }
+    let offset = get("LEDGERBOT_SALON_UTC_OFFSET").unwrap_or_else(|| "+03:00".to_owned());
+    let malformed_offset = ConfigError {
+        variable: "LEDGERBOT_SALON_UTC_OFFSET",
+        expected: "an offset from UTC like +03:00",
+        found: Some(offset.clone()),
+    };
+    let utc_offset =
+        chrono::DateTime::parse_from_rfc3339(&format!("2026-01-01T00:00:00{}", offset.trim()))
+            .map(|time| *time.offset())
+            .map_err(|_| malformed_offset)?;
+    Ok(SalonHours {
+        opens,
+        closes,
+        utc_offset,
+    })
 }
 
 fn log_filter(value: Option<String>) -> Result<String, ConfigError> {

@@ -2,6 +2,7 @@
 //! start-up code that wires the other crates together into the `ledgerbot` binary.
 
 pub mod auth;
+pub mod bookings;
 pub mod cli;
 pub mod config;
 pub mod credits;
@@ -9,6 +10,7 @@ pub mod http;
 pub mod metrics;
 pub mod orders;
 pub mod read_your_writes;
+pub mod reports;
 pub mod shutdown;
 pub mod startup;
 pub mod telegram;

@@ -110,6 +110,7 @@ impl Application {
             metrics: Metrics::new(),
             auth,
             catalogue: Arc::new(settings.catalogue.clone()),
+            salon: settings.salon,
         };
         Ok(Self {
             listener,
@@ -240,6 +241,22 @@ impl Application {
         }
     }
 }
+
+/// Every projection the workers part runs, by name (the admin status lists them).
+pub const PROJECTION_NAMES: &[&str] = &[
+    "credit_balances",
+    "credit_lots",
+    "users",
+    "tax_ledger",
+    "orders",
+    "payments",
+    "tickets",
+    "analytics",
+    "notifications",
+    "payment_reactions",
+    "loyalty_cashback",
+    "monthly_allowance",
+];
 
 /// Connections of the relay's own pool: the lock connection it works on, the NOTIFY
 /// listener, and one for status queries. Its own, so the API's load never makes it

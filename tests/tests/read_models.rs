@@ -209,6 +209,15 @@ async fn check_figures(context: &TestContext) {
     );
 }
 
+#[test]
+fn the_list_here_is_every_projection_the_workers_run() {
+    let mut here: Vec<&str> = PROJECTIONS.iter().map(|(name, _)| *name).collect();
+    let mut run: Vec<&str> = api::startup::PROJECTION_NAMES.to_vec();
+    here.sort_unstable();
+    run.sort_unstable();
+    assert_eq!(here, run);
+}
+
 #[tokio::test]
 async fn business_read_models_after_a_scripted_week() {
     let context = TestContext::new().await;

@@ -23,8 +23,9 @@ use domain::catalogue::Catalogue;
 use domain::command::Commands;
 
 use crate::auth::{self, AuthState};
+use crate::config::SalonHours;
 use crate::metrics::Metrics;
-use crate::{credits, orders};
+use crate::{bookings, credits, orders, reports};
 use error::ApiError;
 pub use request_id::RequestId;
 
@@ -39,6 +40,7 @@ pub struct AppState {
     pub auth: AuthState,
     /// Credit packs and plans on sale.
     pub catalogue: Arc<Catalogue>,
+    pub salon: SalonHours,
 }
 
 /// The whole router: operational endpoints (`/health/*`, `/metrics`) that every
@@ -95,6 +97,11 @@ fn api_v1() -> Router<AppState> {
         .route("/orders", post(orders::place).get(orders::list))
         .route("/orders/{id}", get(orders::get_one))
         .route("/orders/{id}/{action}", post(orders::act))
+        .route("/bookings/free-slots", get(bookings::free))
+        .route("/reports/tax-ledger", get(reports::tax_ledger))
+        .route("/reports/receipts", get(reports::receipts))
+        .route("/reports/analytics", get(reports::analytics))
+        .route("/admin/status", get(reports::system_status))
         .route("/credits", get(credits::balance))
         .route("/credits/statement", get(credits::statement))
         .route("/credits/spend", post(credits::spend))

@@ -172,7 +172,7 @@ pub async fn park(
 }
 
 /// How far behind the relay is.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct OutboxStatus {
     /// Events committed but not yet acknowledged by JetStream.
     pub depth: i64,

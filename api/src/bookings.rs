@@ -1,0 +1,82 @@
+//! `/api/v1/bookings/free-slots`: when a master is free on a date, within the salon's
+//! working hours.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use domain::order::Slot;
+use projections::read_models::bookings::{FreeSlotsError, free_slots};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiQuery};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FreeSlotsQuery {
+    pub master_id: Uuid,
+    /// The salon's calendar date.
+    pub date: NaiveDate,
+    /// How long the service takes (5..720).
+    pub duration_minutes: i64,
+    /// Slots start this often (5..240; 30 by default).
+    pub step_minutes: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FreeSlots {
+    pub master_id: Uuid,
+    pub date: NaiveDate,
+    pub slots: Vec<Slot>,
+}
+
+/// `GET /api/v1/bookings/free-slots?master_id=&date=&duration_minutes=&step_minutes=`
+pub async fn free(
+    State(state): State<AppState>,
+    _caller: AuthUser,
+    ApiQuery(query): ApiQuery<FreeSlotsQuery>,
+) -> Result<Json<FreeSlots>, ApiError> {
+    if !(5..=720).contains(&query.duration_minutes) {
+        return Err(ApiError::invalid_field("duration_minutes", "from 5 to 720"));
+    }
+    let step = query.step_minutes.unwrap_or(30);
+    if !(5..=240).contains(&step) {
+        return Err(ApiError::invalid_field("step_minutes", "from 5 to 240"));
+    }
+    let hours = state.salon;
+    let local = |time| {
+        hours
+            .utc_offset
+            .from_local_datetime(&query.date.and_time(time))
+            .single()
+            .map(|moment| moment.with_timezone(&Utc))
+            .ok_or_else(|| ApiError::invalid_field("date", "a date the salon's calendar has"))
+    };
+    let (opens, closes) = (local(hours.opens)?, local(hours.closes)?);
+    // Slots already begun are not offered.
+    let opens = opens.max(Utc::now());
+    let slots = if closes <= opens {
+        Vec::new()
+    } else {
+        free_slots(
+            &state.pool,
+            query.master_id,
+            opens,
+            closes,
+            Duration::minutes(query.duration_minutes),
+            Duration::minutes(step),
+        )
+        .await
+        .map_err(|error| match error {
+            FreeSlotsError::Database(error) => ApiError::from(error),
+            other => ApiError::invalid_field("duration_minutes", other.to_string()),
+        })?
+    };
+    Ok(Json(FreeSlots {
+        master_id: query.master_id,
+        date: query.date,
+        slots,
+    }))
+}

@@ -1,0 +1,190 @@
+//! Reports, admin status and free booking slots over HTTP, after the scripted week:
+//! the tax ledger of the year, the receipts register as CSV, analytics, projection
+//! and outbox status, and the refusals for those who may not see them.
+
+use std::time::Duration;
+
+use api::startup::{PROJECTION_NAMES, Parts};
+use chrono::{TimeZone, Utc};
+use domain::command::{CommandContext, Commands};
+use domain::money::Money;
+use domain::order::{OrderCommand, OrderDetails, Slot};
+use domain::permissions::Role;
+use domain::user::UserCommand;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tests::api_client::{get_with, settings, signed_in};
+use tests::app::spawn_app;
+use tests::history::{self, people};
+use tests::{TestContext, eventually};
+use uuid::Uuid;
+
+#[tokio::test]
+async fn owners_read_the_ledger_receipts_analytics_and_status_and_clients_cannot() {
+    let context = TestContext::new().await;
+    history::business(&context.pool).await;
+    let app = spawn_app(settings(&context), Parts::ALL).await;
+    let commands = Commands::over(context.pool.clone());
+    let (_, owner_id) = signed_in(&app, 555_001, "Ольга").await;
+    commands
+        .users
+        .execute(
+            &owner_id,
+            UserCommand::ChangeRole {
+                role: Role::Owner,
+                by: Role::Owner,
+            },
+            &CommandContext::system("test"),
+        )
+        .await
+        .expect("owner");
+    let (owner, _) = signed_in(&app, 555_001, "Ольга").await;
+    let (client, _) = signed_in(&app, 555_002, "Пётр").await;
+
+    // Everything applied: the status shows it.
+    assert!(
+        eventually(Duration::from_secs(60), || async {
+            let (_, status) = get_with(&app, "/api/v1/admin/status", &owner).await;
+            status["outbox"]["depth"] == json!(0)
+                && status["projections"].as_array().is_some_and(|all| {
+                    all.len() == PROJECTION_NAMES.len()
+                        && all.iter().all(|p| p["aggregates"].as_i64() > Some(0))
+                })
+        })
+        .await
+    );
+    let (_, status) = get_with(&app, "/api/v1/admin/status", &owner).await;
+    assert!(
+        status["projections"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .all(|p| p["parked"] == json!(0)),
+        "{status}"
+    );
+
+    assert!(
+        eventually(Duration::from_secs(30), || async {
+            let (_, ledger) = get_with(&app, "/api/v1/reports/tax-ledger?year=2026", &owner).await;
+            ledger["months"][0]["income"] == json!("22839.00")
+        })
+        .await,
+        "November's income: 24,829 received less 1,990 refunded"
+    );
+    let (status, ledger) = get_with(&app, "/api/v1/reports/tax-ledger?year=2026", &owner).await;
+    assert_eq!(status, StatusCode::OK);
+    insta::assert_json_snapshot!("tax_ledger_2026", ledger);
+
+    let response = reqwest::Client::new()
+        .get(app.url("/api/v1/reports/receipts?month=2026-11&format=csv"))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .expect("type")
+            .starts_with("text/csv")
+    );
+    let csv = response.text().await.expect("text");
+    insta::assert_snapshot!("receipts_register_2026_11_over_http", csv);
+
+    let today = Utc::now().date_naive();
+    let (status, figures) = get_with(
+        &app,
+        &format!("/api/v1/reports/analytics?from=2026-11-01&to={today}"),
+        &owner,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{figures}");
+    assert_eq!(
+        (figures["orders_placed"].clone(), figures["revenue"].clone()),
+        (json!(8), json!("24829.00"))
+    );
+
+    for path in [
+        "/api/v1/reports/tax-ledger?year=2026",
+        "/api/v1/reports/receipts?month=2026-11",
+        "/api/v1/reports/analytics?from=2026-11-01&to=2026-11-30",
+        "/api/v1/admin/status",
+    ] {
+        let (status, _) = get_with(&app, path, &client).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+    }
+    let (status, body) = get_with(&app, "/api/v1/reports/receipts?month=November", &owner).await;
+    assert_eq!(
+        (status, &body["error"]["details"]["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("month"))
+    );
+    app.stop().await;
+    context.cleanup().await;
+}
+
+#[tokio::test]
+async fn free_slots_are_the_salon_day_without_the_masters_bookings() {
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), Parts::ALL).await;
+    let (client, client_id) = signed_in(&app, 555_101, "Вика").await;
+    // A booking a week ahead, 09:00–10:00 UTC (12:00–13:00 in the salon's +03:00).
+    let day = (Utc::now() + chrono::Duration::days(7)).date_naive();
+    let at = |hour| Utc.from_utc_datetime(&day.and_hms_opt(hour, 0, 0).expect("time"));
+    let order = Uuid::now_v7();
+    Commands::over(context.pool.clone())
+        .orders
+        .execute(
+            &order.to_string(),
+            OrderCommand::Place {
+                order_id: order,
+                customer_id: client_id.parse().expect("uuid"),
+                details: OrderDetails::Booking {
+                    service_id: "haircut".to_owned(),
+                    service_name: "Стрижка".to_owned(),
+                    master_id: people::MASTER,
+                    slot: Slot {
+                        start: at(9),
+                        end: at(10),
+                    },
+                    price: "1500.00".parse::<Money>().expect("money"),
+                },
+            },
+            &CommandContext::system("test"),
+        )
+        .await
+        .expect("booked");
+    let path = format!(
+        "/api/v1/bookings/free-slots?master_id={}&date={day}&duration_minutes=60&step_minutes=30",
+        people::MASTER
+    );
+    let (status, free) = get_with(&app, &path, &client).await;
+    assert_eq!(status, StatusCode::OK, "{free}");
+    let starts: Vec<String> = free["slots"]
+        .as_array()
+        .expect("slots")
+        .iter()
+        .map(|slot| slot["start"].as_str().expect("start")[11..16].to_owned())
+        .collect();
+    // 10:00–20:00 at +03:00 is 07:00–17:00 UTC: 19 one-hour starts every half hour,
+    // less 08:30, 09:00 and 09:30, which overlap the booking.
+    assert_eq!(starts.len(), 16, "{starts:?}");
+    assert_eq!(starts.first().map(String::as_str), Some("07:00"));
+    assert_eq!(starts.last().map(String::as_str), Some("16:00"));
+    assert!(
+        !starts
+            .iter()
+            .any(|start| ["08:30", "09:00", "09:30"].contains(&start.as_str()))
+    );
+    let (status, body): (StatusCode, Value) = get_with(
+        &app,
+        &path.replace("duration_minutes=60", "duration_minutes=1"),
+        &client,
+    )
+    .await;
+    assert_eq!(
+        (status, &body["error"]["details"]["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("duration_minutes"))
+    );
+    app.stop().await;
+    context.cleanup().await;
+}
