@@ -15,3 +15,4 @@ pub mod shutdown;
 pub mod startup;
 pub mod telegram;
 pub mod telemetry;
+pub mod tickets;

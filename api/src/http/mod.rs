@@ -25,7 +25,7 @@ use domain::command::Commands;
 use crate::auth::{self, AuthState};
 use crate::config::SalonHours;
 use crate::metrics::Metrics;
-use crate::{bookings, credits, orders, reports};
+use crate::{bookings, credits, orders, reports, tickets};
 use error::ApiError;
 pub use request_id::RequestId;
 
@@ -102,6 +102,18 @@ fn api_v1() -> Router<AppState> {
         .route("/reports/receipts", get(reports::receipts))
         .route("/reports/analytics", get(reports::analytics))
         .route("/admin/status", get(reports::system_status))
+        .route("/tickets", post(tickets::open).get(tickets::list))
+        .route("/tickets/counts", get(tickets::counts))
+        .route("/tickets/{id}", get(tickets::get_one))
+        .route("/tickets/{id}/messages", post(tickets::post_message))
+        .route(
+            "/tickets/{id}/messages/{message_id}",
+            axum::routing::patch(tickets::edit_message),
+        )
+        .route("/tickets/{id}/assign", post(tickets::assign))
+        .route("/tickets/{id}/status", post(tickets::set_status))
+        .route("/tickets/{id}/priority", post(tickets::set_priority))
+        .route("/tickets/{id}/rating", post(tickets::rate))
         .route("/credits", get(credits::balance))
         .route("/credits/statement", get(credits::statement))
         .route("/credits/spend", post(credits::spend))

@@ -88,6 +88,11 @@ impl Ticket {
         self.assignee_id
     }
 
+    /// Who opened it (`None` before it is opened).
+    pub fn customer_id(&self) -> Option<Uuid> {
+        self.customer_id
+    }
+
     fn decide(&self, command: TicketCommand) -> Result<Vec<TicketEvent>, TicketError> {
         if let TicketCommand::Open {
             customer_id,

@@ -1,0 +1,255 @@
+//! `/api/v1/tickets` black-box over HTTP: a customer opens a ticket, support answers
+//! and leaves an internal note the customer never sees, assigns, resolves; the
+//! customer edits their message and rates; lists filter and count; refusals.
+
+use api::startup::Parts;
+use domain::command::{CommandContext, Commands};
+use domain::permissions::Role;
+use domain::user::UserCommand;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tests::TestContext;
+use tests::api_client::{error_code, get_with, post_with, settings, signed_in};
+use tests::app::{TestApp, spawn_app};
+
+async fn support(app: &TestApp, commands: &Commands, telegram_id: i64) -> (String, String) {
+    let (_, user) = signed_in(app, telegram_id, "Глеб").await;
+    commands
+        .users
+        .execute(
+            &user,
+            UserCommand::ChangeRole {
+                role: Role::Support,
+                by: Role::Owner,
+            },
+            &CommandContext::system("test"),
+        )
+        .await
+        .expect("role");
+    signed_in(app, telegram_id, "Глеб").await
+}
+
+async fn patch_with(app: &TestApp, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .patch(app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("answers");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_ticket_is_answered_assigned_resolved_and_rated_through_the_api() {
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), Parts::ALL).await;
+    let commands = Commands::over(context.pool.clone());
+    let (customer, _) = signed_in(&app, 666_001, "Дарья").await;
+    let (stranger, _) = signed_in(&app, 666_002, "Олег").await;
+    let (agent, agent_id) = support(&app, &commands, 666_003).await;
+
+    let (status, opened) = post_with(
+        &app,
+        "/api/v1/tickets",
+        &customer,
+        json!({ "category": "payments", "title": "Не пришли кредиты", "description": "Оплатила пакет XL" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{opened}");
+    let id = opened["ticket_id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        (opened["status"].as_str(), opened["priority"].as_str()),
+        (Some("open"), Some("NORMAL"))
+    );
+    let (status, _) = get_with(&app, &format!("/api/v1/tickets/{id}"), &stranger).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let path = |tail: &str| format!("/api/v1/tickets/{id}{tail}");
+    let (status, _) = post_with(
+        &app,
+        &path("/messages"),
+        &agent,
+        json!({ "text": "проверить в ЮKassa", "internal": true }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, answered) = post_with(
+        &app,
+        &path("/messages"),
+        &agent,
+        json!({ "text": "Начислили, проверьте" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(
+        answered["first_response_at"].is_string(),
+        "the first visible answer counts: {answered}"
+    );
+    let (status, body) = post_with(
+        &app,
+        &path("/messages"),
+        &customer,
+        json!({ "text": "секрет", "internal": true }),
+    )
+    .await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::FORBIDDEN, "forbidden")
+    );
+    let (status, with_reply) = post_with(
+        &app,
+        &path("/messages"),
+        &customer,
+        json!({ "text": "Вижу, спасиб" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let texts = |ticket: &Value| -> Vec<String> {
+        ticket["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .map(|m| m["text"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        texts(&with_reply),
+        vec!["Оплатила пакет XL", "Начислили, проверьте", "Вижу, спасиб"],
+        "no internal note for the customer"
+    );
+    let mine = with_reply["messages"][2]["message_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (status, edited) = patch_with(
+        &app,
+        &path(&format!("/messages/{mine}")),
+        &customer,
+        json!({ "text": "Вижу, спасибо!" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(texts(&edited)[2], "Вижу, спасибо!");
+    let (status, body) = patch_with(
+        &app,
+        &path(&format!("/messages/{mine}")),
+        &agent,
+        json!({ "text": "подмена" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (_, as_agent) = get_with(&app, &path(""), &agent).await;
+    assert_eq!(texts(&as_agent).len(), 4, "staff see the internal note");
+
+    let (status, body) = post_with(
+        &app,
+        &path("/assign"),
+        &customer,
+        json!({ "assignee_id": agent_id }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, assigned) = post_with(
+        &app,
+        &path("/assign"),
+        &agent,
+        json!({ "assignee_id": agent_id }),
+    )
+    .await;
+    assert_eq!(
+        (status, &assigned["assignee_id"]),
+        (StatusCode::OK, &json!(agent_id))
+    );
+    let (status, body) = post_with(
+        &app,
+        &path("/priority"),
+        &agent,
+        json!({ "priority": "URGENT" }),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["error"]["details"]["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("priority"))
+    );
+    let (status, _) = post_with(
+        &app,
+        &path("/priority"),
+        &agent,
+        json!({ "priority": "HIGH" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, resolved) = post_with(
+        &app,
+        &path("/status"),
+        &agent,
+        json!({ "status": "resolved" }),
+    )
+    .await;
+    assert_eq!(
+        (status, resolved["status"].as_str()),
+        (StatusCode::OK, Some("resolved"))
+    );
+    assert!(resolved["resolved_at"].is_string());
+    let (status, rated) = post_with(&app, &path("/rating"), &customer, json!({ "stars": 5 })).await;
+    assert_eq!(
+        (status, &rated["rating"]),
+        (StatusCode::OK, &json!(5)),
+        "{rated}"
+    );
+
+    // Lists and counts.
+    let (status, other) = post_with(
+        &app,
+        "/api/v1/tickets",
+        &stranger,
+        json!({ "category": "orders", "title": "Где исполнитель?", "description": "Жду три дня" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{other}");
+    let (_, all) = get_with(&app, "/api/v1/tickets", &agent).await;
+    assert_eq!(all["items"].as_array().map(Vec::len), Some(2));
+    let (_, own) = get_with(&app, "/api/v1/tickets", &customer).await;
+    assert_eq!(own["items"].as_array().map(Vec::len), Some(1));
+    let (_, found) = get_with(
+        &app,
+        "/api/v1/tickets?q=%D0%B8%D1%81%D0%BF%D0%BE%D0%BB%D0%BD%D0%B8%D1%82%D0%B5%D0%BB%D1%8C",
+        &agent,
+    )
+    .await;
+    assert_eq!(
+        found["items"][0]["title"],
+        json!("Где исполнитель?"),
+        "{found}"
+    );
+    let (_, high) = get_with(
+        &app,
+        "/api/v1/tickets?priority=high&status=resolved",
+        &agent,
+    )
+    .await;
+    assert_eq!(high["items"].as_array().map(Vec::len), Some(1));
+    let (status, counts) = get_with(&app, "/api/v1/tickets/counts", &agent).await;
+    assert_eq!(
+        (status, counts),
+        (StatusCode::OK, json!({ "open": 1, "resolved": 1 }))
+    );
+    let (status, _) = get_with(&app, "/api/v1/tickets/counts", &customer).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = post_with(
+        &app,
+        "/api/v1/tickets",
+        &customer,
+        json!({ "category": "orders", "title": "", "description": "x" }),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["error"]["details"]["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("title")),
+        "{body}"
+    );
+    app.stop().await;
+    context.cleanup().await;
+}
