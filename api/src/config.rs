@@ -48,6 +48,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "LEDGERBOT_PLANS",
     "LEDGERBOT_SALON_HOURS",
     "LEDGERBOT_SALON_UTC_OFFSET",
+    "LEDGERBOT_BOT_USERNAME",
 ];
 
 #[derive(Debug, Clone)]
@@ -70,6 +71,8 @@ pub struct Settings {
     pub catalogue: Catalogue,
     /// When the salon takes bookings.
     pub salon: SalonHours,
+    /// The bot's @username (without the @), for t.me links.
+    pub bot_username: Option<String>,
 }
 
 /// The salon's working day, in its own time zone (a fixed UTC offset; Russia has no
@@ -273,6 +276,7 @@ impl Settings {
             auth: auth(&get)?,
             catalogue: catalogue(&get)?,
             salon: salon(&get)?,
+            bot_username: bot_username(get("LEDGERBOT_BOT_USERNAME"))?,
         })
     }
 }
@@ -671,6 +675,23 @@ fn salon(get: &dyn Fn(&str) -> Option<String>) -> Result<SalonHours, ConfigError
         closes,
         utc_offset,
     })
+}
+
+fn bot_username(value: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(raw) = value else { return Ok(None) };
+    let name = raw.trim().trim_start_matches('@').to_owned();
+    let valid = (5..=32).contains(&name.len())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.to_ascii_lowercase().ends_with("bot");
+    if valid {
+        Ok(Some(name))
+    } else {
+        Err(ConfigError {
+            variable: "LEDGERBOT_BOT_USERNAME",
+            expected: "the bot's username, 5 to 32 letters, digits or '_', ending in bot",
+            found: Some(raw),
+        })
+    }
 }
 
 fn log_filter(value: Option<String>) -> Result<String, ConfigError> {

@@ -16,3 +16,4 @@ pub mod startup;
 pub mod telegram;
 pub mod telemetry;
 pub mod tickets;
+pub mod users;

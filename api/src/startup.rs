@@ -111,6 +111,7 @@ impl Application {
             auth,
             catalogue: Arc::new(settings.catalogue.clone()),
             salon: settings.salon,
+            bot_username: settings.bot_username.as_deref().map(Arc::from),
         };
         Ok(Self {
             listener,

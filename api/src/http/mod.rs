@@ -25,7 +25,7 @@ use domain::command::Commands;
 use crate::auth::{self, AuthState};
 use crate::config::SalonHours;
 use crate::metrics::Metrics;
-use crate::{bookings, credits, orders, reports, tickets};
+use crate::{bookings, credits, orders, reports, tickets, users};
 use error::ApiError;
 pub use request_id::RequestId;
 
@@ -41,6 +41,7 @@ pub struct AppState {
     /// Credit packs and plans on sale.
     pub catalogue: Arc<Catalogue>,
     pub salon: SalonHours,
+    pub bot_username: Option<Arc<str>>,
 }
 
 /// The whole router: operational endpoints (`/health/*`, `/metrics`) that every
@@ -114,6 +115,13 @@ fn api_v1() -> Router<AppState> {
         .route("/tickets/{id}/status", post(tickets::set_status))
         .route("/tickets/{id}/priority", post(tickets::set_priority))
         .route("/tickets/{id}/rating", post(tickets::rate))
+        .route("/users", get(users::list))
+        .route("/users/{id}", get(users::get_one))
+        .route("/users/{id}/history", get(users::history))
+        .route("/users/{id}/role", post(users::change_role))
+        .route("/users/{id}/block", post(users::block))
+        .route("/users/{id}/unblock", post(users::unblock))
+        .route("/referrals", get(users::referrals))
         .route("/credits", get(credits::balance))
         .route("/credits/statement", get(credits::statement))
         .route("/credits/spend", post(credits::spend))

@@ -1,0 +1,382 @@
+//! `/api/v1/users` (staff): find users by name, username or Telegram id; change a
+//! role; block and unblock; a user's orders, tickets and payments. And
+//! `/api/v1/referrals`: the caller's referral link, who came by it and what it earned.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use domain::command::CommandContext;
+use domain::permissions::{Action, Role};
+use domain::user::UserCommand;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiJson, ApiQuery};
+use crate::read_your_writes::{READ_YOUR_WRITES_LIMIT, caught_up};
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct UserView {
+    pub user_id: String,
+    pub telegram_id: i64,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+    pub language: Option<String>,
+    pub role: String,
+    pub blocked: bool,
+    pub referrer_id: Option<String>,
+    pub referrals: i64,
+    pub total_paid: String,
+    pub payments: i32,
+    pub loyalty_tier: Option<String>,
+    pub registered_at: DateTime<Utc>,
+}
+
+const USER_COLUMNS: &str = "user_id, telegram_id, first_name, last_name, username, language, role, blocked, \
+     referrer_id, referrals, total_paid::numeric(14, 2)::text AS total_paid, payments::int4 AS payments, \
+     loyalty_tier, registered_at";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Search {
+    /// Part of a name or username, or a whole Telegram id.
+    pub q: Option<String>,
+    pub role: Option<String>,
+    pub blocked: Option<bool>,
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub before: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UserPage {
+    pub items: Vec<UserView>,
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /api/v1/users?q=&role=&blocked=&limit=&before=`: newest first.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiQuery(query): ApiQuery<Search>,
+) -> Result<Json<UserPage>, ApiError> {
+    caller.require(Action::ViewUsers)?;
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::invalid_field("limit", "from 1 to 200"));
+    }
+    let cursor = match &query.before {
+        None => None,
+        Some(text) => {
+            let bad = || ApiError::invalid_field("before", "a next_cursor from a previous page");
+            let (at, id) = text.split_once('|').ok_or_else(bad)?;
+            Some((
+                at.parse::<DateTime<Utc>>().map_err(|_| bad())?,
+                id.to_owned(),
+            ))
+        }
+    };
+    let text = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let telegram_id = text.and_then(|q| q.parse::<i64>().ok());
+    let pattern = text.map(|q| {
+        format!(
+            "%{}%",
+            q.to_lowercase().replace('%', "\\%").replace('_', "\\_")
+        )
+    });
+    let items: Vec<UserView> = sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM rm_user_overview \
+         WHERE ($1::text IS NULL OR lower(first_name || ' ' || COALESCE(last_name, '')) LIKE $1 \
+                OR lower(COALESCE(username, '')) LIKE $1 OR telegram_id = $2) \
+           AND ($3::text IS NULL OR role = $3) AND ($4::bool IS NULL OR blocked = $4) \
+           AND ($5::timestamptz IS NULL OR (registered_at, user_id) < ($5, $6)) \
+         ORDER BY registered_at DESC, user_id DESC LIMIT $7"
+    ))
+    .bind(pattern)
+    .bind(telegram_id)
+    .bind(&query.role)
+    .bind(query.blocked)
+    .bind(cursor.as_ref().map(|(at, _)| *at))
+    .bind(cursor.as_ref().map(|(_, id)| id.clone()))
+    .bind(limit)
+    .fetch_all(&state.pool)
+    .await?;
+    let next_cursor = (items.len() as i64 == limit)
+        .then(|| items.last())
+        .flatten()
+        .map(|last| format!("{}|{}", last.registered_at.to_rfc3339(), last.user_id));
+    Ok(Json(UserPage { items, next_cursor }))
+}
+
+async fn user_row(state: &AppState, user_id: &str) -> Result<UserView, ApiError> {
+    let row: Option<UserView> = sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM rm_user_overview WHERE user_id = $1"
+    ))
+    .bind(user_id)
+    .fetch_optional(&state.pool)
+    .await?;
+    row.ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such user"))
+}
+
+/// `GET /api/v1/users/{id}`
+pub async fn get_one(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<UserView>, ApiError> {
+    caller.require(Action::ViewUsers)?;
+    Ok(Json(user_row(&state, &id.to_string()).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeRole {
+    pub role: Role,
+}
+
+/// `POST /api/v1/users/{id}/role`: admins make executors and support; only an owner
+/// appoints or demotes admins and owners; the last owner stays an owner.
+pub async fn change_role(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    Path(id): Path<Uuid>,
+    ApiJson(request): ApiJson<ChangeRole>,
+) -> Result<Json<UserView>, ApiError> {
+    caller.require(Action::ChangeRole)?;
+    let user_id = id.to_string();
+    let (user, _) = state.commands.users.load(&user_id).await?;
+    if user.role() == Role::Owner && request.role != Role::Owner {
+        let other_owners: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM rm_users WHERE role = 'owner' AND user_id <> $1 AND NOT blocked",
+        )
+        .bind(&user_id)
+        .fetch_one(&state.pool)
+        .await?;
+        if other_owners == 0 {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "last_owner",
+                "this is the business's last owner; appoint another owner first",
+            ));
+        }
+    }
+    command(
+        &state,
+        &caller,
+        &user_id,
+        UserCommand::ChangeRole {
+            role: request.role,
+            by: caller.role,
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Block {
+    pub reason: String,
+}
+
+/// `POST /api/v1/users/{id}/block`
+pub async fn block(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    Path(id): Path<Uuid>,
+    ApiJson(request): ApiJson<Block>,
+) -> Result<Json<UserView>, ApiError> {
+    caller.require(Action::BlockUser)?;
+    if id == caller.user_id {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "invalid_state",
+            "you cannot block yourself",
+        ));
+    }
+    if request.reason.trim().is_empty() {
+        return Err(ApiError::invalid_field(
+            "reason",
+            "say why (1 to 500 characters)",
+        ));
+    }
+    command(
+        &state,
+        &caller,
+        &id.to_string(),
+        UserCommand::Block {
+            reason: request.reason,
+            by: caller.role,
+        },
+    )
+    .await
+}
+
+/// `POST /api/v1/users/{id}/unblock`
+pub async fn unblock(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<UserView>, ApiError> {
+    caller.require(Action::BlockUser)?;
+    command(
+        &state,
+        &caller,
+        &id.to_string(),
+        UserCommand::Unblock { by: caller.role },
+    )
+    .await
+}
+
+async fn command(
+    state: &AppState,
+    caller: &AuthUser,
+    user_id: &str,
+    command: UserCommand,
+) -> Result<Json<UserView>, ApiError> {
+    let (user, _) = state.commands.users.load(user_id).await?;
+    if user.profile().is_none() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such user",
+        ));
+    }
+    let committed = state
+        .commands
+        .users
+        .execute(
+            user_id,
+            command,
+            &CommandContext::user(caller.user_id, caller.role),
+        )
+        .await?;
+    caught_up(
+        &state.pool,
+        "users",
+        "User",
+        user_id,
+        committed.sequence,
+        READ_YOUR_WRITES_LIMIT,
+    )
+    .await?;
+    Ok(Json(user_row(state, user_id).await?))
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct PaymentView {
+    pub payment_id: String,
+    pub purpose: String,
+    pub order_id: Option<Uuid>,
+    pub product: Option<String>,
+    pub amount: String,
+    pub refunded_amount: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct History {
+    pub orders: Vec<serde_json::Value>,
+    pub tickets: Vec<serde_json::Value>,
+    pub payments: Vec<PaymentView>,
+}
+
+/// `GET /api/v1/users/{id}/history`: the latest 100 orders, tickets and payments.
+pub async fn history(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    Path(id): Path<Uuid>,
+) -> Result<Json<History>, ApiError> {
+    caller.require(Action::ViewUsers)?;
+    let orders: Vec<serde_json::Value> = sqlx::query_scalar(
+        "SELECT jsonb_build_object('order_id', order_id, 'kind', kind, 'status', status, 'title', title, \
+                'price', price::text, 'placed_at', placed_at) \
+         FROM rm_orders WHERE customer_id = $1 ORDER BY placed_at DESC LIMIT 100",
+    )
+    .bind(id)
+    .fetch_all(&state.pool)
+    .await?;
+    let tickets: Vec<serde_json::Value> = sqlx::query_scalar(
+        "SELECT jsonb_build_object('ticket_id', ticket_id, 'title', title, 'status', status, \
+                'priority', priority, 'opened_at', opened_at) \
+         FROM rm_tickets WHERE customer_id = $1 ORDER BY opened_at DESC LIMIT 100",
+    )
+    .bind(id)
+    .fetch_all(&state.pool)
+    .await?;
+    let payments: Vec<PaymentView> = sqlx::query_as(
+        "SELECT payment_id, purpose, order_id, product, amount::text AS amount, \
+                refunded_amount::text AS refunded_amount, status, created_at, paid_at \
+         FROM rm_payments WHERE payer_id = $1 ORDER BY created_at DESC LIMIT 100",
+    )
+    .bind(id)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(History {
+        orders,
+        tickets,
+        payments,
+    }))
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct Referral {
+    pub user_id: String,
+    pub first_name: String,
+    pub registered_at: DateTime<Utc>,
+    /// Whether they have paid (which is what earns the bonus).
+    pub paid: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Referrals {
+    pub code: String,
+    /// `https://t.me/<bot>?startapp=ref_<code>` when the bot's username is configured.
+    pub link: Option<String>,
+    pub referrals: Vec<Referral>,
+    /// Credits earned by referral bonuses.
+    pub earned_credits: i64,
+}
+
+/// `GET /api/v1/referrals`
+pub async fn referrals(
+    State(state): State<AppState>,
+    caller: AuthUser,
+) -> Result<Json<Referrals>, ApiError> {
+    let me = caller.user_id.to_string();
+    let code: Option<String> =
+        sqlx::query_scalar("SELECT referral_code FROM rm_users WHERE user_id = $1")
+            .bind(&me)
+            .fetch_optional(&state.pool)
+            .await?;
+    let code = code.unwrap_or_else(|| domain::user::referral_code_for(caller.user_id));
+    let referrals: Vec<Referral> = sqlx::query_as(
+        "SELECT u.user_id, u.first_name, u.registered_at, COALESCE(s.payments, 0) > 0 AS paid \
+         FROM rm_users u LEFT JOIN rm_user_spending s ON s.user_id::text = u.user_id \
+         WHERE u.referrer_id = $1 ORDER BY u.registered_at DESC LIMIT 500",
+    )
+    .bind(&me)
+    .fetch_all(&state.pool)
+    .await?;
+    let earned_credits: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(sum(change), 0)::bigint FROM rm_credit_statement \
+         WHERE account_id = $1 AND kind = 'granted' AND reason = 'referral'",
+    )
+    .bind(&me)
+    .fetch_one(&state.pool)
+    .await?;
+    let link = state
+        .bot_username
+        .as_deref()
+        .map(|bot| format!("https://t.me/{bot}?startapp=ref_{code}"));
+    Ok(Json(Referrals {
+        code,
+        link,
+        referrals,
+        earned_credits,
+    }))
+}
