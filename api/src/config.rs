@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::http::limits::LimitSettings;
 use domain::catalogue::{Catalogue, CreditPack, Plan};
 use domain::money::Money;
 use domain::programs::{Programs, Tier};
@@ -49,6 +50,11 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "LEDGERBOT_SALON_HOURS",
     "LEDGERBOT_SALON_UTC_OFFSET",
     "LEDGERBOT_BOT_USERNAME",
+    "LEDGERBOT_RATE_LIMIT_PER_USER",
+    "LEDGERBOT_RATE_LIMIT_PER_IP",
+    "LEDGERBOT_REQUEST_TIMEOUT_SECS",
+    "LEDGERBOT_TRUST_FORWARDED_FOR",
+    "LEDGERBOT_CORS_ORIGINS",
 ];
 
 #[derive(Debug, Clone)]
@@ -73,6 +79,10 @@ pub struct Settings {
     pub salon: SalonHours,
     /// The bot's @username (without the @), for t.me links.
     pub bot_username: Option<String>,
+    /// Request rates and time limits of the API.
+    pub limits: LimitSettings,
+    /// Browser origins (the Mini App's) allowed to call the API.
+    pub cors_origins: Vec<String>,
 }
 
 /// The salon's working day, in its own time zone (a fixed UTC offset; Russia has no
@@ -277,6 +287,8 @@ impl Settings {
             catalogue: catalogue(&get)?,
             salon: salon(&get)?,
             bot_username: bot_username(get("LEDGERBOT_BOT_USERNAME"))?,
+            limits: limits(&get)?,
+            cors_origins: cors_origins(get("LEDGERBOT_CORS_ORIGINS"))?,
         })
     }
 }
@@ -689,6 +701,65 @@ fn bot_username(value: Option<String>) -> Result<Option<String>, ConfigError> {
         Err(ConfigError {
             variable: "LEDGERBOT_BOT_USERNAME",
             expected: "the bot's username, 5 to 32 letters, digits or '_', ending in bot",
+            found: Some(raw),
+        })
+    }
+}
+
+fn limits(get: &dyn Fn(&str) -> Option<String>) -> Result<LimitSettings, ConfigError> {
+    let defaults = LimitSettings::default();
+    Ok(LimitSettings {
+        per_user_per_minute: ranged(
+            "LEDGERBOT_RATE_LIMIT_PER_USER",
+            get("LEDGERBOT_RATE_LIMIT_PER_USER"),
+            defaults.per_user_per_minute,
+            1..=1_000_000,
+            "requests per minute, 1 to 1000000",
+        )?,
+        per_ip_per_minute: ranged(
+            "LEDGERBOT_RATE_LIMIT_PER_IP",
+            get("LEDGERBOT_RATE_LIMIT_PER_IP"),
+            defaults.per_ip_per_minute,
+            1..=1_000_000,
+            "requests per minute, 1 to 1000000",
+        )?,
+        request_timeout: Duration::from_secs(ranged(
+            "LEDGERBOT_REQUEST_TIMEOUT_SECS",
+            get("LEDGERBOT_REQUEST_TIMEOUT_SECS"),
+            defaults.request_timeout.as_secs(),
+            1..=300,
+            "a number of seconds from 1 to 300",
+        )?),
+        trust_forwarded_for: parsed(
+            "LEDGERBOT_TRUST_FORWARDED_FOR",
+            get("LEDGERBOT_TRUST_FORWARDED_FOR"),
+            defaults.trust_forwarded_for,
+            "true or false",
+        )?,
+    })
+}
+
+fn cors_origins(value: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = value else {
+        return Ok(Vec::new());
+    };
+    let origins: Vec<String> = raw
+        .split(',')
+        .map(|origin| origin.trim().trim_end_matches('/').to_owned())
+        .collect();
+    let valid = origins.iter().all(|origin| {
+        (origin.starts_with("https://")
+            || origin.starts_with("http://localhost")
+            || origin.starts_with("http://127.0.0.1"))
+            && !origin.contains('*')
+            && axum::http::HeaderValue::from_str(origin).is_ok()
+    });
+    if valid {
+        Ok(origins)
+    } else {
+        Err(ConfigError {
+            variable: "LEDGERBOT_CORS_ORIGINS",
+            expected: "comma-separated https:// origins (http:// only for localhost), no wildcards",
             found: Some(raw),
         })
     }

@@ -16,6 +16,7 @@ use tracing::{info, warn};
 
 use crate::auth::AuthState;
 use crate::config::{NatsSettings, Settings};
+use crate::http::limits::RateLimiter;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use domain::command::Commands;
@@ -112,6 +113,8 @@ impl Application {
             catalogue: Arc::new(settings.catalogue.clone()),
             salon: settings.salon,
             bot_username: settings.bot_username.as_deref().map(Arc::from),
+            limiter: RateLimiter::new(settings.limits),
+            cors_origins: settings.cors_origins.clone().into(),
         };
         Ok(Self {
             listener,
@@ -195,9 +198,12 @@ impl Application {
                 Ok(())
             });
         }
-        let server = axum::serve(listener, http::router(state.clone()))
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .into_future();
+        let server = axum::serve(
+            listener,
+            http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .into_future();
         running.spawn("http", async move {
             server.await.map_err(|error| error.to_string())
         });

@@ -3,6 +3,7 @@
 
 pub mod error;
 mod health;
+pub mod limits;
 mod metrics;
 mod request_id;
 
@@ -10,10 +11,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use sqlx::PgPool;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -42,6 +44,9 @@ pub struct AppState {
     pub catalogue: Arc<Catalogue>,
     pub salon: SalonHours,
     pub bot_username: Option<Arc<str>>,
+    pub limiter: limits::RateLimiter,
+    /// Origins of the Mini App allowed to call the API from a browser.
+    pub cors_origins: Arc<[String]>,
 }
 
 /// The whole router: operational endpoints (`/health/*`, `/metrics`) that every
@@ -74,7 +79,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
         .route("/metrics", get(metrics::scrape))
-        .nest("/api/v1", api_v1())
+        .nest("/api/v1", api_v1(&state))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -85,8 +90,19 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The versioned API. Bodies are limited to 64 KiB.
-fn api_v1() -> Router<AppState> {
+/// The versioned API: bodies up to 64 KiB, rate and time limits, CORS for the
+/// configured Mini App origins.
+fn api_v1(state: &AppState) -> Router<AppState> {
+    let origins: Vec<HeaderValue> = state
+        .cors_origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(3_600));
     Router::new()
         .route("/auth/telegram", post(auth::routes::telegram))
         .route("/auth/refresh", post(auth::routes::refresh))
@@ -127,6 +143,11 @@ fn api_v1() -> Router<AppState> {
         .route("/credits/spend", post(credits::spend))
         .route("/credits/catalogue", get(credits::catalogue))
         .layer(DefaultBodyLimit::max(64 * 1024))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::enforce,
+        ))
+        .layer(cors)
 }
 
 /// Health checks give each dependency this long to answer.
