@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::AuthUser;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson, ApiQuery};
-use crate::read_your_writes::{READ_YOUR_WRITES_LIMIT, caught_up};
+use crate::read_your_writes::READ_YOUR_WRITES_LIMIT;
 
 /// How far ahead "expiring soon" looks.
 const EXPIRING_WITHIN_DAYS: i64 = 30;
@@ -162,15 +162,16 @@ pub async fn spend(
         )
         .await?;
     for projection in ["credit_balances", "credit_lots"] {
-        caught_up(
-            &state.pool,
-            projection,
-            "CreditAccount",
-            &account,
-            committed.sequence,
-            READ_YOUR_WRITES_LIMIT,
-        )
-        .await?;
+        state
+            .checkpoints
+            .caught_up(
+                projection,
+                "CreditAccount",
+                &account,
+                committed.sequence,
+                READ_YOUR_WRITES_LIMIT,
+            )
+            .await;
     }
     Ok(Json(balance_of(&state, &account).await?))
 }

@@ -22,7 +22,7 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson, ApiQuery};
-use crate::read_your_writes::{READ_YOUR_WRITES_LIMIT, caught_up};
+use crate::read_your_writes::READ_YOUR_WRITES_LIMIT;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -423,15 +423,16 @@ async fn read_back(
     order_id: &str,
     sequence: usize,
 ) -> Result<OrderWithTimeline, ApiError> {
-    caught_up(
-        &state.pool,
-        "orders",
-        "Order",
-        order_id,
-        sequence,
-        READ_YOUR_WRITES_LIMIT,
-    )
-    .await?;
+    state
+        .checkpoints
+        .caught_up(
+            "orders",
+            "Order",
+            order_id,
+            sequence,
+            READ_YOUR_WRITES_LIMIT,
+        )
+        .await;
     let order: Option<OrderView> = sqlx::query_as(&format!(
         "SELECT {ORDER_COLUMNS} FROM rm_orders WHERE order_id = $1"
     ))

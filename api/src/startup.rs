@@ -19,6 +19,7 @@ use crate::config::{NatsSettings, Settings};
 use crate::http::limits::RateLimiter;
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
+use crate::read_your_writes::Checkpoints;
 use domain::command::Commands;
 use domain::event_store::connect;
 use domain::money::tax::TaxRules;
@@ -106,6 +107,7 @@ impl Application {
             .map_err(|error| StartupError::Auth(error.message))?;
         let state = AppState {
             commands: Arc::new(Commands::over(pool.clone())),
+            checkpoints: Checkpoints::watch(pool.clone()),
             pool,
             nats,
             metrics: Metrics::new(),

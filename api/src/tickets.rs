@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson, ApiQuery};
-use crate::read_your_writes::{READ_YOUR_WRITES_LIMIT, caught_up};
+use crate::read_your_writes::READ_YOUR_WRITES_LIMIT;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -455,15 +455,16 @@ async fn read_back(
     ticket_id: &str,
     sequence: usize,
 ) -> Result<TicketWithMessages, ApiError> {
-    caught_up(
-        &state.pool,
-        "tickets",
-        "Ticket",
-        ticket_id,
-        sequence,
-        READ_YOUR_WRITES_LIMIT,
-    )
-    .await?;
+    state
+        .checkpoints
+        .caught_up(
+            "tickets",
+            "Ticket",
+            ticket_id,
+            sequence,
+            READ_YOUR_WRITES_LIMIT,
+        )
+        .await;
     let ticket: Option<TicketView> = sqlx::query_as(&format!(
         "SELECT {TICKET_COLUMNS} FROM rm_tickets WHERE ticket_id = $1"
     ))

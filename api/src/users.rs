@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson, ApiQuery};
-use crate::read_your_writes::{READ_YOUR_WRITES_LIMIT, caught_up};
+use crate::read_your_writes::READ_YOUR_WRITES_LIMIT;
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
 pub struct UserView {
@@ -253,15 +253,16 @@ async fn command(
             &CommandContext::user(caller.user_id, caller.role),
         )
         .await?;
-    caught_up(
-        &state.pool,
-        "users",
-        "User",
-        user_id,
-        committed.sequence,
-        READ_YOUR_WRITES_LIMIT,
-    )
-    .await?;
+    state
+        .checkpoints
+        .caught_up(
+            "users",
+            "User",
+            user_id,
+            committed.sequence,
+            READ_YOUR_WRITES_LIMIT,
+        )
+        .await;
     Ok(Json(user_row(state, user_id).await?))
 }
 

@@ -17,7 +17,7 @@ use super::identity::sign_in;
 use super::tokens::{revoke_family, use_refresh};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson};
-use crate::read_your_writes::{READ_YOUR_WRITES_LIMIT, caught_up};
+use crate::read_your_writes::READ_YOUR_WRITES_LIMIT;
 use crate::telegram::init_data::{InitDataError, validate};
 
 #[derive(Debug, Deserialize)]
@@ -224,15 +224,10 @@ async fn session(
 /// The user's row once the users read model has their events up to `version`.
 async fn me(state: &AppState, user_id: Uuid, version: usize) -> Result<Me, ApiError> {
     let id = user_id.to_string();
-    caught_up(
-        &state.pool,
-        "users",
-        "User",
-        &id,
-        version,
-        READ_YOUR_WRITES_LIMIT,
-    )
-    .await?;
+    state
+        .checkpoints
+        .caught_up("users", "User", &id, version, READ_YOUR_WRITES_LIMIT)
+        .await;
     let row: Option<Me> = sqlx::query_as(
         "SELECT user_id, telegram_id, first_name, last_name, username, language, role, blocked, \
                 referral_code, referrer_id, referrals, total_paid::numeric(14, 2)::text AS total_paid, loyalty_tier \

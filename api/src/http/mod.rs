@@ -27,6 +27,7 @@ use domain::command::Commands;
 use crate::auth::{self, AuthState};
 use crate::config::SalonHours;
 use crate::metrics::Metrics;
+use crate::read_your_writes::Checkpoints;
 use crate::{bookings, credits, orders, reports, tickets, users};
 use error::ApiError;
 pub use request_id::RequestId;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub limiter: limits::RateLimiter,
     /// Origins of the Mini App allowed to call the API from a browser.
     pub cors_origins: Arc<[String]>,
+    /// Waits for the read models to show a request's own writes.
+    pub checkpoints: Checkpoints,
 }
 
 /// The whole router: operational endpoints (`/health/*`, `/metrics`) that every
