@@ -213,7 +213,14 @@ pub async fn list(
     let next_cursor = (items.len() as i64 == limit)
         .then(|| items.last())
         .flatten()
-        .map(|last| format!("{}|{}", last.placed_at.to_rfc3339(), last.order_id));
+        .map(|last| {
+            format!(
+                "{}|{}",
+                last.placed_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                last.order_id
+            )
+        });
     Ok(Json(OrderPage { items, next_cursor }))
 }
 
@@ -364,6 +371,24 @@ pub async fn act(
         }
     };
     let order_id = id.to_string();
+    // Others' orders are 404 here too, before the domain could say what state they are in.
+    let (order, _) = state.commands.orders.load(&order_id).await?;
+    let party = order.customer_id() == Some(caller.user_id)
+        || order.executor_id() == Some(caller.user_id)
+        || order.master_id() == Some(caller.user_id);
+    let in_pool = order.kind() == Some(domain::order::Kind::Coursework)
+        && order.status() == domain::order::OrderStatus::Paid
+        && order.executor_id().is_none()
+        && is_allowed(caller.role, Action::TakeOrderFromPool);
+    if order.customer_id().is_none()
+        || !(party || in_pool || is_allowed(caller.role, Action::ViewAllOrders))
+    {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such order",
+        ));
+    }
     let committed = state
         .commands
         .orders

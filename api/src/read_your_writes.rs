@@ -88,7 +88,16 @@ impl Checkpoints {
                             !list.is_empty()
                         });
                     }
-                    Err(error) => warn!(%error, "reading checkpoints failed; retrying"),
+                    Err(error) => {
+                        warn!(%error, "reading checkpoints failed; retrying in a second");
+                        lock(&waiting).waiters.retain(|_, list| {
+                            list.retain(|waiter| !waiter.done.is_closed());
+                            !list.is_empty()
+                        });
+                        drop(waiting);
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
                 }
                 drop(waiting);
                 tokio::time::sleep(ROUND).await;

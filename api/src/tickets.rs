@@ -185,7 +185,14 @@ pub async fn list(
     let next_cursor = (items.len() as i64 == limit)
         .then(|| items.last())
         .flatten()
-        .map(|last| format!("{}|{}", last.opened_at.to_rfc3339(), last.ticket_id));
+        .map(|last| {
+            format!(
+                "{}|{}",
+                last.opened_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                last.ticket_id
+            )
+        });
     Ok(Json(TicketPage { items, next_cursor }))
 }
 

@@ -107,7 +107,14 @@ pub async fn list(
     let next_cursor = (items.len() as i64 == limit)
         .then(|| items.last())
         .flatten()
-        .map(|last| format!("{}|{}", last.registered_at.to_rfc3339(), last.user_id));
+        .map(|last| {
+            format!(
+                "{}|{}",
+                last.registered_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                last.user_id
+            )
+        });
     Ok(Json(UserPage { items, next_cursor }))
 }
 

@@ -333,6 +333,14 @@ async fn blocked_users_and_unconfigured_servers_cannot_sign_in() {
         )
         .await
         .expect("blocked");
+    let still_valid = session["access_token"].as_str().expect("a token");
+    assert!(
+        tests::eventually(Duration::from_secs(10), || async {
+            get_with(&app, "/api/v1/auth/me", still_valid).await.0 == StatusCode::FORBIDDEN
+        })
+        .await,
+        "a block counts at once, not when the access token lapses"
+    );
     let (status, body) = post(
         &app,
         "/api/v1/auth/telegram",

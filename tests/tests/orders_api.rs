@@ -108,6 +108,18 @@ async fn a_coursework_order_goes_from_placing_to_review_through_the_api() {
         StatusCode::NOT_FOUND,
         "others' orders are not shown"
     );
+    let (status, _) = post_with(
+        &app,
+        &format!("/api/v1/orders/{id}/accept-quote"),
+        &stranger,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "nor acted on, nor their state told"
+    );
     let (status, body) =
         post_with(&app, &path("quote"), &client, json!({ "price": "3000.00" })).await;
     assert_eq!(

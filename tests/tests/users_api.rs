@@ -94,6 +94,37 @@ async fn staff_find_users_change_roles_block_and_the_last_owner_stays() {
         (status, error_code(&body)),
         (StatusCode::CONFLICT, "last_owner")
     );
+    // A second owner, demoted, cannot use their earlier token to make themselves owner again.
+    let (_, second_id) = signed_in(&app, 444_004, "Семён").await;
+    let (status, _) = post_with(
+        &app,
+        &format!("/api/v1/users/{second_id}/role"),
+        &owner,
+        json!({ "role": "owner" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (as_owner, _) = signed_in(&app, 444_004, "Семён").await;
+    let (status, _) = post_with(
+        &app,
+        &format!("/api/v1/users/{second_id}/role"),
+        &owner,
+        json!({ "role": "client" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = post_with(
+        &app,
+        &format!("/api/v1/users/{second_id}/role"),
+        &as_owner,
+        json!({ "role": "owner" }),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "the role counts as it is now, not as the token says: {body}"
+    );
     let (status, body) = post_with(
         &app,
         &format!("/api/v1/users/{client_id}/role"),

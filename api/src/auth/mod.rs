@@ -96,10 +96,33 @@ impl FromRequestParts<AppState> for AuthUser {
             )
         })?;
         let claims = state.auth.keys.check_access(token.trim())?;
+        // The token's role may be minutes old: a demotion or a block counts at once.
+        let current: Option<(String, bool)> =
+            sqlx::query_as("SELECT role, blocked FROM rm_users WHERE user_id = $1")
+                .bind(claims.sub.to_string())
+                .fetch_optional(&state.pool)
+                .await?;
+        let role = match current {
+            Some((_, true)) => {
+                return Err(ApiError::forbidden(
+                    "this account is blocked; write to support",
+                ));
+            }
+            Some((role, false)) => role_named(&role).unwrap_or(Role::Client),
+            // Not projected yet (a first sign-in a moment ago): the token speaks.
+            None => claims.role,
+        };
         Ok(AuthUser {
             user_id: claims.sub,
-            role: claims.role,
+            role,
             telegram_id: claims.tg,
         })
     }
+}
+
+/// A role by its stored name.
+pub fn role_named(name: &str) -> Option<Role> {
+    Role::ALL
+        .into_iter()
+        .find(|role| domain::wire::wire_name(role) == name)
 }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::AuthUser;
 use super::identity::sign_in;
-use super::tokens::{revoke_family, use_refresh};
+use super::tokens::revoke_family;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson};
 use crate::read_your_writes::READ_YOUR_WRITES_LIMIT;
@@ -103,7 +103,7 @@ pub async fn telegram(
         signed_in.user_id,
         signed_in.role,
         telegram.id,
-        Uuid::now_v7(),
+        None,
         user,
     )
     .await
@@ -116,7 +116,11 @@ pub async fn refresh(
     ApiJson(request): ApiJson<RefreshRequest>,
 ) -> Result<Json<Session>, ApiError> {
     let now = Utc::now();
-    let (user_id, family) = use_refresh(&state.pool, &request.refresh_token, now).await?;
+    let (user_id, refresh_token) = state
+        .auth
+        .keys
+        .rotate_refresh(&state.pool, &request.refresh_token, now)
+        .await?;
     let (user, version) = state.commands.users.load(&user_id.to_string()).await?;
     if user.is_blocked() {
         revoke_family(&state.pool, &request.refresh_token, now).await?;
@@ -130,7 +134,15 @@ pub async fn refresh(
             .fetch_one(&state.pool)
             .await?;
     let me = me(&state, user_id, version).await?;
-    session(&state, user_id, user.role(), telegram_id, family, me).await
+    session(
+        &state,
+        user_id,
+        user.role(),
+        telegram_id,
+        Some(refresh_token),
+        me,
+    )
+    .await
 }
 
 /// `POST /api/v1/auth/logout`: the refresh token and every one it was replaced by
@@ -205,18 +217,24 @@ async fn session(
     user_id: Uuid,
     role: domain::permissions::Role,
     telegram_id: i64,
-    family: Uuid,
+    refresh_token: Option<String>,
     user: Me,
 ) -> Result<Json<Session>, ApiError> {
     let now = Utc::now();
     let keys = &state.auth.keys;
+    // A new sign-in starts a new family of refresh tokens; a refresh brings its successor.
+    let refresh_token = match refresh_token {
+        Some(token) => token,
+        None => {
+            keys.issue_refresh(&state.pool, user_id, Uuid::now_v7(), now)
+                .await?
+        }
+    };
     Ok(Json(Session {
         access_token: keys.issue_access(user_id, role, telegram_id, now)?,
         token_type: "Bearer",
         expires_in: keys.access_ttl().num_seconds(),
-        refresh_token: keys
-            .issue_refresh(&state.pool, user_id, family, now)
-            .await?,
+        refresh_token,
         user,
     }))
 }

@@ -110,6 +110,18 @@ impl TokenKeys {
         family: Uuid,
         now: DateTime<Utc>,
     ) -> Result<String, ApiError> {
+        let mut connection = pool.acquire().await?;
+        self.insert_refresh(&mut connection, user, family, now)
+            .await
+    }
+
+    async fn insert_refresh(
+        &self,
+        connection: &mut sqlx::PgConnection,
+        user: Uuid,
+        family: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<String, ApiError> {
         let mut raw = [0u8; 32];
         SystemRandom::new()
             .fill(&mut raw)
@@ -124,9 +136,64 @@ impl TokenKeys {
         .bind(user)
         .bind(now)
         .bind(now + self.refresh_ttl)
-        .execute(pool)
+        .execute(connection)
         .await?;
         Ok(token)
+    }
+
+    /// Uses up `token` and issues its successor in the same transaction, so a
+    /// revocation of the family (sign-out, or reuse detected) can never miss the
+    /// successor. Returns the user and the new token. A token used before revokes
+    /// its family (someone holds a copy).
+    pub async fn rotate_refresh(
+        &self,
+        pool: &PgPool,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Uuid, String), ApiError> {
+        let invalid = || {
+            ApiError::unauthorized(
+                "invalid_refresh_token",
+                "the refresh token is not valid; sign in again",
+            )
+        };
+        let mut transaction = pool.begin().await?;
+        let row: Option<RefreshRow> = sqlx::query_as(
+            "SELECT user_id, family, expires_at, used_at, \
+                    (SELECT max(revoked_at) FROM auth_refresh_tokens f WHERE f.family = t.family) \
+             FROM auth_refresh_tokens t WHERE token_hash = $1 FOR UPDATE",
+        )
+        .bind(digest_of(token))
+        .fetch_optional(&mut *transaction)
+        .await?;
+        let Some((user, family, expires_at, used_at, revoked_at)) = row else {
+            return Err(invalid());
+        };
+        if used_at.is_some() {
+            sqlx::query(
+                "UPDATE auth_refresh_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE family = $1",
+            )
+            .bind(family)
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?;
+            transaction.commit().await?;
+            tracing::warn!(%user, %family, "a refresh token was used twice; its family is revoked");
+            return Err(invalid());
+        }
+        if revoked_at.is_some() || expires_at <= now {
+            return Err(invalid());
+        }
+        sqlx::query("UPDATE auth_refresh_tokens SET used_at = $2 WHERE token_hash = $1")
+            .bind(digest_of(token))
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?;
+        let successor = self
+            .insert_refresh(&mut transaction, user, family, now)
+            .await?;
+        transaction.commit().await?;
+        Ok((user, successor))
     }
 }
 
@@ -143,52 +210,6 @@ fn digest_of(token: &str) -> Vec<u8> {
     digest::digest(&digest::SHA256, token.as_bytes())
         .as_ref()
         .to_vec()
-}
-
-/// Uses up `token`: returns its user and family when it is current. A token used
-/// before revokes its family (someone holds a copy).
-pub async fn use_refresh(
-    pool: &PgPool,
-    token: &str,
-    now: DateTime<Utc>,
-) -> Result<(Uuid, Uuid), ApiError> {
-    let invalid = || {
-        ApiError::unauthorized(
-            "invalid_refresh_token",
-            "the refresh token is not valid; sign in again",
-        )
-    };
-    let mut transaction = pool.begin().await?;
-    let row: Option<RefreshRow> = sqlx::query_as(
-        "SELECT user_id, family, expires_at, used_at, revoked_at FROM auth_refresh_tokens \
-         WHERE token_hash = $1 FOR UPDATE",
-    )
-    .bind(digest_of(token))
-    .fetch_optional(&mut *transaction)
-    .await?;
-    let Some((user, family, expires_at, used_at, revoked_at)) = row else {
-        return Err(invalid());
-    };
-    if used_at.is_some() {
-        sqlx::query("UPDATE auth_refresh_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE family = $1")
-            .bind(family)
-            .bind(now)
-            .execute(&mut *transaction)
-            .await?;
-        transaction.commit().await?;
-        tracing::warn!(%user, %family, "a refresh token was used twice; its family is revoked");
-        return Err(invalid());
-    }
-    if revoked_at.is_some() || expires_at <= now {
-        return Err(invalid());
-    }
-    sqlx::query("UPDATE auth_refresh_tokens SET used_at = $2 WHERE token_hash = $1")
-        .bind(digest_of(token))
-        .bind(now)
-        .execute(&mut *transaction)
-        .await?;
-    transaction.commit().await?;
-    Ok((user, family))
 }
 
 /// Revokes the family of `token` (sign-out); unknown tokens are ignored.

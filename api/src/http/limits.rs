@@ -134,15 +134,19 @@ pub async fn enforce(
 }
 
 fn client_ip(request: &Request, peer: SocketAddr, trust_forwarded_for: bool) -> IpAddr {
+    // The trusted proxy appends the address it saw on the right; anything to the left
+    // came from the client and may be made up.
     if trust_forwarded_for
-        && let Some(first) = request
+        && let Some(nearest) = request
             .headers()
-            .get("x-forwarded-for")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split(',').next())
-            .and_then(|value| value.trim().parse().ok())
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .filter_map(|value| value.trim().parse().ok())
+            .next_back()
     {
-        return first;
+        return nearest;
     }
     peer.ip()
 }

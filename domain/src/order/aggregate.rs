@@ -93,6 +93,11 @@ impl Order {
         self.price
     }
 
+    /// The master of a booking.
+    pub fn master_id(&self) -> Option<Uuid> {
+        self.booking().map(|(master_id, _)| master_id)
+    }
+
     pub fn paid(&self) -> Option<Money> {
         self.payment.map(|(_, amount)| amount)
     }

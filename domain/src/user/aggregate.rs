@@ -184,6 +184,12 @@ impl User {
                         what: "unblock users",
                     });
                 }
+                if matches!(self.role, Role::Admin | Role::Owner) && by != Role::Owner {
+                    return Err(UserError::NotAllowed {
+                        by,
+                        what: "unblock an admin or owner",
+                    });
+                }
                 if !self.blocked {
                     return Err(UserError::NotBlocked);
                 }
