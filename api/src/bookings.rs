@@ -55,8 +55,15 @@ pub async fn free(
             .ok_or_else(|| ApiError::invalid_field("date", "a date the salon's calendar has"))
     };
     let (opens, closes) = (local(hours.opens)?, local(hours.closes)?);
-    // Slots already begun are not offered.
-    let opens = opens.max(Utc::now());
+    // Slots already begun are not offered; the rest stay on the step grid.
+    let now = Utc::now();
+    let opens = if now > opens {
+        let step_seconds = step * 60;
+        let passed = (now - opens).num_seconds();
+        opens + Duration::seconds((passed + step_seconds - 1) / step_seconds * step_seconds)
+    } else {
+        opens
+    };
     let slots = if closes <= opens {
         Vec::new()
     } else {

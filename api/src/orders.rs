@@ -7,7 +7,7 @@
 //! are placed by the bot and staff tools, and the API moves them on.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use domain::command::CommandContext;
@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson, ApiQuery};
+use crate::http::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::read_your_writes::READ_YOUR_WRITES_LIMIT;
 
 #[derive(Debug, Deserialize)]
@@ -127,7 +127,7 @@ pub async fn place(
 pub async fn get_one(
     State(state): State<AppState>,
     caller: AuthUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<OrderWithTimeline>, ApiError> {
     Ok(Json(read_back(&state, &caller, &id.to_string(), 0).await?))
 }
@@ -296,9 +296,16 @@ const ACTIONS: &str = "quote, accept-quote, assign, take, start, submit, ship, r
 pub async fn act(
     State(state): State<AppState>,
     caller: AuthUser,
-    Path((id, action)): Path<(Uuid, String)>,
-    body: axum::body::Bytes,
+    ApiPath((id, action)): ApiPath<(Uuid, String)>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<OrderWithTimeline>, ApiError> {
+    let body = body.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            "the request body is too large",
+        )
+    })?;
     // Actions without parameters may come without a body (or with `null`).
     let body: Value = if body.iter().all(u8::is_ascii_whitespace) || body.as_ref() == b"null" {
         Value::Object(Default::default())

@@ -4,7 +4,7 @@
 //! title, newest first, paged by cursor.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use domain::command::CommandContext;
@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson, ApiQuery};
+use crate::http::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::read_your_writes::READ_YOUR_WRITES_LIMIT;
 
 #[derive(Debug, Deserialize)]
@@ -108,7 +108,7 @@ pub async fn open(
 pub async fn get_one(
     State(state): State<AppState>,
     caller: AuthUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<TicketWithMessages>, ApiError> {
     Ok(Json(read_back(&state, &caller, &id.to_string(), 0).await?))
 }
@@ -224,7 +224,7 @@ pub struct Post {
 pub async fn post_message(
     State(state): State<AppState>,
     caller: AuthUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<Post>,
 ) -> Result<(StatusCode, Json<TicketWithMessages>), ApiError> {
     caller.require(if request.internal {
@@ -267,7 +267,7 @@ pub struct Edit {
 pub async fn edit_message(
     State(state): State<AppState>,
     caller: AuthUser,
-    Path((id, message_id)): Path<(Uuid, Uuid)>,
+    ApiPath((id, message_id)): ApiPath<(Uuid, Uuid)>,
     ApiJson(request): ApiJson<Edit>,
 ) -> Result<Json<TicketWithMessages>, ApiError> {
     let ticket_id = id.to_string();
@@ -321,7 +321,7 @@ pub struct Rate {
 pub async fn assign(
     State(state): State<AppState>,
     caller: AuthUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<Assign>,
 ) -> Result<Json<TicketWithMessages>, ApiError> {
     caller.require(Action::AssignTicket)?;
@@ -353,7 +353,7 @@ pub async fn assign(
 pub async fn set_status(
     State(state): State<AppState>,
     caller: AuthUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<SetStatus>,
 ) -> Result<Json<TicketWithMessages>, ApiError> {
     caller.require(Action::ChangeTicketStatus)?;
@@ -372,7 +372,7 @@ pub async fn set_status(
 pub async fn set_priority(
     State(state): State<AppState>,
     caller: AuthUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<SetPriority>,
 ) -> Result<Json<TicketWithMessages>, ApiError> {
     caller.require(Action::ChangeTicketPriority)?;
@@ -391,7 +391,7 @@ pub async fn set_priority(
 pub async fn rate(
     State(state): State<AppState>,
     caller: AuthUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<Rate>,
 ) -> Result<Json<TicketWithMessages>, ApiError> {
     caller.require(Action::RateSupport)?;

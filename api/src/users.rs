@@ -3,7 +3,7 @@
 //! `/api/v1/referrals`: the caller's referral link, who came by it and what it earned.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use domain::command::CommandContext;
@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson, ApiQuery};
+use crate::http::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::read_your_writes::READ_YOUR_WRITES_LIMIT;
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
@@ -132,7 +132,7 @@ async fn user_row(state: &AppState, user_id: &str) -> Result<UserView, ApiError>
 pub async fn get_one(
     State(state): State<AppState>,
     caller: AuthUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<UserView>, ApiError> {
     caller.require(Action::ViewUsers)?;
     Ok(Json(user_row(&state, &id.to_string()).await?))
@@ -149,7 +149,7 @@ pub struct ChangeRole {
 pub async fn change_role(
     State(state): State<AppState>,
     caller: AuthUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<ChangeRole>,
 ) -> Result<Json<UserView>, ApiError> {
     caller.require(Action::ChangeRole)?;
@@ -192,7 +192,7 @@ pub struct Block {
 pub async fn block(
     State(state): State<AppState>,
     caller: AuthUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<Block>,
 ) -> Result<Json<UserView>, ApiError> {
     caller.require(Action::BlockUser)?;
@@ -225,7 +225,7 @@ pub async fn block(
 pub async fn unblock(
     State(state): State<AppState>,
     caller: AuthUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<UserView>, ApiError> {
     caller.require(Action::BlockUser)?;
     command(
@@ -297,7 +297,7 @@ pub struct History {
 pub async fn history(
     State(state): State<AppState>,
     caller: AuthUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<History>, ApiError> {
     caller.require(Action::ViewUsers)?;
     let orders: Vec<serde_json::Value> = sqlx::query_scalar(

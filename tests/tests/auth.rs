@@ -289,6 +289,19 @@ async fn profile_changes_read_back_at_once_and_referral_links_attach() {
         json!("Глеб Петрович"),
         "read right after the write"
     );
+    let response = reqwest::Client::new()
+        .patch(app.url("/api/v1/auth/me"))
+        .bearer_auth(access)
+        .json(&json!({ "last_name": null }))
+        .send()
+        .await
+        .expect("answers");
+    let cleared: Value = response.json().await.expect("json");
+    assert_eq!(
+        (cleared["last_name"].clone(), cleared["language"].clone()),
+        (Value::Null, json!("en")),
+        "null clears, absent keeps"
+    );
 
     let response = reqwest::Client::new()
         .patch(app.url("/api/v1/auth/me"))

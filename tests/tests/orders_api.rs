@@ -251,6 +251,12 @@ async fn a_coursework_order_goes_from_placing_to_review_through_the_api() {
         (status, error_code(&body)),
         (StatusCode::NOT_FOUND, "not_found")
     );
+    let (status, body) = get_with(&app, "/api/v1/orders/not-an-id", &client).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::NOT_FOUND, "not_found"),
+        "{body}"
+    );
     app.stop().await;
     context.cleanup().await;
 }

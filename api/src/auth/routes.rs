@@ -16,7 +16,7 @@ use super::AuthUser;
 use super::identity::sign_in;
 use super::tokens::revoke_family;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson};
+use crate::http::error::{ApiError, ApiJson, present_or_null};
 use crate::read_your_writes::READ_YOUR_WRITES_LIMIT;
 use crate::telegram::init_data::{InitDataError, validate};
 
@@ -164,7 +164,11 @@ pub async fn get_me(State(state): State<AppState>, caller: AuthUser) -> Result<J
 #[serde(deny_unknown_fields)]
 pub struct ProfileChange {
     pub first_name: Option<String>,
+    /// `null` clears it; leaving it out keeps it.
+    #[serde(default, deserialize_with = "present_or_null")]
     pub last_name: Option<Option<String>>,
+    /// `null` clears it; leaving it out keeps it.
+    #[serde(default, deserialize_with = "present_or_null")]
     pub language: Option<Option<String>>,
 }
 

@@ -181,3 +181,41 @@ where
             })
     }
 }
+
+/// `Path<T>` whose rejections use the API's error shape: a malformed id in the path
+/// is 404 (there is no such thing), naming the parameter.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiPath<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| ApiPath(value))
+            .map_err(|rejection| {
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    format!("nothing is at this address: {}", rejection.body_text()),
+                )
+            })
+    }
+}
+
+/// Reads `Option<Option<T>>` so that a JSON `null` is `Some(None)` ("clear it") and
+/// a missing field, with `#[serde(default)]`, is `None` ("leave it").
+pub fn present_or_null<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
