@@ -200,6 +200,25 @@ impl Application {
                 Ok(())
             });
         }
+        // Sign-in housekeeping: every process that serves the API prunes; the DELETE
+        // is the same whoever runs it.
+        let pool = state.pool.clone();
+        let token = shutdown.clone();
+        running.spawn("refresh token pruning", async move {
+            loop {
+                match crate::auth::tokens::prune_expired(&pool, chrono::Utc::now()).await {
+                    Ok(0) => {}
+                    Ok(deleted) => info!(deleted, "expired refresh tokens pruned"),
+                    Err(error) => {
+                        warn!(%error, "pruning refresh tokens failed; trying again later")
+                    }
+                }
+                tokio::select! {
+                    _ = token.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(Duration::from_secs(3_600)) => {}
+                }
+            }
+        });
         let server = axum::serve(
             listener,
             http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),

@@ -387,3 +387,29 @@ async fn blocked_users_and_unconfigured_servers_cannot_sign_in() {
     unconfigured.stop().await;
     context.cleanup().await;
 }
+
+#[tokio::test]
+async fn refresh_tokens_long_expired_are_pruned_and_current_ones_kept() {
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), Parts::ALL).await;
+    sign_in(&app, init_data(777_040, "Зоя", &[])).await;
+    sign_in(&app, init_data(777_041, "Яна", &[])).await;
+    sqlx::query(
+        "UPDATE auth_refresh_tokens SET expires_at = now() - interval '8 days' \
+         WHERE user_id = (SELECT user_id FROM telegram_identities WHERE telegram_id = 777040)",
+    )
+    .execute(&context.pool)
+    .await
+    .expect("aged");
+    let pruned = api::auth::tokens::prune_expired(&context.pool, Utc::now())
+        .await
+        .expect("pruned");
+    assert_eq!(pruned, 1);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM auth_refresh_tokens")
+        .fetch_one(&context.pool)
+        .await
+        .expect("count");
+    assert_eq!(left, 1);
+    app.stop().await;
+    context.cleanup().await;
+}

@@ -224,3 +224,13 @@ pub async fn revoke_family(pool: &PgPool, token: &str, now: DateTime<Utc>) -> Re
     .await?;
     Ok(())
 }
+
+/// Deletes refresh tokens that expired over a week ago (kept that long so a late
+/// reuse is still recognised as one); returns how many went.
+pub async fn prune_expired(pool: &PgPool, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let deleted = sqlx::query("DELETE FROM auth_refresh_tokens WHERE expires_at < $1")
+        .bind(now - chrono::Duration::days(7))
+        .execute(pool)
+        .await?;
+    Ok(deleted.rows_affected())
+}
