@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::AuthUser;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson, ApiQuery};
+use crate::http::paging::page_limit;
 use crate::read_your_writes::READ_YOUR_WRITES_LIMIT;
 
 /// How far ahead "expiring soon" looks.
@@ -97,10 +98,7 @@ pub async fn statement(
     caller: AuthUser,
     ApiQuery(page): ApiQuery<Page>,
 ) -> Result<Json<StatementPage>, ApiError> {
-    let limit = page.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::invalid_field("limit", "from 1 to 200"));
-    }
+    let limit = page_limit(page.limit)?;
     let items: Vec<StatementLine> = sqlx::query_as(
         "SELECT sequence, recorded_at, change, kind, reason, reference, expires_at FROM rm_credit_statement \
          WHERE account_id = $1 AND ($2::bigint IS NULL OR sequence < $2) ORDER BY sequence DESC LIMIT $3",

@@ -14,14 +14,14 @@ use domain::command::CommandContext;
 use domain::money::Money;
 use domain::order::{Actor, Coursework, OrderCommand, OrderDetails, Slot};
 use domain::permissions::{Action, is_allowed};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::http::error::{ApiError, ApiJson, ApiPath, ApiQuery, from_json};
+use crate::http::paging::{next_cursor, page_limit, parse_cursor};
 use crate::read_your_writes::READ_YOUR_WRITES_LIMIT;
 
 #[derive(Debug, Deserialize)]
@@ -156,10 +156,7 @@ pub async fn list(
     caller: AuthUser,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<OrderPage>, ApiError> {
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::invalid_field("limit", "from 1 to 200"));
-    }
+    let limit = page_limit(query.limit)?;
     let scope = query.scope.as_deref().unwrap_or("mine");
     let (condition, needs) = match scope {
         "mine" => ("customer_id = $1", None),
@@ -182,19 +179,7 @@ pub async fn list(
     if let Some(action) = needs {
         caller.require(action)?;
     }
-    // The cursor is "<placed_at>|<order_id>": a stable order even for equal times.
-    let cursor = match &query.before {
-        None => None,
-        Some(text) => {
-            let (at, id) = text.split_once('|').ok_or_else(|| {
-                ApiError::invalid_field("before", "a next_cursor from a previous page")
-            })?;
-            let at: DateTime<Utc> = at.parse().map_err(|_| {
-                ApiError::invalid_field("before", "a next_cursor from a previous page")
-            })?;
-            Some((at, id.to_owned()))
-        }
-    };
+    let cursor = parse_cursor(query.before.as_deref())?;
     let sql = format!(
         "SELECT {ORDER_COLUMNS} FROM rm_orders WHERE {condition} \
            AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR kind = $3) \
@@ -210,17 +195,9 @@ pub async fn list(
         .bind(limit)
         .fetch_all(&state.pool)
         .await?;
-    let next_cursor = (items.len() as i64 == limit)
-        .then(|| items.last())
-        .flatten()
-        .map(|last| {
-            format!(
-                "{}|{}",
-                last.placed_at
-                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                last.order_id
-            )
-        });
+    let next_cursor = next_cursor(&items, limit, |last| {
+        (last.placed_at, last.order_id.as_str())
+    });
     Ok(Json(OrderPage { items, next_cursor }))
 }
 
@@ -324,37 +301,37 @@ pub async fn act(
     };
     let command = match action.as_str() {
         "quote" => {
-            let Quote { price } = parse(body)?;
+            let Quote { price } = from_json(body)?;
             OrderCommand::Quote { price, by }
         }
         "accept-quote" => none(body, OrderCommand::AcceptQuote { by })?,
         "assign" => {
-            let Assign { executor_id } = parse(body)?;
+            let Assign { executor_id } = from_json(body)?;
             OrderCommand::AssignExecutor { executor_id, by }
         }
         "take" => none(body, OrderCommand::TakeOrder { by })?,
         "start" => none(body, OrderCommand::Start { by })?,
         "submit" => {
-            let Submit { files, note } = parse(body)?;
+            let Submit { files, note } = from_json(body)?;
             OrderCommand::SubmitResult { files, note, by }
         }
         "ship" => {
-            let Ship { tracking } = parse(body)?;
+            let Ship { tracking } = from_json(body)?;
             OrderCommand::Ship { tracking, by }
         }
         "request-revision" => {
-            let Reason { reason } = parse(body)?;
+            let Reason { reason } = from_json(body)?;
             OrderCommand::RequestRevision { reason, by }
         }
         "accept" => none(body, OrderCommand::Accept { by })?,
         "confirm-delivery" => none(body, OrderCommand::ConfirmDelivery { by })?,
         "complete" => none(body, OrderCommand::Complete { by })?,
         "cancel" => {
-            let Cancel { reason, refund } = parse(body)?;
+            let Cancel { reason, refund } = from_json(body)?;
             OrderCommand::Cancel { reason, refund, by }
         }
         "reschedule" => {
-            let Reschedule { start, end } = parse(body)?;
+            let Reschedule { start, end } = from_json(body)?;
             OrderCommand::Reschedule {
                 slot: Slot { start, end },
                 by,
@@ -362,11 +339,11 @@ pub async fn act(
         }
         "no-show" => none(body, OrderCommand::MarkNoShow { at: Utc::now(), by })?,
         "review" => {
-            let Review { stars, text } = parse(body)?;
+            let Review { stars, text } = from_json(body)?;
             OrderCommand::Review { stars, text, by }
         }
         "notes" => {
-            let Note { text } = parse(body)?;
+            let Note { text } = from_json(body)?;
             OrderCommand::AddInternalNote { text, by }
         }
         other => {
@@ -407,21 +384,8 @@ pub async fn act(
     ))
 }
 
-fn parse<T: DeserializeOwned>(body: Value) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(body).map_err(|error| {
-        let path = error.path().to_string();
-        let message = error.into_inner().to_string();
-        let field = message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next())
-            .map(str::to_owned)
-            .unwrap_or(if path == "." { "body".to_owned() } else { path });
-        ApiError::invalid_field(&field, message)
-    })
-}
-
 fn none(body: Value, command: OrderCommand) -> Result<OrderCommand, ApiError> {
-    let Nothing {} = parse(body)?;
+    let Nothing {} = from_json(body)?;
     Ok(command)
 }
 

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::http::paging::{contains_pattern, next_cursor, page_limit, parse_cursor};
 use crate::read_your_writes::READ_YOUR_WRITES_LIMIT;
 
 #[derive(Debug, Deserialize)]
@@ -139,28 +140,10 @@ pub async fn list(
     caller: AuthUser,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<TicketPage>, ApiError> {
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::invalid_field("limit", "from 1 to 200"));
-    }
-    let cursor = match &query.before {
-        None => None,
-        Some(text) => {
-            let bad = || ApiError::invalid_field("before", "a next_cursor from a previous page");
-            let (at, id) = text.split_once('|').ok_or_else(bad)?;
-            Some((
-                at.parse::<DateTime<Utc>>().map_err(|_| bad())?,
-                id.to_owned(),
-            ))
-        }
-    };
+    let limit = page_limit(query.limit)?;
+    let cursor = parse_cursor(query.before.as_deref())?;
     let everyone = is_allowed(caller.role, Action::ViewAllTickets);
-    let pattern = query.q.as_ref().map(|text| {
-        format!(
-            "%{}%",
-            text.to_lowercase().replace('%', "\\%").replace('_', "\\_")
-        )
-    });
+    let pattern = query.q.as_deref().map(contains_pattern);
     let items: Vec<TicketView> = sqlx::query_as(&format!(
         "SELECT {TICKET_COLUMNS} FROM rm_tickets \
          WHERE ($1 OR customer_id = $2) \
@@ -182,17 +165,9 @@ pub async fn list(
     .bind(limit)
     .fetch_all(&state.pool)
     .await?;
-    let next_cursor = (items.len() as i64 == limit)
-        .then(|| items.last())
-        .flatten()
-        .map(|last| {
-            format!(
-                "{}|{}",
-                last.opened_at
-                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                last.ticket_id
-            )
-        });
+    let next_cursor = next_cursor(&items, limit, |last| {
+        (last.opened_at, last.ticket_id.as_str())
+    });
     Ok(Json(TicketPage { items, next_cursor }))
 }
 

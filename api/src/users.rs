@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::http::paging::{contains_pattern, next_cursor, page_limit, parse_cursor};
 use crate::read_your_writes::READ_YOUR_WRITES_LIMIT;
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
@@ -64,29 +65,11 @@ pub async fn list(
     ApiQuery(query): ApiQuery<Search>,
 ) -> Result<Json<UserPage>, ApiError> {
     caller.require(Action::ViewUsers)?;
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::invalid_field("limit", "from 1 to 200"));
-    }
-    let cursor = match &query.before {
-        None => None,
-        Some(text) => {
-            let bad = || ApiError::invalid_field("before", "a next_cursor from a previous page");
-            let (at, id) = text.split_once('|').ok_or_else(bad)?;
-            Some((
-                at.parse::<DateTime<Utc>>().map_err(|_| bad())?,
-                id.to_owned(),
-            ))
-        }
-    };
+    let limit = page_limit(query.limit)?;
+    let cursor = parse_cursor(query.before.as_deref())?;
     let text = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     let telegram_id = text.and_then(|q| q.parse::<i64>().ok());
-    let pattern = text.map(|q| {
-        format!(
-            "%{}%",
-            q.to_lowercase().replace('%', "\\%").replace('_', "\\_")
-        )
-    });
+    let pattern = text.map(contains_pattern);
     let items: Vec<UserView> = sqlx::query_as(&format!(
         "SELECT {USER_COLUMNS} FROM rm_user_overview \
          WHERE ($1::text IS NULL OR lower(first_name || ' ' || COALESCE(last_name, '')) LIKE $1 \
@@ -104,17 +87,9 @@ pub async fn list(
     .bind(limit)
     .fetch_all(&state.pool)
     .await?;
-    let next_cursor = (items.len() as i64 == limit)
-        .then(|| items.last())
-        .flatten()
-        .map(|last| {
-            format!(
-                "{}|{}",
-                last.registered_at
-                    .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                last.user_id
-            )
-        });
+    let next_cursor = next_cursor(&items, limit, |last| {
+        (last.registered_at, last.user_id.as_str())
+    });
     Ok(Json(UserPage { items, next_cursor }))
 }
 

@@ -124,24 +124,7 @@ where
                 ),
             },
         )?;
-        let deserializer = value;
-        serde_path_to_error::deserialize(deserializer)
-            .map(ApiJson)
-            .map_err(|error| {
-                let path = error.path().to_string();
-                let message = error.into_inner().to_string();
-                // A missing field is reported at its parent; name the field itself.
-                let missing = message
-                    .strip_prefix("missing field `")
-                    .and_then(|rest| rest.split('`').next());
-                let field = match (path.as_str(), missing) {
-                    (".", Some(name)) => name.to_owned(),
-                    (".", None) => "body".to_owned(),
-                    (parent, Some(name)) => format!("{parent}.{name}"),
-                    (parent, None) => parent.to_owned(),
-                };
-                ApiError::invalid_field(&field, message)
-            })
+        from_json(value).map(ApiJson)
     }
 }
 
@@ -218,4 +201,23 @@ where
     T: serde::Deserialize<'de>,
 {
     <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
+/// `value` as `T`, or a 422 naming the offending field ("subject", "lines[2].price").
+pub fn from_json<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let message = error.into_inner().to_string();
+        // A missing field is reported at its parent; name the field itself.
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
+        let field = match (path.as_str(), missing) {
+            (".", Some(name)) => name.to_owned(),
+            (".", None) => "body".to_owned(),
+            (parent, Some(name)) => format!("{parent}.{name}"),
+            (parent, None) => parent.to_owned(),
+        };
+        ApiError::invalid_field(&field, message)
+    })
 }

@@ -5,6 +5,7 @@ pub mod error;
 mod health;
 pub mod limits;
 mod metrics;
+pub mod paging;
 mod request_id;
 
 use std::time::Duration;
