@@ -17,5 +17,6 @@ pub mod payment;
 pub mod permissions;
 pub mod programs;
 pub mod ticket;
+pub mod ticket_category;
 pub mod user;
 pub mod wire;

@@ -78,6 +78,10 @@ pub enum Action {
     CloseTicket,
     RateSupport,
     ViewAllTickets,
+    /// Remove a message from a ticket (moderation).
+    DeleteTicketMessage,
+    /// Create, change and delete ticket categories.
+    ManageTicketCategories,
     // Users
     UpdateOwnProfile,
     ChangeRole,
@@ -91,7 +95,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 40] = [
+    pub const ALL: [Action; 42] = [
         Action::PlaceOrder,
         Action::QuoteOrder,
         Action::AcceptQuote,
@@ -124,6 +128,8 @@ impl Action {
         Action::CloseTicket,
         Action::RateSupport,
         Action::ViewAllTickets,
+        Action::DeleteTicketMessage,
+        Action::ManageTicketCategories,
         Action::UpdateOwnProfile,
         Action::ChangeRole,
         Action::AppointAdmin,
@@ -146,18 +152,32 @@ pub fn is_allowed(role: Role, action: Action) -> bool {
         PlaceOrder | AcceptQuote | RequestRevision | AcceptResult | ConfirmDelivery
         | CancelOwnOrder | ReviewOrder | PayForSomething | SpendOwnCredits | OpenTicket
         | PostTicketMessage | RateSupport | UpdateOwnProfile => true,
+        // Customers move their own bookings (the order checks whose), managers any.
+        RescheduleBooking => true,
         // Executors' work.
         TakeOrderFromPool | StartWork | SubmitResult => matches!(role, Executor | Admin | Owner),
         // Running orders.
-        QuoteOrder | AssignExecutor | ShipOrder | CompleteOrder | CancelAnyOrder
-        | RescheduleBooking | MarkNoShow => managers,
-        AddOrderNote | ViewAllOrders => staff,
+        QuoteOrder | AssignExecutor | ShipOrder | CompleteOrder | CancelAnyOrder | MarkNoShow => {
+            managers
+        }
+        AddOrderNote => staff,
+        // Every customer's orders (names, briefs, prices): the desk and managers, not
+        // executors, who see the pool and their own.
+        ViewAllOrders => matches!(role, Support | Admin | Owner),
         // Support desk.
         PostInternalNote | AssignTicket | ChangeTicketStatus | ChangeTicketPriority
-        | CloseTicket | ViewAllTickets => matches!(role, Support | Admin | Owner),
+        | CloseTicket | ViewAllTickets | DeleteTicketMessage => {
+            matches!(role, Support | Admin | Owner)
+        }
         // Money and people.
-        RefundPayment | GrantCredits | ChangeRole | BlockUser | ViewUsers | ViewReports
-        | SendBroadcast => managers,
+        RefundPayment
+        | GrantCredits
+        | ChangeRole
+        | BlockUser
+        | ViewUsers
+        | ViewReports
+        | SendBroadcast
+        | ManageTicketCategories => managers,
         ViewTaxLedger | AppointAdmin => role == Owner,
     }
 }

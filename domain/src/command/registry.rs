@@ -5,6 +5,7 @@ use crate::credit::CreditAccount;
 use crate::order::{Order, OrderServices, PostgresSlotCalendar};
 use crate::payment::Payment;
 use crate::ticket::Ticket;
+use crate::ticket_category::TicketCategory;
 use crate::user::User;
 
 /// One command service per aggregate, over one pool: what the API, the bot and the
@@ -14,6 +15,7 @@ pub struct Commands {
     pub payments: CommandService<Payment>,
     pub credits: CommandService<CreditAccount>,
     pub tickets: CommandService<Ticket>,
+    pub ticket_categories: CommandService<TicketCategory>,
     pub users: CommandService<User>,
 }
 
@@ -35,6 +37,7 @@ impl Commands {
             payments: CommandService::new(pool.clone(), ()),
             credits: CommandService::new(pool.clone(), ()),
             tickets: CommandService::new(pool.clone(), ()),
+            ticket_categories: CommandService::new(pool.clone(), ()),
             users: CommandService::new(pool, ()),
         }
     }

@@ -404,6 +404,13 @@ impl Order {
                 if *current == slot {
                     return Ok(vec![]);
                 }
+                // The price was for this long; a longer visit is a new booking.
+                if slot.end - slot.start != current.end - current.start {
+                    return Err(OrderError::Invalid {
+                        field: "slot",
+                        rule: "as long as the booked one",
+                    });
+                }
                 let order_id = self.order_id.ok_or(OrderError::NotPlaced)?;
                 Self::slot_free(services, master_id, &slot, order_id).await?;
                 Ok(vec![OrderEvent::BookingRescheduled {

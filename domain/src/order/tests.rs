@@ -831,6 +831,18 @@ async fn a_booking_is_rescheduled_to_a_free_slot_only() {
         })
         .await
         .then_expect_error(OrderError::SlotTaken);
+    // The price was for an hour: a longer slot is a new booking.
+    OrderTest::with(services())
+        .given(vec![booked()])
+        .when_async(OrderCommand::Reschedule {
+            slot: slot(12, 15),
+            by: customer(),
+        })
+        .await
+        .then_expect_error(OrderError::Invalid {
+            field: "slot",
+            rule: "as long as the booked one",
+        });
     // Its own slot does not count as taken.
     let own = services_with(vec![(id(MASTER), slot(10, 11), id(ORDER))]);
     OrderTest::with(own)

@@ -20,6 +20,8 @@ const MAX_ATTACHMENTS: usize = 10;
 struct Message {
     author_id: Uuid,
     posted_at: DateTime<Utc>,
+    #[serde(default)]
+    deleted: bool,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
@@ -172,7 +174,7 @@ impl Ticket {
                 text,
                 at,
             } => {
-                let Some(message) = self.messages.get(&message_id) else {
+                let Some(message) = self.messages.get(&message_id).filter(|m| !m.deleted) else {
                     return Err(TicketError::UnknownMessage(message_id));
                 };
                 if message.author_id != author_id {
@@ -189,6 +191,27 @@ impl Ticket {
                     message_id,
                     text,
                     edited_at: at,
+                }])
+            }
+            TicketCommand::DeleteMessage {
+                message_id,
+                by,
+                by_role,
+                at,
+            } => {
+                if !is_allowed(by_role, Action::DeleteTicketMessage) {
+                    return Err(TicketError::DeleteByNonStaff);
+                }
+                let Some(message) = self.messages.get(&message_id) else {
+                    return Err(TicketError::UnknownMessage(message_id));
+                };
+                if message.deleted {
+                    return Ok(vec![]);
+                }
+                Ok(vec![TicketEvent::MessageDeleted {
+                    message_id,
+                    deleted_by: by,
+                    deleted_at: at,
                 }])
             }
             TicketCommand::Assign {
@@ -310,10 +333,16 @@ impl Aggregate for Ticket {
                     Message {
                         author_id,
                         posted_at,
+                        deleted: false,
                     },
                 );
             }
             TicketEvent::MessageEdited { .. } => {}
+            TicketEvent::MessageDeleted { message_id, .. } => {
+                if let Some(message) = self.messages.get_mut(&message_id) {
+                    message.deleted = true;
+                }
+            }
             TicketEvent::TicketAssigned { assignee_id } => self.assignee_id = Some(assignee_id),
             TicketEvent::StatusChanged { to, .. } => self.status = to,
             TicketEvent::PriorityChanged { to, .. } => self.priority = Some(to),

@@ -29,6 +29,13 @@ pub enum TicketCommand {
         text: String,
         at: DateTime<Utc>,
     },
+    /// The support desk removes a message; deleting it again changes nothing.
+    DeleteMessage {
+        message_id: Uuid,
+        by: Uuid,
+        by_role: Role,
+        at: DateTime<Utc>,
+    },
     Assign {
         assignee_id: Uuid,
         assignee_role: Role,

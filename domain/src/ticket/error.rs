@@ -22,6 +22,8 @@ pub enum TicketError {
     UnknownMessage(uuid::Uuid),
     #[error("only the author may edit a message")]
     NotYourMessage,
+    #[error("only the support desk may delete messages")]
+    DeleteByNonStaff,
     #[error("a message can be edited for 15 minutes after it was posted")]
     EditWindowOver,
     #[error("tickets are assigned to staff only")]
@@ -47,6 +49,7 @@ impl Refusal for TicketError {
             TicketError::InternalNoteByClient
             | TicketError::NotYourTicket
             | TicketError::NotYourMessage
+            | TicketError::DeleteByNonStaff
             | TicketError::NotTheCustomer => ErrorKind::Forbidden,
             TicketError::AlreadyOpened
             | TicketError::Closed

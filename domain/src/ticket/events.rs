@@ -71,6 +71,13 @@ pub enum TicketEvent {
         text: String,
         edited_at: DateTime<Utc>,
     },
+    /// The support desk removed a message (abuse, personal data posted by mistake).
+    /// Its text stays in this history; read models stop showing it.
+    MessageDeleted {
+        message_id: Uuid,
+        deleted_by: Uuid,
+        deleted_at: DateTime<Utc>,
+    },
     TicketAssigned {
         assignee_id: Uuid,
     },
@@ -94,6 +101,7 @@ impl DomainEvent for TicketEvent {
             TicketEvent::TicketOpened { .. } => "TicketOpened",
             TicketEvent::MessagePosted { .. } => "MessagePosted",
             TicketEvent::MessageEdited { .. } => "MessageEdited",
+            TicketEvent::MessageDeleted { .. } => "MessageDeleted",
             TicketEvent::TicketAssigned { .. } => "TicketAssigned",
             TicketEvent::StatusChanged { .. } => "StatusChanged",
             TicketEvent::PriorityChanged { .. } => "PriorityChanged",

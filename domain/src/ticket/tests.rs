@@ -299,6 +299,60 @@ async fn support_is_rated_once_by_the_customer_after_resolution() {
         .then_expect_error(TicketError::NotResolvedYet);
 }
 
+fn delete(message: u8, by: u8, role: Role) -> TicketCommand {
+    TicketCommand::DeleteMessage {
+        message_id: id(100 + message),
+        by: id(by),
+        by_role: role,
+        at: at(9),
+    }
+}
+
+#[tokio::test]
+async fn only_the_desk_deletes_messages_once_and_deleted_ones_cannot_be_edited() {
+    let history = vec![opened(), posted(1, CUSTOMER, false, false, 2)];
+    TicketTest::with(())
+        .given(history.clone())
+        .when_async(delete(1, CUSTOMER, Role::Client))
+        .await
+        .then_expect_error(TicketError::DeleteByNonStaff);
+    TicketTest::with(())
+        .given(history.clone())
+        .when_async(delete(7, AGENT, Role::Support))
+        .await
+        .then_expect_error(TicketError::UnknownMessage(id(107)));
+    TicketTest::with(())
+        .given(history.clone())
+        .when_async(delete(1, AGENT, Role::Support))
+        .await
+        .then_expect_events(vec![TicketEvent::MessageDeleted {
+            message_id: id(101),
+            deleted_by: id(AGENT),
+            deleted_at: at(9),
+        }]);
+    let mut deleted = history;
+    deleted.push(TicketEvent::MessageDeleted {
+        message_id: id(101),
+        deleted_by: id(AGENT),
+        deleted_at: at(9),
+    });
+    TicketTest::with(())
+        .given(deleted.clone())
+        .when_async(delete(1, AGENT, Role::Admin))
+        .await
+        .then_expect_events(vec![]);
+    TicketTest::with(())
+        .given(deleted)
+        .when_async(TicketCommand::EditMessage {
+            message_id: id(101),
+            author_id: id(CUSTOMER),
+            text: "ещё раз".to_owned(),
+            at: at(3),
+        })
+        .await
+        .then_expect_error(TicketError::UnknownMessage(id(101)));
+}
+
 #[tokio::test]
 async fn commands_need_an_opened_ticket() {
     TicketTest::with(())
@@ -317,6 +371,11 @@ fn every_event_variant_has_a_stable_json_shape() {
             message_id: id(101),
             text: "Исправлено".to_owned(),
             edited_at: at(3),
+        },
+        TicketEvent::MessageDeleted {
+            message_id: id(101),
+            deleted_by: id(AGENT),
+            deleted_at: at(4),
         },
         TicketEvent::TicketAssigned {
             assignee_id: id(AGENT),
