@@ -292,7 +292,9 @@ async fn ticket_notices(
         params
     };
     Ok(match decoded {
-        TicketEvent::TicketOpened { .. } | TicketEvent::MessageEdited { .. } => vec![],
+        TicketEvent::TicketOpened { .. }
+        | TicketEvent::MessageEdited { .. }
+        | TicketEvent::MessageDeleted { .. } => vec![],
         TicketEvent::MessagePosted {
             by_staff: true,
             internal: false,

@@ -151,29 +151,7 @@ pub fn to_csv(lines: &[ReceiptLine]) -> String {
             format!("{:.2}", line.receipt_amount),
             line.action.label().to_owned(),
         ];
-        let quoted: Vec<String> = cells.iter().map(|cell| quote(cell)).collect();
-        csv.push_str(&quoted.join(","));
-        csv.push_str("\r\n");
+        csv.push_str(&super::csv::row(&cells));
     }
     csv
-}
-
-fn quote(cell: &str) -> String {
-    if cell.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", cell.replace('"', "\"\""))
-    } else {
-        cell.to_owned()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cells_with_commas_or_quotes_are_quoted() {
-        assert_eq!(quote("plain"), "plain");
-        assert_eq!(quote("a, b"), "\"a, b\"");
-        assert_eq!(quote("say \"hi\""), "\"say \"\"hi\"\"\"");
-    }
 }

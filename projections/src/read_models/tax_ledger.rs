@@ -284,3 +284,107 @@ pub async fn months(pool: &PgPool, rules: &TaxRules) -> Result<Vec<MonthTotals>,
     }
     Ok(months)
 }
+
+/// One line of the ledger: a payment received or a refund, in its tax month.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct TaxLine {
+    pub tax_month: NaiveDate,
+    pub at: DateTime<Utc>,
+    pub payment_id: String,
+    pub line_id: String,
+    /// income | refund
+    pub kind: String,
+    /// individual | legal_entity
+    pub payer_kind: String,
+    /// Negative for refunds.
+    pub amount: Decimal,
+    pub rate: Decimal,
+    /// At the full rate, before the deduction.
+    pub tax: Decimal,
+    pub provider_fee: Decimal,
+    pub net: Decimal,
+}
+
+/// The lines of the tax months from `from` to `to` (first days of months, both
+/// included), in the order they happened.
+pub async fn lines(
+    pool: &PgPool,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<TaxLine>, LedgerError> {
+    Ok(sqlx::query_as(
+        "SELECT tax_month, at, payment_id, line_id, kind, payer_kind, amount, rate, tax, \
+                provider_fee, net \
+         FROM rm_tax_lines WHERE tax_month BETWEEN $1 AND $2 ORDER BY at, payment_id, line_id",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Months as CSV, one row each, amounts with two decimals.
+pub fn months_csv(months: &[MonthTotals]) -> String {
+    let mut csv = super::csv::row(&[
+        "month",
+        "income_individual",
+        "income_legal_entity",
+        "income",
+        "tax_before_deduction",
+        "deduction_used",
+        "tax_due",
+        "due_date",
+        "deduction_left",
+        "year_income",
+        "over_yearly_limit",
+    ]);
+    for month in months {
+        csv.push_str(&super::csv::row(&[
+            month.month.format("%Y-%m").to_string(),
+            format!("{:.2}", month.income_individual.amount()),
+            format!("{:.2}", month.income_legal_entity.amount()),
+            format!("{:.2}", month.income.amount()),
+            format!("{:.2}", month.tax_before_deduction.amount()),
+            format!("{:.2}", month.deduction_used.amount()),
+            format!("{:.2}", month.tax_due.amount()),
+            month.due_date.to_string(),
+            format!("{:.2}", month.deduction_left.amount()),
+            format!("{:.2}", month.year_income.amount()),
+            month.over_yearly_limit.to_string(),
+        ]));
+    }
+    csv
+}
+
+/// Lines as CSV, in the order they happened.
+pub fn lines_csv(lines: &[TaxLine]) -> String {
+    let mut csv = super::csv::row(&[
+        "tax_month",
+        "at",
+        "payment_id",
+        "line_id",
+        "kind",
+        "payer_kind",
+        "amount",
+        "rate",
+        "tax",
+        "provider_fee",
+        "net",
+    ]);
+    for line in lines {
+        csv.push_str(&super::csv::row(&[
+            line.tax_month.format("%Y-%m").to_string(),
+            line.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            line.payment_id.clone(),
+            line.line_id.clone(),
+            line.kind.clone(),
+            line.payer_kind.clone(),
+            format!("{:.2}", line.amount),
+            line.rate.normalize().to_string(),
+            format!("{:.2}", line.tax),
+            format!("{:.2}", line.provider_fee),
+            format!("{:.2}", line.net),
+        ]));
+    }
+    csv
+}

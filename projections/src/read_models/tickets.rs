@@ -112,6 +112,23 @@ async fn record(connection: &mut PgConnection, event: &EventEnvelope) -> Result<
             .execute(connection)
             .await?;
         }
+        TicketEvent::MessageDeleted {
+            message_id,
+            deleted_by,
+            deleted_at,
+        } => {
+            // The text stays in the event store; the read model stops showing it.
+            sqlx::query(
+                "UPDATE rm_ticket_messages SET text = '', attachments = '[]', deleted_at = $3, deleted_by = $4 \
+                 WHERE ticket_id = $1 AND message_id = $2",
+            )
+            .bind(id)
+            .bind(message_id.to_string())
+            .bind(deleted_at)
+            .bind(deleted_by)
+            .execute(connection)
+            .await?;
+        }
         TicketEvent::TicketAssigned { assignee_id } => {
             sqlx::query(
                 "UPDATE rm_tickets SET assignee_id = $3, updated_at = $2 WHERE ticket_id = $1",

@@ -11,7 +11,7 @@ mod leadership;
 mod metrics;
 pub mod outbox;
 mod publisher;
-mod wakeup;
+pub mod wakeup;
 
 use std::time::{Duration, Instant};
 
@@ -154,7 +154,7 @@ impl Relay {
         mut lock: PgConnection,
         shutdown: &CancellationToken,
     ) -> Result<(), LeadError> {
-        let wakeup = Wakeup::listen(&self.pool).await?;
+        let wakeup = Wakeup::listen(&self.pool, outbox::OUTBOX_CHANNEL).await?;
         let mut stream_ready = false;
         let mut nats_backoff = MIN_BACKOFF;
         let mut failing_since: Option<Instant> = None;

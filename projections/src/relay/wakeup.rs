@@ -1,4 +1,5 @@
-//! Wakes the relay when the outbox trigger sends a NOTIFY.
+//! Wakes a waiting loop when a trigger sends a NOTIFY: the relay on the outbox's
+//! channel, the API's live-update watcher on `live_updates`.
 //!
 //! A task of its own reads the listening connection all the time, so notifications
 //! never pile up unread on it (an unread listener would eventually stall Postgres's
@@ -13,17 +14,16 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tracing::warn;
 
-use super::outbox::OUTBOX_CHANNEL;
-
 pub struct Wakeup {
     notify: Arc<Notify>,
     task: JoinHandle<()>,
 }
 
 impl Wakeup {
-    pub async fn listen(pool: &PgPool) -> Result<Self, sqlx::Error> {
+    /// Listens on `channel` over a connection of its own taken from `pool`.
+    pub async fn listen(pool: &PgPool, channel: &str) -> Result<Self, sqlx::Error> {
         let mut listener = PgListener::connect_with(pool).await?;
-        listener.listen(OUTBOX_CHANNEL).await?;
+        listener.listen(channel).await?;
         let notify = Arc::new(Notify::new());
         let signal = notify.clone();
         let task = tokio::spawn(async move {
@@ -32,8 +32,8 @@ impl Wakeup {
                     Ok(_) => signal.notify_one(),
                     Err(error) => {
                         // The listener reconnects on the next recv; notifications sent
-                        // meanwhile are lost, which the relay's polling covers.
-                        warn!(%error, "lost the outbox notification listener; reconnecting");
+                        // meanwhile are lost, which the waiting loop's polling covers.
+                        warn!(%error, "lost a notification listener; reconnecting");
                         signal.notify_one();
                         tokio::time::sleep(Duration::from_secs(1)).await;
                     }
