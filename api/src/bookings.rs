@@ -7,32 +7,56 @@ use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use domain::order::Slot;
 use projections::read_models::bookings::{FreeSlotsError, free_slots};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiQuery};
+use crate::http::error::{ApiError, ApiQuery, ErrorBody};
+use crate::http::openapi::schemas;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FreeSlotsQuery {
+    /// The master's user id.
     pub master_id: Uuid,
     /// The salon's calendar date.
     pub date: NaiveDate,
     /// How long the service takes (5..720).
+    #[param(minimum = 5, maximum = 720)]
     pub duration_minutes: i64,
     /// Slots start this often (5..240; 30 by default).
+    #[param(minimum = 5, maximum = 240)]
     pub step_minutes: Option<i64>,
 }
 
-#[derive(Debug, Serialize)]
+/// When a master is free on a date.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct FreeSlots {
     pub master_id: Uuid,
     pub date: NaiveDate,
+    /// Free slots of the asked duration, on the step grid, earliest first.
+    #[schema(value_type = Vec<schemas::Slot>)]
     pub slots: Vec<Slot>,
 }
 
 /// `GET /api/v1/bookings/free-slots?master_id=&date=&duration_minutes=&step_minutes=`
+#[utoipa::path(
+    get,
+    path = "/api/v1/bookings/free-slots",
+    tag = "bookings",
+    operation_id = "bookings_free_slots",
+    summary = "A master's free slots on a date",
+    description = "Within the salon's working hours (in its time zone); slots already begun \
+        are not offered.",
+    security(("bearer" = [])),
+    params(FreeSlotsQuery),
+    responses(
+        (status = 200, description = "The free slots", body = FreeSlots),
+        (status = 422, description = "A parameter is invalid (`details.field` names it)", body = ErrorBody),
+    )
+)]
 pub async fn free(
     State(state): State<AppState>,
     _caller: AuthUser,

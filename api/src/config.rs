@@ -55,6 +55,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "LEDGERBOT_REQUEST_TIMEOUT_SECS",
     "LEDGERBOT_TRUST_FORWARDED_FOR",
     "LEDGERBOT_CORS_ORIGINS",
+    "LEDGERBOT_LIVE_UPDATES_RETENTION_DAYS",
 ];
 
 #[derive(Debug, Clone)]
@@ -83,6 +84,8 @@ pub struct Settings {
     pub limits: LimitSettings,
     /// Browser origins (the Mini App's) allowed to call the API.
     pub cors_origins: Vec<String>,
+    /// How long live updates stay readable for clients that reconnect.
+    pub live_updates_retention: Duration,
 }
 
 /// The salon's working day, in its own time zone (a fixed UTC offset; Russia has no
@@ -92,6 +95,24 @@ pub struct SalonHours {
     pub opens: chrono::NaiveTime,
     pub closes: chrono::NaiveTime,
     pub utc_offset: chrono::FixedOffset,
+}
+
+impl SalonHours {
+    /// True when `start`..`end` lies within one working day of the salon.
+    pub fn contains(
+        &self,
+        start: chrono::DateTime<chrono::Utc>,
+        end: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
+        let (start, end) = (
+            start.with_timezone(&self.utc_offset),
+            end.with_timezone(&self.utc_offset),
+        );
+        start.date_naive() == end.date_naive()
+            && start.time() >= self.opens
+            && end.time() <= self.closes
+            && start < end
+    }
 }
 
 /// Telegram login and the API's tokens. Secrets never appear in `Debug`.
@@ -289,6 +310,16 @@ impl Settings {
             bot_username: bot_username(get("LEDGERBOT_BOT_USERNAME"))?,
             limits: limits(&get)?,
             cors_origins: cors_origins(get("LEDGERBOT_CORS_ORIGINS"))?,
+            live_updates_retention: Duration::from_secs(
+                86_400
+                    * ranged(
+                        "LEDGERBOT_LIVE_UPDATES_RETENTION_DAYS",
+                        get("LEDGERBOT_LIVE_UPDATES_RETENTION_DAYS"),
+                        7,
+                        1..=365,
+                        "a number of days from 1 to 365",
+                    )?,
+            ),
         })
     }
 }

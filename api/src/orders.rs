@@ -16,24 +16,36 @@ use domain::order::{Actor, Coursework, OrderCommand, OrderDetails, Slot};
 use domain::permissions::{Action, is_allowed};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson, ApiPath, ApiQuery, from_json};
+use crate::http::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody, from_json};
+use crate::http::openapi::schemas;
 use crate::http::paging::{next_cursor, page_limit, parse_cursor};
 use crate::read_your_writes::READ_YOUR_WRITES_LIMIT;
 
-#[derive(Debug, Deserialize)]
+/// A coursework order.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlaceCoursework {
+    /// 1 to 200 characters.
     pub subject: String,
+    /// The type of work ("курсовая", "реферат", ...).
     pub work_type: String,
+    /// Pages, slides or another unit the business uses; at least 1.
+    #[schema(minimum = 1)]
     pub volume: u32,
+    /// In the future.
     pub deadline: DateTime<Utc>,
+    /// Telegram file ids of the materials (at most 20).
     #[serde(default)]
+    #[schema(max_items = 20)]
     pub files: Vec<String>,
+    /// Revisions the customer may ask for (at most 10; 2 by default).
     #[serde(default = "default_revisions")]
+    #[schema(default = 2, maximum = 10)]
     pub max_revisions: u8,
 }
 
@@ -42,20 +54,27 @@ fn default_revisions() -> u8 {
 }
 
 /// One order as the API shows it.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct OrderView {
     pub order_id: String,
+    /// coursework, shop or booking.
     pub kind: String,
     pub status: String,
     pub customer_id: Uuid,
     pub executor_id: Option<Uuid>,
     pub title: String,
+    /// Roubles as a string (`"1500.00"`), once quoted.
     pub price: Option<String>,
+    /// Roubles as a string.
     pub paid_amount: String,
+    /// Roubles as a string.
     pub refunded_amount: String,
     pub deadline: Option<DateTime<Utc>>,
     pub revisions: i32,
     pub review_stars: Option<i16>,
+    /// What was ordered, by `kind` (the brief, the items and delivery, or the booking's
+    /// master, service and slot).
+    #[schema(value_type = Object)]
     pub details: Value,
     pub placed_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -65,7 +84,8 @@ const ORDER_COLUMNS: &str = "order_id, kind, status, customer_id, executor_id, t
      paid_amount::text AS paid_amount, refunded_amount::text AS refunded_amount, deadline, revisions, \
      review_stars, details, placed_at, updated_at";
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// One step of an order's history.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct TimelineLine {
     pub sequence: i64,
     pub at: DateTime<Utc>,
@@ -75,7 +95,8 @@ pub struct TimelineLine {
     pub summary: String,
 }
 
-#[derive(Debug, Serialize)]
+/// An order with its history.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct OrderWithTimeline {
     #[serde(flatten)]
     pub order: OrderView,
@@ -84,6 +105,22 @@ pub struct OrderWithTimeline {
 }
 
 /// `POST /api/v1/orders`: a coursework order by the caller; 201 with the order.
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders",
+    tag = "orders",
+    operation_id = "orders_place",
+    summary = "Place a coursework order",
+    description = "Shop and booking orders are placed by the bot and staff tools; the API \
+        moves them on.",
+    security(("bearer" = [])),
+    request_body = PlaceCoursework,
+    responses(
+        (status = 201, description = "The order as placed", body = OrderWithTimeline),
+        (status = 403, description = "The caller may not place orders", body = ErrorBody),
+        (status = 422, description = "A field is invalid (`details.field` names it)", body = ErrorBody),
+    )
+)]
 pub async fn place(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -124,6 +161,20 @@ pub async fn place(
 }
 
 /// `GET /api/v1/orders/{id}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/orders/{id}",
+    tag = "orders",
+    operation_id = "orders_get",
+    summary = "One order with its timeline",
+    description = "Parties to the order see it; staff see every order (and internal notes).",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The order's id")),
+    responses(
+        (status = 200, description = "The order", body = OrderWithTimeline),
+        (status = 404, description = "No such order, or not the caller's to see", body = ErrorBody),
+    )
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -132,25 +183,49 @@ pub async fn get_one(
     Ok(Json(read_back(&state, &caller, &id.to_string(), 0).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     /// mine (default) | assigned | pool | all
+    #[param(pattern = "^(mine|assigned|pool|all)$")]
     pub scope: Option<String>,
+    /// Only orders in this status.
     pub status: Option<String>,
+    /// Only orders of this kind (coursework, shop, booking).
     pub kind: Option<String>,
+    /// Page size, 1 to 200 (50 by default).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub before: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// A page of orders, newest first.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct OrderPage {
     pub items: Vec<OrderView>,
     pub next_cursor: Option<String>,
 }
 
 /// `GET /api/v1/orders?scope=&status=&kind=&limit=&before=`: newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/orders",
+    tag = "orders",
+    operation_id = "orders_list",
+    summary = "List orders, newest first",
+    description = "`mine`: placed by the caller; `assigned`: the caller executes them (or is \
+        the booking's master); `pool`: paid coursework nobody has taken (executors); `all`: \
+        every order (staff). Paged with `before` = the previous page's `next_cursor`.",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of orders", body = OrderPage),
+        (status = 403, description = "The scope needs a permission the caller lacks", body = ErrorBody),
+        (status = 422, description = "A parameter is invalid (`details.field` names it)", body = ErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -201,75 +276,157 @@ pub async fn list(
     Ok(Json(OrderPage { items, next_cursor }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Quote {
+#[schema(as = OrderQuote)]
+pub struct Quote {
+    #[schema(value_type = schemas::Money)]
     price: Money,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Assign {
+#[schema(as = OrderAssign)]
+pub struct Assign {
     executor_id: Uuid,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Submit {
+#[schema(as = OrderSubmit)]
+pub struct Submit {
     files: Vec<String>,
     note: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Ship {
+#[schema(as = OrderShip)]
+pub struct Ship {
     tracking: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Reason {
+#[schema(as = OrderRevisionRequest)]
+pub struct Reason {
     reason: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Cancel {
+#[schema(as = OrderCancel)]
+pub struct Cancel {
     reason: String,
+    /// What to refund of what was paid; none when left out.
+    #[schema(value_type = Option<schemas::Money>)]
     refund: Option<Money>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Reschedule {
+#[schema(as = OrderReschedule)]
+pub struct Reschedule {
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Review {
+#[schema(as = OrderReview)]
+pub struct Review {
+    #[schema(minimum = 1, maximum = 5)]
     stars: u8,
     text: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Note {
+#[schema(as = OrderNote)]
+pub struct Note {
     text: String,
 }
 
-#[derive(Debug, Deserialize)]
+/// No parameters: `{}`, `null` or no body at all.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Nothing {}
+#[schema(as = NoParameters)]
+pub struct Nothing {}
 
-/// Every action's name, for the 404 of an unknown one.
-const ACTIONS: &str = "quote, accept-quote, assign, take, start, submit, ship, request-revision, \
+/// The body of `POST /api/v1/orders/{id}/{action}`, which depends on the action.
+/// Only the documentation builds this type; `act` reads each action's own.
+#[derive(ToSchema)]
+#[serde(untagged)]
+pub enum OrderActionBody {
+    /// `quote` (staff): the price.
+    #[schema(title = "quote")]
+    Quote(Quote),
+    /// `assign` (staff): the executor.
+    #[schema(title = "assign")]
+    Assign(Assign),
+    /// `submit` (the executor): the result's files.
+    #[schema(title = "submit")]
+    Submit(Submit),
+    /// `ship` (staff): the parcel's tracking number.
+    #[schema(title = "ship")]
+    Ship(Ship),
+    /// `request-revision` (the customer): what to change.
+    #[schema(title = "request-revision")]
+    RequestRevision(Reason),
+    /// `cancel`: why, and what to refund.
+    #[schema(title = "cancel")]
+    Cancel(Cancel),
+    /// `reschedule` (a booking): the new slot.
+    #[schema(title = "reschedule")]
+    Reschedule(Reschedule),
+    /// `review` (the customer): stars and words.
+    #[schema(title = "review")]
+    Review(Review),
+    /// `notes` (staff): an internal note, never shown to the customer.
+    #[schema(title = "notes")]
+    Notes(Note),
+    /// accept-quote, take, start, accept, confirm-delivery, complete, no-show.
+    #[schema(title = "no parameters")]
+    NoParameters(Nothing),
+}
+
+/// Every action's name, for the 404 of an unknown one and the documentation.
+pub(crate) const ACTIONS: &str = "quote, accept-quote, assign, take, start, submit, ship, request-revision, \
      accept, confirm-delivery, complete, cancel, reschedule, no-show, review, notes";
 
 /// `POST /api/v1/orders/{id}/{action}`: one step of the order's life. The domain
 /// decides who may and when (403, 409 naming the state); the answer is the order
 /// as read right after.
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders/{id}/{action}",
+    tag = "orders",
+    operation_id = "orders_act",
+    summary = "Take one step of an order's life",
+    description = "One route for every step; the `action` parameter lists them. The body \
+        depends on the action (see `OrderActionBody`); actions without parameters take no \
+        body, `{}` or `null`. The domain decides who may and when: 403 for the wrong person, \
+        409 naming the order's state. The answer is the order as read right after.",
+    security(("bearer" = [])),
+    params(
+        ("id" = Uuid, Path, description = "The order's id"),
+        ("action" = schemas::OrderAction, Path, description = "The step to take"),
+    ),
+    request_body(
+        content = Option<OrderActionBody>,
+        description = "The action's parameters, if it has any",
+        content_type = "application/json",
+    ),
+    responses(
+        (status = 200, description = "The order after the step", body = OrderWithTimeline),
+        (status = 400, description = "The body is not JSON (`malformed_json`)", body = ErrorBody),
+        (status = 403, description = "Not this caller's step to take", body = ErrorBody),
+        (status = 404, description = "No such order (or not the caller's), or no such action", body = ErrorBody),
+        (status = 409, description = "The order's state does not allow the step (`invalid_state`)", body = ErrorBody),
+        (status = 413, description = "The body is too large (`body_too_large`)", body = ErrorBody),
+        (status = 422, description = "A parameter is missing or invalid (`details.field` names it)", body = ErrorBody),
+    )
+)]
 pub async fn act(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -332,6 +489,15 @@ pub async fn act(
         }
         "reschedule" => {
             let Reschedule { start, end } = from_json(body)?;
+            if start <= Utc::now() {
+                return Err(ApiError::invalid_field("start", "a time in the future"));
+            }
+            if !state.salon.contains(start, end) {
+                return Err(ApiError::invalid_field(
+                    "start",
+                    "a slot within the salon's working hours, on one day",
+                ));
+            }
             OrderCommand::Reschedule {
                 slot: Slot { start, end },
                 by,
@@ -437,16 +603,18 @@ async fn read_back(
     .await?;
     let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such order");
     let order = order.ok_or_else(not_found)?;
-    let staff = is_allowed(caller.role, Action::ViewAllOrders);
+    let sees_all = is_allowed(caller.role, Action::ViewAllOrders);
     let master = order.details.get("master_id").and_then(Value::as_str)
         == Some(caller.user_id.to_string().as_str());
-    let involved =
-        order.customer_id == caller.user_id || order.executor_id == Some(caller.user_id) || master;
+    let works_on = order.executor_id == Some(caller.user_id) || master;
+    let involved = order.customer_id == caller.user_id || works_on;
+    // Internal notes: for the desk and managers, and staff who work on the order.
+    let staff = sees_all || (works_on && caller.role.is_staff());
     let pool_visible = is_allowed(caller.role, Action::TakeOrderFromPool)
         && order.kind == "coursework"
         && order.status == "paid"
         && order.executor_id.is_none();
-    if !(staff || involved || pool_visible) {
+    if !(sees_all || involved || pool_visible) {
         return Err(not_found());
     }
     let timeline: Vec<TimelineLine> = sqlx::query_as(
@@ -454,7 +622,7 @@ async fn read_back(
          WHERE order_id = $1 AND (NOT internal OR $2) ORDER BY sequence",
     )
     .bind(order_id)
-    .bind(caller.role.is_staff())
+    .bind(staff)
     .fetch_all(&state.pool)
     .await?;
     Ok(OrderWithTimeline { order, timeline })

@@ -6,39 +6,86 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use domain::money::tax::TaxRules;
 use domain::permissions::Action;
 use projections::read_models::analytics::{Summary, summary};
 use projections::read_models::receipts::{register, to_csv};
-use projections::read_models::tax_ledger::{MonthTotals, months};
+use projections::read_models::tax_ledger::{
+    MonthTotals, TaxLine, lines, lines_csv, months, months_csv,
+};
 use projections::relay::{OutboxStatus, outbox_status};
 use projections::worker::{ProjectionStatus, status};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiQuery};
+use crate::http::error::{ApiError, ApiQuery, ErrorBody};
+use crate::http::openapi::schemas;
 use crate::startup::PROJECTION_NAMES;
+use crate::tax_workbook::{XLSX_CONTENT_TYPE, workbook};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
-pub struct YearQuery {
+pub struct TaxLedgerQuery {
+    /// The calendar year, from 2019 (when NPD began).
+    #[param(minimum = 2019, maximum = 2100)]
     pub year: i32,
+    /// One month of the year (1–12): its totals and its lines. Left out: the year.
+    #[param(minimum = 1, maximum = 12)]
+    pub month: Option<u32>,
+    /// json (default), csv or xlsx
+    #[param(pattern = "^(json|csv|xlsx)$")]
+    pub format: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// The NPD months of a year, or one month with its lines.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TaxYear {
     pub year: i32,
+    /// The month asked for, if one was.
+    pub month: Option<u32>,
+    /// The tax months, in order.
+    #[schema(value_type = Vec<schemas::MonthTotals>)]
     pub months: Vec<MonthTotals>,
+    /// Every payment and refund of the month, in the order they happened (only
+    /// when a month was asked for; the year's lines are in the CSV and XLSX forms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub lines: Option<Vec<TaxLine>>,
 }
 
-/// `GET /api/v1/reports/tax-ledger?year=2026`: monthly NPD totals of the year.
+/// `GET /api/v1/reports/tax-ledger?year=2026[&month=11][&format=csv|xlsx]`: the
+/// NPD totals of a year or a month, and their lines.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/tax-ledger",
+    tag = "reports",
+    operation_id = "reports_tax_ledger",
+    summary = "NPD totals and lines of a year or a month",
+    description = "JSON by default. `format=csv` answers the months of a year, or the lines of \
+        a month, as CSV; `format=xlsx` a workbook with a Months and a Lines sheet.",
+    security(("bearer" = [])),
+    params(TaxLedgerQuery),
+    responses(
+        (status = 200, description = "The period's tax months and lines",
+            content(
+                (TaxYear = "application/json"),
+                (String = "text/csv"),
+                (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            )
+        ),
+        (status = 403, description = "The caller may not see the tax ledger", body = ErrorBody),
+        (status = 422, description = "The year, month or format is invalid", body = ErrorBody),
+    )
+)]
 pub async fn tax_ledger(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiQuery(query): ApiQuery<YearQuery>,
-) -> Result<Json<TaxYear>, ApiError> {
+    ApiQuery(query): ApiQuery<TaxLedgerQuery>,
+) -> Result<Response, ApiError> {
     caller.require(Action::ViewTaxLedger)?;
     if !(2019..=2100).contains(&query.year) {
         return Err(ApiError::invalid_field(
@@ -46,28 +93,106 @@ pub async fn tax_ledger(
             "a year from 2019 (when NPD began)",
         ));
     }
-    let all = months(&state.pool, &TaxRules::default())
+    let (from, to) = match query.month {
+        None => (1, 12),
+        Some(month @ 1..=12) => (month, month),
+        Some(_) => return Err(ApiError::invalid_field("month", "a month from 1 to 12")),
+    };
+    let first = |month| NaiveDate::from_ymd_opt(query.year, month, 1);
+    let (Some(from), Some(to)) = (first(from), first(to)) else {
+        return Err(ApiError::invalid_field("month", "a month from 1 to 12"));
+    };
+    let format = query.format.as_deref().unwrap_or("json");
+    if !matches!(format, "json" | "csv" | "xlsx") {
+        return Err(ApiError::invalid_field("format", "json, csv or xlsx"));
+    }
+    let months: Vec<MonthTotals> = months(&state.pool, &TaxRules::default())
+        .await
+        .map_err(ApiError::internal)?
+        .into_iter()
+        .filter(|month| (from..=to).contains(&month.month))
+        .collect();
+    let lines = lines(&state.pool, from, to)
         .await
         .map_err(ApiError::internal)?;
-    Ok(Json(TaxYear {
-        year: query.year,
-        months: all
-            .into_iter()
-            .filter(|month| month.month.year() == query.year)
-            .collect(),
-    }))
+    let name = match query.month {
+        Some(month) => format!("tax-ledger-{}-{month:02}", query.year),
+        None => format!("tax-ledger-{}", query.year),
+    };
+    let attachment = |content_type: &str, extension: &str, body: Vec<u8>| {
+        (
+            StatusCode::OK,
+            [
+                (header::CONTENT_TYPE, content_type.to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}.{extension}\""),
+                ),
+            ],
+            body,
+        )
+            .into_response()
+    };
+    Ok(match format {
+        "csv" if query.month.is_some() => attachment(
+            "text/csv; charset=utf-8",
+            "csv",
+            lines_csv(&lines).into_bytes(),
+        ),
+        "csv" => attachment(
+            "text/csv; charset=utf-8",
+            "csv",
+            months_csv(&months).into_bytes(),
+        ),
+        "xlsx" => attachment(
+            XLSX_CONTENT_TYPE,
+            "xlsx",
+            workbook(&months, &lines).map_err(ApiError::internal)?,
+        ),
+        _ => Json(TaxYear {
+            year: query.year,
+            month: query.month,
+            months,
+            lines: query.month.is_some().then_some(lines),
+        })
+        .into_response(),
+    })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptsQuery {
     /// `2026-11`
+    #[param(pattern = "^[0-9]{4}-[0-9]{2}$", example = "2026-11")]
     pub month: String,
     /// json (default) or csv
+    #[param(pattern = "^(json|csv)$")]
     pub format: Option<String>,
 }
 
 /// `GET /api/v1/reports/receipts?month=2026-11&format=csv`
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/receipts",
+    tag = "reports",
+    operation_id = "reports_receipts",
+    summary = "The receipts register of a month for «Мой налог»",
+    description = "Which receipts stand, which to annul (refunded) and which to annul and \
+        reissue (partly refunded). `format=csv` answers a CSV attachment.",
+    security(("bearer" = [])),
+    params(ReceiptsQuery),
+    responses(
+        (status = 200, description = "The register, oldest first",
+            content(
+                (Vec<schemas::ReceiptLine> = "application/json"),
+                (String = "text/csv"),
+            )
+        ),
+        (status = 403, description = "The caller may not see the tax ledger", body = ErrorBody),
+        (status = 422, description = "The month or format is invalid", body = ErrorBody),
+    )
+)]
 pub async fn receipts(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -95,14 +220,31 @@ pub async fn receipts(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RangeQuery {
+    /// The first day (UTC).
     pub from: NaiveDate,
+    /// The last day (UTC), on or after `from`, at most a year later.
     pub to: NaiveDate,
 }
 
 /// `GET /api/v1/reports/analytics?from=2026-11-01&to=2026-11-30`
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/analytics",
+    tag = "reports",
+    operation_id = "reports_analytics",
+    summary = "Figures over a range of days",
+    security(("bearer" = [])),
+    params(RangeQuery),
+    responses(
+        (status = 200, description = "The figures", body = schemas::Summary),
+        (status = 403, description = "The caller may not see reports", body = ErrorBody),
+        (status = 422, description = "The range is invalid", body = ErrorBody),
+    )
+)]
 pub async fn analytics(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -118,13 +260,28 @@ pub async fn analytics(
     Ok(Json(summary(&state.pool, query.from, query.to).await?))
 }
 
-#[derive(Debug, Serialize)]
+/// Is everything flowing?
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SystemStatus {
+    #[schema(value_type = schemas::OutboxStatus)]
     pub outbox: OutboxStatus,
+    #[schema(value_type = Vec<schemas::ProjectionStatus>)]
     pub projections: Vec<ProjectionStatus>,
 }
 
 /// `GET /api/v1/admin/status`: is everything flowing?
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/status",
+    tag = "admin",
+    operation_id = "admin_status",
+    summary = "The outbox and every projection: lag and parked events",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The system's state", body = SystemStatus),
+        (status = 403, description = "The caller may not see reports", body = ErrorBody),
+    )
+)]
 pub async fn system_status(
     State(state): State<AppState>,
     caller: AuthUser,

@@ -18,6 +18,7 @@ use crate::auth::AuthState;
 use crate::config::{NatsSettings, Settings};
 use crate::http::limits::RateLimiter;
 use crate::http::{self, AppState};
+use crate::live::LiveHub;
 use crate::metrics::Metrics;
 use crate::read_your_writes::Checkpoints;
 use domain::command::Commands;
@@ -29,10 +30,12 @@ use projections::reactions::payments::PaymentReactions;
 use projections::read_models::analytics::Analytics;
 use projections::read_models::credit_lots::CreditLots;
 use projections::read_models::credits::CreditBalances;
+use projections::read_models::live_updates::LiveUpdates;
 use projections::read_models::notifications::Notifications;
 use projections::read_models::orders::Orders;
 use projections::read_models::payments::Payments;
 use projections::read_models::tax_ledger::TaxLedger;
+use projections::read_models::ticket_categories::TicketCategories;
 use projections::read_models::tickets::Tickets;
 use projections::read_models::users::Users;
 use projections::relay::Relay;
@@ -105,9 +108,11 @@ impl Application {
             })?;
         let auth = AuthState::from_settings(&settings.auth)
             .map_err(|error| StartupError::Auth(error.message))?;
+        let checkpoints = Checkpoints::watch(pool.clone());
         let state = AppState {
             commands: Arc::new(Commands::over(pool.clone())),
-            checkpoints: Checkpoints::watch(pool.clone()),
+            live: LiveHub::start(pool.clone(), checkpoints.clone()),
+            checkpoints,
             pool,
             nats,
             metrics: Metrics::new(),
@@ -184,8 +189,15 @@ impl Application {
             let payments = Payments::new(settings.programs.clone());
             spawn_projection(&mut running, "payments worker", payments, context);
             spawn_projection(&mut running, "tickets worker", Tickets, context);
+            spawn_projection(
+                &mut running,
+                "ticket categories worker",
+                TicketCategories,
+                context,
+            );
             spawn_projection(&mut running, "analytics worker", Analytics, context);
             spawn_projection(&mut running, "notifications worker", Notifications, context);
+            spawn_projection(&mut running, "live updates worker", LiveUpdates, context);
             let programs = &settings.programs;
             let reactions = PaymentReactions::new(commands.clone(), programs.clone());
             spawn_projection(&mut running, "payment reactions worker", reactions, context);
@@ -212,6 +224,31 @@ impl Application {
                     Err(error) => {
                         warn!(%error, "pruning refresh tokens failed; trying again later")
                     }
+                }
+                match crate::auth::login_codes::prune_expired(&pool, chrono::Utc::now()).await {
+                    Ok(0) => {}
+                    Ok(deleted) => info!(deleted, "expired login codes pruned"),
+                    Err(error) => warn!(%error, "pruning login codes failed; trying again later"),
+                }
+                tokio::select! {
+                    _ = token.cancelled() => return Ok(()),
+                    _ = tokio::time::sleep(Duration::from_secs(3_600)) => {}
+                }
+            }
+        });
+        // Live updates older than the retention go; clients resuming from before are
+        // told to re-read.
+        let pool = state.pool.clone();
+        let token = shutdown.clone();
+        let retention = settings.live_updates_retention;
+        running.spawn("live updates pruning", async move {
+            loop {
+                let before = chrono::Utc::now()
+                    - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::days(7));
+                match crate::live::feed::prune(&pool, before).await {
+                    Ok(0) => {}
+                    Ok(deleted) => info!(deleted, "old live updates pruned"),
+                    Err(error) => warn!(%error, "pruning live updates failed; trying again later"),
                 }
                 tokio::select! {
                     _ = token.cancelled() => return Ok(()),
@@ -279,8 +316,10 @@ pub const PROJECTION_NAMES: &[&str] = &[
     "orders",
     "payments",
     "tickets",
+    "ticket_categories",
     "analytics",
     "notifications",
+    "live_updates",
     "payment_reactions",
     "loyalty_cashback",
     "monthly_allowance",

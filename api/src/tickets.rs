@@ -12,30 +12,41 @@ use domain::permissions::{Action, Role, is_allowed};
 use domain::ticket::{Priority, TicketCommand, TicketStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::http::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
+use crate::http::openapi::schemas;
 use crate::http::paging::{contains_pattern, next_cursor, page_limit, parse_cursor};
 use crate::read_your_writes::READ_YOUR_WRITES_LIMIT;
 
-#[derive(Debug, Deserialize)]
+/// A new ticket.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = OpenTicket)]
 pub struct Open {
+    /// 1 to 50 characters ("payment", "order", ...).
+    #[schema(min_length = 1, max_length = 50)]
     pub category: String,
     pub title: String,
     pub description: String,
+    /// NORMAL when left out.
+    #[schema(value_type = Option<schemas::Priority>)]
     pub priority: Option<Priority>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// One ticket as the API shows it.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct TicketView {
     pub ticket_id: String,
     pub customer_id: Uuid,
     pub category: String,
     pub title: String,
+    /// LOW, NORMAL, HIGH or CRITICAL.
     pub priority: String,
+    /// open, in_progress, waiting_for_customer, resolved or closed.
     pub status: String,
     pub assignee_id: Option<Uuid>,
     pub messages: i32,
@@ -49,19 +60,24 @@ pub struct TicketView {
 const TICKET_COLUMNS: &str = "ticket_id, customer_id, category, title, priority, status, assignee_id, \
      messages, rating, opened_at, first_response_at, resolved_at, updated_at";
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// One message of a ticket's thread.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct MessageView {
     pub message_id: String,
     pub author_id: Uuid,
     pub by_staff: bool,
     pub internal: bool,
     pub text: String,
+    #[schema(value_type = Vec<schemas::Attachment>)]
     pub attachments: Value,
     pub posted_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
+    /// Set when the support desk deleted the message; its text is then empty.
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
+/// A ticket with its thread.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TicketWithMessages {
     #[serde(flatten)]
     pub ticket: TicketView,
@@ -74,6 +90,20 @@ fn context(caller: &AuthUser) -> CommandContext {
 }
 
 /// `POST /api/v1/tickets`: 201 with the ticket.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets",
+    tag = "tickets",
+    operation_id = "tickets_open",
+    summary = "Open a support ticket",
+    security(("bearer" = [])),
+    request_body = Open,
+    responses(
+        (status = 201, description = "The ticket as opened", body = TicketWithMessages),
+        (status = 403, description = "The caller may not open tickets", body = ErrorBody),
+        (status = 422, description = "A field is invalid (`details.field` names it)", body = ErrorBody),
+    )
+)]
 pub async fn open(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -83,6 +113,7 @@ pub async fn open(
     if request.category.trim().is_empty() || request.category.len() > 50 {
         return Err(ApiError::invalid_field("category", "1 to 50 characters"));
     }
+    crate::ticket_categories::check_offered(&state.pool, &request.category).await?;
     let ticket_id = Uuid::now_v7().to_string();
     let committed = state
         .commands
@@ -106,6 +137,20 @@ pub async fn open(
 }
 
 /// `GET /api/v1/tickets/{id}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/{id}",
+    tag = "tickets",
+    operation_id = "tickets_get",
+    summary = "One ticket with its thread",
+    description = "The customer sees their own; staff see every ticket and internal notes.",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The ticket's id")),
+    responses(
+        (status = 200, description = "The ticket", body = TicketWithMessages),
+        (status = 404, description = "No such ticket, or not the caller's to see", body = ErrorBody),
+    )
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -114,20 +159,29 @@ pub async fn get_one(
     Ok(Json(read_back(&state, &caller, &id.to_string(), 0).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
+    /// Only tickets in this status.
     pub status: Option<String>,
+    /// Only tickets of this category.
     pub category: Option<String>,
+    /// Only tickets of this priority (any case).
     pub priority: Option<String>,
+    /// Only tickets assigned to this user.
     pub assignee_id: Option<Uuid>,
     /// Text the title contains (any case).
     pub q: Option<String>,
+    /// Page size, 1 to 200 (50 by default).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
     pub before: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// A page of tickets, newest first.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TicketPage {
     pub items: Vec<TicketView>,
     pub next_cursor: Option<String>,
@@ -135,6 +189,21 @@ pub struct TicketPage {
 
 /// `GET /api/v1/tickets?status=&category=&priority=&assignee_id=&q=&limit=&before=`:
 /// staff see every ticket, customers their own.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets",
+    tag = "tickets",
+    operation_id = "tickets_list",
+    summary = "List tickets, newest first",
+    description = "Staff see every ticket, customers their own. Paged with `before` = the \
+        previous page's `next_cursor`.",
+    security(("bearer" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of tickets", body = TicketPage),
+        (status = 422, description = "A parameter is invalid (`details.field` names it)", body = ErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -172,6 +241,21 @@ pub async fn list(
 }
 
 /// `GET /api/v1/tickets/counts`: tickets per status (staff).
+#[utoipa::path(
+    get,
+    path = "/api/v1/tickets/counts",
+    tag = "tickets",
+    operation_id = "tickets_counts",
+    summary = "Tickets per status (staff)",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The number of tickets by status; statuses without \
+            tickets may be left out",
+            body = inline(std::collections::BTreeMap<String, i64>),
+            example = json!({ "open": 3, "in_progress": 1, "resolved": 12 })),
+        (status = 403, description = "The caller is not staff", body = ErrorBody),
+    )
+)]
 pub async fn counts(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -186,8 +270,10 @@ pub async fn counts(
     )))
 }
 
-#[derive(Debug, Deserialize)]
+/// A message in a ticket's thread.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = NewTicketMessage)]
 pub struct Post {
     pub text: String,
     /// A note only staff see.
@@ -196,6 +282,23 @@ pub struct Post {
 }
 
 /// `POST /api/v1/tickets/{id}/messages`
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/{id}/messages",
+    tag = "tickets",
+    operation_id = "tickets_post_message",
+    summary = "Post a message (or, staff, an internal note)",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The ticket's id")),
+    request_body = Post,
+    responses(
+        (status = 201, description = "The ticket with the message", body = TicketWithMessages),
+        (status = 403, description = "The caller may not post this (internal notes are for staff)", body = ErrorBody),
+        (status = 404, description = "No such ticket, or not the caller's", body = ErrorBody),
+        (status = 409, description = "The ticket is closed", body = ErrorBody),
+        (status = 422, description = "The text is invalid", body = ErrorBody),
+    )
+)]
 pub async fn post_message(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -231,14 +334,37 @@ pub async fn post_message(
     Ok((StatusCode::CREATED, Json(ticket)))
 }
 
-#[derive(Debug, Deserialize)]
+/// The new text of a message.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = TicketMessageEdit)]
 pub struct Edit {
     pub text: String,
 }
 
 /// `PATCH /api/v1/tickets/{id}/messages/{message_id}`: one's own message, within the
 /// edit window.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/tickets/{id}/messages/{message_id}",
+    tag = "tickets",
+    operation_id = "tickets_edit_message",
+    summary = "Edit one's own message",
+    description = "Only the author, within 15 minutes of posting.",
+    security(("bearer" = [])),
+    params(
+        ("id" = Uuid, Path, description = "The ticket's id"),
+        ("message_id" = Uuid, Path, description = "The message's id"),
+    ),
+    request_body = Edit,
+    responses(
+        (status = 200, description = "The ticket with the edited message", body = TicketWithMessages),
+        (status = 403, description = "Not the caller's message", body = ErrorBody),
+        (status = 404, description = "No such ticket or message", body = ErrorBody),
+        (status = 409, description = "The 15 minutes to edit have passed", body = ErrorBody),
+        (status = 422, description = "The text is invalid", body = ErrorBody),
+    )
+)]
 pub async fn edit_message(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -267,32 +393,106 @@ pub async fn edit_message(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// `DELETE /api/v1/tickets/{id}/messages/{message_id}` (support desk): the message
+/// stays in the thread as deleted, without its text. Deleting it again is a no-op.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tickets/{id}/messages/{message_id}",
+    tag = "tickets",
+    operation_id = "tickets_delete_message",
+    summary = "Delete a message (support desk)",
+    description = "The message stays in the thread as deleted, without its text. Deleting \
+        it again is a no-op.",
+    security(("bearer" = [])),
+    params(
+        ("id" = Uuid, Path, description = "The ticket's id"),
+        ("message_id" = Uuid, Path, description = "The message's id"),
+    ),
+    responses(
+        (status = 200, description = "The ticket with the message deleted", body = TicketWithMessages),
+        (status = 403, description = "The caller is not on the support desk", body = ErrorBody),
+        (status = 404, description = "No such ticket or message", body = ErrorBody),
+    )
+)]
+pub async fn delete_message(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiPath((id, message_id)): ApiPath<(Uuid, Uuid)>,
+) -> Result<Json<TicketWithMessages>, ApiError> {
+    caller.require(Action::DeleteTicketMessage)?;
+    let ticket_id = id.to_string();
+    visible(&state, &caller, &ticket_id).await?;
+    let committed = state
+        .commands
+        .tickets
+        .execute(
+            &ticket_id,
+            TicketCommand::DeleteMessage {
+                message_id,
+                by: caller.user_id,
+                by_role: caller.role,
+                at: Utc::now(),
+            },
+            &context(&caller),
+        )
+        .await
+        .map_err(field_error)?;
+    Ok(Json(
+        read_back(&state, &caller, &ticket_id, committed.sequence).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = TicketAssign)]
 pub struct Assign {
     pub assignee_id: Uuid,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = TicketStatusChange)]
 pub struct SetStatus {
+    #[schema(value_type = schemas::TicketStatus)]
     pub status: TicketStatus,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = TicketPriorityChange)]
 pub struct SetPriority {
+    #[schema(value_type = schemas::Priority)]
     pub priority: Priority,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SupportRating)]
 pub struct Rate {
+    #[schema(minimum = 1, maximum = 5)]
     pub stars: u8,
     pub comment: Option<String>,
 }
 
 /// `POST /api/v1/tickets/{id}/assign` (staff): to a support agent or an admin.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/{id}/assign",
+    tag = "tickets",
+    operation_id = "tickets_assign",
+    summary = "Assign a ticket (staff)",
+    description = "To a support agent or an admin.",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The ticket's id")),
+    request_body = Assign,
+    responses(
+        (status = 200, description = "The ticket as assigned", body = TicketWithMessages),
+        (status = 403, description = "The caller may not assign tickets", body = ErrorBody),
+        (status = 404, description = "No such ticket", body = ErrorBody),
+        (status = 409, description = "The ticket's state does not allow it", body = ErrorBody),
+        (status = 422, description = "No such assignee, or one who cannot take tickets", body = ErrorBody),
+    )
+)]
 pub async fn assign(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -325,6 +525,22 @@ pub async fn assign(
 }
 
 /// `POST /api/v1/tickets/{id}/status` (staff)
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/{id}/status",
+    tag = "tickets",
+    operation_id = "tickets_set_status",
+    summary = "Change a ticket's status (staff)",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The ticket's id")),
+    request_body = SetStatus,
+    responses(
+        (status = 200, description = "The ticket in its new status", body = TicketWithMessages),
+        (status = 403, description = "The caller may not change statuses", body = ErrorBody),
+        (status = 404, description = "No such ticket", body = ErrorBody),
+        (status = 409, description = "The status machine does not allow this change", body = ErrorBody),
+    )
+)]
 pub async fn set_status(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -344,6 +560,22 @@ pub async fn set_status(
 }
 
 /// `POST /api/v1/tickets/{id}/priority` (staff)
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/{id}/priority",
+    tag = "tickets",
+    operation_id = "tickets_set_priority",
+    summary = "Change a ticket's priority (staff)",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The ticket's id")),
+    request_body = SetPriority,
+    responses(
+        (status = 200, description = "The ticket with its new priority", body = TicketWithMessages),
+        (status = 403, description = "The caller may not change priorities", body = ErrorBody),
+        (status = 404, description = "No such ticket", body = ErrorBody),
+        (status = 409, description = "The ticket's state does not allow it", body = ErrorBody),
+    )
+)]
 pub async fn set_priority(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -363,6 +595,23 @@ pub async fn set_priority(
 }
 
 /// `POST /api/v1/tickets/{id}/rating` (the customer)
+#[utoipa::path(
+    post,
+    path = "/api/v1/tickets/{id}/rating",
+    tag = "tickets",
+    operation_id = "tickets_rate",
+    summary = "Rate the support (the customer)",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The ticket's id")),
+    request_body = Rate,
+    responses(
+        (status = 200, description = "The ticket with its rating", body = TicketWithMessages),
+        (status = 403, description = "Not the ticket's customer", body = ErrorBody),
+        (status = 404, description = "No such ticket", body = ErrorBody),
+        (status = 409, description = "The ticket is not resolved yet, or already rated", body = ErrorBody),
+        (status = 422, description = "Stars are 1 to 5", body = ErrorBody),
+    )
+)]
 pub async fn rate(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -459,7 +708,7 @@ async fn read_back(
         return Err(not_found());
     }
     let messages: Vec<MessageView> = sqlx::query_as(
-        "SELECT message_id, author_id, by_staff, internal, text, attachments, posted_at, edited_at \
+        "SELECT message_id, author_id, by_staff, internal, text, attachments, posted_at, edited_at, deleted_at \
          FROM rm_ticket_messages WHERE ticket_id = $1 AND (NOT internal OR $2) \
          ORDER BY posted_at, message_id",
     )

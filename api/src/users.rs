@@ -10,15 +10,18 @@ use domain::command::CommandContext;
 use domain::permissions::{Action, Role};
 use domain::user::UserCommand;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson, ApiPath, ApiQuery};
+use crate::http::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
+use crate::http::openapi::schemas;
 use crate::http::paging::{contains_pattern, next_cursor, page_limit, parse_cursor};
 use crate::read_your_writes::READ_YOUR_WRITES_LIMIT;
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// A user as staff see them.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct UserView {
     pub user_id: String,
     pub telegram_id: i64,
@@ -26,10 +29,12 @@ pub struct UserView {
     pub last_name: Option<String>,
     pub username: Option<String>,
     pub language: Option<String>,
+    /// client, executor, support, admin or owner.
     pub role: String,
     pub blocked: bool,
     pub referrer_id: Option<String>,
     pub referrals: i64,
+    /// Roubles paid, net of refunds, as a string (`"1290.00"`).
     pub total_paid: String,
     pub payments: i32,
     pub loyalty_tier: Option<String>,
@@ -40,25 +45,47 @@ const USER_COLUMNS: &str = "user_id, telegram_id, first_name, last_name, usernam
      referrer_id, referrals, total_paid::numeric(14, 2)::text AS total_paid, payments::int4 AS payments, \
      loyalty_tier, registered_at";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Search {
     /// Part of a name or username, or a whole Telegram id.
     pub q: Option<String>,
+    /// Only users with this role.
     pub role: Option<String>,
+    /// Only blocked (true) or unblocked (false) users.
     pub blocked: Option<bool>,
+    /// Page size, 1 to 200 (50 by default).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub before: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// A page of users, newest first.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserPage {
     pub items: Vec<UserView>,
     pub next_cursor: Option<String>,
 }
 
 /// `GET /api/v1/users?q=&role=&blocked=&limit=&before=`: newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    tag = "users",
+    operation_id = "users_list",
+    summary = "Find users (staff), newest first",
+    description = "By part of a name or username, or a whole Telegram id. Paged with \
+        `before` = the previous page's `next_cursor`.",
+    security(("bearer" = [])),
+    params(Search),
+    responses(
+        (status = 200, description = "A page of users", body = UserPage),
+        (status = 403, description = "The caller may not see users", body = ErrorBody),
+        (status = 422, description = "A parameter is invalid (`details.field` names it)", body = ErrorBody),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -104,6 +131,20 @@ async fn user_row(state: &AppState, user_id: &str) -> Result<UserView, ApiError>
 }
 
 /// `GET /api/v1/users/{id}`
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    operation_id = "users_get",
+    summary = "One user (staff)",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user", body = UserView),
+        (status = 403, description = "The caller may not see users", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    )
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -113,14 +154,34 @@ pub async fn get_one(
     Ok(Json(user_row(&state, &id.to_string()).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = RoleChange)]
 pub struct ChangeRole {
+    #[schema(value_type = schemas::Role)]
     pub role: Role,
 }
 
 /// `POST /api/v1/users/{id}/role`: admins make executors and support; only an owner
 /// appoints or demotes admins and owners; the last owner stays an owner.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/role",
+    tag = "users",
+    operation_id = "users_change_role",
+    summary = "Change a user's role",
+    description = "Admins make executors and support; only an owner appoints or demotes \
+        admins and owners; the last owner stays an owner.",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The user's id")),
+    request_body = ChangeRole,
+    responses(
+        (status = 200, description = "The user with the new role", body = UserView),
+        (status = 403, description = "The caller may not give or take this role", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "The business's last owner (`last_owner`)", body = ErrorBody),
+    )
+)]
 pub async fn change_role(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -157,13 +218,35 @@ pub async fn change_role(
     .await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = BlockUser)]
 pub struct Block {
+    /// Why (1 to 500 characters).
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
 /// `POST /api/v1/users/{id}/block`
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/block",
+    tag = "users",
+    operation_id = "users_block",
+    summary = "Block a user",
+    description = "A blocked user's requests are refused at once (403) and their refresh \
+        tokens stop working. Only an owner blocks an admin or an owner.",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The user's id")),
+    request_body = Block,
+    responses(
+        (status = 200, description = "The user, blocked", body = UserView),
+        (status = 403, description = "The caller may not block this user", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "Blocking oneself (`invalid_state`)", body = ErrorBody),
+        (status = 422, description = "No reason given", body = ErrorBody),
+    )
+)]
 pub async fn block(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -197,6 +280,21 @@ pub async fn block(
 }
 
 /// `POST /api/v1/users/{id}/unblock`
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/unblock",
+    tag = "users",
+    operation_id = "users_unblock",
+    summary = "Unblock a user",
+    description = "Only an owner unblocks an admin or an owner; nobody unblocks themselves.",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The user, unblocked", body = UserView),
+        (status = 403, description = "The caller may not unblock this user", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    )
+)]
 pub async fn unblock(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -248,27 +346,48 @@ async fn command(
     Ok(Json(user_row(state, user_id).await?))
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// One payment as staff see it.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct PaymentView {
     pub payment_id: String,
     pub purpose: String,
     pub order_id: Option<Uuid>,
     pub product: Option<String>,
+    /// Roubles as a string.
     pub amount: String,
+    /// Roubles as a string.
     pub refunded_amount: String,
     pub status: String,
     pub created_at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Serialize)]
+/// A user's latest 100 orders, tickets and payments, newest first.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct History {
+    /// `{order_id, kind, status, title, price, placed_at}` each.
+    #[schema(value_type = Vec<Object>)]
     pub orders: Vec<serde_json::Value>,
+    /// `{ticket_id, title, status, priority, opened_at}` each.
+    #[schema(value_type = Vec<Object>)]
     pub tickets: Vec<serde_json::Value>,
     pub payments: Vec<PaymentView>,
 }
 
 /// `GET /api/v1/users/{id}/history`: the latest 100 orders, tickets and payments.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/history",
+    tag = "users",
+    operation_id = "users_history",
+    summary = "A user's latest 100 orders, tickets and payments (staff)",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The history", body = History),
+        (status = 403, description = "The caller may not see users", body = ErrorBody),
+    )
+)]
 pub async fn history(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -306,7 +425,8 @@ pub async fn history(
     }))
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
+/// Someone who came by the caller's link.
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Referral {
     pub user_id: String,
     pub first_name: String,
@@ -315,7 +435,8 @@ pub struct Referral {
     pub paid: bool,
 }
 
-#[derive(Debug, Serialize)]
+/// The caller's referral link and what it brought.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Referrals {
     pub code: String,
     /// `https://t.me/<bot>?startapp=ref_<code>` when the bot's username is configured.
@@ -326,6 +447,18 @@ pub struct Referrals {
 }
 
 /// `GET /api/v1/referrals`
+#[utoipa::path(
+    get,
+    path = "/api/v1/referrals",
+    tag = "referrals",
+    operation_id = "referrals",
+    summary = "The caller's referral link, who came by it and what it earned",
+    description = "The latest 500 referrals.",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's referrals", body = Referrals),
+    )
+)]
 pub async fn referrals(
     State(state): State<AppState>,
     caller: AuthUser,

@@ -87,6 +87,31 @@ pub async fn signed_in(app: &TestApp, telegram_id: i64, name: &str) -> (String, 
     )
 }
 
+/// Signs in a Telegram user, gives them `role` (as the owner would), and signs in
+/// again so the token carries it. Returns (access token, user id).
+pub async fn signed_in_as(
+    app: &TestApp,
+    pool: &sqlx::PgPool,
+    telegram_id: i64,
+    name: &str,
+    role: domain::permissions::Role,
+) -> (String, String) {
+    let (_, user) = signed_in(app, telegram_id, name).await;
+    domain::command::Commands::over(pool.clone())
+        .users
+        .execute(
+            &user,
+            domain::user::UserCommand::ChangeRole {
+                role,
+                by: domain::permissions::Role::Owner,
+            },
+            &domain::command::CommandContext::system("test"),
+        )
+        .await
+        .expect("the role changes");
+    signed_in(app, telegram_id, name).await
+}
+
 /// `POST` with a bearer token.
 pub async fn post_with(app: &TestApp, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
     let response = reqwest::Client::new()

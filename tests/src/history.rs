@@ -769,6 +769,31 @@ pub async fn business(pool: &PgPool) {
             internal,
             at: at(day, hour),
         };
+    // The desk's categories, set up by the admin.
+    for (code, name, icon, colour, position) in [
+        ("payments", "Оплата", "💳", "#2E7D32", 10),
+        ("orders", "Заказы", "📦", "#1565C0", 20),
+    ] {
+        use domain::ticket_category::{CategoryCommand, CategoryLook};
+        commands
+            .ticket_categories
+            .execute(
+                code,
+                CategoryCommand::Create {
+                    look: CategoryLook {
+                        name: name.to_owned(),
+                        icon: Some(icon.to_owned()),
+                        colour: colour.to_owned(),
+                        position,
+                        active: true,
+                    },
+                    by: Role::Admin,
+                },
+                &who,
+            )
+            .await
+            .expect("a category");
+    }
     ticket(
         TICKET_RESOLVED,
         TicketCommand::Open {

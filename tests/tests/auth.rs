@@ -74,7 +74,20 @@ async fn signing_in_registers_once_and_refresh_tokens_rotate() {
         .expect("a token")
         .to_owned();
     assert_ne!(new_refresh, old_refresh);
-    // Using the spent one again means a copy exists: the whole family is revoked.
+    // A retry within seconds (the answer was lost on the way) gets another successor.
+    let (status, retried) = post(
+        &app,
+        "/api/v1/auth/refresh",
+        json!({ "refresh_token": old_refresh }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{retried}");
+    assert_ne!(retried["refresh_token"], json!(new_refresh));
+    // Later, using the spent one again means a copy exists: the whole family is revoked.
+    sqlx::query("UPDATE auth_refresh_tokens SET used_at = used_at - interval '1 minute' WHERE used_at IS NOT NULL")
+        .execute(&context.pool)
+        .await
+        .expect("ages the use");
     let (status, body) = post(
         &app,
         "/api/v1/auth/refresh",

@@ -23,6 +23,11 @@ const PROJECTIONS: &[(&str, &[&str])] = &[
     ("orders", &["Order"]),
     ("payments", &["Payment"]),
     ("tickets", &["Ticket"]),
+    ("ticket_categories", &["TicketCategory"]),
+    (
+        "live_updates",
+        &["Order", "Payment", "CreditAccount", "Ticket", "User"],
+    ),
     (
         "analytics",
         &["Order", "Payment", "CreditAccount", "Ticket", "User"],
@@ -158,6 +163,12 @@ async fn read_models(context: &TestContext) -> Value {
             &["expires_at", "reference"]).await,
         "daily_stats": rows(context, "SELECT day, orders_placed, orders_paid, orders_completed, orders_cancelled, revenue::text, refunds::text, \
                credits_granted, credits_spent, tickets_opened, tickets_resolved, new_users FROM rm_daily_stats ORDER BY day", &[]).await,
+        // Positions depend on arrival order across aggregates; what was told to whom does not.
+        "live_updates": rows(context,
+            "SELECT topic, event, staff_queue, count(*) AS updates, \
+               array_agg(DISTINCT cardinality(user_ids) ORDER BY cardinality(user_ids)) AS audience_sizes \
+             FROM rm_live_updates GROUP BY topic, event, staff_queue ORDER BY topic, event, staff_queue",
+            &[]).await,
         // Notifications whose causes are reactions' events carry sequence numbers that
         // depend on which reaction ran first, so they are compared by content; points'
         // expiry counts from when they were granted.
@@ -170,6 +181,25 @@ async fn read_models(context: &TestContext) -> Value {
 
 /// Figures an accountant or owner would check by hand against the script.
 async fn check_figures(context: &TestContext) {
+    // Internal notes and messages never reach the customer's live feed.
+    let leaked: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM rm_live_updates u \
+         JOIN live_update_parties p ON p.aggregate_type = u.aggregate_type AND p.aggregate_id = u.aggregate_id \
+         WHERE (u.event = 'InternalNoteAdded' OR (u.event = 'MessagePosted' AND (u.data ->> 'internal')::boolean)) \
+           AND p.customer_id = ANY(u.user_ids)",
+    )
+    .fetch_one(&context.pool)
+    .await
+    .expect("count");
+    assert_eq!(leaked, 0);
+    let internal: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM rm_live_updates WHERE event = 'InternalNoteAdded' \
+            OR (event = 'MessagePosted' AND (data ->> 'internal')::boolean)",
+    )
+    .fetch_one(&context.pool)
+    .await
+    .expect("count");
+    assert!(internal > 0, "the script has internal notes to hide");
     let pool: Vec<String> = sqlx::query_scalar("SELECT order_id FROM rm_order_pool")
         .fetch_all(&context.pool)
         .await

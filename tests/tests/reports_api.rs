@@ -75,6 +75,95 @@ async fn owners_read_the_ledger_receipts_analytics_and_status_and_clients_cannot
     assert_eq!(status, StatusCode::OK);
     insta::assert_json_snapshot!("tax_ledger_2026", ledger);
 
+    // One month: its totals and its lines, which add up to them.
+    let (status, november) = get_with(
+        &app,
+        "/api/v1/reports/tax-ledger?year=2026&month=11",
+        &owner,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{november}");
+    let lines = november["lines"].as_array().expect("lines");
+    let sum: rust_decimal::Decimal = lines
+        .iter()
+        .map(|line| {
+            line["amount"]
+                .as_str()
+                .expect("an amount")
+                .parse::<rust_decimal::Decimal>()
+                .expect("decimal")
+        })
+        .sum();
+    assert_eq!(sum.to_string(), "22839.00");
+    assert_eq!(
+        lines.iter().filter(|line| line["kind"] == "refund").count(),
+        2
+    );
+    let (status, october) = get_with(
+        &app,
+        "/api/v1/reports/tax-ledger?year=2026&month=10",
+        &owner,
+    )
+    .await;
+    assert_eq!(
+        (status, &october["months"], &october["lines"]),
+        (StatusCode::OK, &json!([]), &json!([]))
+    );
+    let download = |query: &'static str| {
+        let request = reqwest::Client::new()
+            .get(app.url(&format!("/api/v1/reports/tax-ledger?{query}")))
+            .bearer_auth(&owner);
+        async move {
+            let response = request.send().await.expect("answers");
+            assert_eq!(response.status(), StatusCode::OK, "{query}");
+            let headers = response.headers().clone();
+            let kind = headers["content-type"].to_str().expect("type").to_owned();
+            let disposition = headers["content-disposition"]
+                .to_str()
+                .expect("name")
+                .to_owned();
+            (kind, disposition, response.bytes().await.expect("body"))
+        }
+    };
+    let (kind, disposition, body) = download("year=2026&format=csv").await;
+    assert!(
+        kind.starts_with("text/csv") && disposition.contains("tax-ledger-2026.csv"),
+        "{kind} {disposition}"
+    );
+    let csv = String::from_utf8(body.to_vec()).expect("UTF-8");
+    insta::assert_snapshot!("tax_ledger_2026_csv", csv);
+    let (_, disposition, body) = download("year=2026&month=11&format=csv").await;
+    assert!(disposition.contains("tax-ledger-2026-11.csv"));
+    let csv = String::from_utf8(body.to_vec()).expect("UTF-8");
+    assert_eq!(csv.lines().count(), 1 + lines.len(), "{csv}");
+    assert!(csv.starts_with(
+        "tax_month,at,payment_id,line_id,kind,payer_kind,amount,rate,tax,provider_fee,net\r\n"
+    ));
+    let (kind, disposition, body) = download("year=2026&format=xlsx").await;
+    assert!(
+        kind.contains("spreadsheetml") && disposition.contains("tax-ledger-2026.xlsx"),
+        "{kind}"
+    );
+    // An XLSX is a ZIP whose directory names its parts in plain text: two sheets.
+    assert!(body.starts_with(b"PK\x03\x04"));
+    let names = String::from_utf8_lossy(&body);
+    assert!(
+        names.contains("xl/worksheets/sheet1.xml") && names.contains("xl/worksheets/sheet2.xml")
+    );
+    for (query, field) in [
+        ("year=2026&month=13", "month"),
+        ("year=2026&format=pdf", "format"),
+        ("year=2018", "year"),
+    ] {
+        let (status, body) =
+            get_with(&app, &format!("/api/v1/reports/tax-ledger?{query}"), &owner).await;
+        assert_eq!(
+            (status, &body["error"]["details"]["field"]),
+            (StatusCode::UNPROCESSABLE_ENTITY, &json!(field)),
+            "{query}"
+        );
+    }
+
     let response = reqwest::Client::new()
         .get(app.url("/api/v1/reports/receipts?month=2026-11&format=csv"))
         .bearer_auth(&owner)

@@ -253,3 +253,214 @@ async fn a_ticket_is_answered_assigned_resolved_and_rated_through_the_api() {
     app.stop().await;
     context.cleanup().await;
 }
+
+async fn delete_with(app: &TestApp, path: &str, token: &str) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .delete(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("answers");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn admins_manage_ticket_categories_and_tickets_must_name_an_offered_one() {
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), Parts::ALL).await;
+    let (customer, _) = signed_in(&app, 666_101, "Дарья").await;
+    let (admin, _) =
+        tests::api_client::signed_in_as(&app, &context.pool, 666_102, "Анна", Role::Admin).await;
+    let categories = "/api/v1/tickets/categories";
+    let payments = json!({ "code": "payments", "name": "Оплата", "icon": "💳", "colour": "#2E7D32", "position": 10 });
+
+    // Before any category exists, any code is taken.
+    let open = |category: &str| json!({ "category": category, "title": "Вопрос", "description": "Подробности" });
+    let (status, _) = post_with(&app, "/api/v1/tickets", &customer, open("anything")).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let (status, body) = post_with(&app, categories, &customer, payments.clone()).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::FORBIDDEN, "forbidden")
+    );
+    let (status, created) = post_with(&app, categories, &admin, payments.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        (&created["code"], &created["active"], &created["icon"]),
+        (&json!("payments"), &json!(true), &json!("💳"))
+    );
+    let (status, body) = post_with(&app, categories, &admin, payments).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::CONFLICT, "invalid_state"),
+        "{body}"
+    );
+    for (bad, field) in [
+        (
+            json!({ "code": "Оплата", "name": "x", "colour": "#000000" }),
+            "code",
+        ),
+        (
+            json!({ "code": "orders", "name": "Заказы", "colour": "green" }),
+            "colour",
+        ),
+        (
+            json!({ "code": "orders", "name": "", "colour": "#000000" }),
+            "name",
+        ),
+        (json!({ "code": "orders", "colour": "#000000" }), "name"),
+    ] {
+        let (status, body) = post_with(&app, categories, &admin, bad).await;
+        assert_eq!(
+            (status, &body["error"]["details"]["field"]),
+            (StatusCode::UNPROCESSABLE_ENTITY, &json!(field)),
+            "{body}"
+        );
+    }
+    let (status, _) = post_with(
+        &app,
+        categories,
+        &admin,
+        json!({ "code": "orders", "name": "Заказы", "colour": "#1565C0", "position": 5, "active": false }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // Customers see the active ones; admins can ask for all, in position order.
+    let (_, listed) = get_with(&app, categories, &customer).await;
+    let codes = |list: &Value| -> Vec<String> {
+        list["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|c| c["code"].as_str().expect("code").to_owned())
+            .collect()
+    };
+    assert_eq!(codes(&listed), ["payments"]);
+    let (status, _) = get_with(&app, &format!("{categories}?all=true"), &customer).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, all) = get_with(&app, &format!("{categories}?all=true"), &admin).await;
+    assert_eq!(codes(&all), ["orders", "payments"]);
+
+    // A ticket must now name an active category.
+    let (status, body) = post_with(&app, "/api/v1/tickets", &customer, open("anything")).await;
+    assert_eq!(
+        (status, &body["error"]["details"]["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("category"))
+    );
+    let (status, _) = post_with(&app, "/api/v1/tickets", &customer, open("orders")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = post_with(&app, "/api/v1/tickets", &customer, open("payments")).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // Changes keep what they do not name; null clears the icon.
+    let (status, changed) = patch_with(
+        &app,
+        &format!("{categories}/orders"),
+        &admin,
+        json!({ "active": true, "icon": null }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(
+        (
+            &changed["active"],
+            &changed["icon"],
+            &changed["name"],
+            &changed["position"]
+        ),
+        (&json!(true), &Value::Null, &json!("Заказы"), &json!(5))
+    );
+    let (status, body) = patch_with(
+        &app,
+        &format!("{categories}/orders"),
+        &admin,
+        json!({ "colour": "blue" }),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["error"]["details"]["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("colour"))
+    );
+    let (status, _) = patch_with(
+        &app,
+        &format!("{categories}/nothing"),
+        &admin,
+        json!({ "active": true }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, _) = delete_with(&app, &format!("{categories}/orders"), &customer).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = delete_with(&app, &format!("{categories}/orders"), &admin).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = delete_with(&app, &format!("{categories}/orders"), &admin).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, listed) = get_with(&app, categories, &customer).await;
+    assert_eq!(codes(&listed), ["payments"]);
+}
+
+#[tokio::test]
+async fn the_desk_deletes_a_message_which_stays_in_the_thread_without_its_text() {
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), Parts::ALL).await;
+    let commands = Commands::over(context.pool.clone());
+    let (customer, _) = signed_in(&app, 666_201, "Дарья").await;
+    let (agent, _) = support(&app, &commands, 666_202).await;
+    let (_, opened) = post_with(
+        &app,
+        "/api/v1/tickets",
+        &customer,
+        json!({ "category": "orders", "title": "Заказ", "description": "Где заказ?" }),
+    )
+    .await;
+    let id = opened["ticket_id"].as_str().expect("id").to_owned();
+    let (status, posted) = post_with(
+        &app,
+        &format!("/api/v1/tickets/{id}/messages"),
+        &customer,
+        json!({ "text": "мой паспорт 4510 123456" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{posted}");
+    let message = posted["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .find(|m| m["text"] == "мой паспорт 4510 123456")
+        .expect("the message")["message_id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let path = format!("/api/v1/tickets/{id}/messages/{message}");
+
+    let (status, body) = delete_with(&app, &path, &customer).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::FORBIDDEN, "forbidden"),
+        "{body}"
+    );
+    let (status, after) = delete_with(&app, &path, &agent).await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    let (_, seen) = get_with(&app, &format!("/api/v1/tickets/{id}"), &customer).await;
+    let shown = seen["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .find(|m| m["message_id"] == message.as_str())
+        .expect("still in the thread")
+        .clone();
+    assert_eq!(shown["text"], "");
+    assert!(shown["deleted_at"].is_string(), "{shown}");
+    // Again: nothing changes. Unknown message: 404. The author cannot edit it now.
+    let (status, _) = delete_with(&app, &path, &agent).await;
+    assert_eq!(status, StatusCode::OK);
+    let unknown = format!("/api/v1/tickets/{id}/messages/{}", uuid::Uuid::now_v7());
+    let (status, _) = delete_with(&app, &unknown, &agent).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = patch_with(&app, &path, &customer, json!({ "text": "исправлено" })).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -2,6 +2,7 @@
 //! and the extractor handlers use to require a signed-in user.
 
 pub mod identity;
+pub mod login_codes;
 pub mod routes;
 pub mod tokens;
 
@@ -95,29 +96,38 @@ impl FromRequestParts<AppState> for AuthUser {
                 "the Authorization header must be Bearer <access token>",
             )
         })?;
-        let claims = state.auth.keys.check_access(token.trim())?;
-        // The token's role may be minutes old: a demotion or a block counts at once.
-        let current: Option<(String, bool)> =
-            sqlx::query_as("SELECT role, blocked FROM rm_users WHERE user_id = $1")
-                .bind(claims.sub.to_string())
-                .fetch_optional(&state.pool)
-                .await?;
-        let role = match current {
-            Some((_, true)) => {
-                return Err(ApiError::forbidden(
-                    "this account is blocked; write to support",
-                ));
-            }
-            Some((role, false)) => role_named(&role).unwrap_or(Role::Client),
-            // Not projected yet (a first sign-in a moment ago): the token speaks.
-            None => claims.role,
-        };
-        Ok(AuthUser {
+        Ok(authenticate(state, token.trim()).await?.0)
+    }
+}
+
+/// The caller behind an access token, and when the token expires. The role and
+/// the block come from the users read model: the token's role may be minutes old,
+/// and a demotion or a block counts at once.
+pub async fn authenticate(state: &AppState, token: &str) -> Result<(AuthUser, i64), ApiError> {
+    let claims = state.auth.keys.check_access(token)?;
+    let current: Option<(String, bool)> =
+        sqlx::query_as("SELECT role, blocked FROM rm_users WHERE user_id = $1")
+            .bind(claims.sub.to_string())
+            .fetch_optional(&state.pool)
+            .await?;
+    let role = match current {
+        Some((_, true)) => {
+            return Err(ApiError::forbidden(
+                "this account is blocked; write to support",
+            ));
+        }
+        Some((role, false)) => role_named(&role).unwrap_or(Role::Client),
+        // Not projected yet (a first sign-in a moment ago): the token speaks.
+        None => claims.role,
+    };
+    Ok((
+        AuthUser {
             user_id: claims.sub,
             role,
             telegram_id: claims.tg,
-        })
-    }
+        },
+        claims.exp,
+    ))
 }
 
 /// A role by its stored name.

@@ -10,42 +10,47 @@ use domain::command::CommandContext;
 use domain::user::{Profile, UserCommand};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AuthUser;
 use super::identity::sign_in;
 use super::tokens::revoke_family;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson, present_or_null};
+use crate::http::error::{ApiError, ApiJson, ErrorBody, present_or_null};
 use crate::read_your_writes::READ_YOUR_WRITES_LIMIT;
 use crate::telegram::init_data::{InitDataError, validate};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TelegramSignIn {
     /// `Telegram.WebApp.initData`, exactly as the Mini App has it.
     pub init_data: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
 /// Tokens and the user they are for.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Session {
+    /// Send as `Authorization: Bearer <access_token>`.
     pub access_token: String,
+    /// Always `Bearer`.
+    #[schema(examples("Bearer"))]
     pub token_type: &'static str,
     /// Seconds the access token lives.
     pub expires_in: i64,
+    /// Trade it at `POST /api/v1/auth/refresh` for a new pair; it works once.
     pub refresh_token: String,
     pub user: Me,
 }
 
 /// The signed-in user as they see themselves.
-#[derive(Debug, Serialize, sqlx::FromRow)]
+#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Me {
     pub user_id: String,
     pub telegram_id: i64,
@@ -53,17 +58,41 @@ pub struct Me {
     pub last_name: Option<String>,
     pub username: Option<String>,
     pub language: Option<String>,
+    /// client, executor, support, admin or owner.
     pub role: String,
     pub blocked: bool,
     pub referral_code: String,
     pub referrer_id: Option<String>,
     pub referrals: i64,
     /// Roubles, two decimals, as a string.
+    #[schema(examples("1290.00"))]
     pub total_paid: String,
     pub loyalty_tier: Option<String>,
 }
 
 /// `POST /api/v1/auth/telegram`
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/telegram",
+    tag = "auth",
+    operation_id = "auth_telegram",
+    summary = "Sign in with the Mini App's initData",
+    description = "Checks `Telegram.WebApp.initData` (signed for this bot, not too old), \
+        registers the Telegram user on first sign-in (a `start_param` of `ref_<code>` names \
+        the referrer) and answers with an access token and a refresh token.",
+    request_body = TelegramSignIn,
+    responses(
+        (status = 200, description = "Signed in", body = Session),
+        (status = 401, description = "initData is expired (`init_data_expired`) or not \
+            signed for this bot (`init_data_invalid`)", body = ErrorBody),
+        (status = 403, description = "The account is blocked", body = ErrorBody),
+        (status = 422, description = "initData is malformed or has no user \
+            (`details.field` is `init_data`)", body = ErrorBody),
+        (status = 503, description = "Telegram sign-in is not configured \
+            (`telegram_not_configured`), or the profile is still being prepared \
+            (`not_ready`, retry in a second)", body = ErrorBody),
+    )
+)]
 pub async fn telegram(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<TelegramSignIn>,
@@ -111,6 +140,22 @@ pub async fn telegram(
 
 /// `POST /api/v1/auth/refresh`: a new access token and a new refresh token; the old
 /// refresh token stops working.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/refresh",
+    tag = "auth",
+    operation_id = "auth_refresh",
+    summary = "Trade a refresh token for a new pair",
+    description = "The old refresh token stops working. Using a refresh token a second time \
+        revokes every token of its family.",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new access token and refresh token", body = Session),
+        (status = 401, description = "The refresh token is unknown, expired, revoked or \
+            used before (`invalid_refresh_token`)", body = ErrorBody),
+        (status = 403, description = "The account is blocked; the family is revoked", body = ErrorBody),
+    )
+)]
 pub async fn refresh(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RefreshRequest>,
@@ -147,6 +192,19 @@ pub async fn refresh(
 
 /// `POST /api/v1/auth/logout`: the refresh token and every one it was replaced by
 /// stop working. Access tokens already issued lapse by themselves (minutes).
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    tag = "auth",
+    operation_id = "auth_logout",
+    summary = "Sign out: revoke a refresh token and its family",
+    description = "Access tokens already issued lapse by themselves (minutes). An unknown \
+        token is not an error.",
+    request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "Signed out"),
+    )
+)]
 pub async fn logout(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RefreshRequest>,
@@ -156,23 +214,53 @@ pub async fn logout(
 }
 
 /// `GET /api/v1/auth/me`
+#[utoipa::path(
+    get,
+    path = "/api/v1/auth/me",
+    tag = "auth",
+    operation_id = "auth_get_me",
+    summary = "The signed-in user's profile",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's profile", body = Me),
+        (status = 503, description = "The profile is still being prepared (`not_ready`)", body = ErrorBody),
+    )
+)]
 pub async fn get_me(State(state): State<AppState>, caller: AuthUser) -> Result<Json<Me>, ApiError> {
     Ok(Json(me(&state, caller.user_id, 0).await?))
 }
 
-#[derive(Debug, Deserialize)]
+/// Fields left out stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileChange {
     pub first_name: Option<String>,
     /// `null` clears it; leaving it out keeps it.
     #[serde(default, deserialize_with = "present_or_null")]
+    #[schema(value_type = Option<String>)]
     pub last_name: Option<Option<String>>,
-    /// `null` clears it; leaving it out keeps it.
+    /// A language code like `ru` or `en`; `null` clears it; leaving it out keeps it.
     #[serde(default, deserialize_with = "present_or_null")]
+    #[schema(value_type = Option<String>, min_length = 2, max_length = 10)]
     pub language: Option<Option<String>>,
 }
 
 /// `PATCH /api/v1/auth/me`: change one's name or language; fields left out stay.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/auth/me",
+    tag = "auth",
+    operation_id = "auth_patch_me",
+    summary = "Change one's name or language",
+    description = "Fields left out stay; `null` clears `last_name` or `language`.",
+    security(("bearer" = [])),
+    request_body = ProfileChange,
+    responses(
+        (status = 200, description = "The changed profile", body = Me),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 422, description = "A field is invalid (`details.field` names it)", body = ErrorBody),
+    )
+)]
 pub async fn patch_me(
     State(state): State<AppState>,
     caller: AuthUser,
@@ -216,7 +304,7 @@ pub async fn patch_me(
     Ok(Json(me(&state, caller.user_id, committed.sequence).await?))
 }
 
-async fn session(
+pub(super) async fn session(
     state: &AppState,
     user_id: Uuid,
     role: domain::permissions::Role,
@@ -244,7 +332,7 @@ async fn session(
 }
 
 /// The user's row once the users read model has their events up to `version`.
-async fn me(state: &AppState, user_id: Uuid, version: usize) -> Result<Me, ApiError> {
+pub(super) async fn me(state: &AppState, user_id: Uuid, version: usize) -> Result<Me, ApiError> {
     let id = user_id.to_string();
     state
         .checkpoints

@@ -122,11 +122,7 @@ impl TokenKeys {
         family: Uuid,
         now: DateTime<Utc>,
     ) -> Result<String, ApiError> {
-        let mut raw = [0u8; 32];
-        SystemRandom::new()
-            .fill(&mut raw)
-            .map_err(|_| ApiError::internal("the system random source failed"))?;
-        let token = hex::encode(raw);
+        let token = random_hex::<32>()?;
         sqlx::query(
             "INSERT INTO auth_refresh_tokens (token_hash, family, user_id, issued_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -169,7 +165,11 @@ impl TokenKeys {
         let Some((user, family, expires_at, used_at, revoked_at)) = row else {
             return Err(invalid());
         };
-        if used_at.is_some() {
+        // A retry of a refresh whose answer was lost (a phone losing its connection)
+        // comes within seconds: it gets another successor instead of signing the user
+        // out. Later, a second use means the token was copied.
+        let retry = used_at.is_some_and(|used| now - used <= REFRESH_RETRY_GRACE);
+        if used_at.is_some() && !retry {
             sqlx::query(
                 "UPDATE auth_refresh_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE family = $1",
             )
@@ -184,11 +184,13 @@ impl TokenKeys {
         if revoked_at.is_some() || expires_at <= now {
             return Err(invalid());
         }
-        sqlx::query("UPDATE auth_refresh_tokens SET used_at = $2 WHERE token_hash = $1")
-            .bind(digest_of(token))
-            .bind(now)
-            .execute(&mut *transaction)
-            .await?;
+        sqlx::query(
+            "UPDATE auth_refresh_tokens SET used_at = COALESCE(used_at, $2) WHERE token_hash = $1",
+        )
+        .bind(digest_of(token))
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
         let successor = self
             .insert_refresh(&mut transaction, user, family, now)
             .await?;
@@ -196,6 +198,9 @@ impl TokenKeys {
         Ok((user, successor))
     }
 }
+
+/// How long after its use a refresh token may be used again as a retry.
+pub const REFRESH_RETRY_GRACE: chrono::Duration = chrono::Duration::seconds(10);
 
 /// user, family, expires_at, used_at, revoked_at
 type RefreshRow = (
@@ -206,7 +211,17 @@ type RefreshRow = (
     Option<DateTime<Utc>>,
 );
 
-fn digest_of(token: &str) -> Vec<u8> {
+/// `N` random bytes from the system's source, as hex.
+pub(crate) fn random_hex<const N: usize>() -> Result<String, ApiError> {
+    let mut raw = [0u8; N];
+    SystemRandom::new()
+        .fill(&mut raw)
+        .map_err(|_| ApiError::internal("the system random source failed"))?;
+    Ok(hex::encode(raw))
+}
+
+/// The SHA-256 digest a token is stored as.
+pub(crate) fn digest_of(token: &str) -> Vec<u8> {
     digest::digest(&digest::SHA256, token.as_bytes())
         .as_ref()
         .to_vec()

@@ -8,9 +8,11 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use domain::command::{CommandError, ErrorKind};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tracing::error;
+use utoipa::ToSchema;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiError {
@@ -62,11 +64,41 @@ impl ApiError {
     }
 }
 
+/// The body of every error answer of the API.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong. (Fields in alphabetical order, as the body has always had them.)
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(examples(json!({
+    "code": "invalid_input",
+    "details": { "field": "subject" },
+    "message": "the subject must be 1 to 200 characters"
+})))]
+pub struct ErrorDetail {
+    /// Stable, machine-readable: clients branch on it (`invalid_input`, `not_found`,
+    /// `forbidden`, `invalid_state`, `conflict`, `unauthorized`, `token_expired`,
+    /// `rate_limited`, `timeout`, `malformed_json`, `internal`, ...).
+    pub code: &'static str,
+    /// More about it, or `null`: a 422 names the offending field in `field`; a 429 or
+    /// a 503 may say `retry_after_seconds`.
+    #[schema(value_type = Option<Object>, required = true)]
+    pub details: Value,
+    /// For people: what is wrong and, where it helps, what to do.
+    pub message: String,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({
-            "error": { "code": self.code, "message": self.message, "details": self.details }
-        });
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                details: self.details,
+                message: self.message,
+            },
+        };
         (self.status, Json(body)).into_response()
     }
 }

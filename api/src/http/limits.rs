@@ -103,16 +103,22 @@ impl RateLimiter {
     }
 }
 
+/// The caller's address as the limits saw it (the peer, or the rightmost
+/// X-Forwarded-For entry when a trusted proxy passes it on), for handlers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
 /// The rate limits and the time limit, for `/api/v1`.
 pub async fn enforce(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let limiter = &state.limiter;
     let settings = limiter.settings();
     let ip = client_ip(&request, peer, settings.trust_forwarded_for);
+    request.extensions_mut().insert(ClientIp(ip));
     let verdict = limiter
         .take(Key::Ip(ip), settings.per_ip_per_minute)
         .and_then(|()| match bearer_subject(&state, &request) {

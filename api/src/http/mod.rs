@@ -5,6 +5,7 @@ pub mod error;
 mod health;
 pub mod limits;
 mod metrics;
+pub mod openapi;
 pub mod paging;
 mod request_id;
 
@@ -29,7 +30,7 @@ use crate::auth::{self, AuthState};
 use crate::config::SalonHours;
 use crate::metrics::Metrics;
 use crate::read_your_writes::Checkpoints;
-use crate::{bookings, credits, orders, reports, tickets, users};
+use crate::{bookings, credits, orders, reports, ticket_categories, tickets, users};
 use error::ApiError;
 pub use request_id::RequestId;
 
@@ -51,6 +52,8 @@ pub struct AppState {
     pub cors_origins: Arc<[String]>,
     /// Waits for the read models to show a request's own writes.
     pub checkpoints: Checkpoints,
+    /// Live updates for WebSocket clients.
+    pub live: crate::live::LiveHub,
 }
 
 /// The whole router: operational endpoints (`/health/*`, `/metrics`) that every
@@ -84,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health/ready", get(health::ready))
         .route("/metrics", get(metrics::scrape))
         .nest("/api/v1", api_v1(&state))
+        .merge(openapi::swagger_ui())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -109,6 +113,14 @@ fn api_v1(state: &AppState) -> Router<AppState> {
         .max_age(Duration::from_secs(3_600));
     Router::new()
         .route("/auth/telegram", post(auth::routes::telegram))
+        .route(
+            "/auth/telegram/login-codes",
+            post(auth::login_codes::create),
+        )
+        .route(
+            "/auth/telegram/login-codes/{code}",
+            get(auth::login_codes::collect),
+        )
         .route("/auth/refresh", post(auth::routes::refresh))
         .route("/auth/logout", post(auth::routes::logout))
         .route(
@@ -125,11 +137,19 @@ fn api_v1(state: &AppState) -> Router<AppState> {
         .route("/admin/status", get(reports::system_status))
         .route("/tickets", post(tickets::open).get(tickets::list))
         .route("/tickets/counts", get(tickets::counts))
+        .route(
+            "/tickets/categories",
+            get(ticket_categories::list).post(ticket_categories::create),
+        )
+        .route(
+            "/tickets/categories/{code}",
+            axum::routing::patch(ticket_categories::update).delete(ticket_categories::delete),
+        )
         .route("/tickets/{id}", get(tickets::get_one))
         .route("/tickets/{id}/messages", post(tickets::post_message))
         .route(
             "/tickets/{id}/messages/{message_id}",
-            axum::routing::patch(tickets::edit_message),
+            axum::routing::patch(tickets::edit_message).delete(tickets::delete_message),
         )
         .route("/tickets/{id}/assign", post(tickets::assign))
         .route("/tickets/{id}/status", post(tickets::set_status))
@@ -146,6 +166,8 @@ fn api_v1(state: &AppState) -> Router<AppState> {
         .route("/credits/statement", get(credits::statement))
         .route("/credits/spend", post(credits::spend))
         .route("/credits/catalogue", get(credits::catalogue))
+        .route("/ws", get(crate::live::socket::connect))
+        .merge(openapi::document_route())
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -1,0 +1,151 @@
+//! One watcher per process: reads new live updates once for all connections.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use projections::read_models::live_updates::topic_of;
+use projections::relay::wakeup::Wakeup;
+use sqlx::PgPool;
+use tokio::sync::broadcast;
+use tracing::warn;
+
+use super::feed::{self, LiveUpdate};
+use crate::read_your_writes::Checkpoints;
+
+/// The channel name the `rm_live_updates` trigger notifies on.
+const CHANNEL: &str = "live_updates";
+/// Rows read per round.
+const BATCH: i64 = 500;
+/// Updates buffered per connection before it must re-read from the table.
+const BUFFER: usize = 1_024;
+/// How long an update waits for its read model before it is sent anyway.
+const READ_MODEL_WAIT: Duration = Duration::from_secs(2);
+/// How often the watcher looks even without a notification.
+const POLL: Duration = Duration::from_secs(1);
+
+struct Inner {
+    sender: broadcast::Sender<Arc<LiveUpdate>>,
+}
+
+/// Hands every connection the updates as they become readable.
+#[derive(Clone)]
+pub struct LiveHub {
+    inner: Arc<Inner>,
+    pool: PgPool,
+    checkpoints: Checkpoints,
+}
+
+impl LiveHub {
+    /// Starts the watcher; it ends when the last handle is dropped.
+    pub fn start(pool: PgPool, checkpoints: Checkpoints) -> Self {
+        let (sender, _) = broadcast::channel(BUFFER);
+        let hub = Self {
+            inner: Arc::new(Inner { sender }),
+            pool,
+            checkpoints,
+        };
+        tokio::spawn(watch(
+            Arc::downgrade(&hub.inner),
+            hub.pool.clone(),
+            hub.checkpoints.clone(),
+        ));
+        hub
+    }
+
+    /// Updates from now on. Subscribe before reading the backlog, so nothing falls
+    /// between the two.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveUpdate>> {
+        self.inner.sender.subscribe()
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Waits (bounded) until the read model a client re-reads after each update has
+    /// applied it, so "something changed" is never followed by a stale read.
+    pub async fn wait_readable(&self, updates: &[LiveUpdate]) {
+        wait_readable(&self.checkpoints, updates).await;
+    }
+}
+
+async fn wait_readable(checkpoints: &Checkpoints, updates: &[LiveUpdate]) {
+    let mut newest: HashMap<(&'static str, &str, &str), i64> = HashMap::new();
+    for update in updates {
+        let Some((_, projection)) = topic_of(&update.aggregate_type) else {
+            continue;
+        };
+        let key = (
+            projection,
+            update.aggregate_type.as_str(),
+            update.id.as_str(),
+        );
+        let sequence = newest.entry(key).or_default();
+        *sequence = (*sequence).max(update.sequence);
+    }
+    let waits = newest
+        .into_iter()
+        .map(|((projection, aggregate_type, id), sequence)| {
+            checkpoints.caught_up(
+                projection,
+                aggregate_type,
+                id,
+                usize::try_from(sequence).unwrap_or(0),
+                READ_MODEL_WAIT,
+            )
+        });
+    futures_util::future::join_all(waits).await;
+}
+
+async fn watch(hub: Weak<Inner>, pool: PgPool, checkpoints: Checkpoints) {
+    let wakeup = loop {
+        if hub.strong_count() == 0 {
+            return;
+        }
+        match Wakeup::listen(&pool, CHANNEL).await {
+            Ok(wakeup) => break wakeup,
+            Err(error) => {
+                warn!(%error, "cannot listen for live updates; retrying in a second");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    };
+    let mut last = loop {
+        match feed::head(&pool).await {
+            Ok(head) => break head.position,
+            Err(error) => {
+                warn!(%error, "cannot read the live updates' head; retrying in a second");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+        if hub.strong_count() == 0 {
+            return;
+        }
+    };
+    loop {
+        let Some(inner) = hub.upgrade() else {
+            return;
+        };
+        let updates = match feed::all_after(&pool, last, BATCH).await {
+            Ok(updates) => updates,
+            Err(error) => {
+                drop(inner);
+                warn!(%error, "reading live updates failed; retrying in a second");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let Some(newest) = updates.last().map(|update| update.position) else {
+            drop(inner);
+            wakeup.wait(POLL).await;
+            continue;
+        };
+        wait_readable(&checkpoints, &updates).await;
+        for update in updates {
+            // No connection listening is no error.
+            let _ = inner.sender.send(Arc::new(update));
+        }
+        last = newest;
+    }
+}

@@ -1,0 +1,281 @@
+//! One WebSocket connection: `GET /api/v1/ws?after=<position>`.
+//!
+//! The access token comes as `Authorization: Bearer` or, from browsers (which cannot
+//! set headers on a WebSocket), as `access_token` in the query. The server sends
+//! JSON text messages:
+//! - `{"type":"hello","position":N,"resumed_from":M|null}` first: N is the newest
+//!   position now; a client without a position of its own starts from there;
+//! - `{"type":"update","position":P,"topic":"order|ticket|balance|payment|profile",
+//!   "id":"…","event":"OrderPaid","data":{…},"at":"…"}` for each change, in position
+//!   order, once the read model the client would re-read shows it;
+//! - `{"type":"resync","reason":"…"}` when updates after the client's position were
+//!   pruned (or the position is unknown here): re-read lists, then carry on.
+//!
+//! A client reconnects with the last position it saw and misses nothing. The
+//! connection closes with code 4001 when the access token expires.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+use tracing::{debug, warn};
+
+use super::LiveHub;
+use super::feed::{self, Listener, LiveUpdate};
+use crate::auth::authenticate;
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiQuery};
+
+/// Rows read per round when catching a connection up.
+const REPLAY_BATCH: i64 = 500;
+/// Pings keep idle connections through proxies that drop silent ones.
+const PING_EVERY: Duration = Duration::from_secs(30);
+/// The close code for an expired access token (application range 4000–4999).
+pub const TOKEN_EXPIRED: u16 = 4001;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Connect {
+    /// The last position the client saw; absent for "from now on".
+    pub after: Option<i64>,
+    /// The access token, for clients that cannot send headers.
+    pub access_token: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Outgoing<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(flatten)]
+    update: &'a LiveUpdate,
+}
+
+/// `GET /api/v1/ws`: upgrades to a WebSocket of the caller's live updates.
+#[utoipa::path(
+    get,
+    path = "/api/v1/ws",
+    tag = "live",
+    operation_id = "live_updates",
+    summary = "Upgrade to a WebSocket of the caller's live updates",
+    description = "Text messages in JSON: first `{\"type\":\"hello\",\"position\",\"resumed_from\"}`, \
+        then `{\"type\":\"update\",\"position\",\"topic\",\"id\",\"event\",\"data\",\"at\"}` \
+        for each change once the read models show it, or `{\"type\":\"resync\",\"reason\"}` \
+        when the updates after `after` are gone (re-read, then carry on). Reconnect with the \
+        last position seen to miss nothing. Browsers, which cannot set headers on a \
+        WebSocket, send the access token as `access_token` instead. The connection closes \
+        with code 4001 when the access token expires.",
+    security(("bearer" = [])),
+    params(
+        ("after" = Option<i64>, Query, minimum = 0,
+            description = "The last position the client saw; left out for \"from now on\""),
+        ("access_token" = Option<String>, Query,
+            description = "The access token, for clients that cannot send headers"),
+    ),
+    responses(
+        (status = 101, description = "Switching to the WebSocket protocol"),
+        (status = 422, description = "`after` is invalid", body = crate::http::error::ErrorBody),
+        (status = 426, description = "Not a WebSocket upgrade request (`upgrade_required`)", body = crate::http::error::ErrorBody),
+    )
+)]
+pub async fn connect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<Connect>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let token = bearer(&headers)
+        .or(query.access_token.as_deref())
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "unauthorized",
+                "sign in first: send Authorization: Bearer <access token> or ?access_token=",
+            )
+        })?;
+    let (caller, expires_at) = authenticate(&state, token.trim()).await?;
+    if query.after.is_some_and(|after| after < 0) {
+        return Err(ApiError::invalid_field(
+            "after",
+            "after must be a position seen on this feed (0 or more)",
+        ));
+    }
+    let upgrade = upgrade.map_err(|rejection| {
+        ApiError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "upgrade_required",
+            format!("this is a WebSocket endpoint: {rejection}"),
+        )
+    })?;
+    let listener = Listener::new(caller.user_id, caller.role);
+    let hub = state.live.clone();
+    Ok(upgrade.on_upgrade(move |socket| async move {
+        let session = Session {
+            socket,
+            hub,
+            listener,
+            last: 0,
+        };
+        session.run(query.after, expires_at).await;
+    }))
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+}
+
+/// Why a session ended early: the client went away or the database failed.
+#[derive(Debug, thiserror::Error)]
+enum Ended {
+    #[error("the client went away")]
+    Gone,
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+struct Session {
+    socket: WebSocket,
+    hub: LiveHub,
+    listener: Listener,
+    /// The newest position this connection has dealt with.
+    last: i64,
+}
+
+impl Session {
+    async fn run(mut self, after: Option<i64>, expires_at: i64) {
+        match self.serve(after, expires_at).await {
+            Ok(()) | Err(Ended::Gone) => debug!("live updates connection closed"),
+            Err(Ended::Database(error)) => {
+                warn!(%error, "live updates connection ended on a database error");
+                let _ = self
+                    .socket
+                    .send(close(1011, "the server could not read updates; reconnect"))
+                    .await;
+            }
+        }
+    }
+
+    async fn serve(&mut self, after: Option<i64>, expires_at: i64) -> Result<(), Ended> {
+        // Subscribed before reading the backlog, so nothing falls in between.
+        let mut updates = self.hub.subscribe();
+        let head = feed::head(self.hub.pool()).await?;
+        self.send_json(&json!({"type": "hello", "position": head.position, "resumed_from": after}))
+            .await?;
+        self.last = match after {
+            None => head.position,
+            Some(after) if after < head.pruned_through || after > head.position => {
+                let reason = if after > head.position {
+                    format!(
+                        "position {after} is not on this feed (newest is {})",
+                        head.position
+                    )
+                } else {
+                    format!(
+                        "updates up to {} were pruned; re-read your lists",
+                        head.pruned_through
+                    )
+                };
+                self.send_json(&json!({"type": "resync", "reason": reason}))
+                    .await?;
+                if after > head.position {
+                    head.position
+                } else {
+                    head.pruned_through
+                }
+            }
+            Some(after) => after,
+        };
+        self.replay().await?;
+
+        let seconds_left = (expires_at - chrono::Utc::now().timestamp()).max(0);
+        let expiry = tokio::time::sleep(Duration::from_secs(seconds_left.unsigned_abs()));
+        tokio::pin!(expiry);
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.tick().await;
+        loop {
+            tokio::select! {
+                received = updates.recv() => match received {
+                    Ok(update) => self.forward(&update).await?,
+                    // Too slow to keep up with the hub: read what was missed from the table.
+                    Err(RecvError::Lagged(_)) => self.replay().await?,
+                    Err(RecvError::Closed) => return Ok(()),
+                },
+                incoming = self.socket.recv() => match incoming {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Err(Ended::Gone),
+                    // Pings are answered by the socket itself; clients have nothing to say.
+                    Some(Ok(_)) => {}
+                },
+                _ = ping.tick() => self.send(Message::Ping(Default::default())).await?,
+                () = &mut expiry => {
+                    let _ = self
+                        .socket
+                        .send(close(TOKEN_EXPIRED, "the access token expired; reconnect with a fresh one and your last position"))
+                        .await;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// Sends everything after `last` this listener hears, straight from the table.
+    async fn replay(&mut self) -> Result<(), Ended> {
+        loop {
+            let batch =
+                feed::after(self.hub.pool(), &self.listener, self.last, REPLAY_BATCH).await?;
+            self.hub.wait_readable(&batch).await;
+            for update in &batch {
+                self.send_update(update).await?;
+            }
+            if i64::try_from(batch.len()).unwrap_or(i64::MAX) < REPLAY_BATCH {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn forward(&mut self, update: &Arc<LiveUpdate>) -> Result<(), Ended> {
+        if update.position <= self.last {
+            return Ok(());
+        }
+        if self.listener.hears(update) {
+            self.send_update(update).await
+        } else {
+            self.last = update.position;
+            Ok(())
+        }
+    }
+
+    async fn send_update(&mut self, update: &LiveUpdate) -> Result<(), Ended> {
+        self.send_json(&Outgoing {
+            kind: "update",
+            update,
+        })
+        .await?;
+        self.last = update.position;
+        Ok(())
+    }
+
+    async fn send_json<T: Serialize>(&mut self, message: &T) -> Result<(), Ended> {
+        let text = serde_json::to_string(message).map_err(|_| Ended::Gone)?;
+        self.send(Message::Text(Utf8Bytes::from(text))).await
+    }
+
+    async fn send(&mut self, message: Message) -> Result<(), Ended> {
+        self.socket.send(message).await.map_err(|_| Ended::Gone)
+    }
+}
+
+fn close(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    }))
+}
