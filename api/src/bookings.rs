@@ -1,5 +1,5 @@
-//! `/api/v1/bookings/free-slots`: when a master is free on a date, within the salon's
-//! working hours.
+//! `/api/v1/bookings/free-slots`: when a master is free on a date for a service (or
+//! a duration), within the salon's working hours.
 
 use axum::Json;
 use axum::extract::State;
@@ -23,9 +23,11 @@ pub struct FreeSlotsQuery {
     pub master_id: Uuid,
     /// The salon's calendar date.
     pub date: NaiveDate,
-    /// How long the service takes (5..720).
+    /// The service: its duration counts. Give this or `duration_minutes`.
+    pub service_id: Option<String>,
+    /// How long the visit takes (5..720), when no service is given.
     #[param(minimum = 5, maximum = 720)]
-    pub duration_minutes: i64,
+    pub duration_minutes: Option<i64>,
     /// Slots start this often (5..240; 30 by default).
     #[param(minimum = 5, maximum = 240)]
     pub step_minutes: Option<i64>,
@@ -62,9 +64,28 @@ pub async fn free(
     _caller: AuthUser,
     ApiQuery(query): ApiQuery<FreeSlotsQuery>,
 ) -> Result<Json<FreeSlots>, ApiError> {
-    if !(5..=720).contains(&query.duration_minutes) {
-        return Err(ApiError::invalid_field("duration_minutes", "from 5 to 720"));
-    }
+    let duration_minutes = match (&query.service_id, query.duration_minutes) {
+        (Some(id), _) => state
+            .shopfront
+            .service(id)
+            .map(|service| i64::from(service.duration_minutes))
+            .ok_or_else(|| {
+                ApiError::invalid_field(
+                    "service_id",
+                    "not one of the salon's services; GET /api/v1/bookings/services lists them",
+                )
+            })?,
+        (None, Some(minutes)) if (5..=720).contains(&minutes) => minutes,
+        (None, Some(_)) => {
+            return Err(ApiError::invalid_field("duration_minutes", "from 5 to 720"));
+        }
+        (None, None) => {
+            return Err(ApiError::invalid_field(
+                "service_id",
+                "give a service_id (or a duration_minutes)",
+            ));
+        }
+    };
     let step = query.step_minutes.unwrap_or(30);
     if !(5..=240).contains(&step) {
         return Err(ApiError::invalid_field("step_minutes", "from 5 to 240"));
@@ -96,7 +117,7 @@ pub async fn free(
             query.master_id,
             opens,
             closes,
-            Duration::minutes(query.duration_minutes),
+            Duration::minutes(duration_minutes),
             Duration::minutes(step),
         )
         .await

@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::http::limits::LimitSettings;
-use domain::catalogue::{Catalogue, CreditPack, Plan};
+use domain::catalogue::{Catalogue, CreditPack, Plan, Product, SalonService, Shopfront};
 use domain::money::Money;
 use domain::programs::{Programs, Tier};
 use projections::StreamSettings;
@@ -56,6 +56,8 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "LEDGERBOT_TRUST_FORWARDED_FOR",
     "LEDGERBOT_CORS_ORIGINS",
     "LEDGERBOT_LIVE_UPDATES_RETENTION_DAYS",
+    "LEDGERBOT_SALON_SERVICES",
+    "LEDGERBOT_SHOP_PRODUCTS",
 ];
 
 #[derive(Debug, Clone)]
@@ -78,6 +80,8 @@ pub struct Settings {
     pub catalogue: Catalogue,
     /// When the salon takes bookings.
     pub salon: SalonHours,
+    /// The salon's services and the shop's products, with their prices.
+    pub shopfront: Shopfront,
     /// The bot's @username (without the @), for t.me links.
     pub bot_username: Option<String>,
     /// Request rates and time limits of the API.
@@ -307,6 +311,7 @@ impl Settings {
             auth: auth(&get)?,
             catalogue: catalogue(&get)?,
             salon: salon(&get)?,
+            shopfront: shopfront(&get)?,
             bot_username: bot_username(get("LEDGERBOT_BOT_USERNAME"))?,
             limits: limits(&get)?,
             cors_origins: cors_origins(get("LEDGERBOT_CORS_ORIGINS"))?,
@@ -687,6 +692,91 @@ fn catalogue(get: &dyn Fn(&str) -> Option<String>) -> Result<Catalogue, ConfigEr
     Ok(Catalogue { packs, plans })
 }
 
+/// `LEDGERBOT_SALON_SERVICES` as `id:minutes:price:name` and
+/// `LEDGERBOT_SHOP_PRODUCTS` as `id:price:name`, comma-separated; the name is the
+/// rest of the entry, so it may hold colons but not commas.
+fn shopfront(get: &dyn Fn(&str) -> Option<String>) -> Result<Shopfront, ConfigError> {
+    const SERVICES: &str =
+        "comma-separated id:minutes:price:name entries like haircut:60:1500.00:Стрижка";
+    const PRODUCTS: &str = "comma-separated id:price:name entries like mug:490.00:Кружка";
+    let defaults = Shopfront::default();
+    let rows = |variable: &'static str, parts: usize, expected: &'static str| {
+        let Some(raw) = get(variable) else {
+            return Ok(None);
+        };
+        let malformed = |found: &str| ConfigError {
+            variable,
+            expected,
+            found: Some(found.to_owned()),
+        };
+        let mut rows = Vec::new();
+        for entry in raw.split(',') {
+            let fields: Vec<String> = entry
+                .trim()
+                .splitn(parts, ':')
+                .map(|field| field.trim().to_owned())
+                .collect();
+            if fields.len() != parts || fields.iter().any(String::is_empty) {
+                return Err(malformed(entry));
+            }
+            rows.push(fields);
+        }
+        let mut ids: Vec<&String> = rows.iter().map(|row| &row[0]).collect();
+        ids.sort_unstable();
+        if ids.windows(2).any(|pair| pair[0] == pair[1]) {
+            return Err(malformed(&raw));
+        }
+        Ok(Some(rows))
+    };
+    let price = |variable: &'static str, expected: &'static str, text: &str| {
+        text.parse::<Money>()
+            .ok()
+            .filter(|money| !money.is_zero())
+            .ok_or(ConfigError {
+                variable,
+                expected,
+                found: Some(text.to_owned()),
+            })
+    };
+    let services = match rows("LEDGERBOT_SALON_SERVICES", 4, SERVICES)? {
+        None => defaults.services,
+        Some(rows) => rows
+            .into_iter()
+            .map(|row| {
+                let duration_minutes = row[1]
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|minutes| (5..=720).contains(minutes))
+                    .ok_or(ConfigError {
+                        variable: "LEDGERBOT_SALON_SERVICES",
+                        expected: SERVICES,
+                        found: Some(row[1].clone()),
+                    })?;
+                Ok(SalonService {
+                    price: price("LEDGERBOT_SALON_SERVICES", SERVICES, &row[2])?,
+                    id: row[0].clone(),
+                    name: row[3].clone(),
+                    duration_minutes,
+                })
+            })
+            .collect::<Result<_, ConfigError>>()?,
+    };
+    let products = match rows("LEDGERBOT_SHOP_PRODUCTS", 3, PRODUCTS)? {
+        None => defaults.products,
+        Some(rows) => rows
+            .into_iter()
+            .map(|row| {
+                Ok(Product {
+                    price: price("LEDGERBOT_SHOP_PRODUCTS", PRODUCTS, &row[1])?,
+                    id: row[0].clone(),
+                    name: row[2].clone(),
+                })
+            })
+            .collect::<Result<_, ConfigError>>()?,
+    };
+    Ok(Shopfront { services, products })
+}
+
 fn salon(get: &dyn Fn(&str) -> Option<String>) -> Result<SalonHours, ConfigError> {
     const HOURS: &str = "opening and closing times like 10:00-20:00";
     let hours = get("LEDGERBOT_SALON_HOURS").unwrap_or_else(|| "10:00-20:00".to_owned());
@@ -862,6 +952,45 @@ mod tests {
         assert_eq!(error.variable, "LEDGERBOT_SUBJECT_PREFIX");
         let error = settings(&[("LEDGERBOT_LOG_FORMAT", "xml")]).expect_err("unknown format");
         assert_eq!(error.variable, "LEDGERBOT_LOG_FORMAT");
+    }
+
+    #[test]
+    fn salon_services_and_shop_products_are_read_with_names_holding_colons() {
+        let read = settings(&[
+            (
+                "LEDGERBOT_SALON_SERVICES",
+                "cut:45:1200.00:Стрижка: короткая, brows:15:400:Брови",
+            ),
+            ("LEDGERBOT_SHOP_PRODUCTS", "mug:490.00:Кружка"),
+        ])
+        .expect("valid entries");
+        let cut = read.shopfront.service("cut").expect("a service");
+        assert_eq!(
+            (
+                cut.name.as_str(),
+                cut.duration_minutes,
+                cut.price.to_string().as_str()
+            ),
+            ("Стрижка: короткая", 45, "1200.00")
+        );
+        assert_eq!(read.shopfront.services.len(), 2);
+        assert_eq!(
+            read.shopfront.product("mug").map(|p| p.price.to_string()),
+            Some("490.00".to_owned())
+        );
+        for (variable, bad) in [
+            ("LEDGERBOT_SALON_SERVICES", "cut:0:1200.00:Стрижка"),
+            ("LEDGERBOT_SALON_SERVICES", "cut:60:free:Стрижка"),
+            ("LEDGERBOT_SALON_SERVICES", "cut:60:1200.00"),
+            ("LEDGERBOT_SHOP_PRODUCTS", "mug:1.00:A, mug:2.00:B"),
+        ] {
+            let error = settings(&[(variable, bad)]).expect_err(bad);
+            assert_eq!(error.variable, variable, "{bad}");
+        }
+        assert_eq!(
+            settings(&[]).expect("defaults").shopfront,
+            Shopfront::default()
+        );
     }
 
     #[test]

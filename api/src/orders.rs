@@ -1,10 +1,6 @@
-//! `/api/v1/orders`: placing coursework orders, every step of an order's life as an
-//! action, one order with its timeline, and lists (mine, assigned to me, the pool,
-//! all for staff) filtered and paged in a stable order.
-//!
-//! Shop and booking orders carry prices, which must come from the shop's and the
-//! salon's catalogues rather than from the client; until those catalogues exist they
-//! are placed by the bot and staff tools, and the API moves them on.
+//! `/api/v1/orders`: every step of an order's life as an action, one order with its
+//! timeline, and lists (mine, assigned to me, the pool, all for staff) filtered and
+//! paged in a stable order. Placing orders is in `placing.rs`.
 
 use axum::Json;
 use axum::extract::State;
@@ -12,7 +8,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use domain::command::CommandContext;
 use domain::money::Money;
-use domain::order::{Actor, Coursework, OrderCommand, OrderDetails, Slot};
+use domain::order::{Actor, OrderCommand, Slot};
 use domain::permissions::{Action, is_allowed};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -21,37 +17,10 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody, from_json};
+use crate::http::error::{ApiError, ApiPath, ApiQuery, ErrorBody, from_json};
 use crate::http::openapi::schemas;
 use crate::http::paging::{next_cursor, page_limit, parse_cursor};
 use crate::read_your_writes::READ_YOUR_WRITES_LIMIT;
-
-/// A coursework order.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PlaceCoursework {
-    /// 1 to 200 characters.
-    pub subject: String,
-    /// The type of work ("курсовая", "реферат", ...).
-    pub work_type: String,
-    /// Pages, slides or another unit the business uses; at least 1.
-    #[schema(minimum = 1)]
-    pub volume: u32,
-    /// In the future.
-    pub deadline: DateTime<Utc>,
-    /// Telegram file ids of the materials (at most 20).
-    #[serde(default)]
-    #[schema(max_items = 20)]
-    pub files: Vec<String>,
-    /// Revisions the customer may ask for (at most 10; 2 by default).
-    #[serde(default = "default_revisions")]
-    #[schema(default = 2, maximum = 10)]
-    pub max_revisions: u8,
-}
-
-fn default_revisions() -> u8 {
-    2
-}
 
 /// One order as the API shows it.
 #[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
@@ -102,62 +71,6 @@ pub struct OrderWithTimeline {
     pub order: OrderView,
     /// Internal notes only for staff.
     pub timeline: Vec<TimelineLine>,
-}
-
-/// `POST /api/v1/orders`: a coursework order by the caller; 201 with the order.
-#[utoipa::path(
-    post,
-    path = "/api/v1/orders",
-    tag = "orders",
-    operation_id = "orders_place",
-    summary = "Place a coursework order",
-    description = "Shop and booking orders are placed by the bot and staff tools; the API \
-        moves them on.",
-    security(("bearer" = [])),
-    request_body = PlaceCoursework,
-    responses(
-        (status = 201, description = "The order as placed", body = OrderWithTimeline),
-        (status = 403, description = "The caller may not place orders", body = ErrorBody),
-        (status = 422, description = "A field is invalid (`details.field` names it)", body = ErrorBody),
-    )
-)]
-pub async fn place(
-    State(state): State<AppState>,
-    caller: AuthUser,
-    ApiJson(request): ApiJson<PlaceCoursework>,
-) -> Result<(StatusCode, Json<OrderWithTimeline>), ApiError> {
-    caller.require(Action::PlaceOrder)?;
-    if request.deadline <= Utc::now() {
-        return Err(ApiError::invalid_field(
-            "deadline",
-            "the deadline must be in the future",
-        ));
-    }
-    let order_id = Uuid::now_v7();
-    let id = order_id.to_string();
-    let committed = state
-        .commands
-        .orders
-        .execute(
-            &id,
-            OrderCommand::Place {
-                order_id,
-                customer_id: caller.user_id,
-                details: OrderDetails::Coursework(Coursework {
-                    subject: request.subject,
-                    work_type: request.work_type,
-                    volume: request.volume,
-                    deadline: request.deadline,
-                    files: request.files,
-                    max_revisions: request.max_revisions,
-                }),
-            },
-            &context(caller),
-        )
-        .await
-        .map_err(field_error)?;
-    let order = read_back(&state, &caller, &id, committed.sequence).await?;
-    Ok((StatusCode::CREATED, Json(order)))
 }
 
 /// `GET /api/v1/orders/{id}`
@@ -555,13 +468,13 @@ fn none(body: Value, command: OrderCommand) -> Result<OrderCommand, ApiError> {
     Ok(command)
 }
 
-fn context(caller: AuthUser) -> CommandContext {
+pub(crate) fn context(caller: AuthUser) -> CommandContext {
     CommandContext::user(caller.user_id, caller.role)
 }
 
 /// The domain names the rule a bad value broke ("the subject must be 1 to 200
 /// characters"); the API names the field as the request spells it.
-fn field_error(error: domain::command::CommandError) -> ApiError {
+pub(crate) fn field_error(error: domain::command::CommandError) -> ApiError {
     if error.kind == domain::command::ErrorKind::InvalidInput {
         let named = error
             .message
@@ -579,7 +492,7 @@ fn field_error(error: domain::command::CommandError) -> ApiError {
 
 /// The order once the orders read model has it up to `sequence`, if the caller may
 /// see it (404 otherwise, so ids of others' orders are not confirmed).
-async fn read_back(
+pub(crate) async fn read_back(
     state: &AppState,
     caller: &AuthUser,
     order_id: &str,

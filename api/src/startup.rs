@@ -119,6 +119,7 @@ impl Application {
             auth,
             catalogue: Arc::new(settings.catalogue.clone()),
             salon: settings.salon,
+            shopfront: Arc::new(settings.shopfront.clone()),
             bot_username: settings.bot_username.as_deref().map(Arc::from),
             limiter: RateLimiter::new(settings.limits),
             cors_origins: settings.cors_origins.clone().into(),

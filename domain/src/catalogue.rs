@@ -60,3 +60,67 @@ impl Catalogue {
         self.plans.iter().find(|plan| plan.id == id)
     }
 }
+
+/// A salon service clients book with a master.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SalonService {
+    /// Stable id, stored in bookings.
+    pub id: String,
+    pub name: String,
+    pub duration_minutes: u32,
+    pub price: Money,
+}
+
+/// A product of the shop Mini App.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Product {
+    /// Stable id (SKU), stored in orders.
+    pub id: String,
+    pub name: String,
+    pub price: Money,
+}
+
+/// What the salon and the shop sell for money: prices of bookings and shop orders
+/// come from here, never from the client. Configuration, like [`Catalogue`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shopfront {
+    pub services: Vec<SalonService>,
+    pub products: Vec<Product>,
+}
+
+impl Default for Shopfront {
+    fn default() -> Self {
+        let service = |id: &str, name: &str, duration_minutes, kopecks| SalonService {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            duration_minutes,
+            price: Money::from_kopecks(kopecks),
+        };
+        let product = |id: &str, name: &str, kopecks| Product {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            price: Money::from_kopecks(kopecks),
+        };
+        Self {
+            services: vec![
+                service("haircut", "Стрижка", 60, 150_000),
+                service("colouring", "Окрашивание", 120, 350_000),
+                service("manicure", "Маникюр", 90, 120_000),
+            ],
+            products: vec![
+                product("mug", "Кружка с логотипом", 49_000),
+                product("tshirt", "Футболка", 129_000),
+            ],
+        }
+    }
+}
+
+impl Shopfront {
+    pub fn service(&self, id: &str) -> Option<&SalonService> {
+        self.services.iter().find(|service| service.id == id)
+    }
+
+    pub fn product(&self, id: &str) -> Option<&Product> {
+        self.products.iter().find(|product| product.id == id)
+    }
+}

@@ -350,3 +350,140 @@ fn urlencode(text: &str) -> String {
         .replace(':', "%3A")
         .replace('|', "%7C")
 }
+
+#[tokio::test]
+async fn bookings_and_shop_orders_are_priced_from_the_shopfront_not_the_client() {
+    use chrono::TimeZone;
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), Parts::ALL).await;
+    let (client, client_id) = signed_in(&app, 424_201, "Вика").await;
+    let (other, _) = signed_in(&app, 424_202, "Оля").await;
+    let (_, master) =
+        tests::api_client::signed_in_as(&app, &context.pool, 424_203, "Вера", Role::Executor).await;
+
+    let (status, services) = get_with(&app, "/api/v1/bookings/services", &client).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        services["items"][0],
+        json!({"id": "haircut", "name": "Стрижка", "duration_minutes": 60, "price": "1500.00"})
+    );
+    let (_, products) = get_with(&app, "/api/v1/shop/products", &client).await;
+    assert_eq!(products["items"][0]["id"], "mug");
+
+    // 12:00 in the salon (+03:00) a week ahead.
+    let day = (Utc::now() + Duration::days(7)).date_naive();
+    let at = |hour, minute| {
+        Utc.from_utc_datetime(&day.and_hms_opt(hour, minute, 0).expect("a time"))
+            .to_rfc3339()
+    };
+    let booking = |start: String, master: &str| json!({"kind": "booking", "service_id": "haircut", "master_id": master, "start": start});
+    let (status, booked) =
+        post_with(&app, "/api/v1/orders", &client, booking(at(9, 0), &master)).await;
+    assert_eq!(status, StatusCode::CREATED, "{booked}");
+    assert_eq!(
+        (
+            &booked["kind"],
+            &booked["status"],
+            &booked["details"]["price"],
+            &booked["details"]["slot"]["end"]
+        ),
+        (
+            &json!("booking"),
+            &json!("booked"),
+            &json!("1500.00"),
+            &json!(at(10, 0).replace("+00:00", "Z"))
+        ),
+        "{booked}"
+    );
+    let path =
+        format!("/api/v1/bookings/free-slots?master_id={master}&date={day}&service_id=haircut");
+    let (status, free) = get_with(&app, &path, &client).await;
+    assert_eq!(status, StatusCode::OK, "{free}");
+    let starts: Vec<&str> = free["slots"]
+        .as_array()
+        .expect("slots")
+        .iter()
+        .filter_map(|s| s["start"].as_str())
+        .collect();
+    assert!(
+        !starts
+            .iter()
+            .any(|start| start.starts_with(&format!("{day}T09:00"))),
+        "{starts:?}"
+    );
+    assert!(
+        starts
+            .iter()
+            .any(|start| start.starts_with(&format!("{day}T10:00"))),
+        "{starts:?}"
+    );
+
+    let (status, body) =
+        post_with(&app, "/api/v1/orders", &other, booking(at(9, 30), &master)).await;
+    assert_eq!(
+        (status, error_code(&body)),
+        (StatusCode::CONFLICT, "invalid_state"),
+        "{body}"
+    );
+    for (body, field) in [
+        (booking(at(12, 0), &client_id), "master_id"),
+        (booking(at(16, 30), &master), "start"),
+        (
+            booking((Utc::now() - Duration::hours(1)).to_rfc3339(), &master),
+            "start",
+        ),
+        (
+            json!({"kind": "booking", "service_id": "massage", "master_id": master, "start": at(12, 0)}),
+            "service_id",
+        ),
+        (
+            json!({"kind": "booking", "service_id": "haircut", "master_id": master, "start": at(12, 0), "price": "1.00"}),
+            "price",
+        ),
+        (json!({"kind": "rocket"}), "kind"),
+    ] {
+        let (status, answer) = post_with(&app, "/api/v1/orders", &client, body.clone()).await;
+        assert_eq!(
+            (status, &answer["error"]["details"]["field"]),
+            (StatusCode::UNPROCESSABLE_ENTITY, &json!(field)),
+            "{body} → {answer}"
+        );
+    }
+
+    let delivery =
+        json!({"recipient": "Вика", "phone": "+79990000000", "address": "Москва, Тверская 1"});
+    let (status, shop) = post_with(
+        &app,
+        "/api/v1/orders",
+        &client,
+        json!({"kind": "shop", "items": [{"product_id": "mug", "quantity": 2}, {"product_id": "tshirt", "quantity": 1}], "delivery": delivery}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{shop}");
+    assert_eq!(shop["details"]["total"], "2270.00", "490.00 × 2 + 1290.00");
+    assert_eq!(shop["details"]["lines"][0]["unit_price"], "490.00");
+    for (items, field) in [
+        (
+            json!([{"product_id": "yacht", "quantity": 1}]),
+            "items[0].product_id",
+        ),
+        (
+            json!([{"product_id": "mug", "quantity": 1}, {"product_id": "mug", "quantity": 0}]),
+            "items[1].quantity",
+        ),
+        (json!([]), "items"),
+    ] {
+        let (status, answer) = post_with(
+            &app,
+            "/api/v1/orders",
+            &client,
+            json!({"kind": "shop", "items": items, "delivery": delivery}),
+        )
+        .await;
+        assert_eq!(
+            (status, &answer["error"]["details"]["field"]),
+            (StatusCode::UNPROCESSABLE_ENTITY, &json!(field)),
+            "{answer}"
+        );
+    }
+}

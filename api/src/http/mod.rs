@@ -46,6 +46,8 @@ pub struct AppState {
     /// Credit packs and plans on sale.
     pub catalogue: Arc<Catalogue>,
     pub salon: SalonHours,
+    /// The salon's services and the shop's products, with their prices.
+    pub shopfront: Arc<domain::catalogue::Shopfront>,
     pub bot_username: Option<Arc<str>>,
     pub limiter: limits::RateLimiter,
     /// Origins of the Mini App allowed to call the API from a browser.
@@ -127,10 +129,12 @@ fn api_v1(state: &AppState) -> Router<AppState> {
             "/auth/me",
             get(auth::routes::get_me).patch(auth::routes::patch_me),
         )
-        .route("/orders", post(orders::place).get(orders::list))
+        .route("/orders", post(crate::placing::place).get(orders::list))
         .route("/orders/{id}", get(orders::get_one))
         .route("/orders/{id}/{action}", post(orders::act))
         .route("/bookings/free-slots", get(bookings::free))
+        .route("/bookings/services", get(crate::shopfront::services))
+        .route("/shop/products", get(crate::shopfront::products))
         .route("/reports/tax-ledger", get(reports::tax_ledger))
         .route("/reports/receipts", get(reports::receipts))
         .route("/reports/analytics", get(reports::analytics))
