@@ -58,6 +58,16 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "LEDGERBOT_LIVE_UPDATES_RETENTION_DAYS",
     "LEDGERBOT_SALON_SERVICES",
     "LEDGERBOT_SHOP_PRODUCTS",
+    "LEDGERBOT_YOOKASSA_SHOP_ID",
+    "LEDGERBOT_YOOKASSA_SECRET_KEY",
+    "LEDGERBOT_YOOKASSA_API_URL",
+    "LEDGERBOT_YOOKASSA_RETURN_URL",
+    "LEDGERBOT_YOOKASSA_NOTIFICATION_IPS",
+    "LEDGERBOT_YOOKASSA_FEE_PERCENT",
+    "LEDGERBOT_YOOKASSA_RECEIPT_VAT_CODE",
+    "LEDGERBOT_YOOKASSA_TIMEOUT_SECS",
+    "LEDGERBOT_YOOKASSA_ATTEMPTS",
+    "LEDGERBOT_PUBLIC_URL",
 ];
 
 #[derive(Debug, Clone)]
@@ -90,6 +100,149 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// How long live updates stay readable for clients that reconnect.
     pub live_updates_retention: Duration,
+    /// YooKassa, or the built-in sandbox when no keys are set.
+    pub payments: PaymentSettings,
+    /// Where browsers reach this server (`https://shop.example`), for links it hands
+    /// out; unset: `http://` + the HTTP address.
+    pub public_url: Option<String>,
+}
+
+/// Taking money through YooKassa. Secrets never appear in `Debug`.
+#[derive(Clone, PartialEq)]
+pub struct PaymentSettings {
+    /// Shop id and secret key; `None` runs the built-in sandbox (no money moves).
+    pub credentials: Option<(String, String)>,
+    /// YooKassa's API, `https://api.yookassa.ru/v3` unless pointed elsewhere.
+    pub api_url: String,
+    /// Where YooKassa sends the customer after paying; unset: the public URL.
+    pub return_url: Option<String>,
+    /// Addresses notifications are accepted from: `None` accepts any (behind a
+    /// trusted proxy that checks them), otherwise CIDRs.
+    pub notification_ips: Option<String>,
+    /// YooKassa's fee when a notification does not say (`income_amount` absent).
+    pub fee_percent: rust_decimal::Decimal,
+    /// 54-FZ receipts with this VAT code (1 = no VAT), or none.
+    pub receipt_vat_code: Option<u8>,
+    pub timeout: Duration,
+    pub attempts: u32,
+}
+
+impl fmt::Debug for PaymentSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PaymentSettings")
+            .field(
+                "credentials",
+                &self
+                    .credentials
+                    .as_ref()
+                    .map(|(shop, _)| (shop.as_str(), "***")),
+            )
+            .field("api_url", &self.api_url)
+            .field("return_url", &self.return_url)
+            .field("notification_ips", &self.notification_ips)
+            .field("fee_percent", &self.fee_percent)
+            .field("receipt_vat_code", &self.receipt_vat_code)
+            .field("timeout", &self.timeout)
+            .field("attempts", &self.attempts)
+            .finish()
+    }
+}
+
+/// YooKassa's published notification addresses (its SDKs' allowlist).
+pub const YOOKASSA_NOTIFICATION_IPS: &str = "185.71.76.0/27,185.71.77.0/27,77.75.153.0/25,\
+77.75.154.128/25,77.75.156.11,77.75.156.35,2a02:5180:0:1509::/64,2a02:5180:0:2655::/64,\
+2a02:5180:0:1533::/64,2a02:5180:0:2669::/64";
+
+fn payments(get: &dyn Fn(&str) -> Option<String>) -> Result<PaymentSettings, ConfigError> {
+    let shop_id = get("LEDGERBOT_YOOKASSA_SHOP_ID");
+    let secret = get("LEDGERBOT_YOOKASSA_SECRET_KEY");
+    let credentials = match (shop_id, secret) {
+        (Some(shop), Some(secret)) => Some((shop.trim().to_owned(), secret.trim().to_owned())),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(ConfigError {
+                variable: "LEDGERBOT_YOOKASSA_SECRET_KEY",
+                expected: "set together with LEDGERBOT_YOOKASSA_SHOP_ID",
+                found: None,
+            });
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError {
+                variable: "LEDGERBOT_YOOKASSA_SHOP_ID",
+                expected: "set together with LEDGERBOT_YOOKASSA_SECRET_KEY",
+                found: None,
+            });
+        }
+    };
+    let url = |variable: &'static str| -> Result<Option<String>, ConfigError> {
+        match get(variable) {
+            None => Ok(None),
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+                Ok(Some(url.trim().trim_end_matches('/').to_owned()))
+            }
+            Some(other) => Err(ConfigError {
+                variable,
+                expected: "an http:// or https:// URL",
+                found: Some(other),
+            }),
+        }
+    };
+    let notification_ips = match get("LEDGERBOT_YOOKASSA_NOTIFICATION_IPS") {
+        None => Some(YOOKASSA_NOTIFICATION_IPS.to_owned()),
+        Some(value) if value.trim() == "any" => None,
+        Some(value) => Some(value),
+    };
+    let fee_percent = parsed(
+        "LEDGERBOT_YOOKASSA_FEE_PERCENT",
+        get("LEDGERBOT_YOOKASSA_FEE_PERCENT"),
+        rust_decimal::Decimal::new(28, 1),
+        "a percentage like 2.8",
+    )?;
+    if fee_percent < rust_decimal::Decimal::ZERO || fee_percent >= rust_decimal::Decimal::from(100)
+    {
+        return Err(ConfigError {
+            variable: "LEDGERBOT_YOOKASSA_FEE_PERCENT",
+            expected: "a percentage from 0 to below 100",
+            found: get("LEDGERBOT_YOOKASSA_FEE_PERCENT"),
+        });
+    }
+    let receipt_vat_code = match get("LEDGERBOT_YOOKASSA_RECEIPT_VAT_CODE") {
+        None => None,
+        Some(code) => Some(
+            code.trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|code| (1..=12).contains(code))
+                .ok_or(ConfigError {
+                    variable: "LEDGERBOT_YOOKASSA_RECEIPT_VAT_CODE",
+                    expected: "a VAT code from 1 to 12 (1: no VAT)",
+                    found: Some(code.clone()),
+                })?,
+        ),
+    };
+    Ok(PaymentSettings {
+        credentials,
+        api_url: url("LEDGERBOT_YOOKASSA_API_URL")?
+            .unwrap_or_else(|| "https://api.yookassa.ru/v3".to_owned()),
+        return_url: url("LEDGERBOT_YOOKASSA_RETURN_URL")?,
+        notification_ips,
+        fee_percent,
+        receipt_vat_code,
+        timeout: Duration::from_secs(ranged(
+            "LEDGERBOT_YOOKASSA_TIMEOUT_SECS",
+            get("LEDGERBOT_YOOKASSA_TIMEOUT_SECS"),
+            10,
+            1..=60,
+            "a number of seconds from 1 to 60",
+        )?),
+        attempts: ranged(
+            "LEDGERBOT_YOOKASSA_ATTEMPTS",
+            get("LEDGERBOT_YOOKASSA_ATTEMPTS"),
+            4,
+            1..=10,
+            "a number of tries from 1 to 10",
+        )?,
+    })
 }
 
 /// The salon's working day, in its own time zone (a fixed UTC offset; Russia has no
@@ -315,6 +468,20 @@ impl Settings {
             bot_username: bot_username(get("LEDGERBOT_BOT_USERNAME"))?,
             limits: limits(&get)?,
             cors_origins: cors_origins(get("LEDGERBOT_CORS_ORIGINS"))?,
+            payments: payments(&get)?,
+            public_url: match get("LEDGERBOT_PUBLIC_URL") {
+                None => None,
+                Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+                    Some(url.trim().trim_end_matches('/').to_owned())
+                }
+                Some(other) => {
+                    return Err(ConfigError {
+                        variable: "LEDGERBOT_PUBLIC_URL",
+                        expected: "an http:// or https:// URL",
+                        found: Some(other),
+                    });
+                }
+            },
             live_updates_retention: Duration::from_secs(
                 86_400
                     * ranged(
@@ -952,6 +1119,41 @@ mod tests {
         assert_eq!(error.variable, "LEDGERBOT_SUBJECT_PREFIX");
         let error = settings(&[("LEDGERBOT_LOG_FORMAT", "xml")]).expect_err("unknown format");
         assert_eq!(error.variable, "LEDGERBOT_LOG_FORMAT");
+    }
+
+    #[test]
+    fn yookassa_keys_come_in_pairs_and_never_show() {
+        let sandbox = settings(&[]).expect("defaults");
+        assert_eq!(sandbox.payments.credentials, None);
+        assert_eq!(
+            sandbox.payments.notification_ips.as_deref(),
+            Some(YOOKASSA_NOTIFICATION_IPS)
+        );
+        let error = settings(&[("LEDGERBOT_YOOKASSA_SHOP_ID", "100500")]).expect_err("half");
+        assert_eq!(error.variable, "LEDGERBOT_YOOKASSA_SECRET_KEY");
+        let error =
+            settings(&[("LEDGERBOT_YOOKASSA_SECRET_KEY", "live_s3cr3t")]).expect_err("half");
+        assert!(!error.to_string().contains("live_s3cr3t"));
+        let live = settings(&[
+            ("LEDGERBOT_YOOKASSA_SHOP_ID", "100500"),
+            ("LEDGERBOT_YOOKASSA_SECRET_KEY", "live_s3cr3t"),
+            ("LEDGERBOT_YOOKASSA_NOTIFICATION_IPS", "any"),
+            ("LEDGERBOT_YOOKASSA_FEE_PERCENT", "3.5"),
+        ])
+        .expect("valid");
+        assert!(!format!("{live:?}").contains("live_s3cr3t"));
+        assert_eq!(live.payments.notification_ips, None);
+        assert_eq!(live.payments.fee_percent.to_string(), "3.5");
+        for (variable, bad) in [
+            ("LEDGERBOT_YOOKASSA_FEE_PERCENT", "100"),
+            ("LEDGERBOT_YOOKASSA_RECEIPT_VAT_CODE", "13"),
+            ("LEDGERBOT_YOOKASSA_API_URL", "api.yookassa.ru"),
+        ] {
+            assert_eq!(
+                settings(&[(variable, bad)]).expect_err(bad).variable,
+                variable
+            );
+        }
     }
 
     #[test]

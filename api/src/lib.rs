@@ -22,3 +22,4 @@ pub mod telemetry;
 pub mod ticket_categories;
 pub mod tickets;
 pub mod users;
+pub mod yookassa;

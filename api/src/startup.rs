@@ -27,6 +27,7 @@ use domain::money::tax::TaxRules;
 use projections::reactions::allowance::MonthlyAllowance;
 use projections::reactions::loyalty::LoyaltyCashback;
 use projections::reactions::payments::PaymentReactions;
+use projections::reactions::refunds::RefundReactions;
 use projections::read_models::analytics::Analytics;
 use projections::read_models::credit_lots::CreditLots;
 use projections::read_models::credits::CreditBalances;
@@ -198,10 +199,15 @@ impl Application {
             );
             spawn_projection(&mut running, "analytics worker", Analytics, context);
             spawn_projection(&mut running, "notifications worker", Notifications, context);
-            spawn_projection(&mut running, "live updates worker", LiveUpdates, context);
+            let retention = chrono::Duration::from_std(settings.live_updates_retention)
+                .unwrap_or(chrono::Duration::days(7));
+            let live = LiveUpdates::new(retention);
+            spawn_projection(&mut running, "live updates worker", live, context);
             let programs = &settings.programs;
             let reactions = PaymentReactions::new(commands.clone(), programs.clone());
             spawn_projection(&mut running, "payment reactions worker", reactions, context);
+            let refunds = RefundReactions::new(commands.clone());
+            spawn_projection(&mut running, "refund reactions worker", refunds, context);
             let cashback = LoyaltyCashback::new(commands.clone(), pool.clone(), programs.clone());
             spawn_projection(&mut running, "loyalty cashback worker", cashback, context);
             let allowance = MonthlyAllowance::new(commands.clone(), programs.monthly_allowance);
@@ -322,6 +328,7 @@ pub const PROJECTION_NAMES: &[&str] = &[
     "notifications",
     "live_updates",
     "payment_reactions",
+    "refund_reactions",
     "loyalty_cashback",
     "monthly_allowance",
 ];

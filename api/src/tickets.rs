@@ -713,7 +713,11 @@ async fn read_back(
          ORDER BY posted_at, message_id",
     )
     .bind(ticket_id)
-    .bind(caller.role.is_staff())
+    // Internal notes: the desk, and staff the ticket is assigned to.
+    .bind(
+        is_allowed(caller.role, Action::ViewAllTickets)
+            || (caller.role.is_staff() && ticket.assignee_id == Some(caller.user_id)),
+    )
     .fetch_all(&state.pool)
     .await?;
     Ok(TicketWithMessages { ticket, messages })

@@ -46,6 +46,7 @@ impl View<CreditAccount> for BalanceView {
             CreditEvent::CreditsSpent { amount, .. } => self.balance -= *amount as i64,
             CreditEvent::SpendRefunded { amount, .. } => self.balance += *amount as i64,
             CreditEvent::PointsExpired { amount, .. } => self.balance -= *amount as i64,
+            CreditEvent::CreditsRevoked { amount, .. } => self.balance -= *amount as i64,
             CreditEvent::SubscriptionActivated { .. } => {}
         }
     }

@@ -558,8 +558,9 @@ pub async fn business(pool: &PgPool) {
     .await;
     payment(
         PAY_SHOP_CANCELLED,
+        // The id the cancellation's refund reaction asks under: asked once.
         PaymentCommand::RequestRefund {
-            refund_id: "refund-1".to_owned(),
+            refund_id: domain::order::cancellation_refund_id(SHOP_CANCELLED),
             amount: money("990.00"),
         },
     )
@@ -567,7 +568,7 @@ pub async fn business(pool: &PgPool) {
     payment(
         PAY_SHOP_CANCELLED,
         PaymentCommand::RecordRefundResult {
-            refund_id: "refund-1".to_owned(),
+            refund_id: domain::order::cancellation_refund_id(SHOP_CANCELLED),
             outcome: RefundOutcome::Succeeded {
                 provider_refund_id: "yk-refund-1".to_owned(),
                 refunded_at: at(5, 12),

@@ -83,6 +83,18 @@ async fn signing_in_registers_once_and_refresh_tokens_rotate() {
     .await;
     assert_eq!(status, StatusCode::OK, "{retried}");
     assert_ne!(retried["refresh_token"], json!(new_refresh));
+    // The successor the lost answer carried is gone: one token, one live chain.
+    let (status, _) = post(
+        &app,
+        "/api/v1/auth/refresh",
+        json!({ "refresh_token": new_refresh }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let new_refresh = retried["refresh_token"]
+        .as_str()
+        .expect("a token")
+        .to_owned();
     // Later, using the spent one again means a copy exists: the whole family is revoked.
     sqlx::query("UPDATE auth_refresh_tokens SET used_at = used_at - interval '1 minute' WHERE used_at IS NOT NULL")
         .execute(&context.pool)

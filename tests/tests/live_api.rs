@@ -211,6 +211,38 @@ async fn a_client_sees_a_ticket_reply_live_and_resumes_without_missing_anything(
     assert!(first["position"].as_i64() > Some(seen));
     assert_eq!(next(&mut customer_feed).await, None, "nothing twice");
 
+    // A message the desk deletes leaves the feed too: resuming from before it finds
+    // the update without the text.
+    let (_, thread) = get_with(&app, &format!("/api/v1/tickets/{ticket}"), &agent).await;
+    let second_reply = thread["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .find(|m| m["text"] == "Проверьте баланс")
+        .expect("the reply")["message_id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    let response = reqwest::Client::new()
+        .delete(app.url(&format!("/api/v1/tickets/{ticket}/messages/{second_reply}")))
+        .bearer_auth(&agent)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(response.status(), StatusCode::OK);
+    until(&mut desk_feed, |m| is_event(m, "MessageDeleted")).await;
+    let (mut again, _) = open(&app, &customer, Some(seen)).await;
+    let replayed = until(&mut again, |m| is_event(m, "MessageDeleted")).await;
+    let posted = replayed
+        .iter()
+        .find(|m| m["data"]["message_id"] == second_reply.as_str())
+        .expect("the reply's update");
+    assert_eq!(
+        (&posted["data"]["text"], &posted["data"]["deleted"]),
+        (&Value::Null, &json!(true)),
+        "{posted}"
+    );
+
     // Pruned history: a client resuming from before it is told to re-read.
     let pruned = api::live::feed::prune(
         &context.pool,
@@ -275,6 +307,26 @@ async fn the_feed_refuses_in_the_api_error_shape() {
     let hello = next(&mut socket).await.expect("hello");
     assert_eq!(hello["type"], "hello");
     socket.send(Message::Close(None)).await.expect("closes");
+
+    // Eight sockets per user; the ninth is closed with 4008.
+    let mut open_sockets = Vec::new();
+    for _ in 0..8 {
+        open_sockets.push(open(&app, &customer, None).await.0);
+    }
+    let url = format!("{base}?access_token={customer}");
+    let (mut ninth, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("the upgrade");
+    let closed = tokio::time::timeout(Duration::from_secs(5), ninth.next())
+        .await
+        .expect("an answer")
+        .expect("a frame")
+        .expect("a message");
+    match closed {
+        Message::Close(Some(frame)) => assert_eq!(u16::from(frame.code), 4008),
+        other => panic!("expected a close, got {other:?}"),
+    }
+    drop(open_sockets);
 
     // Plain HTTP to a WebSocket endpoint.
     let (status, body) = get_with(&app, "/api/v1/ws", &customer).await;

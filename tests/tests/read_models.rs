@@ -37,6 +37,7 @@ const PROJECTIONS: &[(&str, &[&str])] = &[
         &["Order", "Payment", "CreditAccount", "Ticket", "User"],
     ),
     ("payment_reactions", &["Payment"]),
+    ("refund_reactions", &["Order", "Payment"]),
     ("loyalty_cashback", &["Order"]),
     (
         "monthly_allowance",

@@ -89,7 +89,7 @@ pub async fn create(
     let browser = headers
         .get(header::USER_AGENT)
         .and_then(|value| value.to_str().ok())
-        .map(|agent| agent.chars().take(200).collect::<String>())
+        .map(|agent| agent.chars().take(80).collect::<String>())
         .unwrap_or_else(|| "an unknown browser".to_owned());
     sqlx::query(
         "INSERT INTO auth_login_codes (code_hash, secret_hash, requested_from, created_at, expires_at) \
@@ -202,34 +202,44 @@ pub async fn collect(
             .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
         return Ok(response);
     }
-    // Exactly one collector wins.
-    let taken: Option<Uuid> = sqlx::query_scalar(
-        "UPDATE auth_login_codes SET consumed_at = $2 \
-         WHERE code_hash = $1 AND consumed_at IS NULL AND confirmed_by IS NOT NULL AND expires_at > $2 \
-         RETURNING confirmed_by",
-    )
-    .bind(digest_of(&code))
-    .bind(now)
-    .fetch_optional(&state.pool)
-    .await?;
-    let Some(user_id) = taken else {
-        return Err(gone(
-            "login_code_used",
-            "this login code was used; ask for a new one",
-        ));
+    let Some(user_id) = confirmed_by else {
+        return Err(not_found());
     };
+    // Everything that can refuse comes before the code is spent, so a refusal or an
+    // outage leaves it collectable.
     let (user, version) = state.commands.users.load(&user_id.to_string()).await?;
     if user.is_blocked() {
         return Err(ApiError::forbidden(
             "this account is blocked; write to support",
         ));
     }
-    let telegram_id: i64 =
+    if !user.role().is_staff() {
+        return Err(ApiError::forbidden("desktop sign-in is for staff"));
+    }
+    let telegram_id: Option<i64> =
         sqlx::query_scalar("SELECT telegram_id FROM telegram_identities WHERE user_id = $1")
             .bind(user_id)
-            .fetch_one(&state.pool)
+            .fetch_optional(&state.pool)
             .await?;
+    let telegram_id = telegram_id.ok_or_else(not_found)?;
     let profile = me(&state, user_id, version).await?;
+    // Exactly one collector wins.
+    let taken: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE auth_login_codes SET consumed_at = $2 \
+         WHERE code_hash = $1 AND consumed_at IS NULL AND confirmed_by = $3 AND expires_at > $2 \
+         RETURNING confirmed_by",
+    )
+    .bind(digest_of(&code))
+    .bind(now)
+    .bind(user_id)
+    .fetch_optional(&state.pool)
+    .await?;
+    if taken.is_none() {
+        return Err(gone(
+            "login_code_used",
+            "this login code was used; ask for a new one",
+        ));
+    }
     Ok(
         session(&state, user_id, user.role(), telegram_id, None, profile)
             .await?

@@ -111,7 +111,7 @@ impl TokenKeys {
         now: DateTime<Utc>,
     ) -> Result<String, ApiError> {
         let mut connection = pool.acquire().await?;
-        self.insert_refresh(&mut connection, user, family, now)
+        self.insert_refresh(&mut connection, user, family, None, now)
             .await
     }
 
@@ -120,18 +120,20 @@ impl TokenKeys {
         connection: &mut sqlx::PgConnection,
         user: Uuid,
         family: Uuid,
+        parent: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<String, ApiError> {
         let token = random_hex::<32>()?;
         sqlx::query(
-            "INSERT INTO auth_refresh_tokens (token_hash, family, user_id, issued_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO auth_refresh_tokens (token_hash, family, user_id, issued_at, expires_at, parent_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(digest_of(&token))
         .bind(family)
         .bind(user)
         .bind(now)
         .bind(now + self.refresh_ttl)
+        .bind(parent.map(digest_of))
         .execute(connection)
         .await?;
         Ok(token)
@@ -168,7 +170,25 @@ impl TokenKeys {
         // A retry of a refresh whose answer was lost (a phone losing its connection)
         // comes within seconds: it gets another successor instead of signing the user
         // out. Later, a second use means the token was copied.
-        let retry = used_at.is_some_and(|used| now - used <= REFRESH_RETRY_GRACE);
+        let mut retry = used_at.is_some_and(|used| now - used <= REFRESH_RETRY_GRACE);
+        if retry {
+            // Only while the successors it got are unused (the answer was lost); they
+            // are revoked, so one token never has two live chains.
+            let used_successors: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM auth_refresh_tokens WHERE parent_hash = $1 AND used_at IS NOT NULL",
+            )
+            .bind(digest_of(token))
+            .fetch_one(&mut *transaction)
+            .await?;
+            retry = used_successors == 0;
+            if retry {
+                // Deleted, not revoked: a revocation marks the whole family.
+                sqlx::query("DELETE FROM auth_refresh_tokens WHERE parent_hash = $1")
+                    .bind(digest_of(token))
+                    .execute(&mut *transaction)
+                    .await?;
+            }
+        }
         if used_at.is_some() && !retry {
             sqlx::query(
                 "UPDATE auth_refresh_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE family = $1",
@@ -192,7 +212,7 @@ impl TokenKeys {
         .execute(&mut *transaction)
         .await?;
         let successor = self
-            .insert_refresh(&mut transaction, user, family, now)
+            .insert_refresh(&mut transaction, user, family, Some(token), now)
             .await?;
         transaction.commit().await?;
         Ok((user, successor))

@@ -35,6 +35,7 @@ const COLUMNS: &str = "position, topic, aggregate_id AS id, event, data, at, agg
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listener {
     pub user_id: Uuid,
+    pub role: Role,
     pub queues: Vec<&'static str>,
 }
 
@@ -47,7 +48,11 @@ impl Listener {
         if is_allowed(role, Action::ViewAllTickets) {
             queues.push("tickets");
         }
-        Self { user_id, queues }
+        Self {
+            user_id,
+            role,
+            queues,
+        }
     }
 
     pub fn hears(&self, update: &LiveUpdate) -> bool {
@@ -108,13 +113,15 @@ pub async fn head(pool: &PgPool) -> Result<Head, sqlx::Error> {
         .await
 }
 
-/// Deletes updates recorded before `before` and remembers how far it pruned, so a
+/// Deletes updates written before `before` and remembers how far it pruned, so a
 /// client resuming from a pruned position is told to re-read instead of silently
-/// missing updates. Returns how many rows went.
+/// missing updates. Returns how many rows went. (Housekeeping of the projection's
+/// table, run by the API processes: the one place outside the projection that
+/// writes it.)
 pub async fn prune(pool: &PgPool, before: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     let mut transaction = pool.begin().await?;
     let newest: Option<i64> =
-        sqlx::query_scalar("SELECT max(position) FROM rm_live_updates WHERE at < $1")
+        sqlx::query_scalar("SELECT max(position) FROM rm_live_updates WHERE written_at < $1")
             .bind(before)
             .fetch_one(&mut *transaction)
             .await?;

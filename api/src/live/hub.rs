@@ -26,6 +26,29 @@ const POLL: Duration = Duration::from_secs(1);
 
 struct Inner {
     sender: broadcast::Sender<Arc<LiveUpdate>>,
+    /// Open sockets per user.
+    seats: std::sync::Mutex<HashMap<uuid::Uuid, usize>>,
+}
+
+/// One open socket of a user; dropping it frees the seat.
+pub struct Seat {
+    inner: Arc<Inner>,
+    user: uuid::Uuid,
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        let mut seats = match self.inner.seats.lock() {
+            Ok(seats) => seats,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(count) = seats.get_mut(&self.user) {
+            *count -= 1;
+            if *count == 0 {
+                seats.remove(&self.user);
+            }
+        }
+    }
 }
 
 /// Hands every connection the updates as they become readable.
@@ -41,7 +64,10 @@ impl LiveHub {
     pub fn start(pool: PgPool, checkpoints: Checkpoints) -> Self {
         let (sender, _) = broadcast::channel(BUFFER);
         let hub = Self {
-            inner: Arc::new(Inner { sender }),
+            inner: Arc::new(Inner {
+                sender,
+                seats: std::sync::Mutex::new(HashMap::new()),
+            }),
             pool,
             checkpoints,
         };
@@ -57,6 +83,24 @@ impl LiveHub {
     /// between the two.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveUpdate>> {
         self.inner.sender.subscribe()
+    }
+
+    /// A seat for one more socket of `user`, unless they have `limit` open.
+    pub fn take_seat(&self, user: uuid::Uuid, limit: usize) -> Option<Seat> {
+        let mut seats = match self.inner.seats.lock() {
+            Ok(seats) => seats,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let count = seats.entry(user).or_default();
+        if *count >= limit {
+            return None;
+        }
+        *count += 1;
+        drop(seats);
+        Some(Seat {
+            inner: self.inner.clone(),
+            user,
+        })
     }
 
     pub fn pool(&self) -> &PgPool {

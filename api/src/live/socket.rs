@@ -39,6 +39,16 @@ const REPLAY_BATCH: i64 = 500;
 const PING_EVERY: Duration = Duration::from_secs(30);
 /// The close code for an expired access token (application range 4000–4999).
 pub const TOKEN_EXPIRED: u16 = 4001;
+/// The close code for an account blocked while connected.
+pub const BLOCKED: u16 = 4003;
+/// The close code for a user over [`MAX_SOCKETS_PER_USER`].
+pub const TOO_MANY: u16 = 4008;
+/// Open sockets one user may have (phones, tabs, the desktop).
+pub const MAX_SOCKETS_PER_USER: usize = 8;
+/// A client that does not take a message within this long is gone.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Clients only ever send pings and closes: small frames.
+const MAX_INCOMING: usize = 4 * 1024;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -114,15 +124,26 @@ pub async fn connect(
     })?;
     let listener = Listener::new(caller.user_id, caller.role);
     let hub = state.live.clone();
-    Ok(upgrade.on_upgrade(move |socket| async move {
-        let session = Session {
-            socket,
-            hub,
-            listener,
-            last: 0,
-        };
-        session.run(query.after, expires_at).await;
-    }))
+    let pool = state.pool.clone();
+    Ok(upgrade
+        .max_message_size(MAX_INCOMING)
+        .max_frame_size(MAX_INCOMING)
+        .on_upgrade(move |mut socket| async move {
+            let Some(_seat) = hub.take_seat(caller.user_id, MAX_SOCKETS_PER_USER) else {
+                let _ = socket
+                    .send(close(TOO_MANY, "too many open connections for this user"))
+                    .await;
+                return;
+            };
+            let session = Session {
+                socket,
+                hub,
+                pool,
+                listener,
+                last: 0,
+            };
+            session.run(query.after, expires_at).await;
+        }))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -145,6 +166,8 @@ enum Ended {
 struct Session {
     socket: WebSocket,
     hub: LiveHub,
+    /// For re-reading the caller's role and block now and then.
+    pool: sqlx::PgPool,
     listener: Listener,
     /// The newest position this connection has dealt with.
     last: i64,
@@ -195,6 +218,14 @@ impl Session {
             Some(after) => after,
         };
         self.replay().await?;
+        // A prune between reading the head and replaying took rows this client had
+        // not seen: say so rather than skip them.
+        if let Some(after) = after
+            && feed::head(self.hub.pool()).await?.pruned_through > after.max(head.pruned_through)
+        {
+            self.send_json(&json!({"type": "resync", "reason": "updates were pruned while catching up; re-read your lists"}))
+                .await?;
+        }
 
         let seconds_left = (expires_at - chrono::Utc::now().timestamp()).max(0);
         let expiry = tokio::time::sleep(Duration::from_secs(seconds_left.unsigned_abs()));
@@ -214,7 +245,17 @@ impl Session {
                     // Pings are answered by the socket itself; clients have nothing to say.
                     Some(Ok(_)) => {}
                 },
-                _ = ping.tick() => self.send(Message::Ping(Default::default())).await?,
+                _ = ping.tick() => {
+                    self.send(Message::Ping(Default::default())).await?;
+                    // A demotion or a block counts within a ping, not at the token's end.
+                    match current_role(&self.pool, &self.listener).await? {
+                        None => {
+                            let _ = self.socket.send(close(BLOCKED, "this account is blocked")).await;
+                            return Ok(());
+                        }
+                        Some(role) => self.listener = Listener::new(self.listener.user_id, role),
+                    }
+                }
                 () = &mut expiry => {
                     let _ = self
                         .socket
@@ -269,8 +310,29 @@ impl Session {
     }
 
     async fn send(&mut self, message: Message) -> Result<(), Ended> {
-        self.socket.send(message).await.map_err(|_| Ended::Gone)
+        match tokio::time::timeout(SEND_TIMEOUT, self.socket.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => Err(Ended::Gone),
+        }
     }
+}
+
+/// The caller's role now, or `None` if blocked since connecting.
+async fn current_role(
+    pool: &sqlx::PgPool,
+    listener: &Listener,
+) -> Result<Option<domain::permissions::Role>, Ended> {
+    let row: Option<(String, bool)> =
+        sqlx::query_as("SELECT role, blocked FROM rm_users WHERE user_id = $1")
+            .bind(listener.user_id.to_string())
+            .fetch_optional(pool)
+            .await?;
+    Ok(match row {
+        Some((_, true)) => None,
+        Some((role, false)) => Some(crate::auth::role_named(&role).unwrap_or_default()),
+        // Not projected yet: keep what the token said.
+        None => Some(listener.role),
+    })
 }
 
 fn close(code: u16, reason: &'static str) -> Message {

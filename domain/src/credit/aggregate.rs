@@ -15,6 +15,9 @@ pub struct CreditAccount {
     lots: Vec<Lot>,
     spends: HashMap<String, Spend>,
     subscription: Option<Subscription>,
+    /// Operations that took credits back.
+    #[serde(default)]
+    revoked: std::collections::HashSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -247,6 +250,36 @@ impl Aggregate for CreditAccount {
                     .into_iter()
                     .collect()
             }
+            CreditCommand::Revoke {
+                reason,
+                reference,
+                amount,
+                operation_id,
+            } => {
+                if operation_id.trim().is_empty() {
+                    return Err(CreditError::Missing("operation id"));
+                }
+                let lot = if self.revoked.contains(&operation_id) {
+                    None
+                } else {
+                    self.lots.iter().rev().find(|lot| {
+                        lot.reason == reason
+                            && reference
+                                .as_ref()
+                                .is_none_or(|wanted| *wanted == lot.reference)
+                    })
+                };
+                match lot.map(|lot| (lot.reference.clone(), amount.min(lot.remaining))) {
+                    Some((reference, taken)) if taken > 0 => vec![CreditEvent::CreditsRevoked {
+                        reason,
+                        reference,
+                        amount: taken,
+                        operation_id,
+                    }],
+                    // Nothing of it left (or taken back before): nothing to do.
+                    _ => Vec::new(),
+                }
+            }
             CreditCommand::ActivateSubscription {
                 plan,
                 period_end,
@@ -365,6 +398,22 @@ impl Aggregate for CreditAccount {
                     period_end,
                     credits_per_period,
                 });
+            }
+            CreditEvent::CreditsRevoked {
+                reason,
+                reference,
+                amount,
+                operation_id,
+            } => {
+                if let Some(lot) = self
+                    .lots
+                    .iter_mut()
+                    .rev()
+                    .find(|lot| lot.reason == reason && lot.reference == reference)
+                {
+                    lot.remaining = lot.remaining.saturating_sub(amount);
+                }
+                self.revoked.insert(operation_id);
             }
             CreditEvent::PointsExpired { expired, .. } => {
                 for grant in expired {

@@ -38,6 +38,15 @@ pub enum CreditCommand {
     },
     /// Lapses every grant whose expiry is at or before `now`, by what is left of it.
     ExpirePoints { now: DateTime<Utc> },
+    /// Takes back up to `amount` of what is left of one grant (its purchase was
+    /// refunded): the grant with `reference`, or the newest of `reason` when `None`.
+    /// Credits of it already spent stay spent. The same `operation_id` takes once.
+    Revoke {
+        reason: GrantReason,
+        reference: Option<String>,
+        amount: u64,
+        operation_id: String,
+    },
 }
 
 impl crate::command::Targeted for CreditCommand {}

@@ -47,6 +47,13 @@ pub enum CreditEvent {
         period_end: DateTime<Utc>,
         credits_per_period: u64,
     },
+    /// Part of a grant taken back (its purchase was refunded).
+    CreditsRevoked {
+        reason: GrantReason,
+        reference: String,
+        amount: u64,
+        operation_id: String,
+    },
     PointsExpired {
         amount: u64,
         /// The grants that lapsed, each by what was left of it.
@@ -70,6 +77,7 @@ impl DomainEvent for CreditEvent {
             CreditEvent::SpendRefunded { .. } => "SpendRefunded",
             CreditEvent::SubscriptionActivated { .. } => "SubscriptionActivated",
             CreditEvent::PointsExpired { .. } => "PointsExpired",
+            CreditEvent::CreditsRevoked { .. } => "CreditsRevoked",
         }
         .to_owned()
     }

@@ -301,6 +301,12 @@ fn every_event_variant_has_a_stable_json_shape() {
                 amount: 3,
             }],
         },
+        CreditEvent::CreditsRevoked {
+            reason: GrantReason::Purchase,
+            reference: "0193a1b2-0000-7000-8000-000000000009".to_owned(),
+            amount: 150,
+            operation_id: "refund:0193a1b2-0000-7000-8000-000000000009:r-1".to_owned(),
+        },
     ];
     let typed: Vec<(String, String, &CreditEvent)> = events
         .iter()
@@ -397,6 +403,7 @@ proptest! {
                     *refunds.entry(operation_id.clone()).or_insert(0) += 1;
                 }
                 CreditEvent::PointsExpired { amount, .. } => expected -= i128::from(*amount),
+                CreditEvent::CreditsRevoked { amount, .. } => expected -= i128::from(*amount),
                 CreditEvent::SubscriptionActivated { .. } => {}
             }
             prop_assert!(expected >= 0, "balance went negative");
@@ -460,4 +467,77 @@ async fn a_month_has_one_spelling() {
             .await
             .then_expect_error(CreditError::InvalidMonth(odd.to_owned()));
     }
+}
+
+#[tokio::test]
+async fn a_refunded_purchase_takes_back_what_is_left_of_its_own_grant_once() {
+    let revoke = |reference: Option<&str>, amount, operation: &str| CreditCommand::Revoke {
+        reason: GrantReason::Purchase,
+        reference: reference.map(str::to_owned),
+        amount,
+        operation_id: operation.to_owned(),
+    };
+    let history = vec![
+        granted(300, GrantReason::Purchase, "pay-1"),
+        granted(50, GrantReason::LoyaltyCashback, "order-1"),
+        spent(200, "gen-1"),
+    ];
+    let revoked = |amount, operation: &str| CreditEvent::CreditsRevoked {
+        reason: GrantReason::Purchase,
+        reference: "pay-1".to_owned(),
+        amount,
+        operation_id: operation.to_owned(),
+    };
+    // 200 spent came from the purchase (it keeps); 100 of it is left: no more is taken,
+    // and the cashback points are not touched.
+    let left = AccountTest::with(())
+        .given(history.clone())
+        .when_async(revoke(Some("pay-1"), 150, "r-1"))
+        .await
+        .inspect_result()
+        .expect("revoked");
+    assert_eq!(left.len(), 1);
+    let CreditEvent::CreditsRevoked { amount, .. } = &left[0] else {
+        panic!("{left:?}");
+    };
+    let mut after = history.clone();
+    after.extend(left.clone());
+    AccountTest::with(())
+        .given(after.clone())
+        .when_async(revoke(Some("pay-1"), 150, "r-1"))
+        .await
+        .then_expect_events(vec![]);
+    let mut account = CreditAccount::default();
+    for event in after {
+        cqrs_es::Aggregate::apply(&mut account, event);
+    }
+    assert_eq!(account.balance(), 350 - 200 - amount);
+    assert!(
+        account
+            .lots()
+            .any(|lot| lot.reason == GrantReason::LoyaltyCashback && lot.remaining > 0)
+    );
+    // Nothing left of it: nothing happens. No such grant: nothing happens.
+    AccountTest::with(())
+        .given(vec![
+            granted(300, GrantReason::Purchase, "pay-1"),
+            spent(300, "gen-1"),
+        ])
+        .when_async(revoke(Some("pay-1"), 10, "r-2"))
+        .await
+        .then_expect_events(vec![]);
+    AccountTest::with(())
+        .given(history.clone())
+        .when_async(revoke(Some("pay-9"), 10, "r-3"))
+        .await
+        .then_expect_events(vec![]);
+    // Without a reference: the newest grant of the reason.
+    AccountTest::with(())
+        .given(vec![
+            granted(100, GrantReason::Purchase, "pay-0"),
+            granted(300, GrantReason::Purchase, "pay-1"),
+        ])
+        .when_async(revoke(None, 30, "r-4"))
+        .await
+        .then_expect_events(vec![revoked(30, "r-4")]);
 }

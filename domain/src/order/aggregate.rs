@@ -25,6 +25,9 @@ pub struct Order {
     executor_id: Option<Uuid>,
     revisions_used: u8,
     reviewed: bool,
+    /// Refunds recorded, by refund id.
+    #[serde(default)]
+    refunds: std::collections::BTreeSet<String>,
 }
 
 fn text(
@@ -94,6 +97,17 @@ impl Order {
     }
 
     /// The master of a booking.
+    /// What the customer owes now: the price, while the order waits for its payment
+    /// (quoted and accepted coursework, a shop order, an unpaid booking).
+    pub fn amount_due(&self) -> Option<Money> {
+        let kind = self.kind()?;
+        if self.payment.is_some() {
+            return None;
+        }
+        transitions::next(kind, self.status, Step::MarkPaid)?;
+        self.price
+    }
+
     pub fn master_id(&self) -> Option<Uuid> {
         self.booking().map(|(master_id, _)| master_id)
     }
@@ -272,6 +286,23 @@ impl Order {
             },
             C::Cancel { .. } if self.status == OrderStatus::Cancelled => return Ok(vec![]),
             C::Review { .. } if self.reviewed => return Err(OrderError::AlreadyReviewed),
+            C::RecordRefund {
+                payment_id,
+                refund_id,
+                amount,
+            } => {
+                if self.refunds.contains(refund_id) {
+                    return Ok(vec![]);
+                }
+                if self.payment.map(|(paid_with, _)| paid_with) != Some(*payment_id) {
+                    return Err(OrderError::NotThisOrdersPayment(*payment_id));
+                }
+                return Ok(vec![OrderEvent::RefundRecorded {
+                    payment_id: *payment_id,
+                    refund_id: refund_id.clone(),
+                    amount: *amount,
+                }]);
+            }
             C::AddInternalNote { text: note, by } => {
                 if !by.role.is_staff() {
                     return Err(OrderError::NotAllowed(by.role, "add internal notes"));
@@ -294,7 +325,7 @@ impl Order {
             });
         }
         match command {
-            C::Place { .. } | C::AddInternalNote { .. } => Ok(vec![]),
+            C::Place { .. } | C::AddInternalNote { .. } | C::RecordRefund { .. } => Ok(vec![]),
             C::Quote { price, by } => {
                 allowed(by, Action::QuoteOrder, "quote prices")?;
                 positive("price", price)?;
@@ -526,7 +557,7 @@ fn step_of(command: &OrderCommand) -> Option<(Step, &'static str)> {
         C::Reschedule { .. } => (Step::Reschedule, "be rescheduled"),
         C::MarkNoShow { .. } => (Step::MarkNoShow, "be marked as a no-show"),
         C::Review { .. } => (Step::Review, "be reviewed"),
-        C::Place { .. } | C::AddInternalNote { .. } => return None,
+        C::Place { .. } | C::AddInternalNote { .. } | C::RecordRefund { .. } => return None,
     })
 }
 
@@ -608,6 +639,9 @@ impl Aggregate for Order {
             E::NoShowMarked { .. } => self.status = OrderStatus::NoShow,
             E::OrderReviewed { .. } => self.reviewed = true,
             E::InternalNoteAdded { .. } => {}
+            E::RefundRecorded { refund_id, .. } => {
+                self.refunds.insert(refund_id);
+            }
         }
     }
 }

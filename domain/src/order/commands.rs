@@ -92,6 +92,13 @@ pub enum OrderCommand {
         text: String,
         by: Actor,
     },
+    /// Money of the order's payment went back to the customer (a refund that
+    /// succeeded at the provider). The same `refund_id` is recorded once.
+    RecordRefund {
+        payment_id: Uuid,
+        refund_id: String,
+        amount: Money,
+    },
 }
 
 impl crate::command::Targeted for OrderCommand {

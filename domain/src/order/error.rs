@@ -45,6 +45,8 @@ pub enum OrderError {
     SlotNotStarted,
     #[error("the order was already reviewed")]
     AlreadyReviewed,
+    #[error("payment {0} did not pay for this order")]
+    NotThisOrdersPayment(uuid::Uuid),
 }
 
 impl Refusal for OrderError {
@@ -70,7 +72,8 @@ impl Refusal for OrderError {
             | OrderError::NoRevisionsLeft(_)
             | OrderError::SlotTaken
             | OrderError::SlotNotStarted
-            | OrderError::AlreadyReviewed => ErrorKind::InvalidState,
+            | OrderError::AlreadyReviewed
+            | OrderError::NotThisOrdersPayment(_) => ErrorKind::InvalidState,
         }
     }
 }

@@ -119,6 +119,12 @@ impl OrderDetails {
     }
 }
 
+/// The refund id a cancellation's refund is requested under, so requesting it again
+/// (a redelivery, a retry) asks once.
+pub fn cancellation_refund_id(order_id: Uuid) -> String {
+    format!("order-{order_id}-cancellation")
+}
+
 /// Money going back to the customer when a paid order is cancelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderRefund {
@@ -196,6 +202,12 @@ pub enum OrderEvent {
         author_id: Uuid,
         text: String,
     },
+    /// Money of the order's payment went back to the customer.
+    RefundRecorded {
+        payment_id: Uuid,
+        refund_id: String,
+        amount: Money,
+    },
 }
 
 impl DomainEvent for OrderEvent {
@@ -218,6 +230,7 @@ impl DomainEvent for OrderEvent {
             OrderEvent::NoShowMarked { .. } => "NoShowMarked",
             OrderEvent::OrderReviewed { .. } => "OrderReviewed",
             OrderEvent::InternalNoteAdded { .. } => "InternalNoteAdded",
+            OrderEvent::RefundRecorded { .. } => "RefundRecorded",
         }
         .to_owned()
     }

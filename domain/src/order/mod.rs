@@ -23,6 +23,7 @@ pub use commands::{Actor, OrderCommand};
 pub use error::OrderError;
 pub use events::{
     Coursework, Delivery, Kind, LineItem, OrderDetails, OrderEvent, OrderRefund, OrderStatus, Slot,
+    cancellation_refund_id,
 };
 pub use services::{OrderServices, SlotCalendar, SlotCheckError};
 

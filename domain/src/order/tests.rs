@@ -1009,6 +1009,11 @@ fn every_event_variant_has_a_stable_json_shape() {
             author_id: id(ADMIN),
             text: "Клиент просил скидку".to_owned(),
         },
+        OrderEvent::RefundRecorded {
+            payment_id: id(PAYMENT),
+            refund_id: cancellation_refund_id(id(ORDER)),
+            amount: rub(1_500),
+        },
     ];
     let typed: Vec<(String, String, &OrderEvent)> = events
         .iter()
@@ -1121,4 +1126,43 @@ mod properties {
             prop_assert!(revisions <= 2);
         }
     }
+}
+
+#[tokio::test]
+async fn refunds_of_the_orders_payment_are_recorded_once() {
+    let refund = |payment: u8, refund_id: &str| OrderCommand::RecordRefund {
+        payment_id: id(payment),
+        refund_id: refund_id.to_owned(),
+        amount: rub(500),
+    };
+    let history = coursework_until("completed");
+    OrderTest::with(services())
+        .given(history.clone())
+        .when_async(refund(PAYMENT, "r-1"))
+        .await
+        .then_expect_events(vec![OrderEvent::RefundRecorded {
+            payment_id: id(PAYMENT),
+            refund_id: "r-1".to_owned(),
+            amount: rub(500),
+        }]);
+    let mut recorded = history.clone();
+    recorded.push(OrderEvent::RefundRecorded {
+        payment_id: id(PAYMENT),
+        refund_id: "r-1".to_owned(),
+        amount: rub(500),
+    });
+    OrderTest::with(services())
+        .given(recorded)
+        .when_async(refund(PAYMENT, "r-1"))
+        .await
+        .then_expect_events(vec![]);
+    OrderTest::with(services())
+        .given(history)
+        .when_async(refund(99, "r-2"))
+        .await
+        .then_expect_error(OrderError::NotThisOrdersPayment(id(99)));
+    assert_eq!(
+        cancellation_refund_id(id(ORDER)),
+        format!("order-{}-cancellation", id(ORDER))
+    );
 }

@@ -88,6 +88,24 @@ impl Payment {
         self.amount.checked_sub(committed).unwrap_or(Money::ZERO)
     }
 
+    /// The YooKassa payment, once known.
+    pub fn provider_payment_id(&self) -> Option<&str> {
+        self.provider_payment_id.as_deref()
+    }
+
+    /// The idempotence key the payment was created with.
+    pub fn idempotence_key(&self) -> &str {
+        &self.idempotence_key
+    }
+
+    /// The amount of a refund still waiting for its result, if `refund_id` is one.
+    pub fn pending_refund(&self, refund_id: &str) -> Option<Money> {
+        self.refunds
+            .get(refund_id)
+            .filter(|refund| refund.state == RefundState::Requested)
+            .map(|refund| refund.amount)
+    }
+
     /// Money that came back to the customer.
     pub fn refunded(&self) -> Money {
         self.refunds

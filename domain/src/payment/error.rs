@@ -42,13 +42,13 @@ impl Refusal for PaymentError {
         match self {
             PaymentError::ZeroAmount
             | PaymentError::Missing(_)
-            | PaymentError::FeeExceedsAmount { .. } => ErrorKind::InvalidInput,
+            | PaymentError::FeeExceedsAmount { .. }
+            | PaymentError::RefundTooLarge { .. } => ErrorKind::InvalidInput,
             PaymentError::NotCreated | PaymentError::UnknownRefund(_) => ErrorKind::NotFound,
             PaymentError::AlreadyExists
             | PaymentError::WrongStatus { .. }
             | PaymentError::ProviderMismatch { .. }
             | PaymentError::AmountMismatch { .. }
-            | PaymentError::RefundTooLarge { .. }
             | PaymentError::RefundConflict(_)
             | PaymentError::RefundSettled(_) => ErrorKind::InvalidState,
         }

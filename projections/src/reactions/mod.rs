@@ -9,6 +9,7 @@
 pub mod allowance;
 pub mod loyalty;
 pub mod payments;
+pub mod refunds;
 
 use domain::command::{CommandError, ErrorKind};
 use tracing::warn;

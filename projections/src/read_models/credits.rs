@@ -87,6 +87,19 @@ fn change(event: &EventEnvelope) -> Result<Change<'_>, ApplyError> {
             expires_at: Some(period_end),
             ..blank("subscription")
         },
+        // Taken back from a refunded purchase: granted net of it.
+        CreditEvent::CreditsRevoked {
+            reason,
+            amount,
+            operation_id,
+            ..
+        } => Change {
+            balance: -(amount as i64),
+            granted: -(amount as i64),
+            reason: format!("refunded {}", wire_name(&reason)),
+            reference: operation_id,
+            ..blank("revoked")
+        },
         CreditEvent::PointsExpired { amount, expired } => Change {
             balance: -(amount as i64),
             expired: amount as i64,

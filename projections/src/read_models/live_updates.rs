@@ -21,7 +21,17 @@ use uuid::Uuid;
 use crate::envelope::EventEnvelope;
 use crate::worker::{ApplyError, ApplyFuture, Projection};
 
-pub struct LiveUpdates;
+/// The projection; events recorded longer ago than `retention` are not fed (a
+/// rebuild or a first deploy would otherwise push all of history to clients).
+pub struct LiveUpdates {
+    retention: chrono::Duration,
+}
+
+impl LiveUpdates {
+    pub fn new(retention: chrono::Duration) -> Self {
+        Self { retention }
+    }
+}
 
 /// The projection's name: its checkpoints' and durable consumer's key.
 pub const NAME: &str = "live_updates";
@@ -270,23 +280,64 @@ async fn audience(
     }
 }
 
-/// The event's own fields: the payload is `{"<EventType>": {fields}}`.
+/// Fields of payment events that are the business's, not the payer's.
+const PRIVATE_PAYMENT_FIELDS: &[&str] = &["provider_fee", "idempotence_key", "reason"];
+
+/// The event's own fields (the payload is `{"<EventType>": {fields}}`), less what is
+/// the business's own: YooKassa's fee, idempotence keys, failure reasons.
 fn fields(event: &EventEnvelope) -> Value {
-    match &event.payload {
+    let mut fields = match &event.payload {
         Value::Object(map) if map.len() == 1 => map
             .get(&event.event_type)
             .cloned()
             .unwrap_or_else(|| event.payload.clone()),
         other => other.clone(),
+    };
+    if event.aggregate_type == "Payment"
+        && let Value::Object(map) = &mut fields
+    {
+        for private in PRIVATE_PAYMENT_FIELDS {
+            map.remove(*private);
+        }
     }
+    fields
 }
 
-async fn record(connection: &mut PgConnection, event: &EventEnvelope) -> Result<(), ApplyError> {
+/// A deleted message's text and files leave the feed too: the earlier updates that
+/// carried them keep only the fact that there was a message.
+async fn forget_message(
+    connection: &mut PgConnection,
+    event: &EventEnvelope,
+    message_id: Uuid,
+) -> Result<(), ApplyError> {
+    sqlx::query(
+        "UPDATE rm_live_updates SET data = (data - 'text' - 'attachments') || '{\"deleted\": true}' \
+         WHERE aggregate_type = 'Ticket' AND aggregate_id = $1 \
+           AND event IN ('MessagePosted', 'MessageEdited') AND data ->> 'message_id' = $2",
+    )
+    .bind(&event.aggregate_id)
+    .bind(message_id.to_string())
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+async fn record(
+    connection: &mut PgConnection,
+    event: &EventEnvelope,
+    retention: chrono::Duration,
+) -> Result<(), ApplyError> {
     let Some((topic, _)) = topic_of(&event.aggregate_type) else {
         return Ok(());
     };
+    if event.event_type == "MessageDeleted"
+        && let TicketEvent::MessageDeleted { message_id, .. } = event.decode()?
+    {
+        forget_message(connection, event, message_id).await?;
+    }
     let audience = audience(connection, event).await?;
-    if audience.is_empty() {
+    // Parties are remembered whatever the age; only news is fed.
+    if audience.is_empty() || event.recorded_at < chrono::Utc::now() - retention {
         return Ok(());
     }
     // Taking the next position locks the head row until this transaction ends.
@@ -329,6 +380,6 @@ impl Projection for LiveUpdates {
         connection: &'a mut PgConnection,
         event: &'a EventEnvelope,
     ) -> ApplyFuture<'a> {
-        Box::pin(record(connection, event))
+        Box::pin(record(connection, event, self.retention))
     }
 }

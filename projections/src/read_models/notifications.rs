@@ -177,7 +177,10 @@ async fn order_notices(
     };
     let to_executor = |template, params: Value| executor.map(|who| notice(who, template, params));
     Ok(match decoded {
-        E::OrderPlaced { .. } | E::InternalNoteAdded { .. } | E::WorkStarted { .. } => vec![],
+        E::OrderPlaced { .. }
+        | E::InternalNoteAdded { .. }
+        | E::WorkStarted { .. }
+        | E::RefundRecorded { .. } => vec![],
         E::PriceQuoted { price, .. } => vec![notice(
             customer,
             "order_quoted",
@@ -292,26 +295,39 @@ async fn ticket_notices(
         params
     };
     Ok(match decoded {
-        TicketEvent::TicketOpened { .. }
-        | TicketEvent::MessageEdited { .. }
-        | TicketEvent::MessageDeleted { .. } => vec![],
+        TicketEvent::MessageDeleted { message_id, .. } => {
+            // Its text must not be sent later either.
+            sqlx::query(
+                "UPDATE rm_notifications SET params = (params - 'text') || '{\"deleted\": true}' \
+                 WHERE params ->> 'ticket_id' = $1 AND params ->> 'message_id' = $2",
+            )
+            .bind(&event.aggregate_id)
+            .bind(message_id.to_string())
+            .execute(&mut *connection)
+            .await?;
+            vec![]
+        }
+        TicketEvent::TicketOpened { .. } | TicketEvent::MessageEdited { .. } => vec![],
         TicketEvent::MessagePosted {
             by_staff: true,
             internal: false,
             text,
+            message_id,
             ..
         } => vec![notice(
             User(parties.customer_id),
             "ticket_reply",
-            params(json!({"text": text})),
+            params(json!({"text": text, "message_id": message_id})),
         )],
         TicketEvent::MessagePosted { by_staff: true, .. } => vec![],
-        TicketEvent::MessagePosted { text, .. } => {
+        TicketEvent::MessagePosted {
+            text, message_id, ..
+        } => {
             let to = parties.assignee_id.map(User).unwrap_or(StaffGroup);
             vec![notice(
                 to,
                 "staff_ticket_customer_message",
-                params(json!({"text": text})),
+                params(json!({"text": text, "message_id": message_id})),
             )]
         }
         TicketEvent::TicketAssigned { assignee_id } => {
@@ -413,7 +429,9 @@ fn credit_notices(event: &EventEnvelope) -> Result<Vec<Notice>, ApplyError> {
         CreditEvent::PointsExpired { amount, .. } => {
             vec![notice(owner, "points_expired", json!({"amount": amount}))]
         }
-        CreditEvent::CreditsSpent { .. } | CreditEvent::SpendRefunded { .. } => vec![],
+        CreditEvent::CreditsSpent { .. }
+        | CreditEvent::SpendRefunded { .. }
+        | CreditEvent::CreditsRevoked { .. } => vec![],
     })
 }
 

@@ -5,7 +5,6 @@
 use chrono::{DateTime, Utc};
 use domain::order::{OrderDetails, OrderEvent};
 use domain::wire::wire_name;
-use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -206,14 +205,11 @@ async fn apply(
             line(Some(by), "completed")
         }
         E::OrderCancelled { reason, by, refund } => {
+            // The refund is only asked for here; `RefundRecorded` counts the money back.
             let refunded = refund.map(|refund| refund.amount.amount());
-            set(
-                "UPDATE rm_orders SET status = 'cancelled', cancelled_at = $2, \
-                   refunded_amount = refunded_amount + $3, updated_at = $2 WHERE order_id = $1",
-            )
-            .bind(refunded.unwrap_or(Decimal::ZERO))
-            .execute(&mut *connection)
-            .await?;
+            set("UPDATE rm_orders SET status = 'cancelled', cancelled_at = $2, updated_at = $2 WHERE order_id = $1")
+                .execute(&mut *connection)
+                .await?;
             booking_status(connection, id, at, "cancelled").await?;
             let refund_note = refunded
                 .map(|amount| format!(", {amount} ₽ to refund"))
@@ -249,6 +245,13 @@ async fn apply(
                 .execute(&mut *connection)
                 .await?;
             line(None, format!("reviewed: {stars} of 5"))
+        }
+        E::RefundRecorded { amount, .. } => {
+            set("UPDATE rm_orders SET refunded_amount = refunded_amount + $3, updated_at = $2 WHERE order_id = $1")
+                .bind(amount.amount())
+                .execute(&mut *connection)
+                .await?;
+            line(None, format!("refunded {amount} ₽"))
         }
         E::InternalNoteAdded { author_id, text } => Line {
             actor: Some(author_id),
