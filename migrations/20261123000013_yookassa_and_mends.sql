@@ -12,6 +12,8 @@ CREATE TABLE payment_requests
     payment_id      uuid        NOT NULL UNIQUE,
     -- what the request asked for, to refuse the same key with other content
     request         jsonb       NOT NULL,
+    -- where the customer pays, once YooKassa said (a repeat of the request gets it)
+    confirmation_url text,
     created_at      timestamptz NOT NULL,
     PRIMARY KEY (payer_user_id, idempotence_key)
 );

@@ -10,6 +10,7 @@ pub mod http;
 pub mod live;
 pub mod metrics;
 pub mod orders;
+pub mod payments;
 pub mod placing;
 pub mod read_your_writes;
 pub mod reports;

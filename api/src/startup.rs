@@ -20,6 +20,8 @@ use crate::http::limits::RateLimiter;
 use crate::http::{self, AppState};
 use crate::live::LiveHub;
 use crate::metrics::Metrics;
+use crate::payments::PaymentGateway;
+use crate::payments::executor::RefundExecutor;
 use crate::read_your_writes::Checkpoints;
 use domain::command::Commands;
 use domain::event_store::connect;
@@ -86,6 +88,8 @@ pub enum StartupError {
     Serve(#[source] std::io::Error),
     #[error("cannot prepare sign-in: {0}")]
     Auth(String),
+    #[error("payments: {0}")]
+    Payments(String),
     #[error("the {part} stopped unexpectedly: {reason}")]
     PartStopped { part: &'static str, reason: String },
 }
@@ -109,8 +113,28 @@ impl Application {
             })?;
         let auth = AuthState::from_settings(&settings.auth)
             .map_err(|error| StartupError::Auth(error.message))?;
+        let bound = listener.local_addr().map_err(StartupError::Serve)?;
+        let own_ip = if bound.ip().is_unspecified() {
+            std::net::IpAddr::from([127, 0, 0, 1])
+        } else {
+            bound.ip()
+        };
+        let own_url = format!("http://{}", SocketAddr::new(own_ip, bound.port()));
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| own_url.clone());
+        let payments = PaymentGateway::new(&settings.payments, pool.clone(), &own_url, &public_url)
+            .map_err(|error| StartupError::Payments(error.to_string()))?;
+        if payments.sandbox {
+            warn!(
+                checkout = %format!("{public_url}{}", crate::yookassa::sandbox::CHECKOUT_PATH),
+                "payments go to the built-in YooKassa SANDBOX: no money moves (set LEDGERBOT_YOOKASSA_SHOP_ID and LEDGERBOT_YOOKASSA_SECRET_KEY for real payments)"
+            );
+        }
         let checkpoints = Checkpoints::watch(pool.clone());
         let state = AppState {
+            payments,
             commands: Arc::new(Commands::over(pool.clone())),
             live: LiveHub::start(pool.clone(), checkpoints.clone()),
             checkpoints,
@@ -206,6 +230,9 @@ impl Application {
             let programs = &settings.programs;
             let reactions = PaymentReactions::new(commands.clone(), programs.clone());
             spawn_projection(&mut running, "payment reactions worker", reactions, context);
+            let executor =
+                RefundExecutor::new(commands.clone(), pool.clone(), state.payments.clone());
+            spawn_projection(&mut running, "refund executor worker", executor, context);
             let refunds = RefundReactions::new(commands.clone());
             spawn_projection(&mut running, "refund reactions worker", refunds, context);
             let cashback = LoyaltyCashback::new(commands.clone(), pool.clone(), programs.clone());
@@ -329,6 +356,7 @@ pub const PROJECTION_NAMES: &[&str] = &[
     "live_updates",
     "payment_reactions",
     "refund_reactions",
+    "refund_executor",
     "loyalty_cashback",
     "monthly_allowance",
 ];

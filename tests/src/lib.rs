@@ -16,6 +16,7 @@ pub mod probe;
 pub mod redelivery;
 pub mod stream;
 pub mod telegram;
+pub mod yookassa_fake;
 
 use std::time::Duration;
 

@@ -38,6 +38,7 @@ const PROJECTIONS: &[(&str, &[&str])] = &[
     ),
     ("payment_reactions", &["Payment"]),
     ("refund_reactions", &["Order", "Payment"]),
+    ("refund_executor", &["Payment"]),
     ("loyalty_cashback", &["Order"]),
     (
         "monthly_allowance",

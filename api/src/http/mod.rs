@@ -56,6 +56,8 @@ pub struct AppState {
     pub checkpoints: Checkpoints,
     /// Live updates for WebSocket clients.
     pub live: crate::live::LiveHub,
+    /// YooKassa, or the built-in sandbox.
+    pub payments: crate::payments::PaymentGateway,
 }
 
 /// The whole router: operational endpoints (`/health/*`, `/metrics`) that every
@@ -84,7 +86,14 @@ pub fn router(state: AppState) -> Router {
         )
         .on_failure(DefaultOnFailure::new().level(Level::WARN));
 
-    Router::new()
+    let mut router = Router::new();
+    if let Some(sandbox) = state.payments.sandbox_server.clone() {
+        let (api, checkout) = sandbox.routes();
+        router = router
+            .nest_service(crate::yookassa::sandbox::API_PATH, api)
+            .nest_service(crate::yookassa::sandbox::CHECKOUT_PATH, checkout);
+    }
+    router
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
         .route("/metrics", get(metrics::scrape))
@@ -176,6 +185,16 @@ fn api_v1(state: &AppState) -> Router<AppState> {
         .route("/credits/spend", post(credits::spend))
         .route("/credits/catalogue", get(credits::catalogue))
         .route("/ws", get(crate::live::socket::connect))
+        .route("/payments", post(crate::payments::create::create))
+        .route("/payments/{id}", get(crate::payments::create::get_one))
+        .route(
+            "/payments/{id}/refunds",
+            post(crate::payments::refunds::refund),
+        )
+        .route(
+            "/payments/yookassa/webhook",
+            post(crate::payments::webhook::receive),
+        )
         .merge(openapi::document_route())
         .layer(DefaultBodyLimit::max(64 * 1024))
         .layer(axum::middleware::from_fn_with_state(

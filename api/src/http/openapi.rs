@@ -83,6 +83,10 @@ pub const BEARER: &str = "bearer";
         crate::credits::statement,
         crate::credits::spend,
         crate::credits::catalogue,
+        crate::payments::create::create,
+        crate::payments::create::get_one,
+        crate::payments::refunds::refund,
+        crate::payments::webhook::receive,
         crate::live::socket::connect,
         crate::auth::login_codes::create,
         crate::auth::login_codes::collect,
@@ -104,6 +108,7 @@ pub const BEARER: &str = "bearer";
         (name = "reports", description = "The NPD tax ledger, the receipts register, analytics"),
         (name = "admin", description = "The system's own state"),
         (name = "live", description = "Live updates over a WebSocket"),
+        (name = "payments", description = "Paying through YooKassa, refunds, YooKassa's notifications"),
     )
 )]
 pub struct ApiDoc;

@@ -19,6 +19,7 @@ pub mod allowlist;
 pub mod amount;
 pub mod client;
 pub mod objects;
+pub mod sandbox;
 
 pub use allowlist::IpAllowlist;
 pub use amount::Amount;
