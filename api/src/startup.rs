@@ -168,6 +168,11 @@ impl Application {
         &self.state.pool
     }
 
+    /// What the handlers share (for tests that drive a part directly).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
     /// Runs until `shutdown` is cancelled, then gives in-flight work up to the
     /// configured grace period to finish, and aborts what is still running after it.
     /// A part that ends on its own before shutdown (the HTTP server failing, the relay
@@ -269,6 +274,13 @@ impl Application {
                     _ = tokio::time::sleep(Duration::from_secs(3_600)) => {}
                 }
             }
+        });
+        // Payments whose notification never came are asked about now and then.
+        let reconciling = state.clone();
+        let token = shutdown.clone();
+        running.spawn("payment reconciliation", async move {
+            crate::payments::reconcile::run(reconciling, token).await;
+            Ok(())
         });
         // Live updates older than the retention go; clients resuming from before are
         // told to re-read.

@@ -19,6 +19,8 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub shutdown: CancellationToken,
     pub task: JoinHandle<Result<(), StartupError>>,
+    /// The application's shared state, to drive a part directly.
+    pub state: api::http::AppState,
 }
 
 impl TestApp {
@@ -41,12 +43,14 @@ pub async fn spawn_app(settings: Settings, parts: Parts) -> TestApp {
         .await
         .expect("the application builds");
     let address = application.local_addr();
+    let state = application.state().clone();
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(application.run_until_stopped(shutdown.clone()));
     TestApp {
         address,
         shutdown,
         task,
+        state,
     }
 }
 

@@ -396,6 +396,29 @@ async fn yookassa_is_retried_with_one_key_and_notifications_apply_once_from_its_
     let (_, paid) = get_with(&app, &format!("/api/v1/payments/{payment_id}"), &buyer).await;
     assert_eq!(paid["status"], "succeeded");
 
+    // A payment whose notification never comes is settled by the reconciliation.
+    let (_, quiet) = post_with(&app, "/api/v1/payments", &buyer, pack("k-3")).await;
+    let quiet_provider = quiet["provider_payment_id"]
+        .as_str()
+        .expect("an id")
+        .to_owned();
+    fake.succeed(&quiet_provider, "1253.88");
+    sqlx::query(
+        "UPDATE rm_payments SET created_at = now() - interval '10 minutes' WHERE payment_id = $1",
+    )
+    .bind(quiet["payment_id"].as_str().expect("an id"))
+    .execute(&context.pool)
+    .await
+    .expect("ages the payment");
+    let settled = api::payments::reconcile::reconcile_once(&app.state)
+        .await
+        .expect("a round");
+    assert_eq!(settled, 1);
+    settles("the quiet payment's credits", async || {
+        balance(&app, &buyer).await == ALLOWANCE + 600
+    })
+    .await;
+
     // Unknown payments and events are answered, and change nothing.
     let (status, _) = post(&app, webhook, json!({"type": "notification", "event": "payment.succeeded", "object": {"id": "22d6d597-000f-5000-9000-145f6df21d6f"}})).await;
     assert_eq!(status, StatusCode::OK);

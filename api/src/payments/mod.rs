@@ -5,7 +5,9 @@
 //!   each re-read from YooKassa's API before it is applied;
 //! - [`refunds`]: `POST /api/v1/payments/{id}/refunds` by staff;
 //! - [`executor`]: the worker that asks YooKassa for every refund the domain
-//!   recorded as requested (staff's, and those of cancelled orders).
+//!   recorded as requested (staff's, and those of cancelled orders);
+//! - [`reconcile`]: pending payments read from YooKassa now and then, in case a
+//!   notification was lost for good.
 //!
 //! YooKassa is asked with our ids as Idempotence-Keys (the payment id, the refund
 //! id), so a retry, a repeated request or a second worker never makes a second
@@ -13,6 +15,7 @@
 
 pub mod create;
 pub mod executor;
+pub mod reconcile;
 pub mod refunds;
 pub mod webhook;
 
