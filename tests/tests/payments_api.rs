@@ -155,6 +155,18 @@ async fn purchases_through_the_sandbox_reach_balances_orders_and_the_tax_ledger(
         json!({"purpose": {"kind": "order", "order_id": order_id}, "idempotence_key": "order-1"}),
     )
     .await;
+    let (second_status, second) = post_with(
+        &app,
+        "/api/v1/payments",
+        &buyer,
+        json!({"purpose": {"kind": "order", "order_id": order_id}, "idempotence_key": "order-1b"}),
+    )
+    .await;
+    assert_eq!(
+        (second_status, error_code(&second)),
+        (StatusCode::CONFLICT, "payment_open"),
+        "one open payment per order"
+    );
     assert_eq!(
         (status, &order_payment["amount"]),
         (StatusCode::CREATED, &json!("490.00")),

@@ -142,6 +142,8 @@ pub async fn enforce(
 fn client_ip(request: &Request, peer: SocketAddr, trust_forwarded_for: bool) -> IpAddr {
     // The trusted proxy appends the address it saw on the right; anything to the left
     // came from the client and may be made up.
+    // Only the last entry counts: if it is not an address (a port, "unknown"), the
+    // peer does, never an entry further left.
     if trust_forwarded_for
         && let Some(nearest) = request
             .headers()
@@ -149,10 +151,10 @@ fn client_ip(request: &Request, peer: SocketAddr, trust_forwarded_for: bool) -> 
             .iter()
             .filter_map(|value| value.to_str().ok())
             .flat_map(|value| value.split(','))
-            .filter_map(|value| value.trim().parse().ok())
             .next_back()
+        && let Ok(address) = nearest.trim().parse()
     {
-        return nearest;
+        return address;
     }
     peer.ip()
 }

@@ -133,6 +133,26 @@ pub async fn create(
         ));
     }
     let (purpose, amount, description) = priced(&state, &caller, &request.purpose).await?;
+    if let PaymentPurpose::Order { order_id } = &purpose {
+        // One open payment per order: a second checkout link could be paid as well.
+        let open: Option<(String,)> = sqlx::query_as(
+            "SELECT p.payment_id FROM rm_payments p WHERE p.order_id = $1 AND p.status = 'pending' \
+               AND NOT EXISTS (SELECT 1 FROM payment_requests r WHERE r.payer_user_id = $2 \
+                               AND r.idempotence_key = $3 AND r.payment_id::text = p.payment_id)",
+        )
+        .bind(order_id)
+        .bind(caller.user_id)
+        .bind(&key)
+        .fetch_optional(&state.pool)
+        .await?;
+        if let Some((open,)) = open {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "payment_open",
+                format!("payment {open} for this order is open: pay or cancel it first"),
+            ));
+        }
+    }
     let payer_kind = request.payer_kind.unwrap_or(PayerKind::Individual);
     let fingerprint = json!({"purpose": purpose, "amount": amount, "payer_kind": payer_kind});
     let new_id = Uuid::now_v7();

@@ -87,7 +87,15 @@ pub async fn execute_refund(
         .await;
     let object = match answer {
         Ok(object) => object,
-        Err(error) if error.is_retryable() => return Err(ExecuteError::Provider(error)),
+        // Unreadable answers and "too many requests" are no verdict: the refund may
+        // have been made. Asked again (same key) later.
+        Err(error)
+            if error.is_retryable()
+                || matches!(error, YooKassaError::Malformed(_))
+                || matches!(error, YooKassaError::Rejected { status: 429, .. }) =>
+        {
+            return Err(ExecuteError::Provider(error));
+        }
         Err(error) => {
             warn!(payment = payment_id, refund = refund_id, %error, "YooKassa refused a refund");
             record(RefundOutcome::Failed {
@@ -97,6 +105,20 @@ pub async fn execute_refund(
             return Ok(RefundState::Failed);
         }
     };
+    // The key is shop-wide at YooKassa: an answer about another payment or amount means
+    // the key was used before; it is not this refund.
+    if object.payment_id != provider_payment_id || object.amount.value != amount {
+        tracing::error!(
+            payment = payment_id,
+            refund = refund_id,
+            "YooKassa answered a refund of another payment or amount for this key"
+        );
+        record(RefundOutcome::Failed {
+            reason: "the refund id was used for another refund at YooKassa".to_owned(),
+        })
+        .await?;
+        return Ok(RefundState::Failed);
+    }
     sqlx::query(
         "INSERT INTO yookassa_refunds (provider_refund_id, payment_id, refund_id, created_at) \
          VALUES ($1, $2::uuid, $3, now()) ON CONFLICT DO NOTHING",

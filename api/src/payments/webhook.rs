@@ -216,6 +216,20 @@ pub async fn apply_refund(
     .await
     .map_err(|cause| WebhookError::Store(cause.to_string()))?;
     let Some((payment_id, refund_id)) = ours else {
+        // Of one of our payments: the executor has not written its mapping yet (the
+        // notification overtook YooKassa's answer). Deliver again.
+        let our_payment: Option<String> =
+            sqlx::query_scalar("SELECT payment_id FROM rm_payments WHERE provider_payment_id = $1")
+                .bind(&object.payment_id)
+                .fetch_optional(&state.pool)
+                .await
+                .map_err(|cause| WebhookError::Store(cause.to_string()))?;
+        if our_payment.is_some() {
+            return Err(WebhookError::Store(format!(
+                "refund {} of our payment is not mapped yet",
+                object.id
+            )));
+        }
         warn!(provider_refund = %object.id, "a YooKassa refund that is not ours");
         return Ok(Applied::Ignored);
     };
