@@ -18,6 +18,7 @@ use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody};
 use crate::http::openapi::schemas;
 use crate::http::paging::{contains_pattern, next_cursor, page_limit, parse_cursor};
+use crate::payments::create::{PAYMENT_COLUMNS, PaymentView};
 use crate::read_your_writes::READ_YOUR_WRITES_LIMIT;
 
 /// A user as staff see them.
@@ -346,22 +347,6 @@ async fn command(
     Ok(Json(user_row(state, user_id).await?))
 }
 
-/// One payment as staff see it.
-#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
-pub struct PaymentView {
-    pub payment_id: String,
-    pub purpose: String,
-    pub order_id: Option<Uuid>,
-    pub product: Option<String>,
-    /// Roubles as a string.
-    pub amount: String,
-    /// Roubles as a string.
-    pub refunded_amount: String,
-    pub status: String,
-    pub created_at: DateTime<Utc>,
-    pub paid_at: Option<DateTime<Utc>>,
-}
-
 /// A user's latest 100 orders, tickets and payments, newest first.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct History {
@@ -410,11 +395,9 @@ pub async fn history(
     .bind(id)
     .fetch_all(&state.pool)
     .await?;
-    let payments: Vec<PaymentView> = sqlx::query_as(
-        "SELECT payment_id, purpose, order_id, product, amount::text AS amount, \
-                refunded_amount::text AS refunded_amount, status, created_at, paid_at \
-         FROM rm_payments WHERE payer_id = $1 ORDER BY created_at DESC LIMIT 100",
-    )
+    let payments: Vec<PaymentView> = sqlx::query_as(&format!(
+        "SELECT {PAYMENT_COLUMNS} FROM rm_payments WHERE payer_id = $1 ORDER BY created_at DESC LIMIT 100"
+    ))
     .bind(id)
     .fetch_all(&state.pool)
     .await?;

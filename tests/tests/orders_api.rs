@@ -8,37 +8,12 @@ use domain::command::{CommandContext, Commands};
 use domain::money::Money;
 use domain::order::OrderCommand;
 use domain::permissions::Role;
-use domain::user::UserCommand;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tests::TestContext;
-use tests::api_client::{error_code, get_with, post_with, settings, signed_in};
-use tests::app::{TestApp, spawn_app};
+use tests::api_client::{error_code, get_with, post_with, settings, signed_in, signed_in_as};
+use tests::app::spawn_app;
 use uuid::Uuid;
-
-/// Signs in, gives the user `role`, and signs in again for a token with that role.
-async fn staff(
-    app: &TestApp,
-    commands: &Commands,
-    telegram_id: i64,
-    name: &str,
-    role: Role,
-) -> (String, String) {
-    let (_, user) = signed_in(app, telegram_id, name).await;
-    commands
-        .users
-        .execute(
-            &user,
-            UserCommand::ChangeRole {
-                role,
-                by: Role::Owner,
-            },
-            &CommandContext::system("test"),
-        )
-        .await
-        .expect("role");
-    signed_in(app, telegram_id, name).await
-}
 
 fn brief(subject: &str) -> Value {
     json!({
@@ -93,8 +68,8 @@ async fn a_coursework_order_goes_from_placing_to_review_through_the_api() {
     let commands = Commands::over(context.pool.clone());
     let (client, _) = signed_in(&app, 999_001, "Дарья").await;
     let (stranger, _) = signed_in(&app, 999_002, "Олег").await;
-    let (admin, _) = staff(&app, &commands, 999_003, "Анна", Role::Admin).await;
-    let (executor, _) = staff(&app, &commands, 999_004, "Борис", Role::Executor).await;
+    let (admin, _) = signed_in_as(&app, &context.pool, 999_003, "Анна", Role::Admin).await;
+    let (executor, _) = signed_in_as(&app, &context.pool, 999_004, "Борис", Role::Executor).await;
 
     let (status, placed) = post_with(&app, "/api/v1/orders", &client, brief("Теория графов")).await;
     assert_eq!(status, StatusCode::CREATED, "{placed}");
@@ -265,9 +240,8 @@ async fn a_coursework_order_goes_from_placing_to_review_through_the_api() {
 async fn bad_orders_are_refused_naming_the_field_and_lists_page() {
     let context = TestContext::new().await;
     let app = spawn_app(settings(&context), Parts::ALL).await;
-    let commands = Commands::over(context.pool.clone());
     let (client, _) = signed_in(&app, 999_101, "Егор").await;
-    let (admin, _) = staff(&app, &commands, 999_102, "Анна", Role::Admin).await;
+    let (admin, _) = signed_in_as(&app, &context.pool, 999_102, "Анна", Role::Admin).await;
 
     let mut bad = brief("Матанализ");
     bad["volume"] = json!(0);

@@ -10,7 +10,6 @@ use domain::command::{CommandContext, Commands};
 use domain::money::Money;
 use domain::order::{OrderCommand, OrderDetails, Slot};
 use domain::permissions::Role;
-use domain::user::UserCommand;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tests::api_client::{get_with, settings, signed_in};
@@ -24,21 +23,8 @@ async fn owners_read_the_ledger_receipts_analytics_and_status_and_clients_cannot
     let context = TestContext::new().await;
     history::business(&context.pool).await;
     let app = spawn_app(settings(&context), Parts::ALL).await;
-    let commands = Commands::over(context.pool.clone());
-    let (_, owner_id) = signed_in(&app, 555_001, "Ольга").await;
-    commands
-        .users
-        .execute(
-            &owner_id,
-            UserCommand::ChangeRole {
-                role: Role::Owner,
-                by: Role::Owner,
-            },
-            &CommandContext::system("test"),
-        )
-        .await
-        .expect("owner");
-    let (owner, _) = signed_in(&app, 555_001, "Ольга").await;
+    let (owner, _) =
+        tests::api_client::signed_in_as(&app, &context.pool, 555_001, "Ольга", Role::Owner).await;
     let (client, _) = signed_in(&app, 555_002, "Пётр").await;
 
     // Everything applied: the status shows it.

@@ -3,31 +3,12 @@
 //! customer edits their message and rates; lists filter and count; refusals.
 
 use api::startup::Parts;
-use domain::command::{CommandContext, Commands};
 use domain::permissions::Role;
-use domain::user::UserCommand;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tests::TestContext;
-use tests::api_client::{error_code, get_with, post_with, settings, signed_in};
+use tests::api_client::{error_code, get_with, post_with, settings, signed_in, signed_in_as};
 use tests::app::{TestApp, spawn_app};
-
-async fn support(app: &TestApp, commands: &Commands, telegram_id: i64) -> (String, String) {
-    let (_, user) = signed_in(app, telegram_id, "Глеб").await;
-    commands
-        .users
-        .execute(
-            &user,
-            UserCommand::ChangeRole {
-                role: Role::Support,
-                by: Role::Owner,
-            },
-            &CommandContext::system("test"),
-        )
-        .await
-        .expect("role");
-    signed_in(app, telegram_id, "Глеб").await
-}
 
 async fn patch_with(app: &TestApp, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
     let response = reqwest::Client::new()
@@ -45,10 +26,9 @@ async fn patch_with(app: &TestApp, path: &str, token: &str, body: Value) -> (Sta
 async fn a_ticket_is_answered_assigned_resolved_and_rated_through_the_api() {
     let context = TestContext::new().await;
     let app = spawn_app(settings(&context), Parts::ALL).await;
-    let commands = Commands::over(context.pool.clone());
     let (customer, _) = signed_in(&app, 666_001, "Дарья").await;
     let (stranger, _) = signed_in(&app, 666_002, "Олег").await;
-    let (agent, agent_id) = support(&app, &commands, 666_003).await;
+    let (agent, agent_id) = signed_in_as(&app, &context.pool, 666_003, "Глеб", Role::Support).await;
 
     let (status, opened) = post_with(
         &app,
@@ -407,9 +387,8 @@ async fn admins_manage_ticket_categories_and_tickets_must_name_an_offered_one() 
 async fn the_desk_deletes_a_message_which_stays_in_the_thread_without_its_text() {
     let context = TestContext::new().await;
     let app = spawn_app(settings(&context), Parts::ALL).await;
-    let commands = Commands::over(context.pool.clone());
     let (customer, _) = signed_in(&app, 666_201, "Дарья").await;
-    let (agent, _) = support(&app, &commands, 666_202).await;
+    let (agent, _) = signed_in_as(&app, &context.pool, 666_202, "Глеб", Role::Support).await;
     let (_, opened) = post_with(
         &app,
         "/api/v1/tickets",

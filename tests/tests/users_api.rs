@@ -4,9 +4,7 @@
 
 use api::startup::Parts;
 use chrono::{Duration, Utc};
-use domain::command::{CommandContext, Commands};
 use domain::permissions::Role;
-use domain::user::UserCommand;
 use reqwest::StatusCode;
 use serde_json::json;
 use tests::api_client::{
@@ -19,21 +17,8 @@ use tests::{TestContext, eventually};
 async fn staff_find_users_change_roles_block_and_the_last_owner_stays() {
     let context = TestContext::new().await;
     let app = spawn_app(settings(&context), Parts::ALL).await;
-    let commands = Commands::over(context.pool.clone());
-    let (_, owner_id) = signed_in(&app, 444_001, "Ольга").await;
-    commands
-        .users
-        .execute(
-            &owner_id,
-            UserCommand::ChangeRole {
-                role: Role::Owner,
-                by: Role::Owner,
-            },
-            &CommandContext::system("bootstrap"),
-        )
-        .await
-        .expect("the first owner");
-    let (owner, _) = signed_in(&app, 444_001, "Ольга").await;
+    let (owner, owner_id) =
+        tests::api_client::signed_in_as(&app, &context.pool, 444_001, "Ольга", Role::Owner).await;
     let (_, admin_id) = signed_in(&app, 444_002, "Анна").await;
     let (client, client_id) = signed_in(&app, 444_003, "Дарья").await;
 

@@ -83,7 +83,8 @@ pub struct PaymentStarted {
     pub sandbox: bool,
 }
 
-const VIEW_COLUMNS: &str = "payment_id, purpose, order_id, product, amount::text AS amount, \
+/// The columns of `rm_payments` a [`PaymentView`] is read from.
+pub(crate) const PAYMENT_COLUMNS: &str = "payment_id, purpose, order_id, product, amount::text AS amount, \
      refunded_amount::text AS refunded_amount, status, provider_payment_id, created_at, paid_at";
 
 /// `POST /api/v1/payments`: 201 with a new payment and where to pay it; the same
@@ -381,13 +382,18 @@ pub(super) fn provider_error(error: YooKassaError) -> ApiError {
     }
 }
 
-async fn read_back(state: &AppState, id: &str, sequence: usize) -> Result<PaymentView, ApiError> {
+/// The payment once the payments read model shows it up to `sequence`.
+pub(super) async fn read_back(
+    state: &AppState,
+    id: &str,
+    sequence: usize,
+) -> Result<PaymentView, ApiError> {
     state
         .checkpoints
         .caught_up("payments", "Payment", id, sequence, READ_YOUR_WRITES_LIMIT)
         .await;
     sqlx::query_as(&format!(
-        "SELECT {VIEW_COLUMNS} FROM rm_payments WHERE payment_id = $1"
+        "SELECT {PAYMENT_COLUMNS} FROM rm_payments WHERE payment_id = $1"
     ))
     .bind(id)
     .fetch_optional(&state.pool)

@@ -12,12 +12,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::create::PaymentView;
+use super::create::{PaymentView, read_back};
 use super::executor::{ExecuteError, RefundState, execute_refund};
 use crate::auth::AuthUser;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson, ApiPath, ErrorBody};
-use crate::read_your_writes::READ_YOUR_WRITES_LIMIT;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -149,24 +148,7 @@ pub async fn refund(
         Err(other) => return Err(ApiError::internal(other)),
     };
     let (_, version) = state.commands.payments.load(&payment_id).await?;
-    state
-        .checkpoints
-        .caught_up(
-            "payments",
-            "Payment",
-            &payment_id,
-            version,
-            READ_YOUR_WRITES_LIMIT,
-        )
-        .await;
-    let view: PaymentView = sqlx::query_as(
-        "SELECT payment_id, purpose, order_id, product, amount::text AS amount, \
-                refunded_amount::text AS refunded_amount, status, provider_payment_id, created_at, paid_at \
-         FROM rm_payments WHERE payment_id = $1",
-    )
-    .bind(&payment_id)
-    .fetch_one(&state.pool)
-    .await?;
+    let view = read_back(&state, &payment_id, version).await?;
     Ok((
         StatusCode::CREATED,
         Json(RefundAnswer {
