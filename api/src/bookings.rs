@@ -3,17 +3,15 @@
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{Duration, NaiveDate, TimeZone, Utc};
-use domain::order::Slot;
-use projections::read_models::bookings::{FreeSlotsError, free_slots};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use chrono::{NaiveDate, Utc};
+use projections::read_models::bookings::{FreeSlots, SlotLength};
+use serde::Deserialize;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiQuery, ErrorBody};
-use crate::http::openapi::schemas;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -34,19 +32,9 @@ pub struct FreeSlotsQuery {
 }
 
 /// When a master is free on a date.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FreeSlots {
-    pub master_id: Uuid,
-    pub date: NaiveDate,
-    /// Free slots of the asked duration, on the step grid, earliest first.
-    #[schema(value_type = Vec<schemas::Slot>)]
-    pub slots: Vec<Slot>,
-}
-
-/// `GET /api/v1/bookings/free-slots?master_id=&date=&duration_minutes=&step_minutes=`
 #[utoipa::path(
     get,
-    path = "/api/v1/bookings/free-slots",
+    path = "/bookings/free-slots",
     tag = "bookings",
     operation_id = "bookings_free_slots",
     summary = "A master's free slots on a date",
@@ -64,21 +52,9 @@ pub async fn free(
     _caller: AuthUser,
     ApiQuery(query): ApiQuery<FreeSlotsQuery>,
 ) -> Result<Json<FreeSlots>, ApiError> {
-    let duration_minutes = match (&query.service_id, query.duration_minutes) {
-        (Some(id), _) => state
-            .shopfront
-            .service(id)
-            .map(|service| i64::from(service.duration_minutes))
-            .ok_or_else(|| {
-                ApiError::invalid_field(
-                    "service_id",
-                    "not one of the salon's services; GET /api/v1/bookings/services lists them",
-                )
-            })?,
-        (None, Some(minutes)) if (5..=720).contains(&minutes) => minutes,
-        (None, Some(_)) => {
-            return Err(ApiError::invalid_field("duration_minutes", "from 5 to 720"));
-        }
+    let length = match (query.service_id, query.duration_minutes) {
+        (Some(id), _) => SlotLength::Service(id),
+        (None, Some(minutes)) => SlotLength::Minutes(minutes),
         (None, None) => {
             return Err(ApiError::invalid_field(
                 "service_id",
@@ -86,49 +62,16 @@ pub async fn free(
             ));
         }
     };
-    let step = query.step_minutes.unwrap_or(30);
-    if !(5..=240).contains(&step) {
-        return Err(ApiError::invalid_field("step_minutes", "from 5 to 240"));
-    }
-    let hours = state.salon;
-    let local = |time| {
-        hours
-            .utc_offset
-            .from_local_datetime(&query.date.and_time(time))
-            .single()
-            .map(|moment| moment.with_timezone(&Utc))
-            .ok_or_else(|| ApiError::invalid_field("date", "a date the salon's calendar has"))
-    };
-    let (opens, closes) = (local(hours.opens)?, local(hours.closes)?);
-    // Slots already begun are not offered; the rest stay on the step grid.
-    let now = Utc::now();
-    let opens = if now > opens {
-        let step_seconds = step * 60;
-        let passed = (now - opens).num_seconds();
-        opens + Duration::seconds((passed + step_seconds - 1) / step_seconds * step_seconds)
-    } else {
-        opens
-    };
-    let slots = if closes <= opens {
-        Vec::new()
-    } else {
-        free_slots(
-            &state.pool,
+    let slots = state
+        .reads
+        .free_slots(
+            &state.core.offer,
             query.master_id,
-            opens,
-            closes,
-            Duration::minutes(duration_minutes),
-            Duration::minutes(step),
+            query.date,
+            length,
+            query.step_minutes,
+            Utc::now(),
         )
-        .await
-        .map_err(|error| match error {
-            FreeSlotsError::Database(error) => ApiError::from(error),
-            other => ApiError::invalid_field("duration_minutes", other.to_string()),
-        })?
-    };
-    Ok(Json(FreeSlots {
-        master_id: query.master_id,
-        date: query.date,
-        slots,
-    }))
+        .await?;
+    Ok(Json(slots))
 }

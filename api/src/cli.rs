@@ -37,4 +37,23 @@ pub enum Command {
     Workers,
     /// Print the effective settings (secrets redacted) and exit.
     Config,
+    /// The business's owners: how a new deployment gets its first one.
+    Owner {
+        #[command(subcommand)]
+        command: OwnerCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OwnerCommand {
+    /// Grant the owner role to a Telegram account, recorded as an event with the
+    /// reason. Works before the person ever signed in: it takes effect at their first
+    /// sign-in or /start. Granting again changes nothing.
+    Grant {
+        /// The person's Telegram user id (a number; @userinfobot tells it).
+        telegram_id: i64,
+        /// Why (kept with the grant in the event store), e.g. "founder".
+        #[arg(long)]
+        reason: String,
+    },
 }

@@ -4,7 +4,7 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-use api::cli::{Cli, Command};
+use api::cli::{Cli, Command, OwnerCommand};
 use api::config::{self, Settings};
 use api::startup::{self, Application, Parts};
 use api::{shutdown, telemetry};
@@ -69,6 +69,24 @@ async fn run(command: Command, settings: Settings) -> Result<(), startup::Startu
         Command::Relay => serve(settings, Parts::RELAY_ONLY).await,
         Command::Workers => serve(settings, Parts::WORKERS_ONLY).await,
         Command::Config => Ok(()),
+        Command::Owner {
+            command:
+                OwnerCommand::Grant {
+                    telegram_id,
+                    reason,
+                },
+        } => {
+            let outcome = startup::grant_owner(&settings, telegram_id, &reason).await?;
+            match outcome {
+                domain::use_cases::owners::OwnerGrantOutcome::Applied { user_id } => {
+                    println!("user {user_id} (Telegram {telegram_id}) is an owner now")
+                }
+                domain::use_cases::owners::OwnerGrantOutcome::Pending => println!(
+                    "Telegram {telegram_id} becomes an owner at their first sign-in or /start"
+                ),
+            }
+            Ok(())
+        }
     }
 }
 
@@ -80,46 +98,7 @@ async fn serve(settings: Settings, parts: Parts) -> Result<(), startup::StartupE
 }
 
 fn print_settings(settings: &Settings) {
-    let lines = [
-        ("DATABASE_URL", settings.database.redacted_url()),
-        (
-            "DATABASE_MAX_CONNECTIONS",
-            settings.database.max_connections.to_string(),
-        ),
-        ("NATS_URL", settings.nats.redacted_urls()),
-        ("LEDGERBOT_HTTP_ADDR", settings.http_addr.to_string()),
-        ("LEDGERBOT_STREAM", settings.stream.name.clone()),
-        (
-            "LEDGERBOT_SUBJECT_PREFIX",
-            settings.stream.subject_prefix.clone(),
-        ),
-        (
-            "LEDGERBOT_STREAM_DUPLICATE_WINDOW_SECS",
-            settings.stream.duplicate_window.as_secs().to_string(),
-        ),
-        (
-            "LEDGERBOT_RELAY_BATCH_SIZE",
-            settings.relay.batch_size.to_string(),
-        ),
-        (
-            "LEDGERBOT_RELAY_POLL_MS",
-            settings.relay.poll_interval.as_millis().to_string(),
-        ),
-        (
-            "LEDGERBOT_RELAY_ACK_TIMEOUT_MS",
-            settings.relay.ack_timeout.as_millis().to_string(),
-        ),
-        ("LEDGERBOT_LOG", settings.log.filter.clone()),
-        (
-            "LEDGERBOT_LOG_FORMAT",
-            format!("{:?}", settings.log.format).to_lowercase(),
-        ),
-        (
-            "LEDGERBOT_SHUTDOWN_GRACE_SECS",
-            settings.shutdown_grace.as_secs().to_string(),
-        ),
-    ];
-    for (name, value) in lines {
+    for (name, value) in config::effective_settings(settings) {
         println!("{name}={value}");
     }
 }

@@ -1,13 +1,14 @@
-//! `POST /api/v1/orders`: placing an order of any of the three kinds. Prices of
-//! bookings and shop orders come from the configured shopfront (the salon's services,
-//! the shop's products), never from the client.
+//! `POST /api/v1/orders`: placing an order of any of the three kinds (the use case
+//! prices bookings and shop orders from the configured shopfront, never from the
+//! client).
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Duration, Utc};
-use domain::order::{Coursework, Delivery, LineItem, OrderCommand, OrderDetails, Slot};
-use domain::permissions::Action;
+use chrono::{DateTime, Utc};
+use domain::order::Delivery;
+use domain::use_cases::placing::{CourseworkBrief, NewOrder, ShopItem as ItemOfOrder};
+use projections::read_models::orders::OrderWithTimeline;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -16,7 +17,7 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson, ErrorBody, from_json};
-use crate::orders::{OrderWithTimeline, context, field_error, read_back};
+use crate::orders::read_back;
 
 /// A coursework order.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -104,7 +105,7 @@ pub enum PlaceOrderBody {
 /// `POST /api/v1/orders`: an order by the caller; 201 with the order.
 #[utoipa::path(
     post,
-    path = "/api/v1/orders",
+    path = "/orders",
     tag = "orders",
     operation_id = "orders_place",
     summary = "Place an order: coursework, a salon booking or a shop order",
@@ -125,7 +126,6 @@ pub async fn place(
     caller: AuthUser,
     ApiJson(body): ApiJson<Value>,
 ) -> Result<(StatusCode, Json<OrderWithTimeline>), ApiError> {
-    caller.require(Action::PlaceOrder)?;
     let Value::Object(mut fields) = body else {
         return Err(ApiError::invalid_field("body", "a JSON object"));
     };
@@ -140,10 +140,44 @@ pub async fn place(
         }
     };
     let body = Value::Object(fields);
-    let details = match kind.as_str() {
-        "coursework" => coursework(from_json(body)?)?,
-        "booking" => booking(&state, from_json(body)?).await?,
-        "shop" => shop(&state, from_json(body)?)?,
+    let order = match kind.as_str() {
+        "coursework" => {
+            let brief: PlaceCoursework = from_json(body)?;
+            NewOrder::Coursework(CourseworkBrief {
+                subject: brief.subject,
+                work_type: brief.work_type,
+                volume: brief.volume,
+                deadline: brief.deadline,
+                files: brief.files,
+                max_revisions: brief.max_revisions,
+            })
+        }
+        "booking" => {
+            let booking: PlaceBooking = from_json(body)?;
+            NewOrder::Booking {
+                service_id: booking.service_id,
+                master_id: booking.master_id,
+                start: booking.start,
+            }
+        }
+        "shop" => {
+            let shop: PlaceShopOrder = from_json(body)?;
+            NewOrder::Shop {
+                items: shop
+                    .items
+                    .into_iter()
+                    .map(|item| ItemOfOrder {
+                        product_id: item.product_id,
+                        quantity: item.quantity,
+                    })
+                    .collect(),
+                delivery: Delivery {
+                    recipient: shop.delivery.recipient,
+                    phone: shop.delivery.phone,
+                    address: shop.delivery.address,
+                },
+            }
+        }
         _ => {
             return Err(ApiError::invalid_field(
                 "kind",
@@ -151,124 +185,10 @@ pub async fn place(
             ));
         }
     };
-    let order_id = Uuid::now_v7();
-    let id = order_id.to_string();
-    let committed = state
-        .commands
-        .orders
-        .execute(
-            &id,
-            OrderCommand::Place {
-                order_id,
-                customer_id: caller.user_id,
-                details,
-            },
-            &context(caller),
-        )
-        .await
-        .map_err(field_error)?;
-    let order = read_back(&state, &caller, &id, committed.sequence).await?;
+    let written = state
+        .core
+        .place_order(caller.caller(), order, Utc::now())
+        .await?;
+    let order = read_back(&state, &caller, &written.aggregate_id, Some(&written)).await?;
     Ok((StatusCode::CREATED, Json(order)))
-}
-
-fn coursework(request: PlaceCoursework) -> Result<OrderDetails, ApiError> {
-    if request.deadline <= Utc::now() {
-        return Err(ApiError::invalid_field(
-            "deadline",
-            "the deadline must be in the future",
-        ));
-    }
-    Ok(OrderDetails::Coursework(Coursework {
-        subject: request.subject,
-        work_type: request.work_type,
-        volume: request.volume,
-        deadline: request.deadline,
-        files: request.files,
-        max_revisions: request.max_revisions,
-    }))
-}
-
-async fn booking(state: &AppState, request: PlaceBooking) -> Result<OrderDetails, ApiError> {
-    let service = state
-        .shopfront
-        .service(&request.service_id)
-        .ok_or_else(|| {
-            ApiError::invalid_field(
-                "service_id",
-                "not one of the salon's services; GET /api/v1/bookings/services lists them",
-            )
-        })?;
-    if request.start <= Utc::now() {
-        return Err(ApiError::invalid_field("start", "a time in the future"));
-    }
-    let end = request.start + Duration::minutes(i64::from(service.duration_minutes));
-    if !state.salon.contains(request.start, end) {
-        return Err(ApiError::invalid_field(
-            "start",
-            "the service must fit within the salon's working hours",
-        ));
-    }
-    let master: Option<(String, bool)> =
-        sqlx::query_as("SELECT role, blocked FROM rm_users WHERE user_id = $1")
-            .bind(request.master_id.to_string())
-            .fetch_optional(&state.pool)
-            .await?;
-    if !matches!(master, Some((role, false)) if role == "executor") {
-        return Err(ApiError::invalid_field(
-            "master_id",
-            "not one of the salon's masters",
-        ));
-    }
-    Ok(OrderDetails::Booking {
-        service_id: service.id.clone(),
-        service_name: service.name.clone(),
-        master_id: request.master_id,
-        slot: Slot {
-            start: request.start,
-            end,
-        },
-        price: service.price,
-    })
-}
-
-fn shop(state: &AppState, request: PlaceShopOrder) -> Result<OrderDetails, ApiError> {
-    if request.items.is_empty() || request.items.len() > 100 {
-        return Err(ApiError::invalid_field("items", "1 to 100 lines"));
-    }
-    let mut lines = Vec::with_capacity(request.items.len());
-    for (index, item) in request.items.into_iter().enumerate() {
-        let product = state.shopfront.product(&item.product_id).ok_or_else(|| {
-            ApiError::invalid_field(
-                &format!("items[{index}].product_id"),
-                "not one of the shop's products; GET /api/v1/shop/products lists them",
-            )
-        })?;
-        if !(1..=99).contains(&item.quantity) {
-            return Err(ApiError::invalid_field(
-                &format!("items[{index}].quantity"),
-                "1 to 99",
-            ));
-        }
-        lines.push(LineItem {
-            product_id: product.id.clone(),
-            name: product.name.clone(),
-            quantity: item.quantity,
-            unit_price: product.price,
-        });
-    }
-    let total = lines
-        .iter()
-        .try_fold(domain::money::Money::ZERO, |total, line| {
-            total.checked_add(line.unit_price.times(line.quantity)?)
-        })
-        .map_err(|_| ApiError::invalid_field("items", "a total within range"))?;
-    Ok(OrderDetails::Shop {
-        lines,
-        total,
-        delivery: Delivery {
-            recipient: request.delivery.recipient,
-            phone: request.delivery.phone,
-            address: request.delivery.address,
-        },
-    })
 }

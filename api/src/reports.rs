@@ -7,23 +7,16 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use domain::money::tax::TaxRules;
-use domain::permissions::Action;
-use projections::read_models::analytics::{Summary, summary};
-use projections::read_models::receipts::{register, to_csv};
-use projections::read_models::tax_ledger::{
-    MonthTotals, TaxLine, lines, lines_csv, months, months_csv,
-};
-use projections::relay::{OutboxStatus, outbox_status};
-use projections::worker::{ProjectionStatus, status};
+use projections::read_models::analytics::Summary;
+use projections::read_models::receipts::to_csv;
+use projections::read_models::status::SystemStatus;
+use projections::read_models::tax_ledger::{MonthTotals, TaxLine, lines_csv, months_csv};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiQuery, ErrorBody};
-use crate::http::openapi::schemas;
-use crate::startup::PROJECTION_NAMES;
 use crate::tax_workbook::{XLSX_CONTENT_TYPE, workbook};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -48,12 +41,10 @@ pub struct TaxYear {
     /// The month asked for, if one was.
     pub month: Option<u32>,
     /// The tax months, in order.
-    #[schema(value_type = Vec<schemas::MonthTotals>)]
     pub months: Vec<MonthTotals>,
     /// Every payment and refund of the month, in the order they happened (only
     /// when a month was asked for; the year's lines are in the CSV and XLSX forms).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<Object>>)]
     pub lines: Option<Vec<TaxLine>>,
 }
 
@@ -61,7 +52,7 @@ pub struct TaxYear {
 /// NPD totals of a year or a month, and their lines.
 #[utoipa::path(
     get,
-    path = "/api/v1/reports/tax-ledger",
+    path = "/reports/tax-ledger",
     tag = "reports",
     operation_id = "reports_tax_ledger",
     summary = "NPD totals and lines of a year or a month",
@@ -86,35 +77,15 @@ pub async fn tax_ledger(
     caller: AuthUser,
     ApiQuery(query): ApiQuery<TaxLedgerQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require(Action::ViewTaxLedger)?;
-    if !(2019..=2100).contains(&query.year) {
-        return Err(ApiError::invalid_field(
-            "year",
-            "a year from 2019 (when NPD began)",
-        ));
-    }
-    let (from, to) = match query.month {
-        None => (1, 12),
-        Some(month @ 1..=12) => (month, month),
-        Some(_) => return Err(ApiError::invalid_field("month", "a month from 1 to 12")),
-    };
-    let first = |month| NaiveDate::from_ymd_opt(query.year, month, 1);
-    let (Some(from), Some(to)) = (first(from), first(to)) else {
-        return Err(ApiError::invalid_field("month", "a month from 1 to 12"));
-    };
     let format = query.format.as_deref().unwrap_or("json");
     if !matches!(format, "json" | "csv" | "xlsx") {
         return Err(ApiError::invalid_field("format", "json, csv or xlsx"));
     }
-    let months: Vec<MonthTotals> = months(&state.pool, &TaxRules::default())
-        .await
-        .map_err(ApiError::internal)?
-        .into_iter()
-        .filter(|month| (from..=to).contains(&month.month))
-        .collect();
-    let lines = lines(&state.pool, from, to)
-        .await
-        .map_err(ApiError::internal)?;
+    let period = state
+        .reads
+        .tax_period(caller.caller(), query.year, query.month)
+        .await?;
+    let (months, lines) = (period.months, period.lines);
     let name = match query.month {
         Some(month) => format!("tax-ledger-{}-{month:02}", query.year),
         None => format!("tax-ledger-{}", query.year),
@@ -174,7 +145,7 @@ pub struct ReceiptsQuery {
 /// `GET /api/v1/reports/receipts?month=2026-11&format=csv`
 #[utoipa::path(
     get,
-    path = "/api/v1/reports/receipts",
+    path = "/reports/receipts",
     tag = "reports",
     operation_id = "reports_receipts",
     summary = "The receipts register of a month for «Мой налог»",
@@ -185,7 +156,7 @@ pub struct ReceiptsQuery {
     responses(
         (status = 200, description = "The register, oldest first",
             content(
-                (Vec<schemas::ReceiptLine> = "application/json"),
+                (Vec<projections::read_models::receipts::ReceiptLine> = "application/json"),
                 (String = "text/csv"),
             )
         ),
@@ -198,10 +169,7 @@ pub async fn receipts(
     caller: AuthUser,
     ApiQuery(query): ApiQuery<ReceiptsQuery>,
 ) -> Result<Response, ApiError> {
-    caller.require(Action::ViewTaxLedger)?;
-    let month = NaiveDate::parse_from_str(&format!("{}-01", query.month), "%Y-%m-%d")
-        .map_err(|_| ApiError::invalid_field("month", "a month like 2026-11"))?;
-    let lines = register(&state.pool, month).await?;
+    let lines = state.reads.receipts(caller.caller(), &query.month).await?;
     match query.format.as_deref().unwrap_or("json") {
         "json" => Ok(Json(lines).into_response()),
         "csv" => Ok((
@@ -233,14 +201,14 @@ pub struct RangeQuery {
 /// `GET /api/v1/reports/analytics?from=2026-11-01&to=2026-11-30`
 #[utoipa::path(
     get,
-    path = "/api/v1/reports/analytics",
+    path = "/reports/analytics",
     tag = "reports",
     operation_id = "reports_analytics",
     summary = "Figures over a range of days",
     security(("bearer" = [])),
     params(RangeQuery),
     responses(
-        (status = 200, description = "The figures", body = schemas::Summary),
+        (status = 200, description = "The figures", body = Summary),
         (status = 403, description = "The caller may not see reports", body = ErrorBody),
         (status = 422, description = "The range is invalid", body = ErrorBody),
     )
@@ -250,29 +218,18 @@ pub async fn analytics(
     caller: AuthUser,
     ApiQuery(query): ApiQuery<RangeQuery>,
 ) -> Result<Json<Summary>, ApiError> {
-    caller.require(Action::ViewReports)?;
-    if query.to < query.from || (query.to - query.from).num_days() > 366 {
-        return Err(ApiError::invalid_field(
-            "to",
-            "on or after from, at most a year later",
-        ));
-    }
-    Ok(Json(summary(&state.pool, query.from, query.to).await?))
+    Ok(Json(
+        state
+            .reads
+            .analytics(caller.caller(), query.from, query.to)
+            .await?,
+    ))
 }
 
 /// Is everything flowing?
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SystemStatus {
-    #[schema(value_type = schemas::OutboxStatus)]
-    pub outbox: OutboxStatus,
-    #[schema(value_type = Vec<schemas::ProjectionStatus>)]
-    pub projections: Vec<ProjectionStatus>,
-}
-
-/// `GET /api/v1/admin/status`: is everything flowing?
 #[utoipa::path(
     get,
-    path = "/api/v1/admin/status",
+    path = "/admin/status",
     tag = "admin",
     operation_id = "admin_status",
     summary = "The outbox and every projection: lag and parked events",
@@ -286,13 +243,5 @@ pub async fn system_status(
     State(state): State<AppState>,
     caller: AuthUser,
 ) -> Result<Json<SystemStatus>, ApiError> {
-    caller.require(Action::ViewReports)?;
-    let mut projections = Vec::with_capacity(PROJECTION_NAMES.len());
-    for name in PROJECTION_NAMES {
-        projections.push(status(&state.pool, name).await?);
-    }
-    Ok(Json(SystemStatus {
-        outbox: outbox_status(&state.pool).await?,
-        projections,
-    }))
+    Ok(Json(state.reads.system_status(caller.caller()).await?))
 }

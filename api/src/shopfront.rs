@@ -44,7 +44,7 @@ pub struct Products {
 /// `GET /api/v1/bookings/services`
 #[utoipa::path(
     get,
-    path = "/api/v1/bookings/services",
+    path = "/bookings/services",
     tag = "bookings",
     operation_id = "bookings_services",
     summary = "The salon's services, with durations and prices",
@@ -56,6 +56,8 @@ pub async fn services(
     _caller: AuthUser,
 ) -> Result<Json<Services>, ApiError> {
     let items = state
+        .core
+        .offer
         .shopfront
         .services
         .iter()
@@ -72,7 +74,7 @@ pub async fn services(
 /// `GET /api/v1/shop/products`
 #[utoipa::path(
     get,
-    path = "/api/v1/shop/products",
+    path = "/shop/products",
     tag = "orders",
     operation_id = "shop_products",
     summary = "The shop's products and prices",
@@ -84,6 +86,8 @@ pub async fn products(
     _caller: AuthUser,
 ) -> Result<Json<Products>, ApiError> {
     let items = state
+        .core
+        .offer
         .shopfront
         .products
         .iter()

@@ -5,38 +5,16 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
-use domain::command::CommandContext;
-use domain::permissions::Action;
-use domain::ticket_category::{CategoryChange, CategoryCommand, CategoryLook, valid_code};
-use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
+use chrono::Utc;
+use domain::ticket_category::{CategoryChange, CategoryLook};
+use domain::use_cases::Written;
+use projections::read_models::ticket_categories::{CategoryList, CategoryView};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody, present_or_null};
-use crate::read_your_writes::READ_YOUR_WRITES_LIMIT;
-
-/// The projection that shows categories.
-const PROJECTION: &str = "ticket_categories";
-
-/// One category as the API shows it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
-pub struct CategoryView {
-    pub code: String,
-    pub name: String,
-    pub icon: Option<String>,
-    pub colour: String,
-    pub position: i32,
-    pub active: bool,
-    pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CategoryList {
-    pub items: Vec<CategoryView>,
-}
+use crate::http::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody, present_or_null, visible};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -63,12 +41,10 @@ pub struct NewCategory {
     pub active: Option<bool>,
 }
 
-const COLUMNS: &str = "code, name, icon, colour, position, active, updated_at";
-
 /// `GET /api/v1/tickets/categories`: by position, then code.
 #[utoipa::path(
     get,
-    path = "/api/v1/tickets/categories",
+    path = "/tickets/categories",
     tag = "tickets",
     operation_id = "ticket_categories_list",
     summary = "The ticket categories on offer",
@@ -85,22 +61,17 @@ pub async fn list(
     caller: AuthUser,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<CategoryList>, ApiError> {
-    if query.all {
-        caller.require(Action::ManageTicketCategories)?;
-    }
-    let items = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM rm_ticket_categories WHERE active OR $1 ORDER BY position, code"
+    Ok(Json(
+        state
+            .reads
+            .ticket_categories(caller.caller(), query.all)
+            .await?,
     ))
-    .bind(query.all)
-    .fetch_all(&state.pool)
-    .await?;
-    Ok(Json(CategoryList { items }))
 }
 
-/// `POST /api/v1/tickets/categories` (admins): 201 with the category.
 #[utoipa::path(
     post,
-    path = "/api/v1/tickets/categories",
+    path = "/tickets/categories",
     tag = "tickets",
     operation_id = "ticket_categories_create",
     summary = "Create a ticket category (admins)",
@@ -118,13 +89,6 @@ pub async fn create(
     caller: AuthUser,
     ApiJson(request): ApiJson<NewCategory>,
 ) -> Result<(StatusCode, Json<CategoryView>), ApiError> {
-    caller.require(Action::ManageTicketCategories)?;
-    if !valid_code(&request.code) {
-        return Err(ApiError::invalid_field(
-            "code",
-            "1 to 32 lowercase letters, digits, _ or -",
-        ));
-    }
     let look = CategoryLook {
         name: request.name,
         icon: request.icon,
@@ -132,15 +96,13 @@ pub async fn create(
         position: request.position,
         active: request.active.unwrap_or(true),
     };
-    let command = CategoryCommand::Create {
-        look,
-        by: caller.role,
-    };
-    let view = execute(&state, &caller, &request.code, command).await?;
-    Ok((StatusCode::CREATED, Json(view)))
+    let written = state
+        .core
+        .create_ticket_category(caller.caller(), &request.code, look, Utc::now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(read_back(&state, &written).await?)))
 }
 
-/// `PATCH` body: fields left out stay as they are.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryPatch {
@@ -157,7 +119,7 @@ pub struct CategoryPatch {
 /// `PATCH /api/v1/tickets/categories/{code}` (admins): the fields given change.
 #[utoipa::path(
     patch,
-    path = "/api/v1/tickets/categories/{code}",
+    path = "/tickets/categories/{code}",
     tag = "tickets",
     operation_id = "ticket_categories_update",
     summary = "Change a ticket category (admins)",
@@ -178,7 +140,6 @@ pub async fn update(
     ApiPath(code): ApiPath<String>,
     ApiJson(patch): ApiJson<CategoryPatch>,
 ) -> Result<Json<CategoryView>, ApiError> {
-    caller.require(Action::ManageTicketCategories)?;
     let change = CategoryChange {
         name: patch.name,
         icon: patch.icon,
@@ -186,18 +147,16 @@ pub async fn update(
         position: patch.position,
         active: patch.active,
     };
-    let command = CategoryCommand::Update {
-        change,
-        by: caller.role,
-    };
-    Ok(Json(execute(&state, &caller, &code, command).await?))
+    let written = state
+        .core
+        .update_ticket_category(caller.caller(), &code, change, Utc::now())
+        .await?;
+    Ok(Json(read_back(&state, &written).await?))
 }
 
-/// `DELETE /api/v1/tickets/categories/{code}` (admins): 204. Tickets that name it
-/// keep the code.
 #[utoipa::path(
     delete,
-    path = "/api/v1/tickets/categories/{code}",
+    path = "/tickets/categories/{code}",
     tag = "tickets",
     operation_id = "ticket_categories_delete",
     summary = "Delete a ticket category (admins)",
@@ -215,92 +174,26 @@ pub async fn delete(
     caller: AuthUser,
     ApiPath(code): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require(Action::ManageTicketCategories)?;
-    let committed = state
-        .commands
-        .ticket_categories
-        .execute(
-            &code,
-            CategoryCommand::Delete { by: caller.role },
-            &CommandContext::user(caller.user_id, caller.role),
+    let written = state
+        .core
+        .delete_ticket_category(caller.caller(), &code, Utc::now())
+        .await?;
+    state
+        .reads
+        .shows(
+            projections::ProjectionName::TicketCategories,
+            "TicketCategory",
+            Some(&written),
         )
-        .await
-        .map_err(field_error)?;
-    caught_up(&state, &code, committed.sequence).await;
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn execute(
-    state: &AppState,
-    caller: &AuthUser,
-    code: &str,
-    command: CategoryCommand,
-) -> Result<CategoryView, ApiError> {
-    let committed = state
-        .commands
-        .ticket_categories
-        .execute(
-            code,
-            command,
-            &CommandContext::user(caller.user_id, caller.role),
-        )
-        .await
-        .map_err(field_error)?;
-    caught_up(state, code, committed.sequence).await;
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM rm_ticket_categories WHERE code = $1"
-    ))
-    .bind(code)
-    .fetch_optional(&state.pool)
-    .await?
-    .ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_yet_visible",
-            "saved; the category list shows it in a moment",
-        )
-    })
-}
-
-async fn caught_up(state: &AppState, code: &str, sequence: usize) {
-    state
-        .checkpoints
-        .caught_up(
-            PROJECTION,
-            "TicketCategory",
-            code,
-            sequence,
-            READ_YOUR_WRITES_LIMIT,
-        )
-        .await;
-}
-
-fn field_error(error: domain::command::CommandError) -> ApiError {
-    if error.kind == domain::command::ErrorKind::InvalidInput {
-        let field = ["name", "icon", "colour"]
-            .into_iter()
-            .find(|field| error.message.contains(field))
-            .unwrap_or("body");
-        return ApiError::invalid_field(field, error.message);
-    }
-    ApiError::from(error)
-}
-
-/// Refuses a ticket's category unless it is an active one, once admins have set up
-/// any categories (before that, any code is taken).
-pub async fn check_offered(pool: &PgPool, code: &str) -> Result<(), ApiError> {
-    let (any, offered): (bool, bool) = sqlx::query_as(
-        "SELECT EXISTS (SELECT 1 FROM rm_ticket_categories), \
-                EXISTS (SELECT 1 FROM rm_ticket_categories WHERE code = $1 AND active)",
-    )
-    .bind(code)
-    .fetch_one(pool)
-    .await?;
-    if any && !offered {
-        return Err(ApiError::invalid_field(
-            "category",
-            "not one of the categories offered; GET /api/v1/tickets/categories lists them",
-        ));
-    }
-    Ok(())
+/// The category once the read model shows `written`.
+async fn read_back(state: &AppState, written: &Written) -> Result<CategoryView, ApiError> {
+    let category = state
+        .reads
+        .ticket_category(&written.aggregate_id, Some(written))
+        .await?;
+    visible(category, "saved; the category list shows it in a moment")
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::money::Money;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreditPack {
     /// Stable id, used in payments and receipts.
     pub id: String,
@@ -14,6 +15,7 @@ pub struct CreditPack {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Plan {
     pub id: String,
     pub credits_per_period: u64,
@@ -22,6 +24,7 @@ pub struct Plan {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Catalogue {
     pub packs: Vec<CreditPack>,
     pub plans: Vec<Plan>,
@@ -122,5 +125,60 @@ impl Shopfront {
 
     pub fn product(&self, id: &str) -> Option<&Product> {
         self.products.iter().find(|product| product.id == id)
+    }
+}
+
+/// The salon's working day, in its own time zone (a fixed UTC offset; Russia has no
+/// daylight saving time): bookings and reschedules must fit in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SalonHours {
+    pub opens: chrono::NaiveTime,
+    pub closes: chrono::NaiveTime,
+    pub utc_offset: chrono::FixedOffset,
+}
+
+impl Default for SalonHours {
+    /// 10:00–20:00 at UTC+3 (Moscow).
+    fn default() -> Self {
+        Self {
+            opens: chrono::NaiveTime::from_hms_opt(10, 0, 0).unwrap_or_default(),
+            closes: chrono::NaiveTime::from_hms_opt(20, 0, 0).unwrap_or_default(),
+            utc_offset: chrono::FixedOffset::east_opt(3 * 3600)
+                .unwrap_or_else(|| chrono::Offset::fix(&chrono::Utc)),
+        }
+    }
+}
+
+impl SalonHours {
+    /// True when `start`..`end` lies within one working day of the salon.
+    pub fn contains(
+        &self,
+        start: chrono::DateTime<chrono::Utc>,
+        end: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
+        let (start, end) = (
+            start.with_timezone(&self.utc_offset),
+            end.with_timezone(&self.utc_offset),
+        );
+        start.date_naive() == end.date_naive()
+            && start.time() >= self.opens
+            && end.time() <= self.closes
+            && start < end
+    }
+
+    /// The UTC instants the salon opens and closes on `date` (its own calendar day),
+    /// or `None` for a date its offset cannot place.
+    pub fn day(
+        &self,
+        date: chrono::NaiveDate,
+    ) -> Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> {
+        use chrono::TimeZone;
+        let local = |time| {
+            self.utc_offset
+                .from_local_datetime(&date.and_time(time))
+                .single()
+                .map(|moment| moment.with_timezone(&chrono::Utc))
+        };
+        Some((local(self.opens)?, local(self.closes)?))
     }
 }

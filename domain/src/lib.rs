@@ -5,7 +5,9 @@
 //! migrations).
 //!
 //! No aggregate does I/O in `handle` or `apply`: outside facts come through each
-//! aggregate's `Services` (today only the order's slot calendar).
+//! aggregate's `Services` (today only the order's slot calendar). The [`use_cases`]
+//! are the write side every entry point calls (sign-in, placing, paying, refunds,
+//! role changes …), with ports for outside services; they read no read model.
 
 pub mod catalogue;
 pub mod command;
@@ -13,10 +15,12 @@ pub mod credit;
 pub mod event_store;
 pub mod money;
 pub mod order;
+pub mod owner_grant;
 pub mod payment;
 pub mod permissions;
 pub mod programs;
 pub mod ticket;
 pub mod ticket_category;
+pub mod use_cases;
 pub mod user;
 pub mod wire;

@@ -4,12 +4,16 @@
 //! may attempt an action at all.
 
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::command::{CommandContext, CommandError};
 
 /// A user's role. Everyone starts as a client.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
 )]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Role {
     /// Orders, pays, opens tickets.
     #[default]
@@ -35,6 +39,13 @@ impl Role {
 
     pub fn is_staff(self) -> bool {
         !matches!(self, Role::Client)
+    }
+
+    /// A role by its stored name (`"admin"`).
+    pub fn named(name: &str) -> Option<Role> {
+        Role::ALL
+            .into_iter()
+            .find(|role| crate::wire::wire_name(role) == name)
     }
 }
 
@@ -196,6 +207,44 @@ pub fn ensure_allowed(role: Role, action: Action) -> Result<(), Forbidden> {
 pub struct Forbidden {
     pub role: Role,
     pub action: Action,
+}
+
+/// A person acting: who, and in which role. Every entry point turns its caller (an
+/// access token, a Telegram update) into one; use cases and aggregates decide with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Caller {
+    pub user_id: Uuid,
+    pub role: Role,
+}
+
+impl Caller {
+    pub fn new(user_id: Uuid, role: Role) -> Self {
+        Self { user_id, role }
+    }
+
+    /// Whether the caller's role may attempt `action`.
+    pub fn may(&self, action: Action) -> bool {
+        is_allowed(self.role, action)
+    }
+
+    /// Refuses (forbidden, naming the role and the action) unless the caller's role
+    /// may attempt `action`.
+    pub fn require(&self, action: Action) -> Result<(), CommandError> {
+        if self.may(action) {
+            Ok(())
+        } else {
+            Err(CommandError::forbidden(format!(
+                "a {} may not {}",
+                crate::wire::wire_name(&self.role),
+                crate::wire::wire_name(&action).replace('_', " ")
+            )))
+        }
+    }
+
+    /// The metadata of the events this caller's commands produce.
+    pub fn context(&self) -> CommandContext {
+        CommandContext::user(self.user_id, self.role)
+    }
 }
 
 /// The whole table as text, one action per line (for review and the snapshot).

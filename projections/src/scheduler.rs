@@ -8,7 +8,8 @@
 //!
 //! Every action is idempotent (expiry lapses what is left; a reminder's id is its
 //! booking slot or the customer message it is about), so a rerun, or two instances
-//! overlapping, change nothing.
+//! overlapping, change nothing. Reminders go to their own table
+//! (`scheduled_reminders`), not to the notifications read model.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,7 +23,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use uuid::Uuid;
 
-use crate::read_models::notifications::{Notice, Recipient, store};
+use crate::read_models::notifications::reminders::store;
+use crate::read_models::notifications::{Notice, Recipient};
 
 /// The advisory lock key only one scheduler run holds at a time.
 const LOCK_KEY: i64 = 0x4c65_6467_5363_6864; // "LedgSchd"

@@ -162,6 +162,7 @@ pub async fn business(pool: &PgPool) {
     let admin = actor(ADMIN, Role::Admin);
     let executor = actor(EXECUTOR, Role::Executor);
     let master = actor(MASTER, Role::Executor);
+    let desk = actor(SUPPORT, Role::Support);
 
     // Users.
     let users = [
@@ -812,6 +813,7 @@ pub async fn business(pool: &PgPool) {
         TicketCommand::Assign {
             assignee_id: SUPPORT,
             assignee_role: Role::Support,
+            by: desk,
         },
     )
     .await;
@@ -848,6 +850,7 @@ pub async fn business(pool: &PgPool) {
         TICKET_RESOLVED,
         TicketCommand::ChangeStatus {
             status: TicketStatus::Resolved,
+            by: desk,
         },
     )
     .await;
@@ -876,6 +879,7 @@ pub async fn business(pool: &PgPool) {
         TICKET_WAITING,
         TicketCommand::ChangePriority {
             priority: Priority::High,
+            by: desk,
         },
     )
     .await;

@@ -244,7 +244,7 @@ async fn a_client_sees_a_ticket_reply_live_and_resumes_without_missing_anything(
     );
 
     // Pruned history: a client resuming from before it is told to re-read.
-    let pruned = api::live::feed::prune(
+    let pruned = projections::read_models::live_updates::feed::prune(
         &context.pool,
         chrono::Utc::now() + chrono::Duration::seconds(5),
     )

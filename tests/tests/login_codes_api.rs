@@ -2,7 +2,7 @@
 //! link and a QR code; staff confirm in the bot (the bot's call, made here as the
 //! bot makes it); the desktop collects the tokens once with its secret.
 
-use api::auth::login_codes::{ConfirmError, confirm};
+use domain::use_cases::login_codes::LoginCodeError as ConfirmError;
 use api::startup::Parts;
 use base64::Engine;
 use domain::permissions::Role;
@@ -88,18 +88,18 @@ async fn staff_sign_in_on_a_desktop_by_confirming_a_code_in_the_bot() {
     // The bot's side: strangers and clients cannot confirm; staff can, once.
     let now = chrono::Utc::now();
     assert_eq!(
-        confirm(&context.pool, &code, 999_999, now).await,
+        app.state.core.confirm_login_code(&code, 999_999, now).await,
         Err(ConfirmError::NotRegistered)
     );
     assert_eq!(
-        confirm(&context.pool, &code, 888_002, now).await,
+        app.state.core.confirm_login_code(&code, 888_002, now).await,
         Err(ConfirmError::NotStaff)
     );
     assert_eq!(
-        confirm(&context.pool, "0000", 888_001, now).await,
+        app.state.core.confirm_login_code("0000", 888_001, now).await,
         Err(ConfirmError::Unknown)
     );
-    let confirmed = confirm(&context.pool, &code, 888_001, now)
+    let confirmed = app.state.core.confirm_login_code(&code, 888_001, now)
         .await
         .expect("confirmed");
     assert_eq!(confirmed.user_id.to_string(), master);
@@ -110,7 +110,7 @@ async fn staff_sign_in_on_a_desktop_by_confirming_a_code_in_the_bot() {
         confirmed.requested_from
     );
     assert_eq!(
-        confirm(&context.pool, &code, 888_001, now).await,
+        app.state.core.confirm_login_code(&code, 888_001, now).await,
         Err(ConfirmError::AlreadyConfirmed)
     );
 
@@ -132,8 +132,7 @@ async fn staff_sign_in_on_a_desktop_by_confirming_a_code_in_the_bot() {
     // Five minutes later a code is dead for both sides.
     let (_, late) = create(&app).await;
     let late_code = late["code"].as_str().expect("a code");
-    let confirm_late = confirm(
-        &context.pool,
+    let confirm_late = app.state.core.confirm_login_code(
         late_code,
         888_001,
         now + chrono::Duration::minutes(6),

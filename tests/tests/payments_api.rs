@@ -422,7 +422,7 @@ async fn yookassa_is_retried_with_one_key_and_notifications_apply_once_from_its_
     .execute(&context.pool)
     .await
     .expect("ages the payment");
-    let settled = api::payments::reconcile::reconcile_once(&app.state)
+    let settled = projections::housekeeping::reconcile_payments(&app.state.reads, &app.state.core)
         .await
         .expect("a round");
     assert_eq!(settled, 1);

@@ -244,7 +244,10 @@ async fn check_figures(context: &TestContext) {
 #[test]
 fn the_list_here_is_every_projection_the_workers_run() {
     let mut here: Vec<&str> = PROJECTIONS.iter().map(|(name, _)| *name).collect();
-    let mut run: Vec<&str> = api::startup::PROJECTION_NAMES.to_vec();
+    let mut run: Vec<&str> = projections::ProjectionName::ALL
+        .iter()
+        .map(|name| name.as_str())
+        .collect();
     here.sort_unstable();
     run.sort_unstable();
     assert_eq!(here, run);

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use api::startup::{PROJECTION_NAMES, Parts};
+use api::startup::Parts;
 use chrono::{TimeZone, Utc};
 use domain::command::{CommandContext, Commands};
 use domain::money::Money;
@@ -33,7 +33,7 @@ async fn owners_read_the_ledger_receipts_analytics_and_status_and_clients_cannot
             let (_, status) = get_with(&app, "/api/v1/admin/status", &owner).await;
             status["outbox"]["depth"] == json!(0)
                 && status["projections"].as_array().is_some_and(|all| {
-                    all.len() == PROJECTION_NAMES.len()
+                    all.len() == projections::ProjectionName::ALL.len()
                         && all.iter().all(|p| p["aggregates"].as_i64() > Some(0))
                 })
         })

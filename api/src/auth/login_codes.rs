@@ -1,18 +1,13 @@
-//! Desktop sign-in for staff (the salon CRM on a computer without Telegram's Mini
-//! App): the desktop asks for a login code, shows it as a `t.me/<bot>?start=login_<code>`
-//! link and a QR code, the staff member opens it and confirms in the bot, and the
-//! desktop collects the tokens once.
+//! Desktop sign-in for staff over HTTP (the use case is
+//! `domain::use_cases::login_codes`): the desktop asks for a code and gets it as a
+//! `t.me/<bot>?start=login_<code>` link and a QR code; a staff member confirms it in
+//! the bot; the desktop collects the tokens once with its secret.
 //!
 //! - `POST /api/v1/auth/telegram/login-codes` → the code, the link, the QR code
 //!   (PNG, base64), when it expires, and a `secret` only the desktop gets;
-//! - the bot calls [`confirm`] when the staff member confirms;
 //! - `GET /api/v1/auth/telegram/login-codes/{code}` with header
 //!   `X-Login-Secret: <secret>` → 202 while waiting, 200 with the tokens once, then
-//!   410. Someone who only saw the QR code over a shoulder cannot collect the
-//!   tokens: they lack the secret.
-//!
-//! Codes live five minutes and work once. Codes and secrets are stored as SHA-256
-//! digests.
+//!   410.
 
 use std::io::Cursor;
 
@@ -21,24 +16,17 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use base64::Engine;
-use chrono::{DateTime, Duration, Utc};
-use domain::permissions::Role;
+use chrono::{DateTime, Utc};
+use domain::use_cases::login_codes::{Collected, LoginCodeError, START_PREFIX};
 use qrcode::{Color, QrCode};
 use serde::Serialize;
-use sqlx::PgPool;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 use super::routes::{me, session};
-use super::tokens::{digest_of, random_hex};
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiPath, ErrorBody};
 use crate::http::limits::ClientIp;
 
-/// How long a code may be confirmed and collected.
-pub const LOGIN_CODE_LIFETIME: Duration = Duration::minutes(5);
-/// The `start` parameter prefix the bot recognises.
-pub const START_PREFIX: &str = "login_";
 /// The header the desktop proves it asked for the code with.
 pub const SECRET_HEADER: &str = "x-login-secret";
 
@@ -58,7 +46,7 @@ pub struct LoginCode {
 /// `POST /api/v1/auth/telegram/login-codes`: 201 with a new code.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/telegram/login-codes",
+    path = "/auth/telegram/login-codes",
     tag = "auth",
     operation_id = "auth_login_code_create",
     summary = "Start a desktop sign-in (staff)",
@@ -82,26 +70,16 @@ pub async fn create(
             "desktop sign-in needs the bot's username (LEDGERBOT_BOT_USERNAME)",
         ));
     };
-    let code = random_hex::<16>()?;
-    let secret = random_hex::<32>()?;
-    let now = Utc::now();
-    let expires_at = now + LOGIN_CODE_LIFETIME;
     let browser = headers
         .get(header::USER_AGENT)
         .and_then(|value| value.to_str().ok())
         .map(|agent| agent.chars().take(80).collect::<String>())
         .unwrap_or_else(|| "an unknown browser".to_owned());
-    sqlx::query(
-        "INSERT INTO auth_login_codes (code_hash, secret_hash, requested_from, created_at, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(digest_of(&code))
-    .bind(digest_of(&secret))
-    .bind(format!("{ip}, {browser}"))
-    .bind(now)
-    .bind(expires_at)
-    .execute(&state.pool)
-    .await?;
+    let issued = state
+        .core
+        .issue_login_code(&format!("{ip}, {browser}"), Utc::now())
+        .await?;
+    let (code, secret, expires_at) = (issued.code, issued.secret, issued.expires_at);
     let deep_link = format!("https://t.me/{bot}?start={START_PREFIX}{code}");
     let qr_png_base64 = base64::engine::general_purpose::STANDARD.encode(qr_png(&deep_link)?);
     Ok((
@@ -124,14 +102,11 @@ pub struct Pending {
     pub expires_at: DateTime<Utc>,
 }
 
-/// (secret_hash, expires_at, confirmed_by, consumed_at)
-type CodeRow = (Vec<u8>, DateTime<Utc>, Option<Uuid>, Option<DateTime<Utc>>);
-
 /// `GET /api/v1/auth/telegram/login-codes/{code}`: 202 while unconfirmed, 200 with
 /// the tokens once confirmed (once), 410 when used or expired.
 #[utoipa::path(
     get,
-    path = "/api/v1/auth/telegram/login-codes/{code}",
+    path = "/auth/telegram/login-codes/{code}",
     tag = "auth",
     operation_id = "auth_login_code_collect",
     summary = "Collect the tokens of a confirmed desktop sign-in",
@@ -164,192 +139,67 @@ pub async fn collect(
                 "send the secret you got with the code as X-Login-Secret",
             )
         })?;
-    let not_found = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such login code");
-    let row: Option<CodeRow> = sqlx::query_as(
-        "SELECT secret_hash, expires_at, confirmed_by, consumed_at FROM auth_login_codes WHERE code_hash = $1",
-    )
-    .bind(digest_of(&code))
-    .fetch_optional(&state.pool)
-    .await?;
-    let (secret_hash, expires_at, confirmed_by, consumed_at) = row.ok_or_else(not_found)?;
-    if digest_of(secret) != secret_hash {
-        return Err(not_found());
-    }
-    let now = Utc::now();
-    if consumed_at.is_some() {
-        return Err(gone(
+    let collected = state
+        .core
+        .collect_login_code(&code, secret, Utc::now())
+        .await
+        .map_err(login_code_error)?;
+    let (user_id, role, telegram_id, user_version) = match collected {
+        Collected::Pending { expires_at } => {
+            let mut response = (
+                StatusCode::ACCEPTED,
+                Json(Pending {
+                    status: "pending",
+                    expires_at,
+                }),
+            )
+                .into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+            return Ok(response);
+        }
+        Collected::SignedIn {
+            user_id,
+            role,
+            telegram_id,
+            user_version,
+        } => (user_id, role, telegram_id, user_version),
+    };
+    let profile = me(&state, user_id, user_version).await?;
+    Ok(session(&state, user_id, role, telegram_id, None, profile)
+        .await?
+        .into_response())
+}
+
+/// The use case's refusals as the API's.
+fn login_code_error(error: LoginCodeError) -> ApiError {
+    let gone = |code, message| ApiError::new(StatusCode::GONE, code, message);
+    match &error {
+        LoginCodeError::Unknown => {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such login code")
+        }
+        LoginCodeError::Used | LoginCodeError::AlreadyConfirmed => gone(
             "login_code_used",
             "this login code was used; ask for a new one",
-        ));
-    }
-    if expires_at <= now {
-        return Err(gone(
+        ),
+        LoginCodeError::Expired => gone(
             "login_code_expired",
             "this login code expired; ask for a new one",
-        ));
+        ),
+        LoginCodeError::Blocked => ApiError::forbidden("this account is blocked; write to support"),
+        LoginCodeError::NotStaff | LoginCodeError::NotRegistered => {
+            ApiError::forbidden("desktop sign-in is for staff")
+        }
+        LoginCodeError::Unavailable(cause) => {
+            tracing::warn!(%cause, "collecting a login code failed");
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the store could not be reached; try again",
+            )
+        }
     }
-    if confirmed_by.is_none() {
-        let mut response = (
-            StatusCode::ACCEPTED,
-            Json(Pending {
-                status: "pending",
-                expires_at,
-            }),
-        )
-            .into_response();
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
-        return Ok(response);
-    }
-    let Some(user_id) = confirmed_by else {
-        return Err(not_found());
-    };
-    // Everything that can refuse comes before the code is spent, so a refusal or an
-    // outage leaves it collectable.
-    let (user, version) = state.commands.users.load(&user_id.to_string()).await?;
-    if user.is_blocked() {
-        return Err(ApiError::forbidden(
-            "this account is blocked; write to support",
-        ));
-    }
-    if !user.role().is_staff() {
-        return Err(ApiError::forbidden("desktop sign-in is for staff"));
-    }
-    let telegram_id: Option<i64> =
-        sqlx::query_scalar("SELECT telegram_id FROM telegram_identities WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_optional(&state.pool)
-            .await?;
-    let telegram_id = telegram_id.ok_or_else(not_found)?;
-    let profile = me(&state, user_id, version).await?;
-    // Exactly one collector wins.
-    let taken: Option<Uuid> = sqlx::query_scalar(
-        "UPDATE auth_login_codes SET consumed_at = $2 \
-         WHERE code_hash = $1 AND consumed_at IS NULL AND confirmed_by = $3 AND expires_at > $2 \
-         RETURNING confirmed_by",
-    )
-    .bind(digest_of(&code))
-    .bind(now)
-    .bind(user_id)
-    .fetch_optional(&state.pool)
-    .await?;
-    if taken.is_none() {
-        return Err(gone(
-            "login_code_used",
-            "this login code was used; ask for a new one",
-        ));
-    }
-    Ok(
-        session(&state, user_id, user.role(), telegram_id, None, profile)
-            .await?
-            .into_response(),
-    )
-}
-
-fn gone(code: &'static str, message: &'static str) -> ApiError {
-    ApiError::new(StatusCode::GONE, code, message)
-}
-
-/// Why the bot could not confirm a code; each is a sentence for the user.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfirmError {
-    #[error("this login link is unknown; open the newest one from your computer")]
-    Unknown,
-    #[error("this login link expired; ask your computer for a new one")]
-    Expired,
-    #[error("this login link was already confirmed")]
-    AlreadyConfirmed,
-    #[error("open the Mini App once first, so we know you")]
-    NotRegistered,
-    #[error("desktop sign-in is for staff; use the Mini App")]
-    NotStaff,
-    #[error("this account is blocked; write to support")]
-    Blocked,
-    #[error("something went wrong on our side; try again")]
-    Database(String),
-}
-
-impl From<sqlx::Error> for ConfirmError {
-    fn from(error: sqlx::Error) -> Self {
-        ConfirmError::Database(error.to_string())
-    }
-}
-
-/// What the bot shows once a code is confirmed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Confirmed {
-    pub user_id: Uuid,
-    /// The desktop's address and browser, as it asked for the code.
-    pub requested_from: String,
-}
-
-/// The bot's half: the Telegram user `telegram_id` confirms `code` (the `start`
-/// parameter without its `login_` prefix). Only registered, unblocked staff may.
-pub async fn confirm(
-    pool: &PgPool,
-    code: &str,
-    telegram_id: i64,
-    now: DateTime<Utc>,
-) -> Result<Confirmed, ConfirmError> {
-    let found: Option<(Uuid, Option<String>, Option<bool>)> = sqlx::query_as(
-        "SELECT t.user_id, u.role, u.blocked FROM telegram_identities t \
-         LEFT JOIN rm_users u ON u.user_id = t.user_id::text WHERE t.telegram_id = $1",
-    )
-    .bind(telegram_id)
-    .fetch_optional(pool)
-    .await?;
-    let Some((user_id, role, blocked)) = found else {
-        return Err(ConfirmError::NotRegistered);
-    };
-    if blocked == Some(true) {
-        return Err(ConfirmError::Blocked);
-    }
-    let staff = role
-        .as_deref()
-        .and_then(super::role_named)
-        .is_some_and(Role::is_staff);
-    if !staff {
-        return Err(ConfirmError::NotStaff);
-    }
-    let confirmed: Option<String> = sqlx::query_scalar(
-        "UPDATE auth_login_codes SET confirmed_by = $2, confirmed_at = $3 \
-         WHERE code_hash = $1 AND confirmed_by IS NULL AND expires_at > $3 \
-         RETURNING requested_from",
-    )
-    .bind(digest_of(code))
-    .bind(user_id)
-    .bind(now)
-    .fetch_optional(pool)
-    .await?;
-    if let Some(requested_from) = confirmed {
-        return Ok(Confirmed {
-            user_id,
-            requested_from,
-        });
-    }
-    let state: Option<(DateTime<Utc>, Option<Uuid>)> = sqlx::query_as(
-        "SELECT expires_at, confirmed_by FROM auth_login_codes WHERE code_hash = $1",
-    )
-    .bind(digest_of(code))
-    .fetch_optional(pool)
-    .await?;
-    Err(match state {
-        None => ConfirmError::Unknown,
-        Some((_, Some(_))) => ConfirmError::AlreadyConfirmed,
-        Some(_) => ConfirmError::Expired,
-    })
-}
-
-/// Deletes codes that expired over a day ago.
-pub async fn prune_expired(pool: &PgPool, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-    Ok(
-        sqlx::query("DELETE FROM auth_login_codes WHERE expires_at < $1")
-            .bind(now - Duration::days(1))
-            .execute(pool)
-            .await?
-            .rows_affected(),
-    )
 }
 
 /// Pixels per QR module and the quiet zone around the code, in modules.

@@ -1,7 +1,6 @@
 //! Who is calling: Telegram sign-in (Mini App initData), access and refresh tokens,
 //! and the extractor handlers use to require a signed-in user.
 
-pub mod identity;
 pub mod login_codes;
 pub mod routes;
 pub mod tokens;
@@ -10,7 +9,9 @@ use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use domain::permissions::{Action, Role, is_allowed};
+use domain::permissions::{Caller, Role};
+use domain::use_cases::identity::blocked;
+use projections::read_models::users::Access;
 use uuid::Uuid;
 
 use crate::config::AuthSettings;
@@ -59,17 +60,9 @@ pub struct AuthUser {
 }
 
 impl AuthUser {
-    /// 403 unless the caller's role may do `action` (the domain's permission table).
-    pub fn require(&self, action: Action) -> Result<(), ApiError> {
-        if is_allowed(self.role, action) {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden(format!(
-                "a {} may not {}",
-                domain::wire::wire_name(&self.role),
-                domain::wire::wire_name(&action).replace('_', " ")
-            )))
-        }
+    /// The caller as use cases and queries know them.
+    pub fn caller(&self) -> Caller {
+        Caller::new(self.user_id, self.role)
     }
 }
 
@@ -105,20 +98,10 @@ impl FromRequestParts<AppState> for AuthUser {
 /// and a demotion or a block counts at once.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<(AuthUser, i64), ApiError> {
     let claims = state.auth.keys.check_access(token)?;
-    let current: Option<(String, bool)> =
-        sqlx::query_as("SELECT role, blocked FROM rm_users WHERE user_id = $1")
-            .bind(claims.sub.to_string())
-            .fetch_optional(&state.pool)
-            .await?;
-    let role = match current {
-        Some((_, true)) => {
-            return Err(ApiError::forbidden(
-                "this account is blocked; write to support",
-            ));
-        }
-        Some((role, false)) => role_named(&role).unwrap_or(Role::Client),
-        // Not projected yet (a first sign-in a moment ago): the token speaks.
-        None => claims.role,
+    let role = match state.reads.access(claims.sub).await? {
+        Access::Blocked => return Err(blocked().into()),
+        Access::Allowed(role) => role,
+        Access::Unknown => claims.role,
     };
     Ok((
         AuthUser {
@@ -128,11 +111,4 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<(AuthUser, i6
         },
         claims.exp,
     ))
-}
-
-/// A role by its stored name.
-pub fn role_named(name: &str) -> Option<Role> {
-    Role::ALL
-        .into_iter()
-        .find(|role| domain::wire::wire_name(role) == name)
 }

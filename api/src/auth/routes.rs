@@ -6,19 +6,19 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use domain::command::CommandContext;
-use domain::user::{Profile, UserCommand};
+use domain::use_cases::Written;
+use domain::use_cases::identity::blocked;
+use domain::use_cases::users::ProfileChange as ChangeOfProfile;
+use projections::read_models::users::Me;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::AuthUser;
-use super::identity::sign_in;
 use super::tokens::revoke_family;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson, ErrorBody, present_or_null};
-use crate::read_your_writes::READ_YOUR_WRITES_LIMIT;
 use crate::telegram::init_data::{InitDataError, validate};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -49,31 +49,10 @@ pub struct Session {
     pub user: Me,
 }
 
-/// The signed-in user as they see themselves.
-#[derive(Debug, Serialize, sqlx::FromRow, ToSchema)]
-pub struct Me {
-    pub user_id: String,
-    pub telegram_id: i64,
-    pub first_name: String,
-    pub last_name: Option<String>,
-    pub username: Option<String>,
-    pub language: Option<String>,
-    /// client, executor, support, admin or owner.
-    pub role: String,
-    pub blocked: bool,
-    pub referral_code: String,
-    pub referrer_id: Option<String>,
-    pub referrals: i64,
-    /// Roubles, two decimals, as a string.
-    #[schema(examples("1290.00"))]
-    pub total_paid: String,
-    pub loyalty_tier: Option<String>,
-}
-
 /// `POST /api/v1/auth/telegram`
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/telegram",
+    path = "/auth/telegram",
     tag = "auth",
     operation_id = "auth_telegram",
     summary = "Sign in with the Mini App's initData",
@@ -118,14 +97,10 @@ pub async fn telegram(
             "initData has no user: open the Mini App from a chat with the bot",
         )
     })?;
-    let signed_in = sign_in(
-        &state.pool,
-        &state.commands,
-        &telegram,
-        data.start_param.as_deref(),
-        now,
-    )
-    .await?;
+    let signed_in = state
+        .core
+        .sign_in(&telegram.profile(), data.start_param.as_deref(), now)
+        .await?;
     let user = me(&state, signed_in.user_id, signed_in.user_version).await?;
     session(
         &state,
@@ -142,7 +117,7 @@ pub async fn telegram(
 /// refresh token stops working.
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/refresh",
+    path = "/auth/refresh",
     tag = "auth",
     operation_id = "auth_refresh",
     summary = "Trade a refresh token for a new pair",
@@ -166,23 +141,25 @@ pub async fn refresh(
         .keys
         .rotate_refresh(&state.pool, &request.refresh_token, now)
         .await?;
-    let (user, version) = state.commands.users.load(&user_id.to_string()).await?;
-    if user.is_blocked() {
-        revoke_family(&state.pool, &request.refresh_token, now).await?;
-        return Err(ApiError::forbidden(
-            "this account is blocked; write to support",
-        ));
-    }
-    let telegram_id: i64 =
-        sqlx::query_scalar("SELECT telegram_id FROM telegram_identities WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_one(&state.pool)
-            .await?;
+    let (caller, version) = match state.core.current_caller(user_id).await {
+        Ok(current) => current,
+        Err(error) => {
+            if error == blocked() {
+                revoke_family(&state.pool, &request.refresh_token, now).await?;
+            }
+            return Err(error.into());
+        }
+    };
+    let telegram_id = state
+        .core
+        .telegram_of_user(user_id)
+        .await?
+        .ok_or_else(|| ApiError::internal(format!("user {user_id} has no Telegram account")))?;
     let me = me(&state, user_id, version).await?;
     session(
         &state,
         user_id,
-        user.role(),
+        caller.role,
         telegram_id,
         Some(refresh_token),
         me,
@@ -194,7 +171,7 @@ pub async fn refresh(
 /// stop working. Access tokens already issued lapse by themselves (minutes).
 #[utoipa::path(
     post,
-    path = "/api/v1/auth/logout",
+    path = "/auth/logout",
     tag = "auth",
     operation_id = "auth_logout",
     summary = "Sign out: revoke a refresh token and its family",
@@ -216,7 +193,7 @@ pub async fn logout(
 /// `GET /api/v1/auth/me`
 #[utoipa::path(
     get,
-    path = "/api/v1/auth/me",
+    path = "/auth/me",
     tag = "auth",
     operation_id = "auth_get_me",
     summary = "The signed-in user's profile",
@@ -248,7 +225,7 @@ pub struct ProfileChange {
 /// `PATCH /api/v1/auth/me`: change one's name or language; fields left out stay.
 #[utoipa::path(
     patch,
-    path = "/api/v1/auth/me",
+    path = "/auth/me",
     tag = "auth",
     operation_id = "auth_patch_me",
     summary = "Change one's name or language",
@@ -266,42 +243,16 @@ pub async fn patch_me(
     caller: AuthUser,
     ApiJson(change): ApiJson<ProfileChange>,
 ) -> Result<Json<Me>, ApiError> {
-    let id = caller.user_id.to_string();
-    let (user, _) = state.commands.users.load(&id).await?;
-    let current = user
-        .profile()
-        .cloned()
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such user"))?;
-    if let Some(language) = change.language.as_ref().and_then(Option::as_ref)
-        && !(2..=10).contains(&language.len())
-    {
-        return Err(ApiError::invalid_field(
-            "language",
-            "a language code like ru or en",
-        ));
-    }
-    let profile = Profile {
-        first_name: change.first_name.unwrap_or(current.first_name),
-        last_name: change.last_name.unwrap_or(current.last_name),
-        language: change.language.unwrap_or(current.language),
-        ..current
+    let change = ChangeOfProfile {
+        first_name: change.first_name,
+        last_name: change.last_name,
+        language: change.language,
     };
-    let committed = state
-        .commands
-        .users
-        .execute(
-            &id,
-            UserCommand::UpdateProfile { profile },
-            &CommandContext::user(caller.user_id, caller.role),
-        )
-        .await
-        .map_err(|error| match error.kind {
-            domain::command::ErrorKind::InvalidInput => {
-                ApiError::invalid_field("first_name", error.message)
-            }
-            _ => ApiError::from(error),
-        })?;
-    Ok(Json(me(&state, caller.user_id, committed.sequence).await?))
+    let written = state
+        .core
+        .update_profile(caller.caller(), change, Utc::now())
+        .await?;
+    Ok(Json(me(&state, caller.user_id, written.sequence).await?))
 }
 
 pub(super) async fn session(
@@ -333,19 +284,8 @@ pub(super) async fn session(
 
 /// The user's row once the users read model has their events up to `version`.
 pub(super) async fn me(state: &AppState, user_id: Uuid, version: usize) -> Result<Me, ApiError> {
-    let id = user_id.to_string();
-    state
-        .checkpoints
-        .caught_up("users", "User", &id, version, READ_YOUR_WRITES_LIMIT)
-        .await;
-    let row: Option<Me> = sqlx::query_as(
-        "SELECT user_id, telegram_id, first_name, last_name, username, language, role, blocked, \
-                referral_code, referrer_id, referrals, total_paid::numeric(14, 2)::text AS total_paid, loyalty_tier \
-         FROM rm_user_overview WHERE user_id = $1",
-    )
-    .bind(&id)
-    .fetch_optional(&state.pool)
-    .await?;
+    let written = Written::new(user_id.to_string(), version);
+    let row = state.reads.me(user_id, Some(&written)).await?;
     row.ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use domain::permissions::Role;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use ring::digest;
+use domain::use_cases::login_codes::{digest_of, random_hex};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -230,22 +230,6 @@ type RefreshRow = (
     Option<DateTime<Utc>>,
     Option<DateTime<Utc>>,
 );
-
-/// `N` random bytes from the system's source, as hex.
-pub(crate) fn random_hex<const N: usize>() -> Result<String, ApiError> {
-    let mut raw = [0u8; N];
-    SystemRandom::new()
-        .fill(&mut raw)
-        .map_err(|_| ApiError::internal("the system random source failed"))?;
-    Ok(hex::encode(raw))
-}
-
-/// The SHA-256 digest a token is stored as.
-pub(crate) fn digest_of(token: &str) -> Vec<u8> {
-    digest::digest(&digest::SHA256, token.as_bytes())
-        .as_ref()
-        .to_vec()
-}
 
 /// Revokes the family of `token` (sign-out); unknown tokens are ignored.
 pub async fn revoke_family(pool: &PgPool, token: &str, now: DateTime<Utc>) -> Result<(), ApiError> {

@@ -103,7 +103,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Domain refusals, mapped in this one place.
+/// Refusals of use cases and queries, mapped in this one place: the kind decides the
+/// status, a stable code the use case gives wins over the kind's, and bad input names
+/// its field in `details.field`.
 impl From<CommandError> for ApiError {
     fn from(error: CommandError) -> Self {
         let (status, code) = match error.kind {
@@ -113,9 +115,16 @@ impl From<CommandError> for ApiError {
             ErrorKind::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ErrorKind::Conflict => (StatusCode::CONFLICT, "conflict"),
             ErrorKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ErrorKind::Upstream => (StatusCode::BAD_GATEWAY, "upstream_refused"),
             ErrorKind::Internal => return ApiError::internal(error.message),
         };
-        ApiError::new(status, code, error.message)
+        let answer = ApiError::new(status, error.code.unwrap_or(code), error.message);
+        match (error.kind, error.field) {
+            (ErrorKind::InvalidInput, Some(field)) => {
+                answer.with_details(json!({ "field": field }))
+            }
+            _ => answer,
+        }
     }
 }
 
@@ -123,6 +132,22 @@ impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         ApiError::internal(error)
     }
+}
+
+/// 404 naming what was not found.
+pub fn not_found(what: &str) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
+}
+
+/// `value`, or 404 "no such `what`".
+pub fn found<T>(value: Option<T>, what: &str) -> Result<T, ApiError> {
+    value.ok_or_else(|| not_found(what))
+}
+
+/// `value`, or 503 (`message`) when a write succeeded but its read model does not
+/// show it yet.
+pub fn visible<T>(value: Option<T>, message: &'static str) -> Result<T, ApiError> {
+    value.ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_yet_visible", message))
 }
 
 /// `Json<T>` whose rejections use the API's error shape: 400 for a body that is not

@@ -6,57 +6,56 @@ mod health;
 pub mod limits;
 mod metrics;
 pub mod openapi;
-pub mod paging;
 mod request_id;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
+use domain::use_cases::Core;
+use projections::ReadModels;
 use sqlx::PgPool;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
-
-use std::sync::Arc;
-
-use domain::catalogue::Catalogue;
-use domain::command::Commands;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::{self, AuthState};
-use crate::config::SalonHours;
 use crate::metrics::Metrics;
-use crate::read_your_writes::Checkpoints;
-use crate::{bookings, credits, orders, reports, ticket_categories, tickets, users};
+use crate::{
+    bookings, credits, orders, placing, reports, shopfront, ticket_categories, ticket_messages,
+    tickets, users,
+};
 use error::ApiError;
 pub use request_id::RequestId;
 
-/// What every handler can reach.
+/// What every handler can reach: the use cases and the read models (how handlers
+/// change and read anything), and what HTTP itself needs.
 #[derive(Clone)]
 pub struct AppState {
+    /// For health checks, sign-in tokens and the sandbox; handlers read through
+    /// `reads` and write through `core`.
     pub pool: PgPool,
     pub nats: async_nats::Client,
     pub metrics: Metrics,
-    /// Command services over `pool`: how handlers change anything.
-    pub commands: Arc<Commands>,
+    /// The use cases.
+    pub core: Arc<Core>,
+    /// The read models' queries, which wait for a request's own writes.
+    pub reads: ReadModels,
     pub auth: AuthState,
-    /// Credit packs and plans on sale.
-    pub catalogue: Arc<Catalogue>,
-    pub salon: SalonHours,
-    /// The salon's services and the shop's products, with their prices.
-    pub shopfront: Arc<domain::catalogue::Shopfront>,
     pub bot_username: Option<Arc<str>>,
     pub limiter: limits::RateLimiter,
     /// Origins of the Mini App allowed to call the API from a browser.
     pub cors_origins: Arc<[String]>,
-    /// Waits for the read models to show a request's own writes.
-    pub checkpoints: Checkpoints,
     /// Live updates for WebSocket clients.
     pub live: crate::live::LiveHub,
-    /// YooKassa, or the built-in sandbox.
+    /// YooKassa, or the built-in sandbox: the webhook's allowlist and the sandbox.
     pub payments: crate::payments::PaymentGateway,
 }
 
@@ -93,11 +92,23 @@ pub fn router(state: AppState) -> Router {
             .nest_service(crate::yookassa::sandbox::API_PATH, api)
             .nest_service(crate::yookassa::sandbox::CHECKOUT_PATH, checkout);
     }
+    let (api, document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .nest("/api/v1", api_v1())
+        .split_for_parts();
     router
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
         .route("/metrics", get(metrics::scrape))
-        .nest("/api/v1", api_v1(&state))
+        .merge(
+            // `/api/v1`: bodies up to 64 KiB, rate and time limits, CORS.
+            api.merge(openapi::document_route(openapi::finished(document)))
+                .layer(DefaultBodyLimit::max(64 * 1024))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    limits::enforce,
+                ))
+                .layer(cors(&state)),
+        )
         .merge(openapi::swagger_ui())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
@@ -109,15 +120,76 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The versioned API: bodies up to 64 KiB, rate and time limits, CORS for the
-/// configured Mini App origins.
-fn api_v1(state: &AppState) -> Router<AppState> {
+/// The OpenAPI document of `/api/v1`, as the router builds it.
+pub fn api_document() -> utoipa::openapi::OpenApi {
+    openapi::finished(
+        OpenApiRouter::<AppState>::with_openapi(openapi::ApiDoc::openapi())
+            .nest("/api/v1", api_v1())
+            .into_openapi(),
+    )
+}
+
+/// The versioned API, one registry for the routes and their documentation: every
+/// route is a handler with its `#[utoipa::path]`, so none can be served undocumented
+/// or documented unserved.
+fn api_v1() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(auth::routes::telegram))
+        .routes(routes!(auth::login_codes::create))
+        .routes(routes!(auth::login_codes::collect))
+        .routes(routes!(auth::routes::refresh))
+        .routes(routes!(auth::routes::logout))
+        .routes(routes!(auth::routes::get_me, auth::routes::patch_me))
+        .routes(routes!(placing::place, orders::list))
+        .routes(routes!(orders::get_one))
+        .routes(routes!(orders::act))
+        .routes(routes!(bookings::free))
+        .routes(routes!(shopfront::services))
+        .routes(routes!(shopfront::products))
+        .routes(routes!(reports::tax_ledger))
+        .routes(routes!(reports::receipts))
+        .routes(routes!(reports::analytics))
+        .routes(routes!(reports::system_status))
+        .routes(routes!(tickets::open, tickets::list))
+        .routes(routes!(tickets::counts))
+        .routes(routes!(ticket_categories::list, ticket_categories::create))
+        .routes(routes!(ticket_categories::update, ticket_categories::delete))
+        .routes(routes!(tickets::get_one))
+        .routes(routes!(ticket_messages::post_message))
+        .routes(routes!(
+            ticket_messages::edit_message,
+            ticket_messages::delete_message
+        ))
+        .routes(routes!(tickets::assign))
+        .routes(routes!(tickets::set_status))
+        .routes(routes!(tickets::set_priority))
+        .routes(routes!(tickets::rate))
+        .routes(routes!(users::list))
+        .routes(routes!(users::get_one))
+        .routes(routes!(users::history))
+        .routes(routes!(users::change_role))
+        .routes(routes!(users::block))
+        .routes(routes!(users::unblock))
+        .routes(routes!(users::referrals))
+        .routes(routes!(credits::balance))
+        .routes(routes!(credits::statement))
+        .routes(routes!(credits::spend))
+        .routes(routes!(credits::catalogue))
+        .routes(routes!(crate::live::socket::connect))
+        .routes(routes!(crate::payments::create::create))
+        .routes(routes!(crate::payments::create::get_one))
+        .routes(routes!(crate::payments::refunds::refund))
+        .routes(routes!(crate::payments::webhook::receive))
+}
+
+/// CORS for the configured Mini App origins.
+fn cors(state: &AppState) -> CorsLayer {
     let origins: Vec<HeaderValue> = state
         .cors_origins
         .iter()
         .filter_map(|origin| HeaderValue::from_str(origin).ok())
         .collect();
-    let cors = CorsLayer::new()
+    CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
         .allow_headers([
@@ -126,82 +198,7 @@ fn api_v1(state: &AppState) -> Router<AppState> {
             HeaderName::from_static(crate::auth::login_codes::SECRET_HEADER),
         ])
         .expose_headers([header::RETRY_AFTER])
-        .max_age(Duration::from_secs(3_600));
-    Router::new()
-        .route("/auth/telegram", post(auth::routes::telegram))
-        .route(
-            "/auth/telegram/login-codes",
-            post(auth::login_codes::create),
-        )
-        .route(
-            "/auth/telegram/login-codes/{code}",
-            get(auth::login_codes::collect),
-        )
-        .route("/auth/refresh", post(auth::routes::refresh))
-        .route("/auth/logout", post(auth::routes::logout))
-        .route(
-            "/auth/me",
-            get(auth::routes::get_me).patch(auth::routes::patch_me),
-        )
-        .route("/orders", post(crate::placing::place).get(orders::list))
-        .route("/orders/{id}", get(orders::get_one))
-        .route("/orders/{id}/{action}", post(orders::act))
-        .route("/bookings/free-slots", get(bookings::free))
-        .route("/bookings/services", get(crate::shopfront::services))
-        .route("/shop/products", get(crate::shopfront::products))
-        .route("/reports/tax-ledger", get(reports::tax_ledger))
-        .route("/reports/receipts", get(reports::receipts))
-        .route("/reports/analytics", get(reports::analytics))
-        .route("/admin/status", get(reports::system_status))
-        .route("/tickets", post(tickets::open).get(tickets::list))
-        .route("/tickets/counts", get(tickets::counts))
-        .route(
-            "/tickets/categories",
-            get(ticket_categories::list).post(ticket_categories::create),
-        )
-        .route(
-            "/tickets/categories/{code}",
-            axum::routing::patch(ticket_categories::update).delete(ticket_categories::delete),
-        )
-        .route("/tickets/{id}", get(tickets::get_one))
-        .route("/tickets/{id}/messages", post(tickets::post_message))
-        .route(
-            "/tickets/{id}/messages/{message_id}",
-            axum::routing::patch(tickets::edit_message).delete(tickets::delete_message),
-        )
-        .route("/tickets/{id}/assign", post(tickets::assign))
-        .route("/tickets/{id}/status", post(tickets::set_status))
-        .route("/tickets/{id}/priority", post(tickets::set_priority))
-        .route("/tickets/{id}/rating", post(tickets::rate))
-        .route("/users", get(users::list))
-        .route("/users/{id}", get(users::get_one))
-        .route("/users/{id}/history", get(users::history))
-        .route("/users/{id}/role", post(users::change_role))
-        .route("/users/{id}/block", post(users::block))
-        .route("/users/{id}/unblock", post(users::unblock))
-        .route("/referrals", get(users::referrals))
-        .route("/credits", get(credits::balance))
-        .route("/credits/statement", get(credits::statement))
-        .route("/credits/spend", post(credits::spend))
-        .route("/credits/catalogue", get(credits::catalogue))
-        .route("/ws", get(crate::live::socket::connect))
-        .route("/payments", post(crate::payments::create::create))
-        .route("/payments/{id}", get(crate::payments::create::get_one))
-        .route(
-            "/payments/{id}/refunds",
-            post(crate::payments::refunds::refund),
-        )
-        .route(
-            "/payments/yookassa/webhook",
-            post(crate::payments::webhook::receive),
-        )
-        .merge(openapi::document_route())
-        .layer(DefaultBodyLimit::max(64 * 1024))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            limits::enforce,
-        ))
-        .layer(cors)
+        .max_age(Duration::from_secs(3_600))
 }
 
 /// Health checks give each dependency this long to answer.

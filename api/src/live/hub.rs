@@ -4,14 +4,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use projections::read_models::live_updates::feed::{self, LiveUpdate};
 use projections::read_models::live_updates::topic_of;
+use projections::read_your_writes::Checkpoints;
 use projections::relay::wakeup::Wakeup;
 use sqlx::PgPool;
 use tokio::sync::broadcast;
 use tracing::warn;
 
-use super::feed::{self, LiveUpdate};
-use crate::read_your_writes::Checkpoints;
 
 /// The channel name the `rm_live_updates` trigger notifies on.
 const CHANNEL: &str = "live_updates";
@@ -115,7 +115,7 @@ impl LiveHub {
 }
 
 async fn wait_readable(checkpoints: &Checkpoints, updates: &[LiveUpdate]) {
-    let mut newest: HashMap<(&'static str, &str, &str), i64> = HashMap::new();
+    let mut newest: HashMap<(projections::ProjectionName, &str, &str), i64> = HashMap::new();
     for update in updates {
         let Some((_, projection)) = topic_of(&update.aggregate_type) else {
             continue;

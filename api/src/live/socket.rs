@@ -28,7 +28,8 @@ use tokio::sync::broadcast::error::RecvError;
 use tracing::{debug, warn};
 
 use super::LiveHub;
-use super::feed::{self, Listener, LiveUpdate};
+use projections::read_models::live_updates::feed::{self, Listener, LiveUpdate};
+use projections::read_models::users::Access;
 use crate::auth::authenticate;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiQuery};
@@ -70,7 +71,7 @@ struct Outgoing<'a> {
 /// `GET /api/v1/ws`: upgrades to a WebSocket of the caller's live updates.
 #[utoipa::path(
     get,
-    path = "/api/v1/ws",
+    path = "/ws",
     tag = "live",
     operation_id = "live_updates",
     summary = "Upgrade to a WebSocket of the caller's live updates",
@@ -124,7 +125,7 @@ pub async fn connect(
     })?;
     let listener = Listener::new(caller.user_id, caller.role);
     let hub = state.live.clone();
-    let pool = state.pool.clone();
+    let reads = state.reads.clone();
     Ok(upgrade
         .max_message_size(MAX_INCOMING)
         .max_frame_size(MAX_INCOMING)
@@ -138,7 +139,7 @@ pub async fn connect(
             let session = Session {
                 socket,
                 hub,
-                pool,
+                reads,
                 listener,
                 last: 0,
             };
@@ -161,13 +162,15 @@ enum Ended {
     Gone,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    #[error("{0}")]
+    Store(String),
 }
 
 struct Session {
     socket: WebSocket,
     hub: LiveHub,
     /// For re-reading the caller's role and block now and then.
-    pool: sqlx::PgPool,
+    reads: projections::ReadModels,
     listener: Listener,
     /// The newest position this connection has dealt with.
     last: i64,
@@ -177,7 +180,7 @@ impl Session {
     async fn run(mut self, after: Option<i64>, expires_at: i64) {
         match self.serve(after, expires_at).await {
             Ok(()) | Err(Ended::Gone) => debug!("live updates connection closed"),
-            Err(Ended::Database(error)) => {
+            Err(error @ (Ended::Database(_) | Ended::Store(_))) => {
                 warn!(%error, "live updates connection ended on a database error");
                 let _ = self
                     .socket
@@ -248,7 +251,7 @@ impl Session {
                 _ = ping.tick() => {
                     self.send(Message::Ping(Default::default())).await?;
                     // A demotion or a block counts within a ping, not at the token's end.
-                    match current_role(&self.pool, &self.listener).await? {
+                    match current_role(&self.reads, &self.listener).await? {
                         None => {
                             let _ = self.socket.send(close(BLOCKED, "this account is blocked")).await;
                             return Ok(());
@@ -319,19 +322,15 @@ impl Session {
 
 /// The caller's role now, or `None` if blocked since connecting.
 async fn current_role(
-    pool: &sqlx::PgPool,
+    reads: &projections::ReadModels,
     listener: &Listener,
 ) -> Result<Option<domain::permissions::Role>, Ended> {
-    let row: Option<(String, bool)> =
-        sqlx::query_as("SELECT role, blocked FROM rm_users WHERE user_id = $1")
-            .bind(listener.user_id.to_string())
-            .fetch_optional(pool)
-            .await?;
-    Ok(match row {
-        Some((_, true)) => None,
-        Some((role, false)) => Some(crate::auth::role_named(&role).unwrap_or_default()),
+    Ok(match reads.access(listener.user_id).await {
+        Ok(Access::Blocked) => None,
+        Ok(Access::Allowed(role)) => Some(role),
         // Not projected yet: keep what the token said.
-        None => Some(listener.role),
+        Ok(Access::Unknown) => Some(listener.role),
+        Err(error) => return Err(Ended::Store(error.message)),
     })
 }
 

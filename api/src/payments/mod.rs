@@ -1,31 +1,23 @@
-//! Taking money through YooKassa (or, without keys, the built-in sandbox):
+//! Taking money through YooKassa over HTTP (the rules are the payments use case's,
+//! `domain::use_cases::payments`):
 //! - [`create`]: `POST /api/v1/payments` pays for an order, a credit pack or a plan,
 //!   and `GET /api/v1/payments/{id}`;
-//! - [`webhook`]: `POST /api/v1/payments/yookassa/webhook`, YooKassa's notifications,
-//!   each re-read from YooKassa's API before it is applied;
-//! - [`refunds`]: `POST /api/v1/payments/{id}/refunds` by staff;
-//! - [`executor`]: the worker that asks YooKassa for every refund the domain
-//!   recorded as requested (staff's, and those of cancelled orders);
-//! - [`reconcile`]: pending payments read from YooKassa now and then, in case a
-//!   notification was lost for good.
+//! - [`webhook`]: `POST /api/v1/payments/yookassa/webhook`, YooKassa's notifications
+//!   (the sender's address checked here; the object re-read and applied by the use
+//!   case);
+//! - [`refunds`]: `POST /api/v1/payments/{id}/refunds` by staff.
 //!
-//! YooKassa is asked with our ids as Idempotence-Keys (the payment id, the refund
-//! id), so a retry, a repeated request or a second worker never makes a second
-//! payment or refund there.
+//! [`PaymentGateway`] is the adapter set up at start: the YooKassa client (or the
+//! built-in sandbox's), which the use cases get as their payment provider.
 
 pub mod create;
-pub mod executor;
-pub mod reconcile;
 pub mod refunds;
 pub mod webhook;
 
-use domain::money::Money;
-use rust_decimal::{Decimal, RoundingStrategy};
+use domain::use_cases::payments::PaymentSettings as PaymentRules;
 
 use crate::config::PaymentSettings;
-use crate::yookassa::{
-    IpAllowlist, PaymentObject, YooKassaClient, YooKassaError, YooKassaSettings,
-};
+use crate::yookassa::{IpAllowlist, YooKassaClient, YooKassaError, YooKassaSettings};
 
 /// What the payment handlers need, made once at start.
 #[derive(Clone)]
@@ -33,12 +25,10 @@ pub struct PaymentGateway {
     pub client: YooKassaClient,
     /// True when talking to the built-in sandbox: no money moves.
     pub sandbox: bool,
-    /// Where customers come back to after paying.
-    pub return_url: String,
     /// Addresses notifications are accepted from; `None` accepts any.
     pub allowlist: Option<IpAllowlist>,
-    pub fee_percent: Decimal,
-    pub receipt_vat_code: Option<u8>,
+    /// What the payments use case takes money with.
+    pub rules: PaymentRules,
     /// The built-in sandbox's server, when it is the provider.
     pub sandbox_server: Option<crate::yookassa::sandbox::Sandbox>,
 }
@@ -105,26 +95,16 @@ impl PaymentGateway {
             client,
             sandbox,
             sandbox_server,
-            return_url: settings
-                .return_url
-                .clone()
-                .unwrap_or_else(|| public_url.to_owned()),
             allowlist,
-            fee_percent: settings.fee_percent,
-            receipt_vat_code: settings.receipt_vat_code,
+            rules: PaymentRules {
+                sandbox,
+                return_url: settings
+                    .return_url
+                    .clone()
+                    .unwrap_or_else(|| public_url.to_owned()),
+                fee_percent: settings.fee_percent,
+                receipt_vat_code: settings.receipt_vat_code,
+            },
         })
-    }
-
-    /// YooKassa's fee on a payment: what it kept (`amount - income_amount`) when it
-    /// says, else the configured percentage, rounded to kopecks half up.
-    pub fn fee_of(&self, payment: &PaymentObject) -> Money {
-        if let Some(income) = &payment.income_amount
-            && let Some(fee) = payment.amount.value.checked_sub(income.value)
-        {
-            return fee;
-        }
-        let fee = (payment.amount.value.amount() * self.fee_percent / Decimal::from(100))
-            .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-        Money::new(fee).unwrap_or(Money::ZERO)
     }
 }

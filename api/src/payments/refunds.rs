@@ -3,17 +3,15 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use domain::command::{CommandContext, ErrorKind};
 use domain::money::Money;
-use domain::order::OrderStatus;
-use domain::payment::{PaymentCommand, PaymentPurpose, PaymentStatus};
-use domain::permissions::Action;
+use domain::use_cases::Written;
+use domain::use_cases::payments::RefundState;
+use projections::read_models::payments::PaymentView;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::create::{PaymentView, read_back};
-use super::executor::{ExecuteError, RefundState, execute_refund};
+use super::create::read_back;
 use crate::auth::AuthUser;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiJson, ApiPath, ErrorBody};
@@ -40,7 +38,7 @@ pub struct RefundAnswer {
 
 #[utoipa::path(
     post,
-    path = "/api/v1/payments/{id}/refunds",
+    path = "/payments/{id}/refunds",
     tag = "payments",
     operation_id = "payments_refund",
     summary = "Refund a payment, in full or in part (staff)",
@@ -66,94 +64,27 @@ pub async fn refund(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<RefundRequest>,
 ) -> Result<(StatusCode, Json<RefundAnswer>), ApiError> {
-    caller.require(Action::RefundPayment)?;
-    let payment_id = id.to_string();
-    let (payment, _) = state.commands.payments.load(&payment_id).await?;
-    if payment.status() == PaymentStatus::New {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "no such payment",
-        ));
-    }
-    let amount = request.amount.unwrap_or_else(|| payment.refundable());
-    if let Some(PaymentPurpose::Order { order_id }) = payment.purpose() {
-        let (order, _) = state.commands.orders.load(&order_id.to_string()).await?;
-        let running = !matches!(
-            order.status(),
-            OrderStatus::Completed | OrderStatus::Cancelled
-        );
-        if running && amount == payment.amount() {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "cancel_the_order",
-                format!("order {order_id} is still running: cancel it with a refund instead"),
-            ));
-        }
-    }
-    let key = match request.idempotence_key.as_deref().map(str::trim) {
-        None => Uuid::now_v7().to_string(),
-        Some(key)
-            if (1..=40).contains(&key.len())
-                && key
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
-        {
-            key.to_owned()
-        }
-        Some(_) => {
-            return Err(ApiError::invalid_field(
-                "idempotence_key",
-                "1 to 40 letters, digits, - or _",
-            ));
-        }
-    };
-    let refund_id = format!("refund-{key}");
-    let context = CommandContext::user(caller.user_id, caller.role);
-    state
-        .commands
-        .payments
-        .execute(
-            &payment_id,
-            PaymentCommand::RequestRefund {
-                refund_id: refund_id.clone(),
-                amount,
-            },
-            &context,
+    let done = state
+        .core
+        .refund_payment(
+            caller.caller(),
+            id,
+            request.amount,
+            request.idempotence_key.as_deref(),
         )
-        .await
-        .map_err(|error| match error.kind {
-            ErrorKind::InvalidInput => ApiError::invalid_field("amount", error.message),
-            _ => ApiError::from(error),
-        })?;
-    let outcome = execute_refund(
-        &state.commands,
-        &state.pool,
-        &state.payments,
-        &payment_id,
-        &refund_id,
-    )
-    .await;
-    let status = match outcome {
-        Ok(RefundState::Succeeded | RefundState::Settled) => "succeeded",
-        Ok(RefundState::Pending) => "pending",
-        Ok(RefundState::Failed) => "failed",
-        Err(ExecuteError::Provider(_)) => {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "payment_provider_unavailable",
-                "the refund is recorded; YooKassa could not be reached, it is asked again shortly",
-            ));
-        }
-        Err(other) => return Err(ApiError::internal(other)),
+        .await?;
+    let status = match done.state {
+        RefundState::Succeeded | RefundState::Settled => "succeeded",
+        RefundState::Pending => "pending",
+        RefundState::Failed => "failed",
     };
-    let (_, version) = state.commands.payments.load(&payment_id).await?;
-    let view = read_back(&state, &payment_id, version).await?;
+    let written = Written::new(id.to_string(), done.payment_sequence);
+    let view = read_back(&state, &caller, &written).await?;
     Ok((
         StatusCode::CREATED,
         Json(RefundAnswer {
-            refund_id,
-            amount: amount.to_string(),
+            refund_id: done.refund_id,
+            amount: done.amount.to_string(),
             status,
             payment: view,
         }),

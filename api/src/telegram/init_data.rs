@@ -68,6 +68,20 @@ pub struct TelegramUser {
     pub is_premium: bool,
 }
 
+impl TelegramUser {
+    /// The person as the use cases know them.
+    pub fn profile(&self) -> domain::use_cases::identity::TelegramProfile {
+        domain::use_cases::identity::TelegramProfile {
+            id: self.id,
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            username: self.username.clone(),
+            language_code: self.language_code.clone(),
+            photo_url: self.photo_url.clone(),
+        }
+    }
+}
+
 /// The checked contents of an initData string.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InitData {

@@ -13,12 +13,15 @@
 //! - [`allowlist`]: [`IpAllowlist`]. Notifications carry no signature; YooKassa's SDKs
 //!   authenticate them by their source address.
 //!
+//! - [`provider`]: the client as the payments use case's `PaymentProvider` port.
+//!
 //! Money is [`domain::money::Money`] throughout, never a float.
 
 pub mod allowlist;
 pub mod amount;
 pub mod client;
 pub mod objects;
+pub mod provider;
 pub mod sandbox;
 
 pub use allowlist::IpAllowlist;

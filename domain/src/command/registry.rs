@@ -3,6 +3,7 @@ use sqlx::PgPool;
 use super::CommandService;
 use crate::credit::CreditAccount;
 use crate::order::{Order, OrderServices, PostgresSlotCalendar};
+use crate::owner_grant::OwnerGrant;
 use crate::payment::Payment;
 use crate::ticket::Ticket;
 use crate::ticket_category::TicketCategory;
@@ -17,6 +18,7 @@ pub struct Commands {
     pub tickets: CommandService<Ticket>,
     pub ticket_categories: CommandService<TicketCategory>,
     pub users: CommandService<User>,
+    pub owner_grants: CommandService<OwnerGrant>,
 }
 
 impl Commands {
@@ -38,7 +40,8 @@ impl Commands {
             credits: CommandService::new(pool.clone(), ()),
             tickets: CommandService::new(pool.clone(), ()),
             ticket_categories: CommandService::new(pool.clone(), ()),
-            users: CommandService::new(pool, ()),
+            users: CommandService::new(pool.clone(), ()),
+            owner_grants: CommandService::new(pool, ()),
         }
     }
 }

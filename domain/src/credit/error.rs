@@ -19,6 +19,14 @@ pub enum CreditError {
 }
 
 impl Refusal for CreditError {
+    fn field(&self) -> Option<String> {
+        match self {
+            CreditError::ZeroAmount | CreditError::Overflow => Some("amount".to_owned()),
+            CreditError::Missing(what) => Some(what.replace(' ', "_")),
+            _ => None,
+        }
+    }
+
     fn kind(&self) -> ErrorKind {
         match self {
             CreditError::ZeroAmount

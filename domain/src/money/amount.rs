@@ -115,6 +115,25 @@ impl fmt::Display for Money {
     }
 }
 
+/// In OpenAPI: a string of roubles with two places, never a float.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Money {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(
+                "Roubles, never negative, with exactly two decimal places, as a string (never a \
+                 float): `\"100.00\"`, `\"0.10\"`.",
+            ))
+            .pattern(Some(r"^[0-9]+\.[0-9]{2}$"))
+            .examples(["499.00"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Money {}
+
 impl Serialize for Money {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.collect_str(self)

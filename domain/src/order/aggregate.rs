@@ -28,6 +28,9 @@ pub struct Order {
     /// Refunds recorded, by refund id.
     #[serde(default)]
     refunds: std::collections::BTreeSet<String>,
+    /// The payment the order waits for (started, not yet paid or released).
+    #[serde(default)]
+    open_payment: Option<Uuid>,
 }
 
 fn text(
@@ -116,6 +119,24 @@ impl Order {
         self.payment.map(|(_, amount)| amount)
     }
 
+    /// Its people, for deciding who may see it (`None` before it is placed).
+    pub fn parties(&self) -> Option<super::OrderParties> {
+        Some(super::OrderParties {
+            customer_id: self.customer_id?,
+            executor_id: self.executor_id,
+            master_id: self.master_id(),
+            in_pool: self.kind() == Some(Kind::Coursework)
+                && self.status == OrderStatus::Paid
+                && self.executor_id.is_none(),
+        })
+    }
+
+    /// The payment the order waits for, if one was started and neither paid nor
+    /// released.
+    pub fn open_payment(&self) -> Option<Uuid> {
+        self.open_payment
+    }
+
     fn is_customer(&self, by: Actor) -> bool {
         Some(by.user_id) == self.customer_id
     }
@@ -148,6 +169,36 @@ impl Order {
     fn is_master(&self, by: Actor) -> bool {
         self.booking()
             .is_some_and(|(master_id, _)| master_id == by.user_id)
+    }
+
+    /// One open payment per order: the customer starts one while the order waits for
+    /// its money; a second is refused until the first is paid or released.
+    fn open_payment_for(
+        &self,
+        kind: Kind,
+        payment_id: Uuid,
+        by: Actor,
+    ) -> Result<Vec<OrderEvent>, OrderError> {
+        self.customer_only(by, "pay for the order")?;
+        match self.open_payment {
+            Some(open) if open == payment_id => return Ok(vec![]),
+            Some(open) => return Err(OrderError::PaymentOpen(open)),
+            None => {}
+        }
+        if let Some((paid_with, _)) = self.payment {
+            return Err(OrderError::AlreadyPaid(paid_with));
+        }
+        if transitions::next(kind, self.status, Step::MarkPaid).is_none() {
+            return Err(OrderError::WrongState {
+                kind,
+                status: self.status,
+                action: "be paid",
+            });
+        }
+        Ok(vec![OrderEvent::PaymentOpened {
+            payment_id,
+            by: by.user_id,
+        }])
     }
 
     async fn slot_free(
@@ -303,6 +354,18 @@ impl Order {
                     amount: *amount,
                 }]);
             }
+            C::OpenPayment { payment_id, by } => {
+                return self.open_payment_for(kind, *payment_id, *by);
+            }
+            C::ReleasePayment { payment_id } => {
+                return Ok(if self.open_payment == Some(*payment_id) {
+                    vec![OrderEvent::PaymentReleased {
+                        payment_id: *payment_id,
+                    }]
+                } else {
+                    vec![]
+                });
+            }
             C::AddInternalNote { text: note, by } => {
                 if !by.role.is_staff() {
                     return Err(OrderError::NotAllowed(by.role, "add internal notes"));
@@ -325,7 +388,11 @@ impl Order {
             });
         }
         match command {
-            C::Place { .. } | C::AddInternalNote { .. } | C::RecordRefund { .. } => Ok(vec![]),
+            C::Place { .. }
+            | C::AddInternalNote { .. }
+            | C::RecordRefund { .. }
+            | C::OpenPayment { .. }
+            | C::ReleasePayment { .. } => Ok(vec![]),
             C::Quote { price, by } => {
                 allowed(by, Action::QuoteOrder, "quote prices")?;
                 positive("price", price)?;
@@ -557,7 +624,11 @@ fn step_of(command: &OrderCommand) -> Option<(Step, &'static str)> {
         C::Reschedule { .. } => (Step::Reschedule, "be rescheduled"),
         C::MarkNoShow { .. } => (Step::MarkNoShow, "be marked as a no-show"),
         C::Review { .. } => (Step::Review, "be reviewed"),
-        C::Place { .. } | C::AddInternalNote { .. } | C::RecordRefund { .. } => return None,
+        C::Place { .. }
+        | C::AddInternalNote { .. }
+        | C::RecordRefund { .. }
+        | C::OpenPayment { .. }
+        | C::ReleasePayment { .. } => return None,
     })
 }
 
@@ -614,6 +685,7 @@ impl Aggregate for Order {
             E::QuoteAccepted { .. } => self.status = step_to(Step::AcceptQuote, self.status),
             E::OrderPaid { payment_id, amount } => {
                 self.payment = Some((payment_id, amount));
+                self.open_payment = None;
                 self.status = step_to(Step::MarkPaid, self.status);
             }
             E::ExecutorAssigned { executor_id, .. } => {
@@ -641,6 +713,12 @@ impl Aggregate for Order {
             E::InternalNoteAdded { .. } => {}
             E::RefundRecorded { refund_id, .. } => {
                 self.refunds.insert(refund_id);
+            }
+            E::PaymentOpened { payment_id, .. } => self.open_payment = Some(payment_id),
+            E::PaymentReleased { payment_id } => {
+                if self.open_payment == Some(payment_id) {
+                    self.open_payment = None;
+                }
             }
         }
     }

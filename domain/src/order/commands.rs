@@ -3,14 +3,9 @@ use uuid::Uuid;
 
 use super::{OrderDetails, Slot};
 use crate::money::Money;
-use crate::permissions::Role;
 
 /// Who issues an order command (the aggregate checks ownership with it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Actor {
-    pub user_id: Uuid,
-    pub role: Role,
-}
+pub use crate::permissions::Caller as Actor;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum OrderCommand {
@@ -91,6 +86,18 @@ pub enum OrderCommand {
     AddInternalNote {
         text: String,
         by: Actor,
+    },
+    /// A payment for this order was started: the order waits for it and refuses a
+    /// second one until it is paid or released. Repeating it for the same payment
+    /// changes nothing.
+    OpenPayment {
+        payment_id: Uuid,
+        by: Actor,
+    },
+    /// The payment the order waited for will not pay (cancelled or expired at the
+    /// provider): another may be started.
+    ReleasePayment {
+        payment_id: Uuid,
     },
     /// Money of the order's payment went back to the customer (a refund that
     /// succeeded at the provider). The same `refund_id` is recorded once.

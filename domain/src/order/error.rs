@@ -47,17 +47,44 @@ pub enum OrderError {
     AlreadyReviewed,
     #[error("payment {0} did not pay for this order")]
     NotThisOrdersPayment(uuid::Uuid),
+    #[error("not one of the salon's masters")]
+    NotAMaster,
+    #[error("payment {0} for this order is open: pay or cancel it first")]
+    PaymentOpen(uuid::Uuid),
 }
 
 impl Refusal for OrderError {
     fn from_store_constraint(constraint: &str) -> Option<Self> {
-        (constraint == "booking_slots_no_overlap").then_some(OrderError::SlotTaken)
+        match constraint {
+            "booking_slots_no_overlap" => Some(OrderError::SlotTaken),
+            "booking_master_is_executor" => Some(OrderError::NotAMaster),
+            _ => None,
+        }
+    }
+
+    fn field(&self) -> Option<String> {
+        match self {
+            OrderError::Invalid {
+                field: "type of work",
+                ..
+            } => Some("work_type".to_owned()),
+            OrderError::Invalid { field, .. } => Some(field.replace(' ', "_")),
+            OrderError::NotAMaster => Some("master_id".to_owned()),
+            _ => None,
+        }
+    }
+
+    fn code(&self) -> Option<&'static str> {
+        match self {
+            OrderError::PaymentOpen(_) => Some("payment_open"),
+            _ => None,
+        }
     }
 
     fn kind(&self) -> ErrorKind {
         match self {
             OrderError::NotPlaced => ErrorKind::NotFound,
-            OrderError::Invalid { .. } => ErrorKind::InvalidInput,
+            OrderError::Invalid { .. } | OrderError::NotAMaster => ErrorKind::InvalidInput,
             OrderError::NotTheCustomer(_)
             | OrderError::NotTheExecutor(_)
             | OrderError::NotAllowed(..)
@@ -73,7 +100,8 @@ impl Refusal for OrderError {
             | OrderError::SlotTaken
             | OrderError::SlotNotStarted
             | OrderError::AlreadyReviewed
-            | OrderError::NotThisOrdersPayment(_) => ErrorKind::InvalidState,
+            | OrderError::NotThisOrdersPayment(_)
+            | OrderError::PaymentOpen(_) => ErrorKind::InvalidState,
         }
     }
 }

@@ -79,6 +79,7 @@ pub struct Delivery {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Slot {
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
@@ -208,6 +209,16 @@ pub enum OrderEvent {
         refund_id: String,
         amount: Money,
     },
+    /// A payment for the order was started; the order waits for it and refuses a
+    /// second one.
+    PaymentOpened {
+        payment_id: Uuid,
+        by: Uuid,
+    },
+    /// The payment the order waited for will not pay; another may be started.
+    PaymentReleased {
+        payment_id: Uuid,
+    },
 }
 
 impl DomainEvent for OrderEvent {
@@ -231,6 +242,8 @@ impl DomainEvent for OrderEvent {
             OrderEvent::OrderReviewed { .. } => "OrderReviewed",
             OrderEvent::InternalNoteAdded { .. } => "InternalNoteAdded",
             OrderEvent::RefundRecorded { .. } => "RefundRecorded",
+            OrderEvent::PaymentOpened { .. } => "PaymentOpened",
+            OrderEvent::PaymentReleased { .. } => "PaymentReleased",
         }
         .to_owned()
     }

@@ -16,6 +16,7 @@ mod error;
 mod events;
 mod services;
 pub mod transitions;
+mod visibility;
 
 pub use aggregate::Order;
 pub use calendar::PostgresSlotCalendar;
@@ -26,6 +27,7 @@ pub use events::{
     cancellation_refund_id,
 };
 pub use services::{OrderServices, SlotCalendar, SlotCheckError};
+pub use visibility::OrderParties;
 
 #[cfg(test)]
 mod tests;

@@ -236,6 +236,93 @@ fn shop_placed() -> OrderEvent {
     }
 }
 
+// ---- one open payment per order ---------------------------------------------
+
+fn opened(payment: u8) -> OrderEvent {
+    OrderEvent::PaymentOpened {
+        payment_id: id(payment),
+        by: id(CUSTOMER),
+    }
+}
+
+fn open_payment(payment: u8, by: Actor) -> OrderCommand {
+    OrderCommand::OpenPayment {
+        payment_id: id(payment),
+        by,
+    }
+}
+
+#[tokio::test]
+async fn an_order_waits_for_one_payment_at_a_time() {
+    OrderTest::with(services())
+        .given(vec![shop_placed()])
+        .when_async(open_payment(PAYMENT, customer()))
+        .await
+        .then_expect_events(vec![opened(PAYMENT)]);
+    // The same payment again is a repeat; another is refused while it is open.
+    OrderTest::with(services())
+        .given(vec![shop_placed(), opened(PAYMENT)])
+        .when_async(open_payment(PAYMENT, customer()))
+        .await
+        .then_expect_events(vec![]);
+    OrderTest::with(services())
+        .given(vec![shop_placed(), opened(PAYMENT)])
+        .when_async(open_payment(STRANGER, customer()))
+        .await
+        .then_expect_error(OrderError::PaymentOpen(id(PAYMENT)));
+    // Released (cancelled at the provider), another may be started.
+    let released = OrderEvent::PaymentReleased {
+        payment_id: id(PAYMENT),
+    };
+    OrderTest::with(services())
+        .given(vec![shop_placed(), opened(PAYMENT), released.clone()])
+        .when_async(open_payment(STRANGER, customer()))
+        .await
+        .then_expect_events(vec![opened(STRANGER)]);
+    // Releasing another payment, or again, changes nothing.
+    OrderTest::with(services())
+        .given(vec![shop_placed(), opened(PAYMENT)])
+        .when_async(OrderCommand::ReleasePayment {
+            payment_id: id(STRANGER),
+        })
+        .await
+        .then_expect_events(vec![]);
+    OrderTest::with(services())
+        .given(vec![shop_placed(), opened(PAYMENT)])
+        .when_async(OrderCommand::ReleasePayment {
+            payment_id: id(PAYMENT),
+        })
+        .await
+        .then_expect_events(vec![released]);
+}
+
+#[tokio::test]
+async fn only_the_customer_opens_a_payment_and_only_while_one_is_due() {
+    OrderTest::with(services())
+        .given(vec![shop_placed()])
+        .when_async(open_payment(PAYMENT, stranger()))
+        .await
+        .then_expect_error(OrderError::NotTheCustomer("pay for the order"));
+    OrderTest::with(services())
+        .given(vec![coursework_placed()])
+        .when_async(open_payment(PAYMENT, customer()))
+        .await
+        .then_expect_error(OrderError::WrongState {
+            kind: Kind::Coursework,
+            status: OrderStatus::Placed,
+            action: "be paid",
+        });
+    let paid = OrderEvent::OrderPaid {
+        payment_id: id(PAYMENT),
+        amount: Money::from_kopecks(104_850),
+    };
+    OrderTest::with(services())
+        .given(vec![shop_placed(), opened(PAYMENT), paid])
+        .when_async(open_payment(STRANGER, customer()))
+        .await
+        .then_expect_error(OrderError::AlreadyPaid(id(PAYMENT)));
+}
+
 // ---- coursework -------------------------------------------------------------
 
 #[tokio::test]
@@ -1013,6 +1100,13 @@ fn every_event_variant_has_a_stable_json_shape() {
             payment_id: id(PAYMENT),
             refund_id: cancellation_refund_id(id(ORDER)),
             amount: rub(1_500),
+        },
+        OrderEvent::PaymentOpened {
+            payment_id: id(PAYMENT),
+            by: id(CUSTOMER),
+        },
+        OrderEvent::PaymentReleased {
+            payment_id: id(PAYMENT),
         },
     ];
     let typed: Vec<(String, String, &OrderEvent)> = events

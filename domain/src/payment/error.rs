@@ -38,6 +38,16 @@ pub enum PaymentError {
 }
 
 impl Refusal for PaymentError {
+    fn field(&self) -> Option<String> {
+        match self {
+            PaymentError::ZeroAmount | PaymentError::RefundTooLarge { .. } => {
+                Some("amount".to_owned())
+            }
+            PaymentError::Missing(what) => Some(what.replace(' ', "_")),
+            _ => None,
+        }
+    }
+
     fn kind(&self) -> ErrorKind {
         match self {
             PaymentError::ZeroAmount

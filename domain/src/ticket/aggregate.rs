@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{Attachment, Priority, TicketCommand, TicketError, TicketEvent, TicketStatus};
-use crate::permissions::{Action, Role, is_allowed};
+use crate::permissions::{Action, Caller, Role, is_allowed};
 
 /// How long after posting a message its author may still edit it.
 pub const EDIT_WINDOW: Duration = Duration::minutes(15);
@@ -67,6 +67,14 @@ fn within(
     Ok(())
 }
 
+fn allowed(by: Caller, action: Action, what: &'static str) -> Result<(), TicketError> {
+    if by.may(action) {
+        Ok(())
+    } else {
+        Err(TicketError::NotAllowed { by: by.role, what })
+    }
+}
+
 fn check_attachments(attachments: &[Attachment]) -> Result<(), TicketError> {
     if attachments.len() > MAX_ATTACHMENTS
         || attachments
@@ -88,6 +96,14 @@ impl Ticket {
 
     pub fn assignee_id(&self) -> Option<Uuid> {
         self.assignee_id
+    }
+
+    /// Its people, for deciding who may see it (`None` before it is opened).
+    pub fn parties(&self) -> Option<super::TicketParties> {
+        Some(super::TicketParties {
+            customer_id: self.customer_id?,
+            assignee_id: self.assignee_id,
+        })
     }
 
     /// Who opened it (`None` before it is opened).
@@ -217,7 +233,9 @@ impl Ticket {
             TicketCommand::Assign {
                 assignee_id,
                 assignee_role,
+                by,
             } => {
+                allowed(by, Action::AssignTicket, "assign tickets")?;
                 if !matches!(assignee_role, Role::Support | Role::Admin | Role::Owner) {
                     return Err(TicketError::AssigneeNotStaff);
                 }
@@ -229,21 +247,32 @@ impl Ticket {
                 }
                 Ok(vec![TicketEvent::TicketAssigned { assignee_id }])
             }
-            TicketCommand::ChangeStatus { status } => self.move_to(status),
+            TicketCommand::ChangeStatus { status, by } => {
+                allowed(by, Action::ChangeTicketStatus, "change ticket statuses")?;
+                self.move_to(status)
+            }
             // Closing works from any state (ChangeStatus only from resolved).
-            TicketCommand::Close if self.status == TicketStatus::Closed => Ok(vec![]),
-            TicketCommand::Close => Ok(vec![TicketEvent::StatusChanged {
-                from: self.status,
-                to: TicketStatus::Closed,
-            }]),
-            TicketCommand::ChangePriority { priority } => match self.priority {
+            TicketCommand::Close { by } => {
+                allowed(by, Action::CloseTicket, "close tickets")?;
+                if self.status == TicketStatus::Closed {
+                    return Ok(vec![]);
+                }
+                Ok(vec![TicketEvent::StatusChanged {
+                    from: self.status,
+                    to: TicketStatus::Closed,
+                }])
+            }
+            TicketCommand::ChangePriority { priority, by } => {
+                allowed(by, Action::ChangeTicketPriority, "change ticket priorities")?;
+                match self.priority {
                 Some(current) if current == priority => Ok(vec![]),
                 Some(current) => Ok(vec![TicketEvent::PriorityChanged {
                     from: current,
                     to: priority,
                 }]),
-                None => Err(TicketError::NotOpened),
-            },
+                    None => Err(TicketError::NotOpened),
+                }
+            }
             TicketCommand::RateSupport { by, stars, comment } => {
                 if Some(by) != self.customer_id {
                     return Err(TicketError::NotTheCustomer);

@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{Attachment, Priority, TicketStatus};
-use crate::permissions::Role;
+use crate::permissions::{Caller, Role};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum TicketCommand {
@@ -36,17 +36,24 @@ pub enum TicketCommand {
         by_role: Role,
         at: DateTime<Utc>,
     },
+    /// `assignee_role` is the assignee's role as the write side knows it; the store
+    /// refuses an assignee who is not (or no longer) staff.
     Assign {
         assignee_id: Uuid,
         assignee_role: Role,
+        by: Caller,
     },
     ChangeStatus {
         status: TicketStatus,
+        by: Caller,
     },
     ChangePriority {
         priority: Priority,
+        by: Caller,
     },
-    Close,
+    Close {
+        by: Caller,
+    },
     RateSupport {
         by: Uuid,
         stars: u8,

@@ -39,18 +39,54 @@ pub enum TicketError {
     AlreadyRated,
     #[error("only the ticket's customer rates support")]
     NotTheCustomer,
+    #[error("a user with the role {by:?} may not {what}")]
+    NotAllowed {
+        by: crate::permissions::Role,
+        what: &'static str,
+    },
+    #[error("not one of the categories offered; GET /api/v1/tickets/categories lists them")]
+    CategoryNotOffered,
 }
 
 impl Refusal for TicketError {
+    fn from_store_constraint(constraint: &str) -> Option<Self> {
+        match constraint {
+            "ticket_assignee_is_staff" => Some(TicketError::AssigneeNotStaff),
+            "ticket_category_offered" => Some(TicketError::CategoryNotOffered),
+            _ => None,
+        }
+    }
+
+    fn field(&self) -> Option<String> {
+        Some(
+            match self {
+                TicketError::Invalid {
+                    field: "message", ..
+                } => "text",
+                TicketError::Invalid {
+                    field: "rating", ..
+                } => "stars",
+                TicketError::Invalid { field, .. } => field,
+                TicketError::AssigneeNotStaff => "assignee_id",
+                TicketError::CategoryNotOffered => "category",
+                _ => return None,
+            }
+            .to_owned(),
+        )
+    }
+
     fn kind(&self) -> ErrorKind {
         match self {
             TicketError::NotOpened | TicketError::UnknownMessage(_) => ErrorKind::NotFound,
-            TicketError::Invalid { .. } | TicketError::AssigneeNotStaff => ErrorKind::InvalidInput,
+            TicketError::Invalid { .. }
+            | TicketError::AssigneeNotStaff
+            | TicketError::CategoryNotOffered => ErrorKind::InvalidInput,
             TicketError::InternalNoteByClient
             | TicketError::NotYourTicket
             | TicketError::NotYourMessage
             | TicketError::DeleteByNonStaff
-            | TicketError::NotTheCustomer => ErrorKind::Forbidden,
+            | TicketError::NotTheCustomer
+            | TicketError::NotAllowed { .. } => ErrorKind::Forbidden,
             TicketError::AlreadyOpened
             | TicketError::Closed
             | TicketError::EditWindowOver

@@ -4,7 +4,7 @@ use cqrs_es::test::TestFramework;
 use uuid::Uuid;
 
 use super::*;
-use crate::permissions::Role;
+use crate::permissions::{Caller, Role};
 
 type TicketTest = TestFramework<Ticket>;
 
@@ -14,6 +14,11 @@ fn id(n: u8) -> Uuid {
 
 const CUSTOMER: u8 = 1;
 const AGENT: u8 = 2;
+
+/// The support agent acting on the desk.
+fn desk() -> Caller {
+    Caller::new(id(AGENT), Role::Support)
+}
 
 fn at(minute: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 10, minute, 0)
@@ -152,6 +157,7 @@ async fn a_closed_ticket_takes_no_messages_until_reopened() {
         .given(closed)
         .when_async(TicketCommand::ChangeStatus {
             status: TicketStatus::Open,
+            by: desk(),
         })
         .await
         .then_expect_events(vec![status(TicketStatus::Closed, TicketStatus::Open)]);
@@ -194,6 +200,7 @@ async fn assignment_goes_to_staff() {
         .when_async(TicketCommand::Assign {
             assignee_id: id(AGENT),
             assignee_role: Role::Support,
+            by: desk(),
         })
         .await
         .then_expect_events(vec![TicketEvent::TicketAssigned {
@@ -204,6 +211,7 @@ async fn assignment_goes_to_staff() {
         .when_async(TicketCommand::Assign {
             assignee_id: id(CUSTOMER),
             assignee_role: Role::Client,
+            by: desk(),
         })
         .await
         .then_expect_error(TicketError::AssigneeNotStaff);
@@ -214,19 +222,20 @@ async fn status_moves_only_along_the_machine() {
     use TicketStatus::*;
     TicketTest::with(())
         .given(vec![opened()])
-        .when_async(TicketCommand::ChangeStatus { status: InProgress })
+        .when_async(TicketCommand::ChangeStatus { status: InProgress, by: desk() })
         .await
         .then_expect_events(vec![status(Open, InProgress)]);
     TicketTest::with(())
         .given(vec![opened(), status(Open, InProgress)])
         .when_async(TicketCommand::ChangeStatus {
             status: WaitingForCustomer,
+            by: desk(),
         })
         .await
         .then_expect_events(vec![status(InProgress, WaitingForCustomer)]);
     TicketTest::with(())
         .given(vec![opened()])
-        .when_async(TicketCommand::ChangeStatus { status: Closed })
+        .when_async(TicketCommand::ChangeStatus { status: Closed, by: desk() })
         .await
         .then_expect_error(TicketError::Transition {
             from: Open,
@@ -234,9 +243,48 @@ async fn status_moves_only_along_the_machine() {
         });
     TicketTest::with(())
         .given(vec![opened(), status(Open, InProgress)])
-        .when_async(TicketCommand::Close)
+        .when_async(TicketCommand::Close { by: desk() })
         .await
         .then_expect_events(vec![status(InProgress, Closed)]);
+}
+
+#[tokio::test]
+async fn only_the_desk_assigns_moves_closes_and_reprioritises() {
+    let customer = Caller::new(id(CUSTOMER), Role::Client);
+    let executor = Caller::new(id(3), Role::Executor);
+    for by in [customer, executor] {
+        let refused = |what| TicketError::NotAllowed { by: by.role, what };
+        TicketTest::with(())
+            .given(vec![opened()])
+            .when_async(TicketCommand::Assign {
+                assignee_id: id(AGENT),
+                assignee_role: Role::Support,
+                by,
+            })
+            .await
+            .then_expect_error(refused("assign tickets"));
+        TicketTest::with(())
+            .given(vec![opened()])
+            .when_async(TicketCommand::ChangeStatus {
+                status: TicketStatus::InProgress,
+                by,
+            })
+            .await
+            .then_expect_error(refused("change ticket statuses"));
+        TicketTest::with(())
+            .given(vec![opened()])
+            .when_async(TicketCommand::ChangePriority {
+                priority: Priority::Low,
+                by,
+            })
+            .await
+            .then_expect_error(refused("change ticket priorities"));
+        TicketTest::with(())
+            .given(vec![opened()])
+            .when_async(TicketCommand::Close { by })
+            .await
+            .then_expect_error(refused("close tickets"));
+    }
 }
 
 #[tokio::test]
@@ -245,6 +293,7 @@ async fn priority_changes() {
         .given(vec![opened()])
         .when_async(TicketCommand::ChangePriority {
             priority: Priority::Critical,
+            by: desk(),
         })
         .await
         .then_expect_events(vec![TicketEvent::PriorityChanged {
@@ -357,7 +406,7 @@ async fn only_the_desk_deletes_messages_once_and_deleted_ones_cannot_be_edited()
 async fn commands_need_an_opened_ticket() {
     TicketTest::with(())
         .given_no_previous_events()
-        .when_async(TicketCommand::Close)
+        .when_async(TicketCommand::Close { by: desk() })
         .await
         .then_expect_error(TicketError::NotOpened);
 }
@@ -416,8 +465,8 @@ mod properties {
 
     fn any_command() -> impl Strategy<Value = TicketCommand> {
         prop_oneof![
-            any_status().prop_map(|status| TicketCommand::ChangeStatus { status }),
-            Just(TicketCommand::Close),
+            any_status().prop_map(|status| TicketCommand::ChangeStatus { status, by: desk() }),
+            Just(TicketCommand::Close { by: desk() }),
             (0..3u8, any::<bool>(), any::<bool>()).prop_map(|(message, staff, internal)| {
                 let (author, role) = if staff {
                     (AGENT, Role::Support)

@@ -16,6 +16,13 @@ pub enum CategoryError {
 }
 
 impl Refusal for CategoryError {
+    fn field(&self) -> Option<String> {
+        match self {
+            CategoryError::Invalid { field, .. } => Some((*field).to_owned()),
+            _ => None,
+        }
+    }
+
     fn kind(&self) -> ErrorKind {
         match self {
             CategoryError::NotFound => ErrorKind::NotFound,

@@ -22,9 +22,29 @@ pub enum UserError {
     ReferrerAlreadyLinked,
     #[error("a user cannot refer themself")]
     SelfReferral,
+    #[error("this is the business's last owner; appoint another owner first")]
+    LastOwner,
 }
 
 impl Refusal for UserError {
+    fn from_store_constraint(constraint: &str) -> Option<Self> {
+        (constraint == "last_owner").then_some(UserError::LastOwner)
+    }
+
+    fn field(&self) -> Option<String> {
+        match self {
+            UserError::Invalid { field, .. } => Some(field.replace(' ', "_")),
+            _ => None,
+        }
+    }
+
+    fn code(&self) -> Option<&'static str> {
+        match self {
+            UserError::LastOwner => Some("last_owner"),
+            _ => None,
+        }
+    }
+
     fn kind(&self) -> ErrorKind {
         match self {
             UserError::NotRegistered => ErrorKind::NotFound,
@@ -33,7 +53,8 @@ impl Refusal for UserError {
             UserError::TelegramMismatch
             | UserError::AlreadyBlocked
             | UserError::NotBlocked
-            | UserError::ReferrerAlreadyLinked => ErrorKind::InvalidState,
+            | UserError::ReferrerAlreadyLinked
+            | UserError::LastOwner => ErrorKind::InvalidState,
         }
     }
 }

@@ -80,7 +80,7 @@ fn active_user(event: &EventEnvelope) -> Result<Option<Uuid>, ApplyError> {
 
 impl Projection for MonthlyAllowance {
     fn name(&self) -> &'static str {
-        "monthly_allowance"
+        crate::ProjectionName::MonthlyAllowance.as_str()
     }
 
     fn aggregate_types(&self) -> &'static [&'static str] {

@@ -100,7 +100,7 @@ pub async fn paid_before(
 
 impl Projection for LoyaltyCashback {
     fn name(&self) -> &'static str {
-        "loyalty_cashback"
+        crate::ProjectionName::LoyaltyCashback.as_str()
     }
 
     fn aggregate_types(&self) -> &'static [&'static str] {

@@ -4,11 +4,13 @@
 //! the month as the allowance's key), so a redelivered event cannot act twice; each
 //! carries the causing event as its causation id.
 //!
-//! Timed reactions (points expiry, reminders) are in [`crate::scheduler`].
+//! Timed reactions (points expiry, reminders) are in [`crate::scheduler`]; the refund
+//! executor calls the payment provider through the payments use case.
 
 pub mod allowance;
 pub mod loyalty;
 pub mod payments;
+pub mod refund_executor;
 pub mod refunds;
 
 use domain::command::{CommandError, ErrorKind};

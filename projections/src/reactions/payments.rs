@@ -1,6 +1,7 @@
 //! Payment succeeded → the order is marked paid, or the credit pack is granted, or
 //! the subscription is activated with its period's credits; and a referred user's
-//! first one earns their referrer the referral bonus.
+//! first one earns their referrer the referral bonus. Payment cancelled → an order it
+//! was for stops waiting for it, so another can be started.
 
 use std::sync::Arc;
 
@@ -65,8 +66,37 @@ impl PaymentReactions {
             .or_else(|error| settle(&format!("referral bonus for {payer}"), error))
     }
 
+    /// A cancelled payment of an order: the order may be paid by another.
+    async fn release(&self, event: &EventEnvelope) -> Result<(), ApplyError> {
+        let (payment, _) = self
+            .commands
+            .payments
+            .load(&event.aggregate_id)
+            .await
+            .map_err(retryable)?;
+        let Some(PaymentPurpose::Order { order_id }) = payment.purpose() else {
+            return Ok(());
+        };
+        let payment_id = Uuid::parse_str(&event.aggregate_id)
+            .map_err(|error| ApplyError::Decode(format!("payment id {}: {error}", event.aggregate_id)))?;
+        let because = CommandContext::system("payment-reactions").caused_by(event.message_id());
+        self.commands
+            .orders
+            .execute(
+                &order_id.to_string(),
+                OrderCommand::ReleasePayment { payment_id },
+                &because,
+            )
+            .await
+            .map(|_| ())
+            .or_else(|error| settle(&format!("payment {payment_id} cancelled"), error))
+    }
+
     async fn react(&self, event: &EventEnvelope) -> Result<(), ApplyError> {
         let decoded = event.decode::<PaymentEvent>()?;
+        if let PaymentEvent::PaymentCanceled { .. } = decoded {
+            return self.release(event).await;
+        }
         let PaymentEvent::PaymentSucceeded {
             amount,
             paid_at,
@@ -154,7 +184,7 @@ impl PaymentReactions {
 
 impl Projection for PaymentReactions {
     fn name(&self) -> &'static str {
-        "payment_reactions"
+        crate::ProjectionName::PaymentReactions.as_str()
     }
 
     fn aggregate_types(&self) -> &'static [&'static str] {

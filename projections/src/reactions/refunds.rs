@@ -208,7 +208,7 @@ pub fn refunded_share(credits: u64, refunded: Money, paid: Money) -> u64 {
 
 impl Projection for RefundReactions {
     fn name(&self) -> &'static str {
-        "refund_reactions"
+        crate::ProjectionName::RefundReactions.as_str()
     }
 
     fn aggregate_types(&self) -> &'static [&'static str] {

@@ -170,7 +170,7 @@ async fn record(connection: &mut PgConnection, event: &EventEnvelope) -> Result<
 
 impl Projection for Analytics {
     fn name(&self) -> &'static str {
-        "analytics"
+        crate::ProjectionName::Analytics.as_str()
     }
 
     fn aggregate_types(&self) -> &'static [&'static str] {
@@ -188,6 +188,7 @@ impl Projection for Analytics {
 
 /// Figures over the days `from..=to` (UTC).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Summary {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -203,7 +204,7 @@ pub struct Summary {
     pub tickets_resolved: i64,
     pub new_users: i64,
     /// Orders placed in the range that have been paid, over orders placed in it
-    /// (`None` when none were placed).
+    /// (`null` when none were placed).
     pub conversion_placed_to_paid: Option<Decimal>,
     /// People who paid in the range.
     pub paying_customers: i64,

@@ -65,3 +65,89 @@ pub async fn free_slots(
         })
         .collect())
 }
+
+/// How long the slots asked for are: a salon service's duration, or minutes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlotLength {
+    Service(String),
+    Minutes(i64),
+}
+
+/// A master's free slots on a date.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FreeSlots {
+    pub master_id: Uuid,
+    pub date: chrono::NaiveDate,
+    pub slots: Vec<Slot>,
+}
+
+impl crate::ReadModels {
+    /// The slots of `length` master `master_id` is free for on `date`, every `step`
+    /// minutes (30 unless given) within the salon's working hours (in its time zone);
+    /// slots already begun are not offered, the rest stay on the step grid.
+    pub async fn free_slots(
+        &self,
+        offer: &domain::use_cases::Offer,
+        master_id: Uuid,
+        date: chrono::NaiveDate,
+        length: SlotLength,
+        step_minutes: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<FreeSlots, domain::command::CommandError> {
+        use domain::command::CommandError;
+        let minutes = match length {
+            SlotLength::Service(id) => offer
+                .shopfront
+                .service(&id)
+                .map(|service| i64::from(service.duration_minutes))
+                .ok_or_else(|| {
+                    CommandError::invalid(
+                        "service_id",
+                        "not one of the salon's services; GET /api/v1/bookings/services lists them",
+                    )
+                })?,
+            SlotLength::Minutes(minutes) if (5..=720).contains(&minutes) => minutes,
+            SlotLength::Minutes(_) => {
+                return Err(CommandError::invalid("duration_minutes", "from 5 to 720"));
+            }
+        };
+        let step = step_minutes.unwrap_or(30);
+        if !(5..=240).contains(&step) {
+            return Err(CommandError::invalid("step_minutes", "from 5 to 240"));
+        }
+        let (opens, closes) = offer
+            .salon
+            .day(date)
+            .ok_or_else(|| CommandError::invalid("date", "a date the salon's calendar has"))?;
+        let opens = if now > opens {
+            let step_seconds = step * 60;
+            let passed = (now - opens).num_seconds();
+            opens + Duration::seconds((passed + step_seconds - 1) / step_seconds * step_seconds)
+        } else {
+            opens
+        };
+        let slots = if closes <= opens {
+            Vec::new()
+        } else {
+            free_slots(
+                self.pool(),
+                master_id,
+                opens,
+                closes,
+                Duration::minutes(minutes),
+                Duration::minutes(step),
+            )
+            .await
+            .map_err(|error| match error {
+                FreeSlotsError::Database(error) => CommandError::from(error),
+                other => CommandError::invalid("duration_minutes", other.to_string()),
+            })?
+        };
+        Ok(FreeSlots {
+            master_id,
+            date,
+            slots,
+        })
+    }
+}

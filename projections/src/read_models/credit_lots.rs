@@ -60,7 +60,7 @@ async fn rebuild(
 
 impl Projection for CreditLots {
     fn name(&self) -> &'static str {
-        "credit_lots"
+        crate::ProjectionName::CreditLots.as_str()
     }
 
     fn aggregate_types(&self) -> &'static [&'static str] {
@@ -95,8 +95,9 @@ impl Projection for CreditLots {
     }
 }
 
-/// One lot with points left that lapse within the window asked for.
+/// Points of one grant with something left that lapse soon.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExpiringLot {
     pub reason: String,
     pub reference: String,

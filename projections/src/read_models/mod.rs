@@ -1,4 +1,9 @@
-//! Read models: plain tables with real columns, fed by projection workers.
+//! Read models: plain tables with real columns, fed by projection workers, and the
+//! queries over them. Each read model's file (or folder) is the only writer of its
+//! tables and offers the queries entry points answer from, as methods of
+//! [`ReadModels`]: lists with filters and cursors, one thing with what belongs to it,
+//! reports. A query decides who may read what (by the permission table and the row);
+//! after a write it first waits until its read model shows it.
 
 pub mod analytics;
 pub mod bookings;
@@ -8,9 +13,62 @@ pub mod csv;
 pub mod live_updates;
 pub mod notifications;
 pub mod orders;
+pub mod paging;
 pub mod payments;
 pub mod receipts;
+pub mod reports;
+pub mod status;
 pub mod tax_ledger;
 pub mod ticket_categories;
 pub mod tickets;
 pub mod users;
+
+use domain::use_cases::Written;
+use sqlx::PgPool;
+
+use crate::ProjectionName;
+use crate::read_your_writes::{Checkpoints, READ_YOUR_WRITES_LIMIT};
+
+/// The read side as entry points see it: the read models' tables, and the watcher
+/// that lets a read wait for the caller's own write.
+#[derive(Clone)]
+pub struct ReadModels {
+    pool: PgPool,
+    checkpoints: Checkpoints,
+}
+
+impl ReadModels {
+    pub fn new(pool: PgPool, checkpoints: Checkpoints) -> Self {
+        Self { pool, checkpoints }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub fn checkpoints(&self) -> &Checkpoints {
+        &self.checkpoints
+    }
+
+    /// Waits (bounded) until `projection` shows `written` of an aggregate of
+    /// `aggregate_type`; returns at once without a write.
+    pub async fn shows(
+        &self,
+        projection: ProjectionName,
+        aggregate_type: &str,
+        written: Option<&Written>,
+    ) -> bool {
+        let Some(written) = written else {
+            return true;
+        };
+        self.checkpoints
+            .caught_up(
+                projection,
+                aggregate_type,
+                &written.aggregate_id,
+                written.sequence,
+                READ_YOUR_WRITES_LIMIT,
+            )
+            .await
+    }
+}

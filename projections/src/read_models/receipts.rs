@@ -17,7 +17,9 @@ use super::tax_ledger::TAX_TIME_ZONE;
 /// The only annulment reason that fits a refund (the other is a wrongly made receipt).
 pub const REFUND_ANNULMENT_REASON: &str = "Возврат средств";
 
+/// One payment received in the month and its receipt.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReceiptLine {
     /// When the money came, in the tax time zone's calendar.
     pub received_on: NaiveDate,
@@ -33,7 +35,9 @@ pub struct ReceiptLine {
     pub action: ReceiptAction,
 }
 
+/// What to do with a receipt in «Мой налог».
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReceiptAction {
     /// The receipt stands as issued.

@@ -189,7 +189,7 @@ fn money(error: MoneyError) -> ApplyError {
 
 impl Projection for TaxLedger {
     fn name(&self) -> &'static str {
-        "tax_ledger"
+        crate::ProjectionName::TaxLedger.as_str()
     }
 
     fn aggregate_types(&self) -> &'static [&'static str] {
@@ -205,8 +205,9 @@ impl Projection for TaxLedger {
     }
 }
 
-/// One tax month.
+/// One NPD tax month.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MonthTotals {
     pub month: NaiveDate,
     pub income_individual: Money,
@@ -287,6 +288,7 @@ pub async fn months(pool: &PgPool, rules: &TaxRules) -> Result<Vec<MonthTotals>,
 
 /// One line of the ledger: a payment received or a refund, in its tax month.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaxLine {
     pub tax_month: NaiveDate,
     pub at: DateTime<Utc>,

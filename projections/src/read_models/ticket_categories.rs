@@ -49,7 +49,7 @@ async fn record(connection: &mut PgConnection, event: &EventEnvelope) -> Result<
 
 impl Projection for TicketCategories {
     fn name(&self) -> &'static str {
-        "ticket_categories"
+        crate::ProjectionName::TicketCategories.as_str()
     }
 
     fn aggregate_types(&self) -> &'static [&'static str] {
@@ -62,5 +62,64 @@ impl Projection for TicketCategories {
         event: &'a EventEnvelope,
     ) -> ApplyFuture<'a> {
         Box::pin(record(connection, event))
+    }
+}
+
+/// A ticket category as entry points show it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CategoryView {
+    pub code: String,
+    pub name: String,
+    pub icon: Option<String>,
+    pub colour: String,
+    pub position: i32,
+    pub active: bool,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The categories, by position then code.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CategoryList {
+    pub items: Vec<CategoryView>,
+}
+
+const COLUMNS: &str = "code, name, icon, colour, position, active, updated_at";
+
+impl crate::ReadModels {
+    /// The active categories by position; with `all`, inactive ones too (for those who
+    /// manage them).
+    pub async fn ticket_categories(
+        &self,
+        viewer: domain::permissions::Caller,
+        all: bool,
+    ) -> Result<CategoryList, domain::command::CommandError> {
+        if all {
+            viewer.require(domain::permissions::Action::ManageTicketCategories)?;
+        }
+        let items = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM rm_ticket_categories WHERE active OR $1 ORDER BY position, code"
+        ))
+        .bind(all)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(CategoryList { items })
+    }
+
+    /// Category `code` once the read model shows `after`.
+    pub async fn ticket_category(
+        &self,
+        code: &str,
+        after: Option<&domain::use_cases::Written>,
+    ) -> Result<Option<CategoryView>, domain::command::CommandError> {
+        self.shows(crate::ProjectionName::TicketCategories, "TicketCategory", after)
+            .await;
+        Ok(sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM rm_ticket_categories WHERE code = $1"
+        ))
+        .bind(code)
+        .fetch_optional(self.pool())
+        .await?)
     }
 }

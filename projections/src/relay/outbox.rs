@@ -173,6 +173,7 @@ pub async fn park(
 
 /// How far behind the relay is.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OutboxStatus {
     /// Events committed but not yet acknowledged by JetStream.
     pub depth: i64,

@@ -121,13 +121,14 @@ pub async fn park(
 
 /// Where a projection stands, for the API, the bot and operators.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProjectionStatus {
     pub projection: String,
     /// Aggregates it has applied events of.
     pub aggregates: i64,
-    /// recorded_at of the newest event it applied.
+    /// `recorded_at` of the newest event it applied.
     pub last_recorded_at: Option<DateTime<Utc>>,
-    /// Seconds since then (None before the first event).
+    /// Seconds since then (`null` before the first event).
     pub lag_seconds: Option<f64>,
     pub parked: i64,
 }

@@ -122,7 +122,7 @@ impl Default for WorkerSettings {
     }
 }
 
-pub struct Worker<P: Projection> {
+pub struct Worker<P: Projection + ?Sized> {
     pool: PgPool,
     jetstream: jetstream::Context,
     stream: StreamSettings,
@@ -139,7 +139,7 @@ struct Delivery {
 
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-impl<P: Projection> Worker<P> {
+impl<P: Projection + ?Sized> Worker<P> {
     pub fn new(
         pool: PgPool,
         nats: async_nats::Client,

@@ -1,0 +1,138 @@
+//! `/api/v1/tickets/{id}/messages`: the thread of a ticket. Customers and staff post,
+//! staff leave internal notes, authors edit their own within the edit window, and the
+//! desk deletes.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::Utc;
+use projections::read_models::tickets::TicketWithMessages;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::http::AppState;
+use crate::http::error::{ApiError, ApiJson, ApiPath, ErrorBody};
+use crate::tickets::read_back;
+
+/// A message in a ticket's thread.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = NewTicketMessage)]
+pub struct Post {
+    pub text: String,
+    /// A note only staff see.
+    #[serde(default)]
+    pub internal: bool,
+}
+
+/// `POST /api/v1/tickets/{id}/messages`
+#[utoipa::path(
+    post,
+    path = "/tickets/{id}/messages",
+    tag = "tickets",
+    operation_id = "tickets_post_message",
+    summary = "Post a message (or, staff, an internal note)",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The ticket's id")),
+    request_body = Post,
+    responses(
+        (status = 201, description = "The ticket with the message", body = TicketWithMessages),
+        (status = 403, description = "The caller may not post this (internal notes are for staff)", body = ErrorBody),
+        (status = 404, description = "No such ticket, or not the caller's", body = ErrorBody),
+        (status = 409, description = "The ticket is closed", body = ErrorBody),
+        (status = 422, description = "The text is invalid", body = ErrorBody),
+    )
+)]
+pub async fn post_message(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(request): ApiJson<Post>,
+) -> Result<(StatusCode, Json<TicketWithMessages>), ApiError> {
+    let written = state
+        .core
+        .post_ticket_message(caller.caller(), id, request.text, request.internal, Utc::now())
+        .await?;
+    let ticket = read_back(&state, &caller, &written).await?;
+    Ok((StatusCode::CREATED, Json(ticket)))
+}
+
+/// The new text of a message.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = TicketMessageEdit)]
+pub struct Edit {
+    pub text: String,
+}
+
+/// `PATCH /api/v1/tickets/{id}/messages/{message_id}`: one's own message, within the
+/// edit window.
+#[utoipa::path(
+    patch,
+    path = "/tickets/{id}/messages/{message_id}",
+    tag = "tickets",
+    operation_id = "tickets_edit_message",
+    summary = "Edit one's own message",
+    description = "Only the author, within 15 minutes of posting.",
+    security(("bearer" = [])),
+    params(
+        ("id" = Uuid, Path, description = "The ticket's id"),
+        ("message_id" = Uuid, Path, description = "The message's id"),
+    ),
+    request_body = Edit,
+    responses(
+        (status = 200, description = "The ticket with the edited message", body = TicketWithMessages),
+        (status = 403, description = "Not the caller's message", body = ErrorBody),
+        (status = 404, description = "No such ticket or message", body = ErrorBody),
+        (status = 409, description = "The 15 minutes to edit have passed", body = ErrorBody),
+        (status = 422, description = "The text is invalid", body = ErrorBody),
+    )
+)]
+pub async fn edit_message(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiPath((id, message_id)): ApiPath<(Uuid, Uuid)>,
+    ApiJson(request): ApiJson<Edit>,
+) -> Result<Json<TicketWithMessages>, ApiError> {
+    let written = state
+        .core
+        .edit_ticket_message(caller.caller(), id, message_id, request.text, Utc::now())
+        .await?;
+    Ok(Json(read_back(&state, &caller, &written).await?))
+}
+
+/// `DELETE /api/v1/tickets/{id}/messages/{message_id}` (support desk): the message
+/// stays in the thread as deleted, without its text. Deleting it again is a no-op.
+#[utoipa::path(
+    delete,
+    path = "/tickets/{id}/messages/{message_id}",
+    tag = "tickets",
+    operation_id = "tickets_delete_message",
+    summary = "Delete a message (support desk)",
+    description = "The message stays in the thread as deleted, without its text. Deleting \
+        it again is a no-op.",
+    security(("bearer" = [])),
+    params(
+        ("id" = Uuid, Path, description = "The ticket's id"),
+        ("message_id" = Uuid, Path, description = "The message's id"),
+    ),
+    responses(
+        (status = 200, description = "The ticket with the message deleted", body = TicketWithMessages),
+        (status = 403, description = "The caller is not on the support desk", body = ErrorBody),
+        (status = 404, description = "No such ticket or message", body = ErrorBody),
+    )
+)]
+pub async fn delete_message(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiPath((id, message_id)): ApiPath<(Uuid, Uuid)>,
+) -> Result<Json<TicketWithMessages>, ApiError> {
+    let written = state
+        .core
+        .delete_ticket_message(caller.caller(), id, message_id, Utc::now())
+        .await?;
+    Ok(Json(read_back(&state, &caller, &written).await?))
+}
+

@@ -1,0 +1,38 @@
+//! Who may see an order (and so act on it or read it): one rule for the write side
+//! (from the aggregate) and the read side (from a read-model row).
+
+use uuid::Uuid;
+
+use crate::permissions::{Action, Caller};
+
+/// The people of an order, and whether the pool offers it to executors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderParties {
+    pub customer_id: Uuid,
+    pub executor_id: Option<Uuid>,
+    /// The master of a booking.
+    pub master_id: Option<Uuid>,
+    /// Paid coursework nobody has taken yet.
+    pub in_pool: bool,
+}
+
+impl OrderParties {
+    /// Whether `caller` works on the order (its executor or its booking's master).
+    pub fn works_on(&self, caller: Caller) -> bool {
+        self.executor_id == Some(caller.user_id) || self.master_id == Some(caller.user_id)
+    }
+
+    /// Its parties, the desk and managers, and executors the pool offers it to. Others
+    /// are told there is no such order, so ids of others' orders are not confirmed.
+    pub fn visible_to(&self, caller: Caller) -> bool {
+        self.customer_id == caller.user_id
+            || self.works_on(caller)
+            || caller.may(Action::ViewAllOrders)
+            || (self.in_pool && caller.may(Action::TakeOrderFromPool))
+    }
+
+    /// Internal notes: for the desk and managers, and staff who work on the order.
+    pub fn shows_internal_notes(&self, caller: Caller) -> bool {
+        caller.may(Action::ViewAllOrders) || (self.works_on(caller) && caller.role.is_staff())
+    }
+}

@@ -1,0 +1,107 @@
+//! The use cases: everything that changes state, written once below every entry
+//! point (the HTTP API, the bot, the command line). An entry point turns its input
+//! into a call here and the answer into its own form; the rules live here and in the
+//! aggregates.
+//!
+//! A use case checks the caller's permission, validates and prices its input from
+//! configuration (never from the client), runs the commands, and returns what it
+//! wrote ([`Written`]: the aggregate and sequence a read must wait for). Its errors
+//! are [`CommandError`]s (kind, message, the field at fault, a stable code) or its
+//! own enum where the outcomes are its own (login codes). Outside services sit behind
+//! ports ([`payments::PaymentProvider`]); the composition root injects them. A use
+//! case reads no read model: rules that span aggregates are decided by aggregates or
+//! by the store (`migrations/*_write_side_guards.sql`).
+
+pub mod credits;
+pub mod identity;
+pub mod login_codes;
+pub mod order_actions;
+pub mod owners;
+pub mod payments;
+pub mod placing;
+pub mod ticket_categories;
+pub mod tickets;
+pub mod users;
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+
+use crate::catalogue::{Catalogue, SalonHours, Shopfront};
+use crate::command::{CommandError, Commands};
+use payments::{PaymentProvider, PaymentSettings};
+
+/// What the businesses sell and when: configuration the use cases price and check
+/// with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Offer {
+    /// Credit packs and plans.
+    pub catalogue: Catalogue,
+    /// The salon's services and the shop's products.
+    pub shopfront: Shopfront,
+    /// The salon's working day.
+    pub salon: SalonHours,
+}
+
+/// The write side every entry point shares: the command services, the write-side
+/// tables (identities, login codes, payment requests) and the outside services.
+pub struct Core {
+    pub commands: Arc<Commands>,
+    pool: PgPool,
+    pub offer: Offer,
+    payments: Arc<dyn PaymentProvider>,
+    pub payment_settings: PaymentSettings,
+}
+
+impl Core {
+    pub fn new(
+        pool: PgPool,
+        commands: Arc<Commands>,
+        offer: Offer,
+        payments: Arc<dyn PaymentProvider>,
+        payment_settings: PaymentSettings,
+    ) -> Self {
+        Self {
+            commands,
+            pool,
+            offer,
+            payments,
+            payment_settings,
+        }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// What a use case wrote: the aggregate and its sequence after the write, so an
+/// entry point can wait until the read model it answers from shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub aggregate_id: String,
+    pub sequence: usize,
+}
+
+impl Written {
+    pub fn new(aggregate_id: impl Into<String>, sequence: usize) -> Self {
+        Self {
+            aggregate_id: aggregate_id.into(),
+            sequence,
+        }
+    }
+}
+
+/// `Ok` when `text` (trimmed) has 1 to `max` characters, else bad input in `field`.
+pub(crate) fn text_within(
+    field: &str,
+    text: &str,
+    max: usize,
+    message: &str,
+) -> Result<(), CommandError> {
+    let length = text.trim().chars().count();
+    if length == 0 || text.chars().count() > max {
+        return Err(CommandError::invalid(field, message));
+    }
+    Ok(())
+}

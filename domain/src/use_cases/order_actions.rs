@@ -1,0 +1,122 @@
+//! Every step of an order's life after placing it. The Order aggregate decides who may
+//! and when; here the step is checked for what the aggregate cannot know (the salon's
+//! hours, the clock) and others' orders are not found.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{Core, Written};
+use crate::command::CommandError;
+use crate::money::Money;
+use crate::order::{OrderCommand, Slot};
+use crate::permissions::Caller;
+
+/// One step, with what it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderAction {
+    /// Staff price a coursework brief.
+    Quote { price: Money },
+    AcceptQuote,
+    /// Staff give a paid order to an executor.
+    Assign { executor_id: Uuid },
+    /// An executor takes a paid order from the pool.
+    Take,
+    Start,
+    Submit {
+        files: Vec<String>,
+        note: Option<String>,
+    },
+    Ship { tracking: String },
+    RequestRevision { reason: String },
+    Accept,
+    ConfirmDelivery,
+    Complete,
+    /// `refund`: what to refund of what was paid.
+    Cancel {
+        reason: String,
+        refund: Option<Money>,
+    },
+    Reschedule {
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    },
+    NoShow,
+    Review { stars: u8, text: Option<String> },
+    /// An internal note, never shown to the customer.
+    Note { text: String },
+}
+
+impl OrderAction {
+    /// Every action's name as entry points spell it.
+    pub const NAMES: &'static str = "quote, accept-quote, assign, take, start, submit, ship, \
+        request-revision, accept, confirm-delivery, complete, cancel, reschedule, no-show, \
+        review, notes";
+
+    fn into_command(self, by: Caller, now: DateTime<Utc>) -> OrderCommand {
+        use OrderAction as A;
+        use OrderCommand as C;
+        match self {
+            A::Quote { price } => C::Quote { price, by },
+            A::AcceptQuote => C::AcceptQuote { by },
+            A::Assign { executor_id } => C::AssignExecutor { executor_id, by },
+            A::Take => C::TakeOrder { by },
+            A::Start => C::Start { by },
+            A::Submit { files, note } => C::SubmitResult { files, note, by },
+            A::Ship { tracking } => C::Ship { tracking, by },
+            A::RequestRevision { reason } => C::RequestRevision { reason, by },
+            A::Accept => C::Accept { by },
+            A::ConfirmDelivery => C::ConfirmDelivery { by },
+            A::Complete => C::Complete { by },
+            A::Cancel { reason, refund } => C::Cancel { reason, refund, by },
+            A::Reschedule { start, end } => C::Reschedule {
+                slot: Slot { start, end },
+                by,
+            },
+            A::NoShow => C::MarkNoShow { at: now, by },
+            A::Review { stars, text } => C::Review { stars, text, by },
+            A::Note { text } => C::AddInternalNote { text, by },
+        }
+    }
+}
+
+impl Core {
+    /// Takes `action` on order `order_id` as `caller`. Orders the caller may not see
+    /// are not found, before the aggregate could say what state they are in.
+    pub async fn act_on_order(
+        &self,
+        caller: Caller,
+        order_id: Uuid,
+        action: OrderAction,
+        now: DateTime<Utc>,
+    ) -> Result<Written, CommandError> {
+        if let OrderAction::Reschedule { start, end } = &action {
+            if *start <= now {
+                return Err(CommandError::invalid("start", "a time in the future"));
+            }
+            if !self.offer.salon.contains(*start, *end) {
+                return Err(CommandError::invalid(
+                    "start",
+                    "a slot within the salon's working hours, on one day",
+                ));
+            }
+        }
+        let id = order_id.to_string();
+        let (order, _) = self.commands.orders.load(&id).await?;
+        if !order
+            .parties()
+            .is_some_and(|parties| parties.visible_to(caller))
+        {
+            return Err(CommandError::not_found("no such order"));
+        }
+        let committed = self
+            .commands
+            .orders
+            .execute(
+                &id,
+                action.into_command(caller, now),
+                &caller.context().at(now),
+            )
+            .await?;
+        Ok(Written::new(id, committed.sequence))
+    }
+}

@@ -1,0 +1,537 @@
+//! Notifications (`rm_notifications`): for every event, who is told what. A row
+//! names the recipient (a user, or the staff group), a template and its parameters;
+//! the bot renders the template in the recipient's language, sends it, and marks the
+//! row sent. Deciding is here; sending exactly once is the bot's job.
+//!
+//! A row's id is the causing event's message id plus the recipient, so a redelivered
+//! event decides the same rows again and they are kept once. This projection is the
+//! only writer of `rm_notifications`: the scheduler's reminders have their own table
+//! ([`reminders`]) and delivery state its own ([`deliveries`], the bot's sender's), so
+//! a rebuild neither loses reminders nor resends what was delivered. The projection keeps
+//! its own memory of each order's, ticket's and payment's people
+//! (`notification_parties`), so it never waits on another projection.
+
+use domain::credit::{CreditEvent, GrantReason};
+use domain::order::{OrderDetails, OrderEvent};
+use domain::payment::PaymentEvent;
+use domain::ticket::TicketEvent;
+use domain::user::UserEvent;
+use domain::wire::wire_name;
+use serde_json::{Value, json};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::envelope::EventEnvelope;
+use crate::worker::{ApplyError, ApplyFuture, Projection};
+
+pub mod deliveries;
+pub mod reminders;
+
+pub struct Notifications;
+
+/// Who a notification goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipient {
+    User(Uuid),
+    StaffGroup,
+}
+
+impl Recipient {
+    pub(crate) fn key(self) -> String {
+        match self {
+            Recipient::User(id) => id.to_string(),
+            Recipient::StaffGroup => "staff".to_owned(),
+        }
+    }
+}
+
+/// One decided notification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub recipient: Recipient,
+    pub template: &'static str,
+    pub params: Value,
+}
+
+fn notice(recipient: Recipient, template: &'static str, params: Value) -> Notice {
+    Notice {
+        recipient,
+        template,
+        params,
+    }
+}
+
+/// The people of one order, ticket or payment, as this projection remembers them.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Parties {
+    customer_id: Uuid,
+    assignee_id: Option<Uuid>,
+    title: String,
+}
+
+async fn parties(
+    connection: &mut PgConnection,
+    event: &EventEnvelope,
+) -> Result<Option<Parties>, ApplyError> {
+    Ok(sqlx::query_as(
+        "SELECT customer_id, assignee_id, title FROM notification_parties \
+         WHERE aggregate_type = $1 AND aggregate_id = $2",
+    )
+    .bind(&event.aggregate_type)
+    .bind(&event.aggregate_id)
+    .fetch_optional(connection)
+    .await?)
+}
+
+async fn remember(
+    connection: &mut PgConnection,
+    event: &EventEnvelope,
+    customer_id: Uuid,
+    title: &str,
+) -> Result<(), ApplyError> {
+    sqlx::query(
+        "INSERT INTO notification_parties (aggregate_type, aggregate_id, customer_id, title) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(&event.aggregate_type)
+    .bind(&event.aggregate_id)
+    .bind(customer_id)
+    .bind(title)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+async fn assign(
+    connection: &mut PgConnection,
+    event: &EventEnvelope,
+    assignee_id: Uuid,
+) -> Result<(), ApplyError> {
+    sqlx::query(
+        "UPDATE notification_parties SET assignee_id = $3 WHERE aggregate_type = $1 AND aggregate_id = $2",
+    )
+    .bind(&event.aggregate_type)
+    .bind(&event.aggregate_id)
+    .bind(assignee_id)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+async fn order_notices(
+    connection: &mut PgConnection,
+    event: &EventEnvelope,
+) -> Result<Vec<Notice>, ApplyError> {
+    use OrderEvent as E;
+    use Recipient::{StaffGroup, User};
+    let decoded: OrderEvent = event.decode()?;
+    if let E::OrderPlaced {
+        customer_id,
+        details,
+        ..
+    } = &decoded
+    {
+        let (title, extra) = match details {
+            OrderDetails::Coursework(brief) => {
+                (brief.subject.clone(), json!({"deadline": brief.deadline}))
+            }
+            OrderDetails::Shop { lines, total, .. } => (
+                lines
+                    .first()
+                    .map(|line| line.name.clone())
+                    .unwrap_or_default(),
+                json!({"items": lines.len(), "total": total}),
+            ),
+            OrderDetails::Booking {
+                service_name,
+                master_id,
+                slot,
+                ..
+            } => (
+                service_name.clone(),
+                json!({"master_id": master_id, "starts_at": slot.start}),
+            ),
+        };
+        remember(connection, event, *customer_id, &title).await?;
+        if let OrderDetails::Booking { master_id, .. } = details {
+            assign(connection, event, *master_id).await?;
+        }
+        let params = json!({"order_id": event.aggregate_id, "title": title, "kind": wire_name(&details.kind()), "details": extra});
+        let mut notices = vec![
+            notice(User(*customer_id), "order_placed", params.clone()),
+            notice(StaffGroup, "staff_new_order", params.clone()),
+        ];
+        if let OrderDetails::Booking { master_id, .. } = details {
+            notices.push(notice(User(*master_id), "master_new_booking", params));
+        }
+        return Ok(notices);
+    }
+    let Some(parties) = parties(connection, event).await? else {
+        return Err(ApplyError::Decode(format!(
+            "order {} has no OrderPlaced before {}",
+            event.aggregate_id, event.event_type
+        )));
+    };
+    let customer = User(parties.customer_id);
+    let executor = parties.assignee_id.map(User);
+    let base = |extra: Value| {
+        let mut params = json!({"order_id": event.aggregate_id, "title": parties.title});
+        if let (Some(target), Value::Object(more)) = (params.as_object_mut(), extra) {
+            target.extend(more);
+        }
+        params
+    };
+    let to_executor = |template, params: Value| executor.map(|who| notice(who, template, params));
+    Ok(match decoded {
+        E::OrderPlaced { .. }
+        | E::InternalNoteAdded { .. }
+        | E::WorkStarted { .. }
+        | E::RefundRecorded { .. }
+        | E::PaymentOpened { .. }
+        | E::PaymentReleased { .. } => vec![],
+        E::PriceQuoted { price, .. } => vec![notice(
+            customer,
+            "order_quoted",
+            base(json!({"price": price})),
+        )],
+        E::QuoteAccepted { .. } => {
+            vec![notice(StaffGroup, "staff_quote_accepted", base(json!({})))]
+        }
+        E::OrderPaid { amount, .. } => vec![
+            notice(customer, "order_paid", base(json!({"amount": amount}))),
+            notice(
+                StaffGroup,
+                "staff_order_paid",
+                base(json!({"amount": amount})),
+            ),
+        ],
+        E::ExecutorAssigned { executor_id, .. } => {
+            assign(connection, event, executor_id).await?;
+            vec![
+                notice(
+                    User(executor_id),
+                    "executor_order_assigned",
+                    base(json!({})),
+                ),
+                notice(customer, "order_executor_assigned", base(json!({}))),
+            ]
+        }
+        E::ResultSubmitted { files, .. } => {
+            vec![notice(
+                customer,
+                "order_result_ready",
+                base(json!({"files": files.len()})),
+            )]
+        }
+        E::RevisionRequested { reason, revision } => to_executor(
+            "executor_revision_requested",
+            base(json!({"reason": reason, "revision": revision})),
+        )
+        .into_iter()
+        .collect(),
+        E::ResultAccepted { .. } => to_executor("executor_result_accepted", base(json!({})))
+            .into_iter()
+            .collect(),
+        E::OrderShipped { tracking } => {
+            vec![notice(
+                customer,
+                "order_shipped",
+                base(json!({"tracking": tracking})),
+            )]
+        }
+        E::DeliveryConfirmed { .. } => vec![],
+        E::OrderCompleted { .. } => vec![notice(
+            customer,
+            "order_completed_ask_review",
+            base(json!({})),
+        )],
+        E::OrderCancelled { reason, refund, .. } => {
+            let params =
+                base(json!({"reason": reason, "refund": refund.map(|refund| refund.amount)}));
+            let mut notices = vec![notice(customer, "order_cancelled", params.clone())];
+            notices.extend(to_executor("executor_order_cancelled", params));
+            notices
+        }
+        E::BookingRescheduled { to, .. } => {
+            let params = base(json!({"starts_at": to.start}));
+            let mut notices = vec![notice(customer, "booking_rescheduled", params.clone())];
+            notices.extend(to_executor("master_booking_rescheduled", params));
+            notices
+        }
+        E::NoShowMarked { .. } => vec![notice(StaffGroup, "staff_no_show", base(json!({})))],
+        E::OrderReviewed { stars, text } => {
+            let params = base(json!({"stars": stars, "text": text}));
+            let mut notices = vec![notice(StaffGroup, "staff_order_reviewed", params.clone())];
+            notices.extend(to_executor("executor_order_reviewed", params));
+            notices
+        }
+    })
+}
+
+async fn ticket_notices(
+    connection: &mut PgConnection,
+    event: &EventEnvelope,
+) -> Result<Vec<Notice>, ApplyError> {
+    use Recipient::{StaffGroup, User};
+    let decoded: TicketEvent = event.decode()?;
+    if let TicketEvent::TicketOpened {
+        customer_id,
+        title,
+        category,
+        priority,
+        ..
+    } = &decoded
+    {
+        remember(connection, event, *customer_id, title).await?;
+        let params = json!({"ticket_id": event.aggregate_id, "title": title, "category": category, "priority": priority});
+        return Ok(vec![
+            notice(User(*customer_id), "ticket_received", params.clone()),
+            notice(StaffGroup, "staff_ticket_opened", params),
+        ]);
+    }
+    let Some(parties) = parties(connection, event).await? else {
+        return Err(ApplyError::Decode(format!(
+            "ticket {} has no TicketOpened before {}",
+            event.aggregate_id, event.event_type
+        )));
+    };
+    let params = |extra: Value| {
+        let mut params = json!({"ticket_id": event.aggregate_id, "title": parties.title});
+        if let (Some(target), Value::Object(more)) = (params.as_object_mut(), extra) {
+            target.extend(more);
+        }
+        params
+    };
+    Ok(match decoded {
+        TicketEvent::MessageDeleted { message_id, .. } => {
+            // Its text must not be sent later either.
+            sqlx::query(
+                "UPDATE rm_notifications SET params = (params - 'text') || '{\"deleted\": true}' \
+                 WHERE params ->> 'ticket_id' = $1 AND params ->> 'message_id' = $2",
+            )
+            .bind(&event.aggregate_id)
+            .bind(message_id.to_string())
+            .execute(&mut *connection)
+            .await?;
+            vec![]
+        }
+        TicketEvent::TicketOpened { .. } | TicketEvent::MessageEdited { .. } => vec![],
+        TicketEvent::MessagePosted {
+            by_staff: true,
+            internal: false,
+            text,
+            message_id,
+            ..
+        } => vec![notice(
+            User(parties.customer_id),
+            "ticket_reply",
+            params(json!({"text": text, "message_id": message_id})),
+        )],
+        TicketEvent::MessagePosted { by_staff: true, .. } => vec![],
+        TicketEvent::MessagePosted {
+            text, message_id, ..
+        } => {
+            let to = parties.assignee_id.map(User).unwrap_or(StaffGroup);
+            vec![notice(
+                to,
+                "staff_ticket_customer_message",
+                params(json!({"text": text, "message_id": message_id})),
+            )]
+        }
+        TicketEvent::TicketAssigned { assignee_id } => {
+            assign(connection, event, assignee_id).await?;
+            vec![notice(
+                User(assignee_id),
+                "staff_ticket_assigned",
+                params(json!({})),
+            )]
+        }
+        TicketEvent::StatusChanged { to, .. } => vec![notice(
+            User(parties.customer_id),
+            "ticket_status_changed",
+            params(json!({"status": to})),
+        )],
+        TicketEvent::PriorityChanged { .. } => vec![],
+        TicketEvent::SupportRated { stars, .. } => {
+            vec![notice(
+                StaffGroup,
+                "staff_ticket_rated",
+                params(json!({"stars": stars})),
+            )]
+        }
+    })
+}
+
+async fn payment_notices(
+    connection: &mut PgConnection,
+    event: &EventEnvelope,
+) -> Result<Vec<Notice>, ApplyError> {
+    let decoded: PaymentEvent = event.decode()?;
+    if let PaymentEvent::PaymentCreated { payer_user_id, .. } = &decoded {
+        remember(connection, event, *payer_user_id, "").await?;
+        return Ok(vec![]);
+    }
+    let Some(parties) = parties(connection, event).await? else {
+        return Err(ApplyError::Decode(format!(
+            "payment {} has no PaymentCreated before {}",
+            event.aggregate_id, event.event_type
+        )));
+    };
+    let payer = Recipient::User(parties.customer_id);
+    let payment = &event.aggregate_id;
+    Ok(match decoded {
+        PaymentEvent::PaymentSucceeded { amount, .. } => vec![notice(
+            payer,
+            "payment_received",
+            json!({"payment_id": payment, "amount": amount}),
+        )],
+        PaymentEvent::PaymentCanceled { reason } => vec![notice(
+            payer,
+            "payment_canceled",
+            json!({"payment_id": payment, "reason": reason}),
+        )],
+        PaymentEvent::RefundSucceeded { amount, .. } => vec![notice(
+            payer,
+            "refund_made",
+            json!({"payment_id": payment, "amount": amount}),
+        )],
+        PaymentEvent::RefundFailed { amount, reason, .. } => vec![notice(
+            Recipient::StaffGroup,
+            "staff_refund_failed",
+            json!({"payment_id": payment, "amount": amount, "reason": reason}),
+        )],
+        _ => vec![],
+    })
+}
+
+fn credit_notices(event: &EventEnvelope) -> Result<Vec<Notice>, ApplyError> {
+    let decoded: CreditEvent = event.decode()?;
+    // Accounts are keyed by user id; an account of another kind has nobody to tell.
+    let Ok(owner) = Uuid::parse_str(&event.aggregate_id) else {
+        return Ok(vec![]);
+    };
+    let owner = Recipient::User(owner);
+    Ok(match decoded {
+        // A purchase is announced by its payment.
+        CreditEvent::CreditsGranted {
+            reason: GrantReason::Purchase,
+            ..
+        } => vec![],
+        CreditEvent::CreditsGranted {
+            amount,
+            reason,
+            expires_at,
+            ..
+        } => vec![notice(
+            owner,
+            "credits_granted",
+            json!({"amount": amount, "reason": reason, "expires_at": expires_at}),
+        )],
+        CreditEvent::SubscriptionActivated {
+            plan, period_end, ..
+        } => vec![notice(
+            owner,
+            "subscription_active",
+            json!({"plan": plan, "until": period_end}),
+        )],
+        CreditEvent::PointsExpired { amount, .. } => {
+            vec![notice(owner, "points_expired", json!({"amount": amount}))]
+        }
+        CreditEvent::CreditsSpent { .. }
+        | CreditEvent::SpendRefunded { .. }
+        | CreditEvent::CreditsRevoked { .. } => vec![],
+    })
+}
+
+fn user_notices(event: &EventEnvelope) -> Result<Vec<Notice>, ApplyError> {
+    let decoded: UserEvent = event.decode()?;
+    let Ok(user) = Uuid::parse_str(&event.aggregate_id) else {
+        return Ok(vec![]);
+    };
+    Ok(match decoded {
+        UserEvent::RoleChanged { to, .. } => {
+            vec![notice(
+                Recipient::User(user),
+                "role_changed",
+                json!({"role": to}),
+            )]
+        }
+        UserEvent::ReferrerLinked { referrer_id } => vec![notice(
+            Recipient::User(referrer_id),
+            "referral_joined",
+            json!({"user_id": user}),
+        )],
+        // A blocked user is not written to; the unblocking is news to them.
+        UserEvent::UserUnblocked {} => vec![notice(Recipient::User(user), "unblocked", json!({}))],
+        _ => vec![],
+    })
+}
+
+/// Decides the notices of one event (and updates the projection's memory of who is
+/// on what).
+async fn decide(
+    connection: &mut PgConnection,
+    event: &EventEnvelope,
+) -> Result<Vec<Notice>, ApplyError> {
+    match event.aggregate_type.as_str() {
+        "Order" => order_notices(connection, event).await,
+        "Ticket" => ticket_notices(connection, event).await,
+        "Payment" => payment_notices(connection, event).await,
+        "CreditAccount" => credit_notices(event),
+        "User" => user_notices(event),
+        _ => Ok(vec![]),
+    }
+}
+
+/// Stores a notice once under `key` (the cause plus the recipient).
+async fn store(
+    connection: &mut PgConnection,
+    cause: &str,
+    notice: &Notice,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), sqlx::Error> {
+    let (recipient, user_id) = match notice.recipient {
+        Recipient::User(id) => ("user", Some(id)),
+        Recipient::StaffGroup => ("staff_group", None),
+    };
+    sqlx::query(
+        "INSERT INTO rm_notifications (notification_id, recipient, user_id, template, params, cause, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (notification_id) DO NOTHING",
+    )
+    .bind(format!("{cause}:{}:{}", notice.template, notice.recipient.key()))
+    .bind(recipient)
+    .bind(user_id)
+    .bind(notice.template)
+    .bind(&notice.params)
+    .bind(cause)
+    .bind(at)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+async fn record(connection: &mut PgConnection, event: &EventEnvelope) -> Result<(), ApplyError> {
+    let cause = event.message_id();
+    for notice in decide(connection, event).await? {
+        store(connection, &cause, &notice, event.recorded_at).await?;
+    }
+    Ok(())
+}
+
+impl Projection for Notifications {
+    fn name(&self) -> &'static str {
+        crate::ProjectionName::Notifications.as_str()
+    }
+
+    fn aggregate_types(&self) -> &'static [&'static str] {
+        &["Order", "Ticket", "Payment", "CreditAccount", "User"]
+    }
+
+    fn apply<'a>(
+        &'a self,
+        connection: &'a mut PgConnection,
+        event: &'a EventEnvelope,
+    ) -> ApplyFuture<'a> {
+        Box::pin(record(connection, event))
+    }
+}

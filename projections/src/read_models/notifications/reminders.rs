@@ -1,0 +1,36 @@
+//! The scheduler's reminders (`scheduled_reminders`, written here alone): a booking
+//! coming up, a ticket whose customer waits. Keyed by what they are about plus the
+//! template and the recipient, so a rerun of the scan adds nothing. The bot's sender
+//! delivers them with the notifications ([`super::deliveries`]).
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+use super::{Notice, Recipient};
+
+/// Stores a reminder once under its key (`cause` is what it is about).
+pub async fn store(
+    connection: &mut PgConnection,
+    cause: &str,
+    notice: &Notice,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let (recipient, user_id) = match notice.recipient {
+        Recipient::User(id) => ("user", Some(id)),
+        Recipient::StaffGroup => ("staff_group", None),
+    };
+    sqlx::query(
+        "INSERT INTO scheduled_reminders (reminder_id, recipient, user_id, template, params, cause, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (reminder_id) DO NOTHING",
+    )
+    .bind(format!("{cause}:{}:{}", notice.template, notice.recipient.key()))
+    .bind(recipient)
+    .bind(user_id)
+    .bind(notice.template)
+    .bind(&notice.params)
+    .bind(cause)
+    .bind(at)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
