@@ -138,6 +138,53 @@ pub mod things {
 ///
 /// It issues what the payment reactions would (marking orders paid, granting packs)
 /// itself, so it is complete without any worker; the reactions then find it done.
+/// Registers user `id` (Telegram `telegram_id`) with `role`, as the system.
+pub async fn registered(
+    commands: &Commands,
+    id: uuid::Uuid,
+    telegram_id: i64,
+    name: &str,
+    role: domain::permissions::Role,
+) {
+    use domain::user::{Profile, UserCommand};
+    let who = CommandContext::system("script");
+    let user = id.to_string();
+    commands
+        .users
+        .execute(
+            &user,
+            UserCommand::Register {
+                user_id: id,
+                telegram_id,
+                profile: Profile {
+                    first_name: name.to_owned(),
+                    last_name: None,
+                    username: Some(format!("user{telegram_id}")),
+                    language: Some("ru".to_owned()),
+                    photo_url: None,
+                },
+                invited_with: None,
+            },
+            &who,
+        )
+        .await
+        .expect("registered");
+    if role != domain::permissions::Role::Client {
+        commands
+            .users
+            .execute(
+                &user,
+                UserCommand::ChangeRole {
+                    role,
+                    by: domain::permissions::Role::Owner,
+                },
+                &who,
+            )
+            .await
+            .expect("role");
+    }
+}
+
 pub async fn business(pool: &PgPool) {
     use domain::money::Money;
     use domain::money::tax::PayerKind;
@@ -175,41 +222,7 @@ pub async fn business(pool: &PgPool) {
         (C3, 2003, "Жанна", Role::Client),
     ];
     for (id, telegram_id, name, role) in users {
-        let user = id.to_string();
-        commands
-            .users
-            .execute(
-                &user,
-                UserCommand::Register {
-                    user_id: id,
-                    telegram_id,
-                    profile: Profile {
-                        first_name: name.to_owned(),
-                        last_name: None,
-                        username: Some(format!("user{telegram_id}")),
-                        language: Some("ru".to_owned()),
-                        photo_url: None,
-                    },
-                    invited_with: None,
-                },
-                &who,
-            )
-            .await
-            .expect("registered");
-        if role != Role::Client {
-            commands
-                .users
-                .execute(
-                    &user,
-                    UserCommand::ChangeRole {
-                        role,
-                        by: Role::Owner,
-                    },
-                    &who,
-                )
-                .await
-                .expect("role");
-        }
+        registered(&commands, id, telegram_id, name, role).await;
     }
     commands
         .users

@@ -282,6 +282,7 @@ async fn one_masters_slot_is_booked_once_even_by_simultaneous_commands() {
     let context = TestContext::new().await;
     let commands = std::sync::Arc::new(Commands::over(context.pool.clone()));
     let master = Uuid::now_v7();
+    tests::history::registered(&commands, master, 7_001, "Вера", Role::Executor).await;
     let who = CommandContext::system("test");
     // Ten processes place overlapping bookings at the same instant.
     let attempts = (0..10).map(|_| {
@@ -396,6 +397,7 @@ async fn the_store_itself_refuses_an_overlapping_booking() {
         },
     );
     let master = Uuid::now_v7();
+    tests::history::registered(&commands, master, 7_001, "Вера", Role::Executor).await;
     let who = CommandContext::system("test");
     let first = Uuid::now_v7();
     commands

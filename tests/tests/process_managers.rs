@@ -245,7 +245,7 @@ async fn the_scheduler_expires_points_and_reminds_once() {
     );
     let reminders = || async {
         sqlx::query_as::<_, (String, Option<Uuid>, String)>(
-            "SELECT template, user_id, recipient FROM rm_notifications \
+            "SELECT template, user_id, recipient FROM scheduled_reminders \
              WHERE cause LIKE 'reminder:%' ORDER BY template, user_id",
         )
         .fetch_all(&context.pool)

@@ -206,7 +206,9 @@ async fn free_slots_are_the_salon_day_without_the_masters_bookings() {
     let day = (Utc::now() + chrono::Duration::days(7)).date_naive();
     let at = |hour| Utc.from_utc_datetime(&day.and_hms_opt(hour, 0, 0).expect("time"));
     let order = Uuid::now_v7();
-    Commands::over(context.pool.clone())
+    let commands = Commands::over(context.pool.clone());
+    tests::history::registered(&commands, people::MASTER, 1_003, "Вера", Role::Executor).await;
+    commands
         .orders
         .execute(
             &order.to_string(),
