@@ -192,7 +192,7 @@ pub async fn business(pool: &PgPool) {
     use domain::payment::{PaymentCommand, PaymentPurpose, RefundOutcome};
     use domain::permissions::Role;
     use domain::ticket::{Priority, TicketCommand, TicketStatus};
-    use domain::user::{Profile, UserCommand};
+    use domain::user::UserCommand;
     use people::*;
     use things::*;
     use uuid::Uuid;

@@ -1,0 +1,467 @@
+//! The use cases and queries called as the bot will call them: no HTTP, the same
+//! `Core` and `ReadModels` the API's handlers translate to. Sign-in with a referral,
+//! a blocked account, desktop login codes, an order from brief to review, credits,
+//! a ticket's thread, a profile, staff changing a user, payments and refunds against a
+//! YooKassa-compatible server.
+
+use api::startup::Parts;
+use chrono::{Duration, Utc};
+use domain::command::ErrorKind;
+use domain::money::Money;
+use domain::permissions::{Caller, Role};
+use domain::use_cases::credits::Spend;
+use domain::use_cases::identity::TelegramProfile;
+use domain::use_cases::login_codes::{Collected, LoginCodeError};
+use domain::use_cases::order_actions::OrderAction;
+use domain::use_cases::payments::{PaymentOrder, PurposeRequest, RefundState};
+use domain::use_cases::placing::{CourseworkBrief, NewOrder};
+use domain::use_cases::tickets::{NewTicket, TicketChange};
+use domain::use_cases::users::{ProfileChange, UserChange};
+use domain::use_cases::{Core, Written};
+use projections::ReadModels;
+use tests::TestContext;
+use tests::api_client::settings;
+use tests::app::spawn_app;
+use tests::eventually;
+use tests::yookassa_fake::FakeYooKassa;
+use uuid::Uuid;
+
+fn telegram(id: i64, name: &str) -> TelegramProfile {
+    TelegramProfile {
+        id,
+        first_name: name.to_owned(),
+        last_name: None,
+        username: None,
+        language_code: Some("ru".to_owned()),
+        photo_url: None,
+    }
+}
+
+async fn signed_in(core: &Core, id: i64, name: &str) -> Caller {
+    core.sign_in(&telegram(id, name), None, Utc::now())
+        .await
+        .expect("signs in")
+        .caller()
+}
+
+/// Makes `caller` `role` (as an owner would) and returns them in it.
+async fn promoted(core: &Core, owner: Caller, caller: Caller, role: Role) -> Caller {
+    core.change_user(owner, caller.user_id, UserChange::Role(role), Utc::now())
+        .await
+        .expect("promoted");
+    Caller::new(caller.user_id, role)
+}
+
+#[tokio::test]
+async fn people_sign_in_refer_others_and_staff_change_them() {
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), Parts::ALL).await;
+    let (core, reads) = (&app.state.core, &app.state.reads);
+    core.grant_owner(600_001, "test owner", "test")
+        .await
+        .expect("granted");
+    let owner = core
+        .sign_in(&telegram(600_001, "Ольга"), None, Utc::now())
+        .await
+        .expect("signs in");
+    assert_eq!((owner.role, owner.registered_now), (Role::Owner, true));
+    let owner = owner.caller();
+    let signed = core
+        .sign_in(&telegram(600_002, "Дарья"), None, Utc::now())
+        .await
+        .expect("signs in");
+    let inviter = signed.caller();
+    let me = reads
+        .me(
+            inviter.user_id,
+            Some(&Written::new(inviter.user_id.to_string(), signed.user_version)),
+        )
+        .await
+        .expect("reads")
+        .expect("the profile");
+    let invited = core
+        .sign_in(
+            &telegram(600_003, "Егор"),
+            Some(&format!("ref_{}", me.referral_code)),
+            Utc::now(),
+        )
+        .await
+        .expect("signs in");
+    let again = core
+        .sign_in(&telegram(600_003, "Егор"), None, Utc::now())
+        .await
+        .expect("signs in again");
+    assert_eq!((again.user_id, again.registered_now), (invited.user_id, false));
+    assert!(
+        eventually(std::time::Duration::from_secs(10), || async {
+            let referrals = reads.referrals(inviter, Some("test_bot")).await.expect("reads");
+            referrals.referrals.len() == 1
+        })
+        .await
+    );
+    let referrals = reads.referrals(inviter, Some("test_bot")).await.expect("reads");
+    assert_eq!(
+        referrals.link.as_deref(),
+        Some(format!("https://t.me/test_bot?startapp=ref_{}", me.referral_code).as_str())
+    );
+
+    // One's own profile; bad input names its field.
+    let written = core
+        .update_profile(
+            inviter,
+            ProfileChange {
+                first_name: Some("Даша".to_owned()),
+                ..ProfileChange::default()
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("changed");
+    let me = reads.me(inviter.user_id, Some(&written)).await.expect("reads");
+    assert_eq!(me.map(|me| me.first_name).as_deref(), Some("Даша"));
+    let refused = core
+        .update_profile(
+            inviter,
+            ProfileChange {
+                last_name: Some(Some("x".repeat(300))),
+                ..ProfileChange::default()
+            },
+            Utc::now(),
+        )
+        .await
+        .expect_err("too long");
+    assert_eq!(refused.field.as_deref(), Some("last_name"));
+
+    // Staff block; a blocked account cannot sign in.
+    let admin = promoted(core, owner, signed_in(core, 600_004, "Анна").await, Role::Admin).await;
+    let refused = core
+        .change_user(inviter, invited.user_id, UserChange::Unblock, Utc::now())
+        .await
+        .expect_err("clients do not block");
+    assert_eq!(refused.kind, ErrorKind::Forbidden);
+    let block = UserChange::Block {
+        reason: "spam".to_owned(),
+    };
+    let written = core
+        .change_user(admin, invited.user_id, block, Utc::now())
+        .await
+        .expect("blocked");
+    let seen = reads
+        .user(admin, &written.aggregate_id, Some(&written))
+        .await
+        .expect("reads")
+        .expect("the user");
+    assert!(seen.blocked);
+    let refused = core
+        .sign_in(&telegram(600_003, "Егор"), None, Utc::now())
+        .await
+        .expect_err("blocked");
+    assert_eq!(refused.kind, ErrorKind::Forbidden);
+    app.stop().await;
+    context.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_desktop_login_code_is_confirmed_by_staff_and_collected_once() {
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), Parts::ALL).await;
+    let core = &app.state.core;
+    core.grant_owner(610_001, "test owner", "test")
+        .await
+        .expect("granted");
+    let owner = signed_in(core, 610_001, "Ольга").await;
+    let master = promoted(core, owner, signed_in(core, 610_002, "Вера").await, Role::Executor).await;
+    signed_in(core, 610_003, "Клиент").await;
+    let now = Utc::now();
+    let issued = core
+        .issue_login_code("127.0.0.1, Firefox", now)
+        .await
+        .expect("issued");
+    let pending = core
+        .collect_login_code(&issued.code, &issued.secret, now)
+        .await
+        .expect("pending");
+    assert!(matches!(pending, Collected::Pending { .. }), "{pending:?}");
+    assert_eq!(
+        core.confirm_login_code(&issued.code, 610_003, now).await,
+        Err(LoginCodeError::NotStaff)
+    );
+    assert_eq!(
+        core.confirm_login_code(&issued.code, 619_999, now).await,
+        Err(LoginCodeError::NotRegistered)
+    );
+    let confirmed = core
+        .confirm_login_code(&issued.code, 610_002, now)
+        .await
+        .expect("confirmed");
+    assert_eq!(confirmed.user_id, master.user_id);
+    assert_eq!(
+        core.collect_login_code(&issued.code, "wrong secret", now).await,
+        Err(LoginCodeError::Unknown)
+    );
+    let collected = core
+        .collect_login_code(&issued.code, &issued.secret, now)
+        .await
+        .expect("collected");
+    assert!(
+        matches!(collected, Collected::SignedIn { user_id, role: Role::Executor, telegram_id: 610_002, .. } if user_id == master.user_id),
+        "{collected:?}"
+    );
+    assert_eq!(
+        core.collect_login_code(&issued.code, &issued.secret, now).await,
+        Err(LoginCodeError::Used)
+    );
+    app.stop().await;
+    context.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_order_goes_from_brief_to_review_and_others_do_not_find_it() {
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), Parts::ALL).await;
+    let (core, reads) = (&app.state.core, &app.state.reads);
+    core.grant_owner(620_001, "test owner", "test")
+        .await
+        .expect("granted");
+    let owner = signed_in(core, 620_001, "Ольга").await;
+    let admin = promoted(core, owner, signed_in(core, 620_002, "Анна").await, Role::Admin).await;
+    let customer = signed_in(core, 620_003, "Дарья").await;
+    let stranger = signed_in(core, 620_004, "Чужой").await;
+    let brief = |deadline| {
+        NewOrder::Coursework(CourseworkBrief {
+            subject: "Теория игр".to_owned(),
+            work_type: "курсовая".to_owned(),
+            volume: 30,
+            deadline,
+            files: vec![],
+            max_revisions: 2,
+        })
+    };
+    let refused = core
+        .place_order(customer, brief(Utc::now() - Duration::days(1)), Utc::now())
+        .await
+        .expect_err("a past deadline");
+    assert_eq!(refused.field.as_deref(), Some("deadline"));
+    let placed = core
+        .place_order(customer, brief(Utc::now() + Duration::days(14)), Utc::now())
+        .await
+        .expect("placed");
+    let order_id: Uuid = placed.aggregate_id.parse().expect("an id");
+    let act = |caller, action| async move {
+        core.act_on_order(caller, order_id, action, Utc::now()).await
+    };
+    let refused = act(stranger, OrderAction::AcceptQuote)
+        .await
+        .expect_err("not theirs");
+    assert_eq!(refused.kind, ErrorKind::NotFound);
+    let refused = act(customer, OrderAction::Quote { price: Money::from_kopecks(500_000) })
+        .await
+        .expect_err("customers do not quote");
+    assert_eq!(refused.kind, ErrorKind::Forbidden);
+    act(admin, OrderAction::Quote { price: Money::from_kopecks(500_000) })
+        .await
+        .expect("quoted");
+    let written = act(customer, OrderAction::AcceptQuote).await.expect("accepted");
+    let seen = reads
+        .order(customer, &written.aggregate_id, Some(&written))
+        .await
+        .expect("reads")
+        .expect("the order");
+    assert_eq!(seen.order.status, "awaiting_payment");
+    assert_eq!(
+        reads.order(stranger, &written.aggregate_id, None).await.expect("reads"),
+        None
+    );
+    let note = act(admin, OrderAction::Note { text: "звонил клиент".to_owned() })
+        .await
+        .expect("noted");
+    let for_customer = reads
+        .order(customer, &note.aggregate_id, Some(&note))
+        .await
+        .expect("reads")
+        .expect("the order");
+    let for_admin = reads
+        .order(admin, &note.aggregate_id, Some(&note))
+        .await
+        .expect("reads")
+        .expect("the order");
+    assert_eq!(for_admin.timeline.len(), for_customer.timeline.len() + 1);
+    app.stop().await;
+    context.cleanup().await;
+}
+
+#[tokio::test]
+async fn credits_are_spent_once_per_operation_and_tickets_are_talked_through() {
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), Parts::ALL).await;
+    let (core, reads) = (&app.state.core, &app.state.reads);
+    core.grant_owner(630_001, "test owner", "test")
+        .await
+        .expect("granted");
+    let owner = signed_in(core, 630_001, "Ольга").await;
+    let agent = promoted(core, owner, signed_in(core, 630_002, "Глеб").await, Role::Support).await;
+    let customer = signed_in(core, 630_003, "Дарья").await;
+    // The monthly allowance arrives by reaction; then one spend, twice.
+    let account = customer.user_id.to_string();
+    assert!(
+        eventually(std::time::Duration::from_secs(10), || async {
+            reads.balance(&account, None).await.expect("reads").balance == 10
+        })
+        .await
+    );
+    let spend = || Spend {
+        amount: 4,
+        reason: "image generation".to_owned(),
+        operation_id: "gen-1".to_owned(),
+    };
+    for _ in 0..2 {
+        let written = core.spend_credits(customer, spend(), Utc::now()).await.expect("spent");
+        let balance = reads.balance(&account, Some(&written)).await.expect("reads");
+        assert_eq!(balance.balance, 6);
+    }
+    let refused = core
+        .spend_credits(customer, Spend { amount: 0, ..spend() }, Utc::now())
+        .await
+        .expect_err("nothing to spend");
+    assert_eq!(refused.field.as_deref(), Some("amount"));
+
+    let opened = core
+        .open_ticket(
+            customer,
+            NewTicket {
+                category: "payments".to_owned(),
+                title: "Не пришли кредиты".to_owned(),
+                description: "Оплатила пакет".to_owned(),
+                priority: None,
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("opened");
+    let ticket: Uuid = opened.aggregate_id.parse().expect("an id");
+    let refused = core
+        .post_ticket_message(customer, ticket, "секрет".to_owned(), true, Utc::now())
+        .await
+        .expect_err("customers write no internal notes");
+    assert_eq!(refused.kind, ErrorKind::Forbidden);
+    core.post_ticket_message(agent, ticket, "проверяю платёж".to_owned(), true, Utc::now())
+        .await
+        .expect("a note");
+    core.post_ticket_message(agent, ticket, "Начислили".to_owned(), false, Utc::now())
+        .await
+        .expect("an answer");
+    let refused = core
+        .change_ticket(
+            customer,
+            ticket,
+            TicketChange::Status(domain::ticket::TicketStatus::Resolved),
+            Utc::now(),
+        )
+        .await
+        .expect_err("the desk moves statuses");
+    assert_eq!(refused.kind, ErrorKind::Forbidden);
+    let written: Written = core
+        .change_ticket(
+            agent,
+            ticket,
+            TicketChange::Assign {
+                assignee_id: agent.user_id,
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("assigned");
+    let thread = reads
+        .ticket(customer, &written.aggregate_id, Some(&written))
+        .await
+        .expect("reads")
+        .expect("the ticket");
+    assert_eq!(thread.ticket.assignee_id, Some(agent.user_id));
+    assert!(thread.messages.iter().all(|message| !message.internal));
+    let desk = reads
+        .ticket(agent, &written.aggregate_id, None)
+        .await
+        .expect("reads")
+        .expect("the ticket");
+    assert_eq!(desk.messages.len(), thread.messages.len() + 1);
+    app.stop().await;
+    context.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_payment_is_started_settled_from_the_provider_and_refunded() {
+    let context = TestContext::new().await;
+    let (fake, api_url) = FakeYooKassa::start().await;
+    let mut configured = settings(&context);
+    configured.payments.credentials = Some(("shop".to_owned(), "secret".to_owned()));
+    configured.payments.api_url = api_url;
+    let app = spawn_app(configured, Parts::ALL).await;
+    let (core, reads): (&Core, &ReadModels) = (&app.state.core, &app.state.reads);
+    core.grant_owner(640_001, "test owner", "test")
+        .await
+        .expect("granted");
+    let owner = signed_in(core, 640_001, "Ольга").await;
+    let buyer = signed_in(core, 640_002, "Дарья").await;
+    let order = |key: &str| PaymentOrder {
+        purpose: PurposeRequest::CreditPack {
+            pack: "M".to_owned(),
+        },
+        idempotence_key: key.to_owned(),
+        payer_kind: None,
+        customer_email: None,
+        customer_phone: None,
+    };
+    let started = core.start_payment(buyer, order("k-1")).await.expect("started");
+    assert!(started.created_now && !started.sandbox);
+    let again = core.start_payment(buyer, order("k-1")).await.expect("the same");
+    assert_eq!((again.payment_id, again.created_now), (started.payment_id, false));
+    let refused = core
+        .start_payment(
+            buyer,
+            PaymentOrder {
+                purpose: PurposeRequest::CreditPack {
+                    pack: "XXL".to_owned(),
+                },
+                ..order("k-2")
+            },
+        )
+        .await
+        .expect_err("no such pack");
+    assert_eq!(refused.field.as_deref(), Some("purpose.pack"));
+    // YooKassa took the money; its notification says which payment.
+    let provider_id = fake
+        .books()
+        .payments
+        .keys()
+        .next()
+        .cloned()
+        .expect("one payment at the provider");
+    fake.succeed(&provider_id, "1253.88");
+    core.settle_provider_payment(&provider_id)
+        .await
+        .expect("settled");
+    let written = Written::new(started.payment_id.to_string(), 3);
+    let paid = reads
+        .payment(buyer, &written.aggregate_id, Some(&written))
+        .await
+        .expect("reads")
+        .expect("the payment");
+    assert_eq!(paid.status, "succeeded");
+    let refused = core
+        .refund_payment(buyer, started.payment_id, None, None)
+        .await
+        .expect_err("customers do not refund");
+    assert_eq!(refused.kind, ErrorKind::Forbidden);
+    let refund = core
+        .refund_payment(owner, started.payment_id, Some(Money::from_kopecks(10_000)), Some("r-1"))
+        .await
+        .expect("refunded");
+    assert_eq!(refund.state, RefundState::Succeeded);
+    let repeat = core
+        .refund_payment(owner, started.payment_id, Some(Money::from_kopecks(10_000)), Some("r-1"))
+        .await
+        .expect("the same refund");
+    assert_eq!((repeat.refund_id, repeat.state), (refund.refund_id, RefundState::Settled));
+    app.stop().await;
+    context.cleanup().await;
+}

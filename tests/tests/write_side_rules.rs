@@ -1,0 +1,315 @@
+//! Rules that span aggregates are decided on the write side, so they hold under races
+//! and right after a change, before any read model has caught up: one open payment per
+//! order, the last owner, a booking's master being an executor, a new ticket's category
+//! being offered, a ticket's assignee being staff. Each runs ten attempts at once (or
+//! right after the change) and checks that exactly the allowed outcome happened, in
+//! the event store. The use cases are called as the bot will: without HTTP.
+
+use std::sync::Arc;
+
+use api::startup::Parts;
+use chrono::{Duration, TimeZone, Utc};
+use domain::command::{CommandError, ErrorKind};
+use domain::order::Delivery;
+use domain::permissions::{Caller, Role};
+use domain::ticket_category::{CategoryChange, CategoryLook};
+use domain::use_cases::Core;
+use domain::use_cases::payments::{PaymentOrder, PurposeRequest};
+use domain::use_cases::placing::{NewOrder, ShopItem};
+use domain::use_cases::tickets::{NewTicket, TicketChange};
+use domain::use_cases::users::UserChange;
+use futures_util::future::join_all;
+use tests::TestContext;
+use tests::api_client::settings;
+use tests::app::{TestApp, spawn_app};
+use tests::history::registered;
+use uuid::Uuid;
+
+/// The use cases only: no relay, no workers, so no read model moves meanwhile.
+const WRITE_SIDE_ONLY: Parts = Parts {
+    relay: false,
+    workers: false,
+};
+
+async fn user(app: &TestApp, telegram_id: i64, role: Role) -> Caller {
+    let id = Uuid::now_v7();
+    registered(&app.state.core.commands, id, telegram_id, "Тест", role).await;
+    Caller::new(id, role)
+}
+
+/// Runs `attempt(i)` for i in 0..10 at once.
+async fn ten_at_once<F, Fut, T>(attempt: F) -> Vec<Result<T, CommandError>>
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = Result<T, CommandError>> + Send + 'static,
+    T: Send + 'static,
+{
+    let tasks = (0..10).map(|index| tokio::spawn(attempt(index)));
+    join_all(tasks)
+        .await
+        .into_iter()
+        .map(|joined| joined.expect("no panic"))
+        .collect()
+}
+
+async fn events_of(context: &TestContext, event_type: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = $1")
+        .bind(event_type)
+        .fetch_one(&context.pool)
+        .await
+        .expect("a count")
+}
+
+#[tokio::test]
+async fn one_order_has_one_open_payment_however_many_checkouts_race() {
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), WRITE_SIDE_ONLY).await;
+    let core: Arc<Core> = app.state.core.clone();
+    let customer = user(&app, 910_001, Role::Client).await;
+    let order = core
+        .place_order(
+            customer,
+            NewOrder::Shop {
+                items: vec![ShopItem {
+                    product_id: "mug".to_owned(),
+                    quantity: 1,
+                }],
+                delivery: Delivery {
+                    recipient: "Ира".to_owned(),
+                    phone: "+79990000000".to_owned(),
+                    address: "Москва".to_owned(),
+                },
+            },
+            Utc::now(),
+        )
+        .await
+        .expect("placed");
+    let order_id: Uuid = order.aggregate_id.parse().expect("an id");
+    let checkout = |key: String| PaymentOrder {
+        purpose: PurposeRequest::Order { order_id },
+        idempotence_key: key,
+        payer_kind: None,
+        customer_email: None,
+        customer_phone: None,
+    };
+    // Ten checkouts with ten different keys at once (two tabs, a double tap, a retry
+    // with a new key): one payment.
+    let outcomes = ten_at_once(|index| {
+        let core = core.clone();
+        let checkout = checkout(format!("tab-{index}"));
+        async move { core.start_payment(customer, checkout).await }
+    })
+    .await;
+    let started: Vec<_> = outcomes.iter().filter_map(|o| o.as_ref().ok()).collect();
+    assert_eq!(started.len(), 1, "{outcomes:?}");
+    for refused in outcomes.iter().filter_map(|o| o.as_ref().err()) {
+        assert!(
+            refused.code == Some("payment_open") || refused.kind == ErrorKind::Conflict,
+            "{refused:?}"
+        );
+    }
+    assert_eq!(events_of(&context, "PaymentOpened").await, 1);
+    assert_eq!(events_of(&context, "PaymentCreated").await, 1);
+    // The same key is the same payment; any other is refused while it is open.
+    let again = core
+        .start_payment(customer, checkout(winning_key(&outcomes)))
+        .await
+        .expect("the same payment");
+    assert_eq!(again.payment_id, started[0].payment_id);
+    let refused = core
+        .start_payment(customer, checkout("later".to_owned()))
+        .await
+        .expect_err("one open payment");
+    assert_eq!(refused.code, Some("payment_open"), "{refused:?}");
+    app.stop().await;
+    context.cleanup().await;
+}
+
+/// The key of the attempt that started the payment.
+fn winning_key<T>(outcomes: &[Result<T, CommandError>]) -> String {
+    let index = outcomes
+        .iter()
+        .position(Result::is_ok)
+        .expect("one succeeded");
+    format!("tab-{index}")
+}
+
+#[tokio::test]
+async fn two_owners_demoting_each_other_at_once_leave_one() {
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), WRITE_SIDE_ONLY).await;
+    let core = app.state.core.clone();
+    let first = user(&app, 920_001, Role::Owner).await;
+    let second = user(&app, 920_002, Role::Owner).await;
+    // Ten attempts at once, half by each owner, each removing the other: demoting to
+    // admin, or blocking.
+    let outcomes = ten_at_once(|index| {
+        let core = core.clone();
+        let (by, target) = if index % 2 == 0 {
+            (first, second)
+        } else {
+            (second, first)
+        };
+        let change = if index % 4 < 2 {
+            UserChange::Role(Role::Admin)
+        } else {
+            UserChange::Block {
+                reason: "race".to_owned(),
+            }
+        };
+        async move { core.change_user(by, target.user_id, change, Utc::now()).await }
+    })
+    .await;
+    assert!(outcomes.iter().any(Result::is_ok), "{outcomes:?}");
+    for refused in outcomes.iter().filter_map(|o| o.as_ref().err()) {
+        assert!(
+            refused.code == Some("last_owner")
+                || refused.kind == ErrorKind::Conflict
+                || refused.kind == ErrorKind::InvalidState,
+            "{refused:?}"
+        );
+    }
+    let owners: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM user_directory WHERE role = 'owner' AND NOT blocked",
+    )
+    .fetch_one(&context.pool)
+    .await
+    .expect("a count");
+    assert_eq!(owners, 1, "one owner is left: {outcomes:?}");
+    // The one left cannot step down.
+    for owner in [first, second] {
+        let (loaded, _) = core
+            .commands
+            .users
+            .load(&owner.user_id.to_string())
+            .await
+            .expect("loads");
+        if loaded.role() == Role::Owner && !loaded.is_blocked() {
+            let refused = core
+                .change_user(owner, owner.user_id, UserChange::Role(Role::Admin), Utc::now())
+                .await
+                .expect_err("the last owner stays");
+            assert_eq!(refused.code, Some("last_owner"));
+        }
+    }
+    app.stop().await;
+    context.cleanup().await;
+}
+
+/// A start on the salon's working day a week ahead, at `hour` UTC (+03:00 salon).
+fn slot_start(hour: u32) -> chrono::DateTime<Utc> {
+    let day = (Utc::now() + Duration::days(7)).date_naive();
+    Utc.from_utc_datetime(&day.and_hms_opt(hour, 0, 0).expect("a time"))
+}
+
+#[tokio::test]
+async fn a_demoted_master_takes_no_booking_even_before_any_read_model_knows() {
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), WRITE_SIDE_ONLY).await;
+    let core = app.state.core.clone();
+    let admin = user(&app, 930_001, Role::Admin).await;
+    let master = user(&app, 930_002, Role::Executor).await;
+    let other = user(&app, 930_003, Role::Executor).await;
+    let customer = user(&app, 930_004, Role::Client).await;
+    let booking = |master: Uuid, hour: u32| NewOrder::Booking {
+        service_id: "haircut".to_owned(),
+        master_id: master,
+        start: slot_start(hour),
+    };
+    core.change_user(admin, master.user_id, UserChange::Role(Role::Client), Utc::now())
+        .await
+        .expect("demoted");
+    // Right after (no read model has seen it): ten bookings at ten free hours.
+    let outcomes = ten_at_once(|index| {
+        let core = core.clone();
+        let order = booking(master.user_id, 7 + (index as u32 % 10));
+        async move { core.place_order(customer, order, Utc::now()).await }
+    })
+    .await;
+    for outcome in &outcomes {
+        let refused = outcome.as_ref().expect_err("a demoted master takes no booking");
+        assert_eq!(refused.field.as_deref(), Some("master_id"), "{refused:?}");
+    }
+    // An executor's ten different hours at once are all booked; one hour once.
+    let outcomes = ten_at_once(|index| {
+        let core = core.clone();
+        let order = booking(other.user_id, 7 + (index as u32 % 5));
+        async move { core.place_order(customer, order, Utc::now()).await }
+    })
+    .await;
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 5, "{outcomes:?}");
+    assert_eq!(events_of(&context, "OrderPlaced").await, 5);
+    app.stop().await;
+    context.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_withdrawn_category_and_a_demoted_agent_are_refused_at_once() {
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), WRITE_SIDE_ONLY).await;
+    let core = app.state.core.clone();
+    let admin = user(&app, 940_001, Role::Admin).await;
+    let agent = user(&app, 940_002, Role::Support).await;
+    let customer = user(&app, 940_003, Role::Client).await;
+    let look = |active| CategoryLook {
+        name: "Заказы".to_owned(),
+        icon: None,
+        colour: "#1565C0".to_owned(),
+        position: 1,
+        active,
+    };
+    core.create_ticket_category(admin, "orders", look(true), Utc::now())
+        .await
+        .expect("created");
+    let open = |category: &str| NewTicket {
+        category: category.to_owned(),
+        title: "Где заказ?".to_owned(),
+        description: "Жду неделю".to_owned(),
+        priority: None,
+    };
+    let opened = core
+        .open_ticket(customer, open("orders"), Utc::now())
+        .await
+        .expect("opened");
+    let ticket: Uuid = opened.aggregate_id.parse().expect("an id");
+    core.update_ticket_category(
+        admin,
+        "orders",
+        CategoryChange {
+            active: Some(false),
+            ..CategoryChange::default()
+        },
+        Utc::now(),
+    )
+    .await
+    .expect("withdrawn");
+    core.change_user(admin, agent.user_id, UserChange::Role(Role::Client), Utc::now())
+        .await
+        .expect("demoted");
+    let opens = ten_at_once(|_| {
+        let core = core.clone();
+        let ticket = open("orders");
+        async move { core.open_ticket(customer, ticket, Utc::now()).await }
+    })
+    .await;
+    for outcome in &opens {
+        let refused = outcome.as_ref().expect_err("the category is not offered");
+        assert_eq!(refused.field.as_deref(), Some("category"), "{refused:?}");
+    }
+    let assigns = ten_at_once(|_| {
+        let core = core.clone();
+        let change = TicketChange::Assign {
+            assignee_id: agent.user_id,
+        };
+        async move { core.change_ticket(admin, ticket, change, Utc::now()).await }
+    })
+    .await;
+    for outcome in &assigns {
+        let refused = outcome.as_ref().expect_err("the assignee is no longer staff");
+        assert_eq!(refused.field.as_deref(), Some("assignee_id"), "{refused:?}");
+    }
+    assert_eq!(events_of(&context, "TicketOpened").await, 1);
+    assert_eq!(events_of(&context, "TicketAssigned").await, 0);
+    app.stop().await;
+    context.cleanup().await;
+}
