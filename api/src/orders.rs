@@ -41,7 +41,9 @@ pub async fn get_one(
     caller: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<OrderWithTimeline>, ApiError> {
-    Ok(Json(read_back(&state, &caller, &id.to_string(), None).await?))
+    Ok(Json(
+        read_back(&state, &caller, &id.to_string(), None).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -91,7 +93,9 @@ pub async fn list(
         status: query.status,
         kind: query.kind,
     };
-    Ok(Json(state.reads.orders(caller.caller(), &filter, &page).await?))
+    Ok(Json(
+        state.reads.orders(caller.caller(), &filter, &page).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -323,7 +327,9 @@ pub async fn act(
         .core
         .act_on_order(caller.caller(), id, action, Utc::now())
         .await?;
-    Ok(Json(read_back(&state, &caller, &written.aggregate_id, Some(&written)).await?))
+    Ok(Json(
+        read_back(&state, &caller, &written.aggregate_id, Some(&written)).await?,
+    ))
 }
 
 fn none(body: Value, action: OrderAction) -> Result<OrderAction, ApiError> {
@@ -339,5 +345,8 @@ pub(crate) async fn read_back(
     order_id: &str,
     after: Option<&Written>,
 ) -> Result<OrderWithTimeline, ApiError> {
-    found(state.reads.order(caller.caller(), order_id, after).await?, "order")
+    found(
+        state.reads.order(caller.caller(), order_id, after).await?,
+        "order",
+    )
 }

@@ -14,7 +14,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody, present_or_null, visible};
+use crate::http::error::{
+    ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody, present_or_null, visible,
+};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -100,7 +102,10 @@ pub async fn create(
         .core
         .create_ticket_category(caller.caller(), &request.code, look, Utc::now())
         .await?;
-    Ok((StatusCode::CREATED, Json(read_back(&state, &written).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(read_back(&state, &written).await?),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

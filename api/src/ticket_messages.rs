@@ -53,7 +53,13 @@ pub async fn post_message(
 ) -> Result<(StatusCode, Json<TicketWithMessages>), ApiError> {
     let written = state
         .core
-        .post_ticket_message(caller.caller(), id, request.text, request.internal, Utc::now())
+        .post_ticket_message(
+            caller.caller(),
+            id,
+            request.text,
+            request.internal,
+            Utc::now(),
+        )
         .await?;
     let ticket = read_back(&state, &caller, &written).await?;
     Ok((StatusCode::CREATED, Json(ticket)))
@@ -135,4 +141,3 @@ pub async fn delete_message(
         .await?;
     Ok(Json(read_back(&state, &caller, &written).await?))
 }
-

@@ -89,7 +89,10 @@ pub async fn get_one(
     caller: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<TicketWithMessages>, ApiError> {
-    let ticket = state.reads.ticket(caller.caller(), &id.to_string(), None).await?;
+    let ticket = state
+        .reads
+        .ticket(caller.caller(), &id.to_string(), None)
+        .await?;
     Ok(Json(found(ticket, "ticket")?))
 }
 
@@ -144,7 +147,9 @@ pub async fn list(
         assignee_id: query.assignee_id,
         text: query.q,
     };
-    Ok(Json(state.reads.tickets(caller.caller(), &filter, &page).await?))
+    Ok(Json(
+        state.reads.tickets(caller.caller(), &filter, &page).await?,
+    ))
 }
 
 /// `GET /api/v1/tickets/counts`: tickets per status (staff).
@@ -284,7 +289,13 @@ pub async fn set_priority(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<SetPriority>,
 ) -> Result<Json<TicketWithMessages>, ApiError> {
-    change(&state, &caller, id, TicketChange::Priority(request.priority)).await
+    change(
+        &state,
+        &caller,
+        id,
+        TicketChange::Priority(request.priority),
+    )
+    .await
 }
 
 /// `POST /api/v1/tickets/{id}/rating` (the customer)

@@ -62,7 +62,9 @@ pub async fn list(
         role: query.role,
         blocked: query.blocked,
     };
-    Ok(Json(state.reads.users(caller.caller(), &filter, &page).await?))
+    Ok(Json(
+        state.reads.users(caller.caller(), &filter, &page).await?,
+    ))
 }
 
 /// `GET /api/v1/users/{id}`
@@ -85,7 +87,10 @@ pub async fn get_one(
     caller: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<UserView>, ApiError> {
-    let user = state.reads.user(caller.caller(), &id.to_string(), None).await?;
+    let user = state
+        .reads
+        .user(caller.caller(), &id.to_string(), None)
+        .await?;
     Ok(Json(found(user, "user")?))
 }
 

@@ -118,7 +118,9 @@ impl Housekeeping {
                     .await?;
                     ran.push((job.name, done));
                 }
-                Err(error) => warn!(job = job.name, %error, "a housekeeping job failed; next round"),
+                Err(error) => {
+                    warn!(job = job.name, %error, "a housekeeping job failed; next round")
+                }
             }
         }
         Ok(ran)
@@ -155,7 +157,8 @@ pub async fn reconcile_payments(
 /// Live updates written longer than `retention` ago go; clients resuming from before
 /// are told to re-read.
 pub async fn prune_live_updates(pool: &PgPool, retention: Duration) -> Result<u64, String> {
-    let before = Utc::now() - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::days(7));
+    let before =
+        Utc::now() - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::days(7));
     crate::read_models::live_updates::feed::prune(pool, before)
         .await
         .map_err(|error| error.to_string())

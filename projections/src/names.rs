@@ -67,7 +67,9 @@ impl ProjectionName {
 
     /// The projection stored under `name`.
     pub fn named(name: &str) -> Option<ProjectionName> {
-        Self::ALL.into_iter().find(|projection| projection.as_str() == name)
+        Self::ALL
+            .into_iter()
+            .find(|projection| projection.as_str() == name)
     }
 }
 

@@ -2,10 +2,10 @@
 //! link and a QR code; staff confirm in the bot (the bot's call, made here as the
 //! bot makes it); the desktop collects the tokens once with its secret.
 
-use domain::use_cases::login_codes::LoginCodeError as ConfirmError;
 use api::startup::Parts;
 use base64::Engine;
 use domain::permissions::Role;
+use domain::use_cases::login_codes::LoginCodeError as ConfirmError;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tests::TestContext;
@@ -96,10 +96,16 @@ async fn staff_sign_in_on_a_desktop_by_confirming_a_code_in_the_bot() {
         Err(ConfirmError::NotStaff)
     );
     assert_eq!(
-        app.state.core.confirm_login_code("0000", 888_001, now).await,
+        app.state
+            .core
+            .confirm_login_code("0000", 888_001, now)
+            .await,
         Err(ConfirmError::Unknown)
     );
-    let confirmed = app.state.core.confirm_login_code(&code, 888_001, now)
+    let confirmed = app
+        .state
+        .core
+        .confirm_login_code(&code, 888_001, now)
         .await
         .expect("confirmed");
     assert_eq!(confirmed.user_id.to_string(), master);
@@ -132,12 +138,11 @@ async fn staff_sign_in_on_a_desktop_by_confirming_a_code_in_the_bot() {
     // Five minutes later a code is dead for both sides.
     let (_, late) = create(&app).await;
     let late_code = late["code"].as_str().expect("a code");
-    let confirm_late = app.state.core.confirm_login_code(
-        late_code,
-        888_001,
-        now + chrono::Duration::minutes(6),
-    )
-    .await;
+    let confirm_late = app
+        .state
+        .core
+        .confirm_login_code(late_code, 888_001, now + chrono::Duration::minutes(6))
+        .await;
     assert_eq!(confirm_late, Err(ConfirmError::Expired));
     sqlx::query("UPDATE auth_login_codes SET expires_at = now() - interval '1 second'")
         .execute(&context.pool)

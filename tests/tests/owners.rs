@@ -8,11 +8,15 @@ use domain::use_cases::owners::OwnerGrantOutcome;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tests::TestContext;
-use tests::api_client::{error_code, post_with, settings, sign_in, init_data};
+use tests::api_client::{error_code, init_data, post_with, settings, sign_in};
 use tests::app::{ledgerbot_binary, spawn_app};
 
 /// `ledgerbot owner grant <telegram_id> --reason <reason>`: (exit code, stdout, stderr).
-async fn grant(context: &TestContext, telegram_id: &str, reason: &str) -> (Option<i32>, String, String) {
+async fn grant(
+    context: &TestContext,
+    telegram_id: &str,
+    reason: &str,
+) -> (Option<i32>, String, String) {
     let output = tokio::process::Command::new(ledgerbot_binary())
         .args(["owner", "grant", telegram_id, "--reason", reason])
         .env_clear()
@@ -44,7 +48,10 @@ async fn the_command_line_grants_an_owner_before_they_ever_signed_in() {
     let context = TestContext::new().await;
     let (code, stdout, stderr) = grant(&context, "777001", "the founder").await;
     assert_eq!(code, Some(0), "{stdout}{stderr}");
-    assert!(stdout.contains("becomes an owner at their first sign-in"), "{stdout}");
+    assert!(
+        stdout.contains("becomes an owner at their first sign-in"),
+        "{stdout}"
+    );
     // Again: nothing new.
     let (code, _, stderr) = grant(&context, "777001", "said twice").await;
     assert_eq!(code, Some(0), "{stderr}");
@@ -73,7 +80,10 @@ async fn the_command_line_grants_an_owner_before_they_ever_signed_in() {
     assert_eq!(metadata["actor_kind"], json!("system"));
     assert_eq!(metadata["causation_id"], json!("OwnerGrant:777001:1"));
     let applied = events(&context, "OwnerGrant").await;
-    assert_eq!(applied.last().map(|e| e.0.as_str()), Some("OwnerGrantApplied"));
+    assert_eq!(
+        applied.last().map(|e| e.0.as_str()),
+        Some("OwnerGrantApplied")
+    );
 
     // The only owner cannot step down.
     let token = session["access_token"].as_str().expect("a token");
@@ -96,7 +106,10 @@ async fn the_command_line_grants_an_owner_before_they_ever_signed_in() {
     let outcome = api::startup::grant_owner(&context.settings(), 777_001, "again")
         .await
         .expect("granted");
-    assert!(matches!(outcome, OwnerGrantOutcome::Applied { .. }), "{outcome:?}");
+    assert!(
+        matches!(outcome, OwnerGrantOutcome::Applied { .. }),
+        "{outcome:?}"
+    );
     context.cleanup().await;
 }
 
@@ -122,7 +135,10 @@ async fn owners_configured_by_environment_become_owners_at_their_first_sign_in()
         .collect();
     assert_eq!(
         granted,
-        [&json!("LEDGERBOT_OWNER_TELEGRAM_IDS"), &json!("LEDGERBOT_OWNER_TELEGRAM_IDS")]
+        [
+            &json!("LEDGERBOT_OWNER_TELEGRAM_IDS"),
+            &json!("LEDGERBOT_OWNER_TELEGRAM_IDS")
+        ]
     );
     context.cleanup().await;
 }

@@ -74,7 +74,10 @@ async fn people_sign_in_refer_others_and_staff_change_them() {
     let me = reads
         .me(
             inviter.user_id,
-            Some(&Written::new(inviter.user_id.to_string(), signed.user_version)),
+            Some(&Written::new(
+                inviter.user_id.to_string(),
+                signed.user_version,
+            )),
         )
         .await
         .expect("reads")
@@ -91,15 +94,24 @@ async fn people_sign_in_refer_others_and_staff_change_them() {
         .sign_in(&telegram(600_003, "Егор"), None, Utc::now())
         .await
         .expect("signs in again");
-    assert_eq!((again.user_id, again.registered_now), (invited.user_id, false));
+    assert_eq!(
+        (again.user_id, again.registered_now),
+        (invited.user_id, false)
+    );
     assert!(
         eventually(std::time::Duration::from_secs(10), || async {
-            let referrals = reads.referrals(inviter, Some("test_bot")).await.expect("reads");
+            let referrals = reads
+                .referrals(inviter, Some("test_bot"))
+                .await
+                .expect("reads");
             referrals.referrals.len() == 1
         })
         .await
     );
-    let referrals = reads.referrals(inviter, Some("test_bot")).await.expect("reads");
+    let referrals = reads
+        .referrals(inviter, Some("test_bot"))
+        .await
+        .expect("reads");
     assert_eq!(
         referrals.link.as_deref(),
         Some(format!("https://t.me/test_bot?startapp=ref_{}", me.referral_code).as_str())
@@ -117,7 +129,10 @@ async fn people_sign_in_refer_others_and_staff_change_them() {
         )
         .await
         .expect("changed");
-    let me = reads.me(inviter.user_id, Some(&written)).await.expect("reads");
+    let me = reads
+        .me(inviter.user_id, Some(&written))
+        .await
+        .expect("reads");
     assert_eq!(me.map(|me| me.first_name).as_deref(), Some("Даша"));
     let refused = core
         .update_profile(
@@ -133,7 +148,13 @@ async fn people_sign_in_refer_others_and_staff_change_them() {
     assert_eq!(refused.field.as_deref(), Some("last_name"));
 
     // Staff block; a blocked account cannot sign in.
-    let admin = promoted(core, owner, signed_in(core, 600_004, "Анна").await, Role::Admin).await;
+    let admin = promoted(
+        core,
+        owner,
+        signed_in(core, 600_004, "Анна").await,
+        Role::Admin,
+    )
+    .await;
     let refused = core
         .change_user(inviter, invited.user_id, UserChange::Unblock, Utc::now())
         .await
@@ -170,7 +191,13 @@ async fn a_desktop_login_code_is_confirmed_by_staff_and_collected_once() {
         .await
         .expect("granted");
     let owner = signed_in(core, 610_001, "Ольга").await;
-    let master = promoted(core, owner, signed_in(core, 610_002, "Вера").await, Role::Executor).await;
+    let master = promoted(
+        core,
+        owner,
+        signed_in(core, 610_002, "Вера").await,
+        Role::Executor,
+    )
+    .await;
     signed_in(core, 610_003, "Клиент").await;
     let now = Utc::now();
     let issued = core
@@ -196,7 +223,8 @@ async fn a_desktop_login_code_is_confirmed_by_staff_and_collected_once() {
         .expect("confirmed");
     assert_eq!(confirmed.user_id, master.user_id);
     assert_eq!(
-        core.collect_login_code(&issued.code, "wrong secret", now).await,
+        core.collect_login_code(&issued.code, "wrong secret", now)
+            .await,
         Err(LoginCodeError::Unknown)
     );
     let collected = core
@@ -208,7 +236,8 @@ async fn a_desktop_login_code_is_confirmed_by_staff_and_collected_once() {
         "{collected:?}"
     );
     assert_eq!(
-        core.collect_login_code(&issued.code, &issued.secret, now).await,
+        core.collect_login_code(&issued.code, &issued.secret, now)
+            .await,
         Err(LoginCodeError::Used)
     );
     app.stop().await;
@@ -224,7 +253,13 @@ async fn an_order_goes_from_brief_to_review_and_others_do_not_find_it() {
         .await
         .expect("granted");
     let owner = signed_in(core, 620_001, "Ольга").await;
-    let admin = promoted(core, owner, signed_in(core, 620_002, "Анна").await, Role::Admin).await;
+    let admin = promoted(
+        core,
+        owner,
+        signed_in(core, 620_002, "Анна").await,
+        Role::Admin,
+    )
+    .await;
     let customer = signed_in(core, 620_003, "Дарья").await;
     let stranger = signed_in(core, 620_004, "Чужой").await;
     let brief = |deadline| {
@@ -248,20 +283,33 @@ async fn an_order_goes_from_brief_to_review_and_others_do_not_find_it() {
         .expect("placed");
     let order_id: Uuid = placed.aggregate_id.parse().expect("an id");
     let act = |caller, action| async move {
-        core.act_on_order(caller, order_id, action, Utc::now()).await
+        core.act_on_order(caller, order_id, action, Utc::now())
+            .await
     };
     let refused = act(stranger, OrderAction::AcceptQuote)
         .await
         .expect_err("not theirs");
     assert_eq!(refused.kind, ErrorKind::NotFound);
-    let refused = act(customer, OrderAction::Quote { price: Money::from_kopecks(500_000) })
-        .await
-        .expect_err("customers do not quote");
+    let refused = act(
+        customer,
+        OrderAction::Quote {
+            price: Money::from_kopecks(500_000),
+        },
+    )
+    .await
+    .expect_err("customers do not quote");
     assert_eq!(refused.kind, ErrorKind::Forbidden);
-    act(admin, OrderAction::Quote { price: Money::from_kopecks(500_000) })
+    act(
+        admin,
+        OrderAction::Quote {
+            price: Money::from_kopecks(500_000),
+        },
+    )
+    .await
+    .expect("quoted");
+    let written = act(customer, OrderAction::AcceptQuote)
         .await
-        .expect("quoted");
-    let written = act(customer, OrderAction::AcceptQuote).await.expect("accepted");
+        .expect("accepted");
     let seen = reads
         .order(customer, &written.aggregate_id, Some(&written))
         .await
@@ -269,12 +317,20 @@ async fn an_order_goes_from_brief_to_review_and_others_do_not_find_it() {
         .expect("the order");
     assert_eq!(seen.order.status, "awaiting_payment");
     assert_eq!(
-        reads.order(stranger, &written.aggregate_id, None).await.expect("reads"),
+        reads
+            .order(stranger, &written.aggregate_id, None)
+            .await
+            .expect("reads"),
         None
     );
-    let note = act(admin, OrderAction::Note { text: "звонил клиент".to_owned() })
-        .await
-        .expect("noted");
+    let note = act(
+        admin,
+        OrderAction::Note {
+            text: "звонил клиент".to_owned(),
+        },
+    )
+    .await
+    .expect("noted");
     let for_customer = reads
         .order(customer, &note.aggregate_id, Some(&note))
         .await
@@ -299,7 +355,13 @@ async fn credits_are_spent_once_per_operation_and_tickets_are_talked_through() {
         .await
         .expect("granted");
     let owner = signed_in(core, 630_001, "Ольга").await;
-    let agent = promoted(core, owner, signed_in(core, 630_002, "Глеб").await, Role::Support).await;
+    let agent = promoted(
+        core,
+        owner,
+        signed_in(core, 630_002, "Глеб").await,
+        Role::Support,
+    )
+    .await;
     let customer = signed_in(core, 630_003, "Дарья").await;
     // The monthly allowance arrives by reaction; then one spend, twice.
     let account = customer.user_id.to_string();
@@ -315,12 +377,25 @@ async fn credits_are_spent_once_per_operation_and_tickets_are_talked_through() {
         operation_id: "gen-1".to_owned(),
     };
     for _ in 0..2 {
-        let written = core.spend_credits(customer, spend(), Utc::now()).await.expect("spent");
-        let balance = reads.balance(&account, Some(&written)).await.expect("reads");
+        let written = core
+            .spend_credits(customer, spend(), Utc::now())
+            .await
+            .expect("spent");
+        let balance = reads
+            .balance(&account, Some(&written))
+            .await
+            .expect("reads");
         assert_eq!(balance.balance, 6);
     }
     let refused = core
-        .spend_credits(customer, Spend { amount: 0, ..spend() }, Utc::now())
+        .spend_credits(
+            customer,
+            Spend {
+                amount: 0,
+                ..spend()
+            },
+            Utc::now(),
+        )
         .await
         .expect_err("nothing to spend");
     assert_eq!(refused.field.as_deref(), Some("amount"));
@@ -344,9 +419,15 @@ async fn credits_are_spent_once_per_operation_and_tickets_are_talked_through() {
         .await
         .expect_err("customers write no internal notes");
     assert_eq!(refused.kind, ErrorKind::Forbidden);
-    core.post_ticket_message(agent, ticket, "проверяю платёж".to_owned(), true, Utc::now())
-        .await
-        .expect("a note");
+    core.post_ticket_message(
+        agent,
+        ticket,
+        "проверяю платёж".to_owned(),
+        true,
+        Utc::now(),
+    )
+    .await
+    .expect("a note");
     core.post_ticket_message(agent, ticket, "Начислили".to_owned(), false, Utc::now())
         .await
         .expect("an answer");
@@ -411,10 +492,19 @@ async fn a_payment_is_started_settled_from_the_provider_and_refunded() {
         customer_email: None,
         customer_phone: None,
     };
-    let started = core.start_payment(buyer, order("k-1")).await.expect("started");
+    let started = core
+        .start_payment(buyer, order("k-1"))
+        .await
+        .expect("started");
     assert!(started.created_now && !started.sandbox);
-    let again = core.start_payment(buyer, order("k-1")).await.expect("the same");
-    assert_eq!((again.payment_id, again.created_now), (started.payment_id, false));
+    let again = core
+        .start_payment(buyer, order("k-1"))
+        .await
+        .expect("the same");
+    assert_eq!(
+        (again.payment_id, again.created_now),
+        (started.payment_id, false)
+    );
     let refused = core
         .start_payment(
             buyer,
@@ -453,15 +543,28 @@ async fn a_payment_is_started_settled_from_the_provider_and_refunded() {
         .expect_err("customers do not refund");
     assert_eq!(refused.kind, ErrorKind::Forbidden);
     let refund = core
-        .refund_payment(owner, started.payment_id, Some(Money::from_kopecks(10_000)), Some("r-1"))
+        .refund_payment(
+            owner,
+            started.payment_id,
+            Some(Money::from_kopecks(10_000)),
+            Some("r-1"),
+        )
         .await
         .expect("refunded");
     assert_eq!(refund.state, RefundState::Succeeded);
     let repeat = core
-        .refund_payment(owner, started.payment_id, Some(Money::from_kopecks(10_000)), Some("r-1"))
+        .refund_payment(
+            owner,
+            started.payment_id,
+            Some(Money::from_kopecks(10_000)),
+            Some("r-1"),
+        )
         .await
         .expect("the same refund");
-    assert_eq!((repeat.refund_id, repeat.state), (refund.refund_id, RefundState::Settled));
+    assert_eq!(
+        (repeat.refund_id, repeat.state),
+        (refund.refund_id, RefundState::Settled)
+    );
     app.stop().await;
     context.cleanup().await;
 }

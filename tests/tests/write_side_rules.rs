@@ -157,7 +157,10 @@ async fn two_owners_demoting_each_other_at_once_leave_one() {
                 reason: "race".to_owned(),
             }
         };
-        async move { core.change_user(by, target.user_id, change, Utc::now()).await }
+        async move {
+            core.change_user(by, target.user_id, change, Utc::now())
+                .await
+        }
     })
     .await;
     assert!(outcomes.iter().any(Result::is_ok), "{outcomes:?}");
@@ -186,7 +189,12 @@ async fn two_owners_demoting_each_other_at_once_leave_one() {
             .expect("loads");
         if loaded.role() == Role::Owner && !loaded.is_blocked() {
             let refused = core
-                .change_user(owner, owner.user_id, UserChange::Role(Role::Admin), Utc::now())
+                .change_user(
+                    owner,
+                    owner.user_id,
+                    UserChange::Role(Role::Admin),
+                    Utc::now(),
+                )
                 .await
                 .expect_err("the last owner stays");
             assert_eq!(refused.code, Some("last_owner"));
@@ -216,9 +224,14 @@ async fn a_demoted_master_takes_no_booking_even_before_any_read_model_knows() {
         master_id: master,
         start: slot_start(hour),
     };
-    core.change_user(admin, master.user_id, UserChange::Role(Role::Client), Utc::now())
-        .await
-        .expect("demoted");
+    core.change_user(
+        admin,
+        master.user_id,
+        UserChange::Role(Role::Client),
+        Utc::now(),
+    )
+    .await
+    .expect("demoted");
     // Right after (no read model has seen it): ten bookings at ten free hours.
     let outcomes = ten_at_once(|index| {
         let core = core.clone();
@@ -227,7 +240,9 @@ async fn a_demoted_master_takes_no_booking_even_before_any_read_model_knows() {
     })
     .await;
     for outcome in &outcomes {
-        let refused = outcome.as_ref().expect_err("a demoted master takes no booking");
+        let refused = outcome
+            .as_ref()
+            .expect_err("a demoted master takes no booking");
         assert_eq!(refused.field.as_deref(), Some("master_id"), "{refused:?}");
     }
     // An executor's ten different hours at once are all booked; one hour once.
@@ -237,7 +252,11 @@ async fn a_demoted_master_takes_no_booking_even_before_any_read_model_knows() {
         async move { core.place_order(customer, order, Utc::now()).await }
     })
     .await;
-    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 5, "{outcomes:?}");
+    assert_eq!(
+        outcomes.iter().filter(|o| o.is_ok()).count(),
+        5,
+        "{outcomes:?}"
+    );
     assert_eq!(events_of(&context, "OrderPlaced").await, 5);
     app.stop().await;
     context.cleanup().await;
@@ -283,9 +302,14 @@ async fn a_withdrawn_category_and_a_demoted_agent_are_refused_at_once() {
     )
     .await
     .expect("withdrawn");
-    core.change_user(admin, agent.user_id, UserChange::Role(Role::Client), Utc::now())
-        .await
-        .expect("demoted");
+    core.change_user(
+        admin,
+        agent.user_id,
+        UserChange::Role(Role::Client),
+        Utc::now(),
+    )
+    .await
+    .expect("demoted");
     let opens = ten_at_once(|_| {
         let core = core.clone();
         let ticket = open("orders");
@@ -305,7 +329,9 @@ async fn a_withdrawn_category_and_a_demoted_agent_are_refused_at_once() {
     })
     .await;
     for outcome in &assigns {
-        let refused = outcome.as_ref().expect_err("the assignee is no longer staff");
+        let refused = outcome
+            .as_ref()
+            .expect_err("the assignee is no longer staff");
         assert_eq!(refused.field.as_deref(), Some("assignee_id"), "{refused:?}");
     }
     assert_eq!(events_of(&context, "TicketOpened").await, 1);

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use domain::permissions::Role;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use domain::use_cases::login_codes::{digest_of, random_hex};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;

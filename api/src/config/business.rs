@@ -5,7 +5,9 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use domain::catalogue::{Catalogue, CreditPack, Plan, Product, SalonHours, SalonService, Shopfront};
+use domain::catalogue::{
+    Catalogue, CreditPack, Plan, Product, SalonHours, SalonService, Shopfront,
+};
 use domain::money::Money;
 use domain::programs::{Programs, Tier};
 use projections::scheduler::SchedulerSettings;
@@ -44,7 +46,10 @@ pub(super) fn programs(get: &dyn Fn(&str) -> Option<String>) -> Result<Programs,
 
 /// `name:from_total:percent` entries separated by commas, the first from 0, totals
 /// rising, percentages from 0 to 100; an empty list turns cashback off.
-pub(super) fn loyalty_tiers(value: Option<String>, default: Vec<Tier>) -> Result<Vec<Tier>, ConfigError> {
+pub(super) fn loyalty_tiers(
+    value: Option<String>,
+    default: Vec<Tier>,
+) -> Result<Vec<Tier>, ConfigError> {
     let Some(raw) = value else {
         return Ok(default);
     };
@@ -88,7 +93,9 @@ pub(super) fn loyalty_tiers(value: Option<String>, default: Vec<Tier>) -> Result
     Ok(tiers)
 }
 
-pub(super) fn scheduler(get: &dyn Fn(&str) -> Option<String>) -> Result<SchedulerSettings, ConfigError> {
+pub(super) fn scheduler(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<SchedulerSettings, ConfigError> {
     let defaults = SchedulerSettings::default();
     Ok(SchedulerSettings {
         interval: Duration::from_secs(ranged(

@@ -27,7 +27,9 @@ pub use access::AuthSettings;
 use access::{auth, bot_username, cors_origins, limits};
 use business::{catalogue, owner_telegram_ids, programs, salon, scheduler, shopfront};
 pub use infrastructure::{DatabaseSettings, LogFormat, LogSettings, NatsSettings};
-use infrastructure::{database_url, log_filter, log_format, nats_urls, stream_name, subject_prefix};
+use infrastructure::{
+    database_url, log_filter, log_format, nats_urls, stream_name, subject_prefix,
+};
 use parse::{parsed, ranged};
 pub use payments::{PaymentSettings, YOOKASSA_NOTIFICATION_IPS};
 pub use print::effective_settings;
@@ -268,4 +270,3 @@ pub fn unknown_variables() -> Vec<String> {
         .filter(|name| name.starts_with("LEDGERBOT_") && !KNOWN_VARIABLES.contains(&name.as_str()))
         .collect()
 }
-

@@ -3,8 +3,6 @@
 use std::fmt;
 use std::time::Duration;
 
-
-
 use super::ConfigError;
 use super::parse::{parsed, ranged};
 
@@ -54,7 +52,9 @@ pub const YOOKASSA_NOTIFICATION_IPS: &str = "185.71.76.0/27,185.71.77.0/27,77.75
 77.75.154.128/25,77.75.156.11,77.75.156.35,2a02:5180:0:1509::/64,2a02:5180:0:2655::/64,\
 2a02:5180:0:1533::/64,2a02:5180:0:2669::/64";
 
-pub(super) fn payments(get: &dyn Fn(&str) -> Option<String>) -> Result<PaymentSettings, ConfigError> {
+pub(super) fn payments(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<PaymentSettings, ConfigError> {
     let shop_id = get("LEDGERBOT_YOOKASSA_SHOP_ID");
     let secret = get("LEDGERBOT_YOOKASSA_SECRET_KEY");
     let credentials = match (shop_id, secret) {

@@ -70,7 +70,10 @@ pub fn effective_settings(settings: &Settings) -> Vec<(&'static str, String)> {
                         .tiers
                         .iter()
                         .map(|tier| {
-                            format!("{}:{}:{}", tier.name, tier.from_total, tier.cashback_percent)
+                            format!(
+                                "{}:{}:{}",
+                                tier.name, tier.from_total, tier.cashback_percent
+                            )
                         })
                         .collect(),
                 )
@@ -80,7 +83,10 @@ pub fn effective_settings(settings: &Settings) -> Vec<(&'static str, String)> {
             "LEDGERBOT_POINTS_LIFETIME_DAYS",
             programs.points_lifetime_days.to_string(),
         ),
-        ("LEDGERBOT_REFERRAL_BONUS", programs.referral_bonus.to_string()),
+        (
+            "LEDGERBOT_REFERRAL_BONUS",
+            programs.referral_bonus.to_string(),
+        ),
         (
             "LEDGERBOT_MONTHLY_ALLOWANCE",
             programs.monthly_allowance.to_string(),
@@ -91,11 +97,19 @@ pub fn effective_settings(settings: &Settings) -> Vec<(&'static str, String)> {
         ),
         (
             "LEDGERBOT_BOOKING_REMINDER_HOURS",
-            settings.scheduler.booking_reminder_ahead.num_hours().to_string(),
+            settings
+                .scheduler
+                .booking_reminder_ahead
+                .num_hours()
+                .to_string(),
         ),
         (
             "LEDGERBOT_TICKET_REMINDER_HOURS",
-            settings.scheduler.ticket_reminder_after.num_hours().to_string(),
+            settings
+                .scheduler
+                .ticket_reminder_after
+                .num_hours()
+                .to_string(),
         ),
         ("LEDGERBOT_BOT_TOKEN", secret(auth.bot_token.as_deref())),
         ("LEDGERBOT_JWT_SECRET", secret(auth.jwt_secret.as_deref())),
@@ -167,7 +181,10 @@ pub fn effective_settings(settings: &Settings) -> Vec<(&'static str, String)> {
             "LEDGERBOT_TRUST_FORWARDED_FOR",
             limits.trust_forwarded_for.to_string(),
         ),
-        ("LEDGERBOT_CORS_ORIGINS", list(settings.cors_origins.clone())),
+        (
+            "LEDGERBOT_CORS_ORIGINS",
+            list(settings.cors_origins.clone()),
+        ),
         (
             "LEDGERBOT_LIVE_UPDATES_RETENTION_DAYS",
             (settings.live_updates_retention.as_secs() / 86_400).to_string(),
@@ -235,7 +252,10 @@ pub fn effective_settings(settings: &Settings) -> Vec<(&'static str, String)> {
             payments.timeout.as_secs().to_string(),
         ),
         ("LEDGERBOT_YOOKASSA_ATTEMPTS", payments.attempts.to_string()),
-        ("LEDGERBOT_PUBLIC_URL", optional(settings.public_url.as_deref())),
+        (
+            "LEDGERBOT_PUBLIC_URL",
+            optional(settings.public_url.as_deref()),
+        ),
         (
             "LEDGERBOT_OWNER_TELEGRAM_IDS",
             list(

@@ -50,8 +50,7 @@ fn yookassa_keys_come_in_pairs_and_never_show() {
     );
     let error = settings(&[("LEDGERBOT_YOOKASSA_SHOP_ID", "100500")]).expect_err("half");
     assert_eq!(error.variable, "LEDGERBOT_YOOKASSA_SECRET_KEY");
-    let error =
-        settings(&[("LEDGERBOT_YOOKASSA_SECRET_KEY", "live_s3cr3t")]).expect_err("half");
+    let error = settings(&[("LEDGERBOT_YOOKASSA_SECRET_KEY", "live_s3cr3t")]).expect_err("half");
     assert!(!error.to_string().contains("live_s3cr3t"));
     let live = settings(&[
         ("LEDGERBOT_YOOKASSA_SHOP_ID", "100500"),
@@ -116,8 +115,8 @@ fn salon_services_and_shop_products_are_read_with_names_holding_colons() {
 
 #[test]
 fn loyalty_tiers_are_read_checked_or_turned_off() {
-    let read = settings(&[("LEDGERBOT_LOYALTY_TIERS", "basic:0:2.5, vip:20000:10")])
-        .expect("valid tiers");
+    let read =
+        settings(&[("LEDGERBOT_LOYALTY_TIERS", "basic:0:2.5, vip:20000:10")]).expect("valid tiers");
     let tiers: Vec<(String, String, String)> = read
         .programs
         .tiers

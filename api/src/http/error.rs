@@ -136,7 +136,11 @@ impl From<sqlx::Error> for ApiError {
 
 /// 404 naming what was not found.
 pub fn not_found(what: &str) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no such {what}"),
+    )
 }
 
 /// `value`, or 404 "no such `what`".

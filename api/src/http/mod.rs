@@ -153,7 +153,10 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .routes(routes!(tickets::open, tickets::list))
         .routes(routes!(tickets::counts))
         .routes(routes!(ticket_categories::list, ticket_categories::create))
-        .routes(routes!(ticket_categories::update, ticket_categories::delete))
+        .routes(routes!(
+            ticket_categories::update,
+            ticket_categories::delete
+        ))
         .routes(routes!(tickets::get_one))
         .routes(routes!(ticket_messages::post_message))
         .routes(routes!(

@@ -351,7 +351,10 @@ mod tests {
         };
         assert_eq!(fields(&receipt), properties::<ReceiptLine>());
         let catalogue = domain::catalogue::Catalogue::default();
-        assert_eq!(fields(&catalogue), properties::<domain::catalogue::Catalogue>());
+        assert_eq!(
+            fields(&catalogue),
+            properties::<domain::catalogue::Catalogue>()
+        );
         assert_eq!(
             fields(&catalogue.packs[0]),
             properties::<domain::catalogue::CreditPack>()

@@ -12,7 +12,6 @@ use sqlx::PgPool;
 use tokio::sync::broadcast;
 use tracing::warn;
 
-
 /// The channel name the `rm_live_updates` trigger notifies on.
 const CHANNEL: &str = "live_updates";
 /// Rows read per round.

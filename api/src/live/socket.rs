@@ -28,11 +28,11 @@ use tokio::sync::broadcast::error::RecvError;
 use tracing::{debug, warn};
 
 use super::LiveHub;
-use projections::read_models::live_updates::feed::{self, Listener, LiveUpdate};
-use projections::read_models::users::Access;
 use crate::auth::authenticate;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ApiQuery};
+use projections::read_models::live_updates::feed::{self, Listener, LiveUpdate};
+use projections::read_models::users::Access;
 
 /// Rows read per round when catching a connection up.
 const REPLAY_BATCH: i64 = 500;

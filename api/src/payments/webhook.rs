@@ -58,14 +58,17 @@ pub async fn receive(
         )
     })?;
     let outcome = match (notification.event.as_str(), notification.object_id()) {
-        (
-            "payment.succeeded" | "payment.canceled" | "payment.waiting_for_capture",
-            Some(id),
-        ) => state.core.settle_provider_payment(id).await,
-        ("refund.succeeded", Some(id)) => state.core.settle_provider_refund(id).await,
-        ("payment.succeeded" | "payment.canceled" | "payment.waiting_for_capture" | "refund.succeeded", None) => {
-            Ok(Settled::Ignored)
+        ("payment.succeeded" | "payment.canceled" | "payment.waiting_for_capture", Some(id)) => {
+            state.core.settle_provider_payment(id).await
         }
+        ("refund.succeeded", Some(id)) => state.core.settle_provider_refund(id).await,
+        (
+            "payment.succeeded"
+            | "payment.canceled"
+            | "payment.waiting_for_capture"
+            | "refund.succeeded",
+            None,
+        ) => Ok(Settled::Ignored),
         (other, _) => {
             info!(
                 event = other,

@@ -293,7 +293,10 @@ pub async fn grant_owner(
 ) -> Result<domain::use_cases::owners::OwnerGrantOutcome, StartupError> {
     let pool = prepare_database(settings).await?;
     let own_url = format!("http://{}", settings.http_addr);
-    let public_url = settings.public_url.clone().unwrap_or_else(|| own_url.clone());
+    let public_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| own_url.clone());
     let payments = PaymentGateway::new(&settings.payments, pool.clone(), &own_url, &public_url)
         .map_err(|error| StartupError::Payments(error.to_string()))?;
     let core = core_over(pool.clone(), settings, &payments);
@@ -313,7 +316,11 @@ async fn grant_configured_owners(core: &Core, telegram_ids: &[i64]) -> Result<()
             .grant_owner(*telegram_id, "LEDGERBOT_OWNER_TELEGRAM_IDS", "environment")
             .await
             .map_err(|error| StartupError::Owners(error.message))?;
-        info!(telegram_id, ?outcome, "owner granted by LEDGERBOT_OWNER_TELEGRAM_IDS");
+        info!(
+            telegram_id,
+            ?outcome,
+            "owner granted by LEDGERBOT_OWNER_TELEGRAM_IDS"
+        );
     }
     Ok(())
 }

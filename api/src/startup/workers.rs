@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use domain::money::tax::TaxRules;
 use domain::use_cases::Core;
+use projections::ReadModels;
 use projections::housekeeping::{self, Housekeeping, Job};
 use projections::reactions::allowance::MonthlyAllowance;
 use projections::reactions::loyalty::LoyaltyCashback;
@@ -26,7 +27,6 @@ use projections::read_models::users::Users;
 use projections::read_your_writes::Checkpoints;
 use projections::scheduler::Scheduler;
 use projections::worker::{Projection, Worker, WorkerSettings};
-use projections::ReadModels;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -182,7 +182,10 @@ mod tests {
             .iter()
             .map(|projection| projection.name())
             .collect();
-        let expected: Vec<&str> = projections::ProjectionName::ALL.iter().map(|name| name.as_str()).collect();
+        let expected: Vec<&str> = projections::ProjectionName::ALL
+            .iter()
+            .map(|name| name.as_str())
+            .collect();
         assert_eq!(names, expected);
     }
 }

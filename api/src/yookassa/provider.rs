@@ -31,7 +31,10 @@ impl PaymentProvider for YooKassaClient {
         })
     }
 
-    fn get_payment<'a>(&'a self, provider_payment_id: &'a str) -> ProviderFuture<'a, ProviderPayment> {
+    fn get_payment<'a>(
+        &'a self,
+        provider_payment_id: &'a str,
+    ) -> ProviderFuture<'a, ProviderPayment> {
         Box::pin(async move {
             let payment = YooKassaClient::get_payment(self, provider_payment_id)
                 .await
@@ -146,9 +149,7 @@ fn provider_error(error: YooKassaError) -> ProviderError {
         YooKassaError::NotFound => ProviderError::NotFound,
         YooKassaError::Malformed(reason) => ProviderError::Malformed(reason),
         YooKassaError::Rejected {
-            status,
-            ref code,
-            ..
+            status, ref code, ..
         } => ProviderError::Rejected {
             status,
             code: code.clone(),

@@ -265,11 +265,11 @@ impl Ticket {
             TicketCommand::ChangePriority { priority, by } => {
                 allowed(by, Action::ChangeTicketPriority, "change ticket priorities")?;
                 match self.priority {
-                Some(current) if current == priority => Ok(vec![]),
-                Some(current) => Ok(vec![TicketEvent::PriorityChanged {
-                    from: current,
-                    to: priority,
-                }]),
+                    Some(current) if current == priority => Ok(vec![]),
+                    Some(current) => Ok(vec![TicketEvent::PriorityChanged {
+                        from: current,
+                        to: priority,
+                    }]),
                     None => Err(TicketError::NotOpened),
                 }
             }

@@ -222,7 +222,10 @@ async fn status_moves_only_along_the_machine() {
     use TicketStatus::*;
     TicketTest::with(())
         .given(vec![opened()])
-        .when_async(TicketCommand::ChangeStatus { status: InProgress, by: desk() })
+        .when_async(TicketCommand::ChangeStatus {
+            status: InProgress,
+            by: desk(),
+        })
         .await
         .then_expect_events(vec![status(Open, InProgress)]);
     TicketTest::with(())
@@ -235,7 +238,10 @@ async fn status_moves_only_along_the_machine() {
         .then_expect_events(vec![status(InProgress, WaitingForCustomer)]);
     TicketTest::with(())
         .given(vec![opened()])
-        .when_async(TicketCommand::ChangeStatus { status: Closed, by: desk() })
+        .when_async(TicketCommand::ChangeStatus {
+            status: Closed,
+            by: desk(),
+        })
         .await
         .then_expect_error(TicketError::Transition {
             from: Open,

@@ -243,9 +243,9 @@ impl Core {
 /// `N` random bytes from the system's source, as hex.
 pub fn random_hex<const N: usize>() -> Result<String, CommandError> {
     let mut raw = [0u8; N];
-    SystemRandom::new().fill(&mut raw).map_err(|_| {
-        CommandError::new(ErrorKind::Internal, "the system random source failed")
-    })?;
+    SystemRandom::new()
+        .fill(&mut raw)
+        .map_err(|_| CommandError::new(ErrorKind::Internal, "the system random source failed"))?;
     Ok(raw.iter().map(|byte| format!("{byte:02x}")).collect())
 }
 

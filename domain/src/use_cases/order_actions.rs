@@ -15,10 +15,14 @@ use crate::permissions::Caller;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OrderAction {
     /// Staff price a coursework brief.
-    Quote { price: Money },
+    Quote {
+        price: Money,
+    },
     AcceptQuote,
     /// Staff give a paid order to an executor.
-    Assign { executor_id: Uuid },
+    Assign {
+        executor_id: Uuid,
+    },
     /// An executor takes a paid order from the pool.
     Take,
     Start,
@@ -26,8 +30,12 @@ pub enum OrderAction {
         files: Vec<String>,
         note: Option<String>,
     },
-    Ship { tracking: String },
-    RequestRevision { reason: String },
+    Ship {
+        tracking: String,
+    },
+    RequestRevision {
+        reason: String,
+    },
     Accept,
     ConfirmDelivery,
     Complete,
@@ -41,9 +49,14 @@ pub enum OrderAction {
         end: DateTime<Utc>,
     },
     NoShow,
-    Review { stars: u8, text: Option<String> },
+    Review {
+        stars: u8,
+        text: Option<String>,
+    },
     /// An internal note, never shown to the customer.
-    Note { text: String },
+    Note {
+        text: String,
+    },
 }
 
 impl OrderAction {

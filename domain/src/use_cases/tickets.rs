@@ -25,11 +25,16 @@ pub struct NewTicket {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TicketChange {
     /// To a support agent or an admin.
-    Assign { assignee_id: Uuid },
+    Assign {
+        assignee_id: Uuid,
+    },
     Status(TicketStatus),
     Priority(Priority),
     /// Only the customer, once resolved.
-    Rate { stars: u8, comment: Option<String> },
+    Rate {
+        stars: u8,
+        comment: Option<String>,
+    },
 }
 
 impl Core {
@@ -150,9 +155,10 @@ impl Core {
         let command = match change {
             TicketChange::Assign { assignee_id } => {
                 caller.require(Action::AssignTicket)?;
-                let assignee_role = self.role_of(assignee_id).await?.ok_or_else(|| {
-                    CommandError::invalid("assignee_id", "no such user")
-                })?;
+                let assignee_role = self
+                    .role_of(assignee_id)
+                    .await?
+                    .ok_or_else(|| CommandError::invalid("assignee_id", "no such user"))?;
                 TicketCommand::Assign {
                     assignee_id,
                     assignee_role,

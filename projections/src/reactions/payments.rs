@@ -77,8 +77,9 @@ impl PaymentReactions {
         let Some(PaymentPurpose::Order { order_id }) = payment.purpose() else {
             return Ok(());
         };
-        let payment_id = Uuid::parse_str(&event.aggregate_id)
-            .map_err(|error| ApplyError::Decode(format!("payment id {}: {error}", event.aggregate_id)))?;
+        let payment_id = Uuid::parse_str(&event.aggregate_id).map_err(|error| {
+            ApplyError::Decode(format!("payment id {}: {error}", event.aggregate_id))
+        })?;
         let because = CommandContext::system("payment-reactions").caused_by(event.message_id());
         self.commands
             .orders

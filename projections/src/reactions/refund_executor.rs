@@ -27,7 +27,11 @@ impl RefundExecutor {
         else {
             return Ok(());
         };
-        match self.core.execute_refund(&event.aggregate_id, &refund_id).await {
+        match self
+            .core
+            .execute_refund(&event.aggregate_id, &refund_id)
+            .await
+        {
             Ok(_) => Ok(()),
             // No verdict from the provider: tried again when the event comes back.
             Err(error) if error.code == Some("payment_provider_unavailable") => {

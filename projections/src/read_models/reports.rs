@@ -28,7 +28,10 @@ impl From<LedgerError> for CommandError {
             LedgerError::Database(error) => error.into(),
             LedgerError::Money(error) => {
                 tracing::error!(%error, "the tax ledger holds amounts out of range");
-                CommandError::new(ErrorKind::Internal, format!("the tax ledger is out of range: {error}"))
+                CommandError::new(
+                    ErrorKind::Internal,
+                    format!("the tax ledger is out of range: {error}"),
+                )
             }
         }
     }

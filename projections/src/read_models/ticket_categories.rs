@@ -113,8 +113,12 @@ impl crate::ReadModels {
         code: &str,
         after: Option<&domain::use_cases::Written>,
     ) -> Result<Option<CategoryView>, domain::command::CommandError> {
-        self.shows(crate::ProjectionName::TicketCategories, "TicketCategory", after)
-            .await;
+        self.shows(
+            crate::ProjectionName::TicketCategories,
+            "TicketCategory",
+            after,
+        )
+        .await;
         Ok(sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM rm_ticket_categories WHERE code = $1"
         ))

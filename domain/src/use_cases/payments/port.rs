@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use crate::money::Money;
 
-pub type ProviderFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, ProviderError>> + Send + 'a>>;
+pub type ProviderFuture<'a, T> =
+    Pin<Box<dyn Future<Output = Result<T, ProviderError>> + Send + 'a>>;
 
 /// What the provider does for us. Every call that creates something is made with an
 /// idempotence key: the same key again returns the same object, never a second one.
@@ -21,7 +22,10 @@ pub trait PaymentProvider: Send + Sync {
         idempotence_key: &'a str,
     ) -> ProviderFuture<'a, ProviderPayment>;
 
-    fn get_payment<'a>(&'a self, provider_payment_id: &'a str) -> ProviderFuture<'a, ProviderPayment>;
+    fn get_payment<'a>(
+        &'a self,
+        provider_payment_id: &'a str,
+    ) -> ProviderFuture<'a, ProviderPayment>;
 
     fn create_refund<'a>(
         &'a self,

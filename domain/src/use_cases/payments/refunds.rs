@@ -127,8 +127,12 @@ impl Core {
             return Ok(RefundState::Settled);
         };
         let Some(provider_payment_id) = payment.provider_payment_id() else {
-            self.record_refund(payment_id, refund_id, failed("the payment never reached YooKassa"))
-                .await?;
+            self.record_refund(
+                payment_id,
+                refund_id,
+                failed("the payment never reached YooKassa"),
+            )
+            .await?;
             return Ok(RefundState::Failed);
         };
         let request = ProviderRefundRequest {
@@ -149,8 +153,12 @@ impl Core {
             }
             Err(error) => {
                 tracing::warn!(payment = payment_id, refund = refund_id, %error, "YooKassa refused a refund");
-                self.record_refund(payment_id, refund_id, failed(&format!("YooKassa refused: {error}")))
-                    .await?;
+                self.record_refund(
+                    payment_id,
+                    refund_id,
+                    failed(&format!("YooKassa refused: {error}")),
+                )
+                .await?;
                 return Ok(RefundState::Failed);
             }
         };

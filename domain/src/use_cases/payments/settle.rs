@@ -7,7 +7,9 @@ use chrono::Utc;
 use tracing::{error, warn};
 use uuid::Uuid;
 
-use super::{ProviderError, ProviderPayment, ProviderPaymentStatus, ProviderRefund, ProviderRefundStatus};
+use super::{
+    ProviderError, ProviderPayment, ProviderPaymentStatus, ProviderRefund, ProviderRefundStatus,
+};
 use crate::command::{CommandContext, CommandError};
 use crate::payment::{PaymentCommand, RefundOutcome};
 use crate::use_cases::Core;

@@ -35,7 +35,9 @@ pub enum Delivery {
         next_attempt_at: DateTime<Utc>,
     },
     /// Given up: it can never be sent.
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
     /// The recipient blocked the bot.
     Blocked,
 }

@@ -262,7 +262,9 @@ async fn apply(
             internal: true,
             summary: format!("note: {text}"),
         },
-        E::PaymentOpened { payment_id, by } => line(Some(by), format!("payment {payment_id} started")),
+        E::PaymentOpened { payment_id, by } => {
+            line(Some(by), format!("payment {payment_id} started"))
+        }
         E::PaymentReleased { payment_id } => line(
             None,
             format!("payment {payment_id} did not go through; the order can be paid again"),

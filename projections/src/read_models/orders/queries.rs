@@ -53,7 +53,9 @@ impl OrderView {
                 .get("master_id")
                 .and_then(Value::as_str)
                 .and_then(|id| Uuid::parse_str(id).ok()),
-            in_pool: self.kind == "coursework" && self.status == "paid" && self.executor_id.is_none(),
+            in_pool: self.kind == "coursework"
+                && self.status == "paid"
+                && self.executor_id.is_none(),
         }
     }
 }

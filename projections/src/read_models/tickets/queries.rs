@@ -160,12 +160,16 @@ impl ReadModels {
 
     /// Tickets per status, for the desk's counters (statuses without tickets left
     /// out).
-    pub async fn ticket_counts(&self, viewer: Caller) -> Result<BTreeMap<String, i64>, CommandError> {
+    pub async fn ticket_counts(
+        &self,
+        viewer: Caller,
+    ) -> Result<BTreeMap<String, i64>, CommandError> {
         viewer.require(Action::ViewAllTickets)?;
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT status, count(*) FROM rm_tickets GROUP BY status ORDER BY status")
-                .fetch_all(self.pool())
-                .await?;
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT status, count(*) FROM rm_tickets GROUP BY status ORDER BY status",
+        )
+        .fetch_all(self.pool())
+        .await?;
         Ok(rows.into_iter().collect())
     }
 

@@ -146,7 +146,11 @@ impl ReadModels {
 
     /// One's own profile once the users read model shows `after`; `None` while it
     /// does not have the user yet.
-    pub async fn me(&self, user_id: Uuid, after: Option<&Written>) -> Result<Option<Me>, CommandError> {
+    pub async fn me(
+        &self,
+        user_id: Uuid,
+        after: Option<&Written>,
+    ) -> Result<Option<Me>, CommandError> {
         self.shows(ProjectionName::Users, "User", after).await;
         Ok(sqlx::query_as(
             "SELECT user_id, telegram_id, first_name, last_name, username, language, role, blocked, \
@@ -166,7 +170,11 @@ impl ReadModels {
         page: &Page,
     ) -> Result<UserPage, CommandError> {
         viewer.require(Action::ViewUsers)?;
-        let text = filter.text.as_deref().map(str::trim).filter(|q| !q.is_empty());
+        let text = filter
+            .text
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty());
         let telegram_id = text.and_then(|q| q.parse::<i64>().ok());
         let items: Vec<UserView> = sqlx::query_as(&format!(
             "SELECT {USER_COLUMNS} FROM rm_user_overview \
@@ -208,7 +216,11 @@ impl ReadModels {
     }
 
     /// A user's latest orders, tickets and payments, for staff.
-    pub async fn user_history(&self, viewer: Caller, user_id: Uuid) -> Result<History, CommandError> {
+    pub async fn user_history(
+        &self,
+        viewer: Caller,
+        user_id: Uuid,
+    ) -> Result<History, CommandError> {
         viewer.require(Action::ViewUsers)?;
         Ok(History {
             orders: self.orders_of_customer(user_id, HISTORY_LENGTH).await?,
@@ -219,7 +231,11 @@ impl ReadModels {
 
     /// The caller's referral code, its link (`bot` is the bot's username), the latest
     /// 500 people who came by it and the credits it earned.
-    pub async fn referrals(&self, viewer: Caller, bot: Option<&str>) -> Result<Referrals, CommandError> {
+    pub async fn referrals(
+        &self,
+        viewer: Caller,
+        bot: Option<&str>,
+    ) -> Result<Referrals, CommandError> {
         let me = viewer.user_id.to_string();
         let code: Option<String> =
             sqlx::query_scalar("SELECT referral_code FROM rm_users WHERE user_id = $1")
