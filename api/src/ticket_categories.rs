@@ -108,6 +108,7 @@ pub async fn create(
     ))
 }
 
+/// `PATCH` body: fields left out stay as they are.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryPatch {

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::Money;
 
+/// A number of credits, once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreditPack {
@@ -14,6 +15,7 @@ pub struct CreditPack {
     pub price: Money,
 }
 
+/// Credits every period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Plan {
@@ -23,6 +25,7 @@ pub struct Plan {
     pub price: Money,
 }
 
+/// What is on sale for credits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Catalogue {

@@ -1,16 +1,19 @@
-//! A YooKassa-compatible server for tests, speaking the documented API
+//! The one YooKassa-compatible server of the tests, speaking the documented API
 //! (`POST/GET /payments`, `POST/GET /refunds`, Basic auth, `Idempotence-Key`), that
-//! the test controls: it can fail the next creates with 500 or answer too late, and
-//! the test decides when a payment succeeds or what the API reports.
+//! the test controls: it can fail the next creates with 500 or answer too late, the
+//! test decides when a payment succeeds or what the API reports, and a script can
+//! take over every answer (the client's tests: status, body, delay) while every
+//! request is recorded as it came.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
@@ -29,7 +32,40 @@ pub struct Books {
     pub fail_next: u32,
     /// Creates to answer only after this long.
     pub delay_next: Option<Duration>,
+    /// Answers that replace the API's, in order; the last one repeats.
+    pub script: VecDeque<Scripted>,
+    /// Every request, as it came.
+    pub seen: Vec<SeenRequest>,
     next_id: u64,
+}
+
+/// One answer of a script.
+#[derive(Debug, Clone)]
+pub struct Scripted {
+    pub status: u16,
+    pub body: String,
+    pub delay: Duration,
+}
+
+impl Scripted {
+    pub fn new(status: u16, body: &str) -> Self {
+        Self {
+            status,
+            body: body.to_owned(),
+            delay: Duration::ZERO,
+        }
+    }
+}
+
+/// One request the server saw.
+#[derive(Debug, Clone)]
+pub struct SeenRequest {
+    pub method: String,
+    pub path: String,
+    pub authorization: Option<String>,
+    pub idempotence_key: Option<String>,
+    pub content_type: Option<String>,
+    pub body: String,
 }
 
 #[derive(Clone, Default)]
@@ -46,6 +82,7 @@ impl FakeYooKassa {
             .route("/v3/payments/{id}", get(get_payment))
             .route("/v3/refunds", post(create_refund))
             .route("/v3/refunds/{id}", get(get_refund))
+            .layer(axum::middleware::from_fn_with_state(fake.clone(), record))
             .with_state(fake.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -59,6 +96,16 @@ impl FakeYooKassa {
 
     pub fn books(&self) -> std::sync::MutexGuard<'_, Books> {
         self.books.lock().expect("the books")
+    }
+
+    /// From now on every request is answered by `steps`, in order, the last repeated.
+    pub fn script(&self, steps: Vec<Scripted>) {
+        self.books().script = steps.into();
+    }
+
+    /// Every request so far.
+    pub fn seen(&self) -> Vec<SeenRequest> {
+        self.books().seen.clone()
     }
 
     /// The payment succeeds at YooKassa (captured, with YooKassa's income after 2.8 %).
@@ -77,6 +124,52 @@ impl FakeYooKassa {
     pub fn notification(&self, event: &str, id: &str) -> Value {
         let object = self.books().payments.get(id).cloned().expect("a payment");
         json!({"type": "notification", "event": event, "object": object})
+    }
+}
+
+/// Records the request; answers it from the script when there is one.
+async fn record(State(fake): State<FakeYooKassa>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    };
+    let scripted = {
+        let mut books = fake.books();
+        books.seen.push(SeenRequest {
+            method: parts.method.to_string(),
+            path: parts.uri.path().to_owned(),
+            authorization: header("authorization"),
+            idempotence_key: header("idempotence-key"),
+            content_type: header("content-type"),
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        });
+        if books.script.len() > 1 {
+            books.script.pop_front()
+        } else {
+            books.script.front().cloned()
+        }
+    };
+    match scripted {
+        Some(step) => {
+            tokio::time::sleep(step.delay).await;
+            (
+                StatusCode::from_u16(step.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                step.body,
+            )
+                .into_response()
+        }
+        None => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
     }
 }
 

@@ -78,6 +78,7 @@ pub struct Delivery {
     pub address: String,
 }
 
+/// A span of time (a booking's).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Slot {

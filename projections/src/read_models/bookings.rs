@@ -73,12 +73,13 @@ pub enum SlotLength {
     Minutes(i64),
 }
 
-/// A master's free slots on a date.
+/// When a master is free on a date.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FreeSlots {
     pub master_id: Uuid,
     pub date: chrono::NaiveDate,
+    /// Free slots of the asked duration, on the step grid, earliest first.
     pub slots: Vec<Slot>,
 }
 

@@ -10,7 +10,7 @@ use crate::read_models::ReadModels;
 use crate::relay::{OutboxStatus, outbox_status};
 use crate::worker::{ProjectionStatus, status};
 
-/// The outbox and every projection.
+/// Is everything flowing?
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SystemStatus {

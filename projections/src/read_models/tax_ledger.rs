@@ -209,6 +209,7 @@ impl Projection for TaxLedger {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MonthTotals {
+    /// The month's first day.
     pub month: NaiveDate,
     pub income_individual: Money,
     pub income_legal_entity: Money,
