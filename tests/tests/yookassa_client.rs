@@ -152,10 +152,9 @@ async fn a_timeout_is_retried() {
     );
     let seen = script.seen();
     assert_eq!(seen.len(), 2, "{seen:?}");
-    assert!(
-        seen.iter().all(|r| r.method == "GET"
-            && r.path == "/v3/payments/23d93cac-000f-5000-8000-126628f15141")
-    );
+    assert!(seen.iter().all(
+        |r| r.method == "GET" && r.path == "/v3/payments/23d93cac-000f-5000-8000-126628f15141"
+    ));
 }
 
 #[tokio::test]

@@ -26,7 +26,10 @@ fn time(text: &str) -> DateTime<Utc> {
 /// present.
 macro_rules! fixture {
     ($name:literal) => {
-        ($name, include_str!(concat!("../../../../tests/fixtures/yookassa/", $name)))
+        (
+            $name,
+            include_str!(concat!("../../../../tests/fixtures/yookassa/", $name)),
+        )
     };
 }
 
@@ -140,8 +143,10 @@ fn the_copies_match_the_reference_folder() {
 
 #[test]
 fn the_documented_create_response_reads_field_by_field() {
-    let payment: PaymentObject =
-        serde_json::from_str(sample("create_payment_response_pending__yookassa-docs.json")).expect("parses");
+    let payment: PaymentObject = serde_json::from_str(sample(
+        "create_payment_response_pending__yookassa-docs.json",
+    ))
+    .expect("parses");
     assert_eq!(payment.id, "23d93cac-000f-5000-8000-126628f15141");
     assert_eq!(payment.status, PaymentStatus::Pending);
     assert!(!payment.paid);
@@ -187,7 +192,8 @@ fn payment_objects_read_their_statuses_amounts_and_metadata() {
     assert!(!hiqdev.refundable && !hiqdev.test);
 
     let waiting: PaymentObject =
-        serde_json::from_str(sample("payment_object_waiting_for_capture__hiqdev.json")).expect("parses");
+        serde_json::from_str(sample("payment_object_waiting_for_capture__hiqdev.json"))
+            .expect("parses");
     assert_eq!(waiting.status, PaymentStatus::WaitingForCapture);
     assert!(!waiting.status.is_final());
 
@@ -214,7 +220,8 @@ fn payment_objects_read_their_statuses_amounts_and_metadata() {
 
 #[test]
 fn cancellation_details_are_read_when_present() {
-    let mut object: Value = serde_json::from_str(sample("payment_object_canceled__aleh-z.json")).expect("json");
+    let mut object: Value =
+        serde_json::from_str(sample("payment_object_canceled__aleh-z.json")).expect("json");
     object["cancellation_details"] =
         json!({"party": "yoo_money", "reason": "expired_on_confirmation"});
     let notification: Notification = serde_json::from_value(json!({
@@ -236,7 +243,8 @@ fn cancellation_details_are_read_when_present() {
 #[test]
 fn payment_notifications_carry_payment_objects() {
     let notification: Notification =
-        serde_json::from_str(sample("notification_payment.succeeded__arhitov.json")).expect("parses");
+        serde_json::from_str(sample("notification_payment.succeeded__arhitov.json"))
+            .expect("parses");
     assert_eq!(notification.event, "payment.succeeded");
     assert_eq!(notification.object_kind(), "payment");
     assert_eq!(
@@ -264,9 +272,10 @@ fn payment_notifications_carry_payment_objects() {
 
 #[test]
 fn the_quirky_sdk_refund_notification_parses() {
-    let notification: Notification =
-        serde_json::from_str(sample("notification_refund.succeeded__yookassa-sdk-python_QUIRKY.json"))
-            .expect("parses");
+    let notification: Notification = serde_json::from_str(sample(
+        "notification_refund.succeeded__yookassa-sdk-python_QUIRKY.json",
+    ))
+    .expect("parses");
     assert_eq!(notification.event, "refund.succeeded");
     assert!(notification.is_refund());
     let refund = notification.refund().expect("a refund");
@@ -297,7 +306,8 @@ fn the_old_refund_example_with_value_one_reads_as_one_rouble() {
 #[test]
 fn the_error_body_reads_code_description_and_parameter() {
     let error: ErrorBody =
-        serde_json::from_str(sample("error_idempotence_key_duplicated__aleh-z.json")).expect("parses");
+        serde_json::from_str(sample("error_idempotence_key_duplicated__aleh-z.json"))
+            .expect("parses");
     assert_eq!(
         error,
         ErrorBody {
