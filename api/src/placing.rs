@@ -6,8 +6,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
-use domain::order::Delivery;
-use domain::use_cases::placing::{CourseworkBrief, NewOrder, ShopItem as ItemOfOrder};
+use domain::order::{Coursework, Delivery};
+use domain::use_cases::placing::{NewOrder, ShopItem as ItemOfOrder};
 use projections::read_models::orders::OrderWithTimeline;
 use serde::Deserialize;
 use serde_json::Value;
@@ -143,7 +143,7 @@ pub async fn place(
     let order = match kind.as_str() {
         "coursework" => {
             let brief: PlaceCoursework = from_json(body)?;
-            NewOrder::Coursework(CourseworkBrief {
+            NewOrder::Coursework(Coursework {
                 subject: brief.subject,
                 work_type: brief.work_type,
                 volume: brief.volume,

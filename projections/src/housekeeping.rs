@@ -77,20 +77,11 @@ impl Housekeeping {
     /// One round: the jobs due, if this process holds the lock; returns what ran
     /// and how much each did.
     pub async fn run_once(&self) -> Result<Vec<(&'static str, u64)>, sqlx::Error> {
-        let mut lock = self.pool.acquire().await?;
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(LOCK_KEY)
-            .fetch_one(&mut *lock)
-            .await?;
-        if !locked {
-            return Ok(Vec::new());
-        }
-        let outcome = self.due_jobs().await;
-        sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(LOCK_KEY)
-            .execute(&mut *lock)
-            .await?;
-        outcome
+        Ok(
+            crate::advisory::while_holding(&self.pool, LOCK_KEY, self.due_jobs())
+                .await?
+                .unwrap_or_default(),
+        )
     }
 
     async fn due_jobs(&self) -> Result<Vec<(&'static str, u64)>, sqlx::Error> {

@@ -109,20 +109,11 @@ impl Scheduler {
     /// One round as of `now`. Holds a session advisory lock on one connection for
     /// the round, so rounds of several instances never overlap.
     pub async fn run_once(&self, now: DateTime<Utc>) -> Result<RunReport, SchedulerError> {
-        let mut lock = self.pool.acquire().await?;
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(LOCK_KEY)
-            .fetch_one(&mut *lock)
-            .await?;
-        if !locked {
-            return Ok(RunReport::default());
-        }
-        let outcome = self.jobs(now).await;
-        sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(LOCK_KEY)
-            .execute(&mut *lock)
-            .await?;
-        outcome
+        Ok(
+            crate::advisory::while_holding(&self.pool, LOCK_KEY, self.jobs(now))
+                .await?
+                .unwrap_or_default(),
+        )
     }
 
     async fn jobs(&self, now: DateTime<Utc>) -> Result<RunReport, SchedulerError> {

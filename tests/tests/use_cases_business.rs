@@ -7,58 +7,29 @@ use api::startup::Parts;
 use chrono::{Duration, Utc};
 use domain::command::ErrorKind;
 use domain::money::Money;
-use domain::permissions::{Caller, Role};
+use domain::order::Coursework;
+use domain::permissions::Role;
 use domain::use_cases::credits::Spend;
-use domain::use_cases::identity::TelegramProfile;
 use domain::use_cases::order_actions::OrderAction;
 use domain::use_cases::payments::{PaymentOrder, PurposeRequest, RefundState};
-use domain::use_cases::placing::{CourseworkBrief, NewOrder};
+use domain::use_cases::placing::NewOrder;
 use domain::use_cases::tickets::{NewTicket, TicketChange};
-use domain::use_cases::users::UserChange;
 use domain::use_cases::{Core, Written};
 use projections::ReadModels;
 use tests::TestContext;
 use tests::api_client::settings;
 use tests::app::spawn_app;
 use tests::eventually;
+use tests::people::{owner, promoted, signed_in};
 use tests::yookassa_fake::FakeYooKassa;
 use uuid::Uuid;
-
-fn telegram(id: i64, name: &str) -> TelegramProfile {
-    TelegramProfile {
-        id,
-        first_name: name.to_owned(),
-        last_name: None,
-        username: None,
-        language_code: Some("ru".to_owned()),
-        photo_url: None,
-    }
-}
-
-async fn signed_in(core: &Core, id: i64, name: &str) -> Caller {
-    core.sign_in(&telegram(id, name), None, Utc::now())
-        .await
-        .expect("signs in")
-        .caller()
-}
-
-/// Makes `caller` `role` (as an owner would) and returns them in it.
-async fn promoted(core: &Core, owner: Caller, caller: Caller, role: Role) -> Caller {
-    core.change_user(owner, caller.user_id, UserChange::Role(role), Utc::now())
-        .await
-        .expect("promoted");
-    Caller::new(caller.user_id, role)
-}
 
 #[tokio::test]
 async fn an_order_goes_from_brief_to_review_and_others_do_not_find_it() {
     let context = TestContext::new().await;
     let app = spawn_app(settings(&context), Parts::ALL).await;
     let (core, reads) = (&app.state.core, &app.state.reads);
-    core.grant_owner(620_001, "test owner", "test")
-        .await
-        .expect("granted");
-    let owner = signed_in(core, 620_001, "Ольга").await;
+    let owner = owner(core, 620_001).await;
     let admin = promoted(
         core,
         owner,
@@ -69,7 +40,7 @@ async fn an_order_goes_from_brief_to_review_and_others_do_not_find_it() {
     let customer = signed_in(core, 620_003, "Дарья").await;
     let stranger = signed_in(core, 620_004, "Чужой").await;
     let brief = |deadline| {
-        NewOrder::Coursework(CourseworkBrief {
+        NewOrder::Coursework(Coursework {
             subject: "Теория игр".to_owned(),
             work_type: "курсовая".to_owned(),
             volume: 30,
@@ -157,10 +128,7 @@ async fn credits_are_spent_once_per_operation_and_tickets_are_talked_through() {
     let context = TestContext::new().await;
     let app = spawn_app(settings(&context), Parts::ALL).await;
     let (core, reads) = (&app.state.core, &app.state.reads);
-    core.grant_owner(630_001, "test owner", "test")
-        .await
-        .expect("granted");
-    let owner = signed_in(core, 630_001, "Ольга").await;
+    let owner = owner(core, 630_001).await;
     let agent = promoted(
         core,
         owner,
@@ -284,10 +252,7 @@ async fn a_payment_is_started_settled_from_the_provider_and_refunded() {
     configured.payments.api_url = api_url;
     let app = spawn_app(configured, Parts::ALL).await;
     let (core, reads): (&Core, &ReadModels) = (&app.state.core, &app.state.reads);
-    core.grant_owner(640_001, "test owner", "test")
-        .await
-        .expect("granted");
-    let owner = signed_in(core, 640_001, "Ольга").await;
+    let owner = owner(core, 640_001).await;
     let buyer = signed_in(core, 640_002, "Дарья").await;
     let order = |key: &str| PaymentOrder {
         purpose: PurposeRequest::CreditPack {

@@ -5,41 +5,15 @@
 use api::startup::Parts;
 use chrono::Utc;
 use domain::command::ErrorKind;
-use domain::permissions::{Caller, Role};
-use domain::use_cases::identity::TelegramProfile;
+use domain::permissions::Role;
+use domain::use_cases::Written;
 use domain::use_cases::login_codes::{Collected, LoginCodeError};
 use domain::use_cases::users::{ProfileChange, UserChange};
-use domain::use_cases::{Core, Written};
 use tests::TestContext;
 use tests::api_client::settings;
 use tests::app::spawn_app;
 use tests::eventually;
-
-fn telegram(id: i64, name: &str) -> TelegramProfile {
-    TelegramProfile {
-        id,
-        first_name: name.to_owned(),
-        last_name: None,
-        username: None,
-        language_code: Some("ru".to_owned()),
-        photo_url: None,
-    }
-}
-
-async fn signed_in(core: &Core, id: i64, name: &str) -> Caller {
-    core.sign_in(&telegram(id, name), None, Utc::now())
-        .await
-        .expect("signs in")
-        .caller()
-}
-
-/// Makes `caller` `role` (as an owner would) and returns them in it.
-async fn promoted(core: &Core, owner: Caller, caller: Caller, role: Role) -> Caller {
-    core.change_user(owner, caller.user_id, UserChange::Role(role), Utc::now())
-        .await
-        .expect("promoted");
-    Caller::new(caller.user_id, role)
-}
+use tests::people::{owner, promoted, signed_in, telegram};
 
 #[tokio::test]
 async fn people_sign_in_refer_others_and_staff_change_them() {
@@ -176,10 +150,7 @@ async fn a_desktop_login_code_is_confirmed_by_staff_and_collected_once() {
     let context = TestContext::new().await;
     let app = spawn_app(settings(&context), Parts::ALL).await;
     let core = &app.state.core;
-    core.grant_owner(610_001, "test owner", "test")
-        .await
-        .expect("granted");
-    let owner = signed_in(core, 610_001, "Ольга").await;
+    let owner = owner(core, 610_001).await;
     let master = promoted(
         core,
         owner,

@@ -108,12 +108,7 @@ impl Application {
             bound.ip()
         };
         let own_url = format!("http://{}", SocketAddr::new(own_ip, bound.port()));
-        let public_url = settings
-            .public_url
-            .clone()
-            .unwrap_or_else(|| own_url.clone());
-        let payments = PaymentGateway::new(&settings.payments, pool.clone(), &own_url, &public_url)
-            .map_err(|error| StartupError::Payments(error.to_string()))?;
+        let (payments, public_url) = gateway(&settings, &pool, own_url)?;
         if payments.sandbox {
             warn!(
                 checkout = %format!("{public_url}{}", crate::yookassa::sandbox::CHECKOUT_PATH),
@@ -285,6 +280,21 @@ pub fn core_over(pool: PgPool, settings: &Settings, payments: &PaymentGateway) -
     )
 }
 
+/// YooKassa (or the sandbox this process serves at `own_url`), and the public URL.
+fn gateway(
+    settings: &Settings,
+    pool: &PgPool,
+    own_url: String,
+) -> Result<(PaymentGateway, String), StartupError> {
+    let public_url = settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| own_url.clone());
+    let payments = PaymentGateway::new(&settings.payments, pool.clone(), &own_url, &public_url)
+        .map_err(|error| StartupError::Payments(error.to_string()))?;
+    Ok((payments, public_url))
+}
+
 /// `ledgerbot owner grant`: migrates, then grants the owner role to `telegram_id`.
 pub async fn grant_owner(
     settings: &Settings,
@@ -292,13 +302,7 @@ pub async fn grant_owner(
     reason: &str,
 ) -> Result<domain::use_cases::owners::OwnerGrantOutcome, StartupError> {
     let pool = prepare_database(settings).await?;
-    let own_url = format!("http://{}", settings.http_addr);
-    let public_url = settings
-        .public_url
-        .clone()
-        .unwrap_or_else(|| own_url.clone());
-    let payments = PaymentGateway::new(&settings.payments, pool.clone(), &own_url, &public_url)
-        .map_err(|error| StartupError::Payments(error.to_string()))?;
+    let (payments, _) = gateway(settings, &pool, format!("http://{}", settings.http_addr))?;
     let core = core_over(pool.clone(), settings, &payments);
     let outcome = core
         .grant_owner(telegram_id, reason, "command-line")

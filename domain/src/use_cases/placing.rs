@@ -12,18 +12,6 @@ use crate::money::Money;
 use crate::order::{Coursework, Delivery, LineItem, OrderCommand, OrderDetails, Slot};
 use crate::permissions::{Action, Caller};
 
-/// A coursework brief as the customer gives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CourseworkBrief {
-    pub subject: String,
-    pub work_type: String,
-    pub volume: u32,
-    pub deadline: DateTime<Utc>,
-    /// Telegram file ids of the materials.
-    pub files: Vec<String>,
-    pub max_revisions: u8,
-}
-
 /// One line of a shop order: a product of the shop and how many.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShopItem {
@@ -34,7 +22,8 @@ pub struct ShopItem {
 /// What a customer orders.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NewOrder {
-    Coursework(CourseworkBrief),
+    /// A brief: subject, type of work, volume, deadline, materials, revisions.
+    Coursework(Coursework),
     /// A salon service with a master, from `start`; the service gives the duration
     /// and the price.
     Booking {
@@ -160,19 +149,12 @@ impl Core {
     }
 }
 
-fn coursework(brief: CourseworkBrief, now: DateTime<Utc>) -> Result<OrderDetails, CommandError> {
+fn coursework(brief: Coursework, now: DateTime<Utc>) -> Result<OrderDetails, CommandError> {
     if brief.deadline <= now {
         return Err(CommandError::invalid(
             "deadline",
             "the deadline must be in the future",
         ));
     }
-    Ok(OrderDetails::Coursework(Coursework {
-        subject: brief.subject,
-        work_type: brief.work_type,
-        volume: brief.volume,
-        deadline: brief.deadline,
-        files: brief.files,
-        max_revisions: brief.max_revisions,
-    }))
+    Ok(OrderDetails::Coursework(brief))
 }

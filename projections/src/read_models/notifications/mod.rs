@@ -37,7 +37,7 @@ pub enum Recipient {
 }
 
 impl Recipient {
-    pub(crate) fn key(self) -> String {
+    fn key(self) -> String {
         match self {
             Recipient::User(id) => id.to_string(),
             Recipient::StaffGroup => "staff".to_owned(),
@@ -483,9 +483,11 @@ async fn decide(
     }
 }
 
-/// Stores a notice once under `key` (the cause plus the recipient).
-async fn store(
+/// Stores a notice once under its key (`<cause>:<template>:<recipient>`), in
+/// `rm_notifications` or (`sql` of the reminders) another table of that shape.
+pub(crate) async fn store_in(
     connection: &mut PgConnection,
+    sql: &'static str,
     cause: &str,
     notice: &Notice,
     at: chrono::DateTime<chrono::Utc>,
@@ -494,26 +496,31 @@ async fn store(
         Recipient::User(id) => ("user", Some(id)),
         Recipient::StaffGroup => ("staff_group", None),
     };
-    sqlx::query(
-        "INSERT INTO rm_notifications (notification_id, recipient, user_id, template, params, cause, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (notification_id) DO NOTHING",
-    )
-    .bind(format!("{cause}:{}:{}", notice.template, notice.recipient.key()))
-    .bind(recipient)
-    .bind(user_id)
-    .bind(notice.template)
-    .bind(&notice.params)
-    .bind(cause)
-    .bind(at)
-    .execute(connection)
-    .await?;
+    sqlx::query(sql)
+        .bind(format!(
+            "{cause}:{}:{}",
+            notice.template,
+            notice.recipient.key()
+        ))
+        .bind(recipient)
+        .bind(user_id)
+        .bind(notice.template)
+        .bind(&notice.params)
+        .bind(cause)
+        .bind(at)
+        .execute(connection)
+        .await?;
     Ok(())
 }
+
+/// Writes a notice into `rm_notifications`.
+const STORE: &str = "INSERT INTO rm_notifications (notification_id, recipient, user_id, template, params, cause, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (notification_id) DO NOTHING";
 
 async fn record(connection: &mut PgConnection, event: &EventEnvelope) -> Result<(), ApplyError> {
     let cause = event.message_id();
     for notice in decide(connection, event).await? {
-        store(connection, &cause, &notice, event.recorded_at).await?;
+        store_in(connection, STORE, &cause, &notice, event.recorded_at).await?;
     }
     Ok(())
 }

@@ -6,7 +6,10 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use super::{Notice, Recipient};
+use super::{Notice, store_in};
+
+const STORE: &str = "INSERT INTO scheduled_reminders (reminder_id, recipient, user_id, template, params, cause, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (reminder_id) DO NOTHING";
 
 /// Stores a reminder once under its key (`cause` is what it is about).
 pub async fn store(
@@ -15,22 +18,5 @@ pub async fn store(
     notice: &Notice,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let (recipient, user_id) = match notice.recipient {
-        Recipient::User(id) => ("user", Some(id)),
-        Recipient::StaffGroup => ("staff_group", None),
-    };
-    sqlx::query(
-        "INSERT INTO scheduled_reminders (reminder_id, recipient, user_id, template, params, cause, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (reminder_id) DO NOTHING",
-    )
-    .bind(format!("{cause}:{}:{}", notice.template, notice.recipient.key()))
-    .bind(recipient)
-    .bind(user_id)
-    .bind(notice.template)
-    .bind(&notice.params)
-    .bind(cause)
-    .bind(at)
-    .execute(connection)
-    .await?;
-    Ok(())
+    store_in(connection, STORE, cause, notice, at).await
 }

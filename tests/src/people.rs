@@ -1,0 +1,46 @@
+//! People for tests that call the use cases directly, as the bot will: Telegram
+//! profiles, signed-in callers, an owner, staff.
+
+use chrono::Utc;
+use domain::permissions::{Caller, Role};
+use domain::use_cases::Core;
+use domain::use_cases::identity::TelegramProfile;
+use domain::use_cases::users::UserChange;
+
+/// What Telegram would say about `name` with Telegram id `id`.
+pub fn telegram(id: i64, name: &str) -> TelegramProfile {
+    TelegramProfile {
+        id,
+        first_name: name.to_owned(),
+        last_name: None,
+        username: None,
+        language_code: Some("ru".to_owned()),
+        photo_url: None,
+    }
+}
+
+/// Signs `name` in (registering them the first time) and returns them as a caller.
+pub async fn signed_in(core: &Core, id: i64, name: &str) -> Caller {
+    core.sign_in(&telegram(id, name), None, Utc::now())
+        .await
+        .expect("signs in")
+        .caller()
+}
+
+/// The business's owner: granted, then signed in.
+pub async fn owner(core: &Core, id: i64) -> Caller {
+    core.grant_owner(id, "test owner", "test")
+        .await
+        .expect("granted");
+    let caller = signed_in(core, id, "Ольга").await;
+    assert_eq!(caller.role, Role::Owner);
+    caller
+}
+
+/// Makes `caller` `role` (as `owner` would) and returns them in it.
+pub async fn promoted(core: &Core, owner: Caller, caller: Caller, role: Role) -> Caller {
+    core.change_user(owner, caller.user_id, UserChange::Role(role), Utc::now())
+        .await
+        .expect("promoted");
+    Caller::new(caller.user_id, role)
+}
