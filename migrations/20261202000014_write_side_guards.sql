@@ -14,6 +14,10 @@
 -- kept by the same INSERT that stores each event: not read models, never behind the
 -- store, written by these triggers alone.
 
+-- Writers wait while the tables below are filled from the store and their triggers
+-- created, so no event falls between the backfill and its trigger.
+LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE;
+
 -- One row per registered user: role, block and referral code (derived from the id,
 -- so two users sharing one is all but impossible; not unique, so it never refuses a
 -- registration).
@@ -209,6 +213,11 @@ CREATE TRIGGER events_ticket_rules
     WHEN (NEW.aggregate_type = 'Ticket')
 EXECUTE FUNCTION events_check_ticket_rules();
 
+-- The payments of an order, for the one-open-payment rule's look at payments made
+-- before orders recorded the payment they wait for.
+CREATE INDEX events_payment_order_idx ON events ((payload -> 'PaymentCreated' -> 'purpose' ->> 'order_id'))
+    WHERE event_type = 'PaymentCreated';
+
 -- The provider's payment ids → ours, kept from ProviderPaymentRecorded, so a
 -- notification without our id in its metadata finds its payment on the write side.
 CREATE TABLE provider_payments
@@ -244,6 +253,27 @@ CREATE TRIGGER events_provider_payments
     WHEN (NEW.aggregate_type = 'Payment')
 EXECUTE FUNCTION events_keep_provider_payments();
 
+-- Delivery of notifications and reminders, written by the bot's sender alone (by
+-- the id of the rm_notifications or scheduled_reminders row): a rebuild of the read
+-- model resends nothing that was delivered. rm_notifications.sent_at is no longer
+-- written; its values move here.
+CREATE TABLE notification_deliveries
+(
+    notification_id text        NOT NULL PRIMARY KEY,
+    state           text        NOT NULL CHECK (state IN ('sent', 'retrying', 'failed', 'blocked')),
+    attempts        integer     NOT NULL DEFAULT 1,
+    last_error      text,
+    -- when a retrying delivery is tried again
+    next_attempt_at timestamptz,
+    updated_at      timestamptz NOT NULL
+);
+
+INSERT INTO notification_deliveries (notification_id, state, updated_at)
+SELECT notification_id, 'sent', sent_at
+FROM rm_notifications
+WHERE sent_at IS NOT NULL
+ON CONFLICT DO NOTHING;
+
 -- One writer per table. The scheduler's reminders get a table of their own (it is
 -- their only writer), so rm_notifications is written by its projection alone, and a
 -- rebuild of that read model neither loses reminders nor decides them again.
@@ -266,27 +296,6 @@ WHERE cause LIKE 'reminder:%'
 ON CONFLICT DO NOTHING;
 
 DELETE FROM rm_notifications WHERE cause LIKE 'reminder:%';
-
--- Delivery of notifications and reminders, written by the bot's sender alone (by
--- the id of the rm_notifications or scheduled_reminders row): a rebuild of the read
--- model resends nothing that was delivered. rm_notifications.sent_at is no longer
--- written; its values move here.
-CREATE TABLE notification_deliveries
-(
-    notification_id text        NOT NULL PRIMARY KEY,
-    state           text        NOT NULL CHECK (state IN ('sent', 'retrying', 'failed', 'blocked')),
-    attempts        integer     NOT NULL DEFAULT 1,
-    last_error      text,
-    -- when a retrying delivery is tried again
-    next_attempt_at timestamptz,
-    updated_at      timestamptz NOT NULL
-);
-
-INSERT INTO notification_deliveries (notification_id, state, updated_at)
-SELECT notification_id, 'sent', sent_at
-FROM rm_notifications
-WHERE sent_at IS NOT NULL
-ON CONFLICT DO NOTHING;
 
 CREATE INDEX notification_deliveries_retry_idx ON notification_deliveries (next_attempt_at)
     WHERE state = 'retrying';

@@ -30,12 +30,7 @@ pub async fn balance(
     State(state): State<AppState>,
     caller: AuthUser,
 ) -> Result<Json<Balance>, ApiError> {
-    Ok(Json(
-        state
-            .reads
-            .balance(&caller.user_id.to_string(), None)
-            .await?,
-    ))
+    Ok(Json(state.reads.balance(caller.caller(), None).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -71,7 +66,7 @@ pub async fn statement(
     Ok(Json(
         state
             .reads
-            .statement(&caller.user_id.to_string(), page.limit, page.before)
+            .statement(caller.caller(), page.limit, page.before)
             .await?,
     ))
 }
@@ -124,10 +119,7 @@ pub async fn spend(
         .spend_credits(caller.caller(), spend, Utc::now())
         .await?;
     Ok(Json(
-        state
-            .reads
-            .balance(&written.aggregate_id, Some(&written))
-            .await?,
+        state.reads.balance(caller.caller(), Some(&written)).await?,
     ))
 }
 

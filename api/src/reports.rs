@@ -77,14 +77,14 @@ pub async fn tax_ledger(
     caller: AuthUser,
     ApiQuery(query): ApiQuery<TaxLedgerQuery>,
 ) -> Result<Response, ApiError> {
-    let format = query.format.as_deref().unwrap_or("json");
-    if !matches!(format, "json" | "csv" | "xlsx") {
-        return Err(ApiError::invalid_field("format", "json, csv or xlsx"));
-    }
     let period = state
         .reads
         .tax_period(caller.caller(), query.year, query.month)
         .await?;
+    let format = query.format.as_deref().unwrap_or("json");
+    if !matches!(format, "json" | "csv" | "xlsx") {
+        return Err(ApiError::invalid_field("format", "json, csv or xlsx"));
+    }
     let (months, lines) = (period.months, period.lines);
     let name = match query.month {
         Some(month) => format!("tax-ledger-{}-{month:02}", query.year),

@@ -87,12 +87,13 @@ impl Housekeeping {
     async fn due_jobs(&self) -> Result<Vec<(&'static str, u64)>, sqlx::Error> {
         let mut ran = Vec::new();
         for job in &self.jobs {
-            let every = chrono::Duration::from_std(job.every).unwrap_or(chrono::Duration::hours(1));
+            // By the database's clock, the one the runs are recorded in.
             let due: bool = sqlx::query_scalar(
-                "SELECT NOT EXISTS (SELECT 1 FROM housekeeping_runs WHERE job = $1 AND last_run_at > $2)",
+                "SELECT NOT EXISTS (SELECT 1 FROM housekeeping_runs \
+                 WHERE job = $1 AND last_run_at > now() - make_interval(secs => $2))",
             )
             .bind(job.name)
-            .bind(Utc::now() - every)
+            .bind(job.every.as_secs_f64())
             .fetch_one(&self.pool)
             .await?;
             if !due {
@@ -120,7 +121,9 @@ impl Housekeeping {
 
 /// Pending payments between five minutes and a week old, read from the provider and
 /// applied as a notification would be, so a paid customer is never left waiting when
-/// a notification was lost for good. Returns how many settled.
+/// a notification was lost for good; and payments that never reached the provider
+/// (the client never came back after an outage) given up after an hour, so an order
+/// they were for can be paid by another. Returns how many settled or were given up.
 pub async fn reconcile_payments(
     reads: &crate::ReadModels,
     core: &domain::use_cases::Core,
@@ -139,6 +142,22 @@ pub async fn reconcile_payments(
             Ok(domain::use_cases::payments::Settled::Ignored) => {}
             Err(error) => {
                 warn!(payment = %payment_id, %error, "reconciling a payment failed; next round")
+            }
+        }
+    }
+    let unstarted = reads
+        .payments_never_started(chrono::Duration::hours(1), chrono::Duration::days(7), 100)
+        .await
+        .map_err(|error| error.message)?;
+    for payment_id in unstarted {
+        match core.abandon_unstarted_payment(&payment_id).await {
+            Ok(true) => {
+                settled += 1;
+                info!(payment = %payment_id, "a payment that never reached YooKassa was given up");
+            }
+            Ok(false) => {}
+            Err(error) => {
+                warn!(payment = %payment_id, %error, "giving up a payment failed; next round")
             }
         }
     }

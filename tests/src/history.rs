@@ -130,14 +130,6 @@ pub mod things {
     pub const TICKET_WAITING: Uuid = Uuid::from_u128(0x0B02);
 }
 
-/// A scripted week of all five businesses: users with a referral, coursework through
-/// its whole lifecycle and one waiting in the pool, shop orders (one cancelled and
-/// refunded), salon bookings (rescheduled, ahead, no-show), payments of every
-/// purpose (one abandoned, one from a company partly refunded), and tickets with
-/// messages, an internal note, assignment and a rating.
-///
-/// It issues what the payment reactions would (marking orders paid, granting packs)
-/// itself, so it is complete without any worker; the reactions then find it done.
 /// Registers user `id` (Telegram `telegram_id`) with `role`, as the system.
 pub async fn registered(
     commands: &Commands,
@@ -185,6 +177,14 @@ pub async fn registered(
     }
 }
 
+/// A scripted week of all five businesses: users with a referral, coursework through
+/// its whole lifecycle and one waiting in the pool, shop orders (one cancelled and
+/// refunded), salon bookings (rescheduled, ahead, no-show), payments of every
+/// purpose (one abandoned, one from a company partly refunded), and tickets with
+/// messages, an internal note, assignment and a rating.
+///
+/// It issues what the payment reactions would (marking orders paid, granting packs)
+/// itself, so it is complete without any worker; the reactions then find it done.
 pub async fn business(pool: &PgPool) {
     use domain::money::Money;
     use domain::money::tax::PayerKind;

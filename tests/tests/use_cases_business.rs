@@ -138,10 +138,9 @@ async fn credits_are_spent_once_per_operation_and_tickets_are_talked_through() {
     .await;
     let customer = signed_in(core, 630_003, "Дарья").await;
     // The monthly allowance arrives by reaction; then one spend, twice.
-    let account = customer.user_id.to_string();
     assert!(
         eventually(std::time::Duration::from_secs(10), || async {
-            reads.balance(&account, None).await.expect("reads").balance == 10
+            reads.balance(customer, None).await.expect("reads").balance == 10
         })
         .await
     );
@@ -156,7 +155,7 @@ async fn credits_are_spent_once_per_operation_and_tickets_are_talked_through() {
             .await
             .expect("spent");
         let balance = reads
-            .balance(&account, Some(&written))
+            .balance(customer, Some(&written))
             .await
             .expect("reads");
         assert_eq!(balance.balance, 6);
@@ -336,6 +335,147 @@ async fn a_payment_is_started_settled_from_the_provider_and_refunded() {
         (repeat.refund_id, repeat.state),
         (refund.refund_id, RefundState::Settled)
     );
+    app.stop().await;
+    context.cleanup().await;
+}
+
+#[tokio::test]
+async fn an_order_a_payment_failed_for_can_be_paid_by_another_and_never_twice() {
+    use domain::order::Delivery;
+    use domain::payment::{PaymentCommand, PaymentPurpose};
+    use domain::use_cases::placing::ShopItem;
+    use tests::yookassa_fake::Scripted;
+
+    let context = TestContext::new().await;
+    let (fake, api_url) = FakeYooKassa::start().await;
+    let mut configured = settings(&context);
+    configured.payments.credentials = Some(("shop".to_owned(), "secret".to_owned()));
+    configured.payments.api_url = api_url;
+    configured.payments.attempts = 1;
+    let app = spawn_app(configured, Parts::ALL).await;
+    let core: &Core = &app.state.core;
+    let customer = signed_in(core, 650_001, "Дарья").await;
+    let place = || async {
+        let order = NewOrder::Shop {
+            items: vec![ShopItem {
+                product_id: "mug".to_owned(),
+                quantity: 1,
+            }],
+            delivery: Delivery {
+                recipient: "Ира".to_owned(),
+                phone: "+79990000000".to_owned(),
+                address: "Москва".to_owned(),
+            },
+        };
+        let placed = core
+            .place_order(customer, order, Utc::now())
+            .await
+            .expect("placed");
+        placed.aggregate_id.parse::<Uuid>().expect("an id")
+    };
+    let pay = |order_id: Uuid, key: &str| {
+        let order = PaymentOrder {
+            purpose: PurposeRequest::Order { order_id },
+            idempotence_key: key.to_owned(),
+            payer_kind: None,
+            customer_email: None,
+            customer_phone: None,
+        };
+        async move { core.start_payment(customer, order).await }
+    };
+
+    // YooKassa refuses for good: the payment is cancelled, the order may be paid by
+    // another key, and the refused key never opens it again.
+    let refused_order = place().await;
+    fake.script(vec![Scripted::new(
+        400,
+        r#"{"type":"error","id":"e","code":"invalid_request","description":"Bad amount","parameter":"amount"}"#,
+    )]);
+    let refused = pay(refused_order, "r-1").await.expect_err("refused");
+    assert_eq!(
+        refused.code,
+        Some("payment_provider_refused"),
+        "{refused:?}"
+    );
+    fake.script(vec![]);
+    let again = pay(refused_order, "r-1")
+        .await
+        .expect_err("a cancelled key");
+    assert_eq!(again.kind, ErrorKind::InvalidState, "{again:?}");
+    pay(refused_order, "r-2").await.expect("another key pays");
+
+    // YooKassa cannot be reached and the client never comes back: the order waits for
+    // that payment; after an hour reconciliation gives it up and another key pays.
+    let abandoned_order = place().await;
+    fake.script(vec![Scripted::new(503, "")]);
+    let unavailable = pay(abandoned_order, "a-1").await.expect_err("no verdict");
+    assert_eq!(unavailable.code, Some("payment_provider_unavailable"));
+    fake.script(vec![]);
+    let open = pay(abandoned_order, "a-2")
+        .await
+        .expect_err("one open payment");
+    assert_eq!(open.code, Some("payment_open"), "{open:?}");
+    assert!(
+        eventually(std::time::Duration::from_secs(10), || async {
+            sqlx::query(
+                "UPDATE rm_payments SET created_at = now() - interval '2 hours' \
+                 WHERE order_id = $1 AND provider_payment_id IS NULL AND status = 'pending'",
+            )
+            .bind(abandoned_order)
+            .execute(&context.pool)
+            .await
+            .is_ok_and(|done| done.rows_affected() == 1)
+        })
+        .await
+    );
+    let settled = projections::housekeeping::reconcile_payments(&app.state.reads, core)
+        .await
+        .expect("a round");
+    assert_eq!(settled, 1);
+    assert!(
+        eventually(std::time::Duration::from_secs(10), || async {
+            pay(abandoned_order, "a-3").await.is_ok()
+        })
+        .await,
+        "the order is released by the cancellation's reaction"
+    );
+
+    // A payment made before orders recorded their open one still counts as open.
+    let older_order = place().await;
+    let older = Uuid::now_v7();
+    core.commands
+        .payments
+        .execute(
+            &older.to_string(),
+            PaymentCommand::Create {
+                purpose: PaymentPurpose::Order {
+                    order_id: older_order,
+                },
+                amount: Money::from_kopecks(49_000),
+                payer_kind: domain::money::tax::PayerKind::Individual,
+                payer_user_id: customer.user_id,
+                idempotence_key: "before".to_owned(),
+            },
+            &domain::command::CommandContext::system("test"),
+        )
+        .await
+        .expect("an older payment");
+    core.commands
+        .payments
+        .execute(
+            &older.to_string(),
+            PaymentCommand::RecordProviderPayment {
+                provider_payment_id: "2db9930f-000f-5000-9000-0000000000aa".to_owned(),
+                confirmation_url: "https://yoomoney.ru/checkout".to_owned(),
+            },
+            &domain::command::CommandContext::system("test"),
+        )
+        .await
+        .expect("with a checkout link");
+    let open = pay(older_order, "o-1")
+        .await
+        .expect_err("the older one is open");
+    assert_eq!(open.code, Some("payment_open"), "{open:?}");
     app.stop().await;
     context.cleanup().await;
 }

@@ -7,7 +7,7 @@ use chrono::Utc;
 use domain::command::ErrorKind;
 use domain::permissions::Role;
 use domain::use_cases::Written;
-use domain::use_cases::login_codes::{Collected, LoginCodeError};
+use domain::use_cases::login_codes::{CollectError, Collected, LoginCodeError};
 use domain::use_cases::users::{ProfileChange, UserChange};
 use tests::TestContext;
 use tests::api_client::settings;
@@ -164,10 +164,21 @@ async fn a_desktop_login_code_is_confirmed_by_staff_and_collected_once() {
         .issue_login_code("127.0.0.1, Firefox", now)
         .await
         .expect("issued");
-    let pending = core
-        .collect_login_code(&issued.code, &issued.secret, now)
-        .await
-        .expect("pending");
+    // What the entry point prepares before the code is spent: here, a name.
+    let collect = |secret: &str, fail: bool| {
+        let (code, secret) = (issued.code.clone(), secret.to_owned());
+        async move {
+            core.collect_login_code(&code, &secret, now, |staff| async move {
+                if fail {
+                    Err("the profile is not ready")
+                } else {
+                    Ok(format!("user {}", staff.user_id))
+                }
+            })
+            .await
+        }
+    };
+    let pending = collect(&issued.secret, false).await.expect("pending");
     assert!(matches!(pending, Collected::Pending { .. }), "{pending:?}");
     assert_eq!(
         core.confirm_login_code(&issued.code, 610_003, now).await,
@@ -183,22 +194,24 @@ async fn a_desktop_login_code_is_confirmed_by_staff_and_collected_once() {
         .expect("confirmed");
     assert_eq!(confirmed.user_id, master.user_id);
     assert_eq!(
-        core.collect_login_code(&issued.code, "wrong secret", now)
-            .await,
-        Err(LoginCodeError::Unknown)
+        collect("wrong secret", false).await,
+        Err(CollectError::Refused(LoginCodeError::Unknown))
     );
-    let collected = core
-        .collect_login_code(&issued.code, &issued.secret, now)
-        .await
-        .expect("collected");
+    // The entry point could not prepare its answer: the code stays collectable.
+    assert_eq!(
+        collect(&issued.secret, true).await,
+        Err(CollectError::Preparing("the profile is not ready"))
+    );
+    let collected = collect(&issued.secret, false).await.expect("collected");
     assert!(
-        matches!(collected, Collected::SignedIn { user_id, role: Role::Executor, telegram_id: 610_002, .. } if user_id == master.user_id),
+        matches!(&collected, Collected::SignedIn { staff, prepared }
+            if staff.user_id == master.user_id && staff.role == Role::Executor
+                && staff.telegram_id == 610_002 && *prepared == format!("user {}", master.user_id)),
         "{collected:?}"
     );
     assert_eq!(
-        core.collect_login_code(&issued.code, &issued.secret, now)
-            .await,
-        Err(LoginCodeError::Used)
+        collect(&issued.secret, false).await,
+        Err(CollectError::Refused(LoginCodeError::Used))
     );
     app.stop().await;
     context.cleanup().await;

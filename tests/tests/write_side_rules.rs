@@ -109,7 +109,15 @@ async fn one_order_has_one_open_payment_however_many_checkouts_race() {
         );
     }
     assert_eq!(events_of(&context, "PaymentOpened").await, 1);
-    assert_eq!(events_of(&context, "PaymentCreated").await, 1);
+    assert_eq!(events_of(&context, "ProviderPaymentRecorded").await, 1);
+    // The refused ones are cancelled, so they can never be paid.
+    assert_eq!(
+        events_of(&context, "PaymentCanceled").await,
+        outcomes
+            .iter()
+            .filter(|o| o.as_ref().is_err_and(|e| e.code == Some("payment_open")))
+            .count() as i64
+    );
     // The same key is the same payment; any other is refused while it is open.
     let again = core
         .start_payment(customer, checkout(winning_key(&outcomes)))

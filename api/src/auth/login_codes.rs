@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use domain::use_cases::login_codes::{Collected, LoginCodeError, START_PREFIX};
+use domain::use_cases::login_codes::{CollectError, Collected, LoginCodeError, START_PREFIX};
 use qrcode::{Color, QrCode};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -139,12 +139,19 @@ pub async fn collect(
                 "send the secret you got with the code as X-Login-Secret",
             )
         })?;
+    // The profile is read before the code is spent, so a lagging read model leaves it
+    // collectable.
     let collected = state
         .core
-        .collect_login_code(&code, secret, Utc::now())
+        .collect_login_code(&code, secret, Utc::now(), |staff| {
+            me(&state, staff.user_id, staff.user_version)
+        })
         .await
-        .map_err(login_code_error)?;
-    let (user_id, role, telegram_id, user_version) = match collected {
+        .map_err(|error| match error {
+            CollectError::Refused(refused) => login_code_error(refused),
+            CollectError::Preparing(error) => error,
+        })?;
+    let (staff, profile) = match collected {
         Collected::Pending { expires_at } => {
             let mut response = (
                 StatusCode::ACCEPTED,
@@ -159,17 +166,18 @@ pub async fn collect(
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
             return Ok(response);
         }
-        Collected::SignedIn {
-            user_id,
-            role,
-            telegram_id,
-            user_version,
-        } => (user_id, role, telegram_id, user_version),
+        Collected::SignedIn { staff, prepared } => (staff, prepared),
     };
-    let profile = me(&state, user_id, user_version).await?;
-    Ok(session(&state, user_id, role, telegram_id, None, profile)
-        .await?
-        .into_response())
+    Ok(session(
+        &state,
+        staff.user_id,
+        staff.role,
+        staff.telegram_id,
+        None,
+        profile,
+    )
+    .await?
+    .into_response())
 }
 
 /// The use case's refusals as the API's.

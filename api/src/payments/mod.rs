@@ -14,7 +14,7 @@ pub mod create;
 pub mod refunds;
 pub mod webhook;
 
-use domain::use_cases::payments::PaymentSettings as PaymentRules;
+use domain::use_cases::payments::PaymentRules;
 
 use crate::config::PaymentSettings;
 use crate::yookassa::{IpAllowlist, YooKassaClient, YooKassaError, YooKassaSettings};

@@ -149,6 +149,12 @@ fn provider_error(error: YooKassaError) -> ProviderError {
         YooKassaError::NotFound => ProviderError::NotFound,
         YooKassaError::Malformed(reason) => ProviderError::Malformed(reason),
         YooKassaError::Rejected {
+            parameter: Some(ref parameter),
+            ..
+        } if parameter == super::client::IDEMPOTENCE_KEY_HEADER => {
+            ProviderError::KeyReused(error.to_string())
+        }
+        YooKassaError::Rejected {
             status, ref code, ..
         } => ProviderError::Rejected {
             status,

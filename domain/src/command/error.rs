@@ -136,11 +136,11 @@ impl CommandError {
     }
 }
 
-/// A write-side table (identities, login codes, payment requests) could not be read
-/// or written: the store is unavailable.
+/// A table could not be read or written: the store is unavailable. What failed goes
+/// to the log, not to the user.
 impl From<sqlx::Error> for CommandError {
     fn from(error: sqlx::Error) -> Self {
-        tracing::warn!(%error, "the store failed during a use case");
-        CommandError::unavailable(format!("the store could not be reached: {error}"))
+        tracing::warn!(%error, "the store failed");
+        CommandError::unavailable("the store could not be reached; try again in a moment")
     }
 }

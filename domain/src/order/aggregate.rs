@@ -31,6 +31,9 @@ pub struct Order {
     /// The payment the order waits for (started, not yet paid or released).
     #[serde(default)]
     open_payment: Option<Uuid>,
+    /// Payments released: they will never pay, so none is opened again.
+    #[serde(default)]
+    released_payments: std::collections::BTreeSet<Uuid>,
 }
 
 fn text(
@@ -180,6 +183,9 @@ impl Order {
         by: Actor,
     ) -> Result<Vec<OrderEvent>, OrderError> {
         self.customer_only(by, "pay for the order")?;
+        if self.released_payments.contains(&payment_id) {
+            return Err(OrderError::PaymentReleased(payment_id));
+        }
         match self.open_payment {
             Some(open) if open == payment_id => return Ok(vec![]),
             Some(open) => return Err(OrderError::PaymentOpen(open)),
@@ -719,6 +725,7 @@ impl Aggregate for Order {
                 if self.open_payment == Some(payment_id) {
                     self.open_payment = None;
                 }
+                self.released_payments.insert(payment_id);
             }
         }
     }

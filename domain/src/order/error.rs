@@ -51,6 +51,8 @@ pub enum OrderError {
     NotAMaster,
     #[error("payment {0} for this order is open: pay or cancel it first")]
     PaymentOpen(uuid::Uuid),
+    #[error("payment {0} was cancelled; start a new payment with a new key")]
+    PaymentReleased(uuid::Uuid),
 }
 
 impl Refusal for OrderError {
@@ -101,7 +103,8 @@ impl Refusal for OrderError {
             | OrderError::SlotNotStarted
             | OrderError::AlreadyReviewed
             | OrderError::NotThisOrdersPayment(_)
-            | OrderError::PaymentOpen(_) => ErrorKind::InvalidState,
+            | OrderError::PaymentOpen(_)
+            | OrderError::PaymentReleased(_) => ErrorKind::InvalidState,
         }
     }
 }

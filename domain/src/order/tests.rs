@@ -279,6 +279,12 @@ async fn an_order_waits_for_one_payment_at_a_time() {
         .when_async(open_payment(STRANGER, customer()))
         .await
         .then_expect_events(vec![opened(STRANGER)]);
+    // A released payment never pays: it is not opened again.
+    OrderTest::with(services())
+        .given(vec![shop_placed(), opened(PAYMENT), released.clone()])
+        .when_async(open_payment(PAYMENT, customer()))
+        .await
+        .then_expect_error(OrderError::PaymentReleased(id(PAYMENT)));
     // Releasing another payment, or again, changes nothing.
     OrderTest::with(services())
         .given(vec![shop_placed(), opened(PAYMENT)])

@@ -79,18 +79,50 @@ pub struct ConfirmedLoginCode {
     pub requested_from: String,
 }
 
+/// The staff member a confirmed code signs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StaffSignIn {
+    pub user_id: Uuid,
+    pub role: Role,
+    pub telegram_id: i64,
+    /// The user's sequence: what a read of the user must wait for.
+    pub user_version: usize,
+}
+
 /// Where a code stands for the desktop collecting it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Collected {
+pub enum Collected<T> {
     /// Not confirmed yet: ask again in a moment.
     Pending { expires_at: DateTime<Utc> },
-    /// Confirmed by this staff member; the code is spent now.
-    SignedIn {
-        user_id: Uuid,
-        role: Role,
-        telegram_id: i64,
-        user_version: usize,
-    },
+    /// Confirmed by this staff member, with what the entry point prepared for them;
+    /// the code is spent now.
+    SignedIn { staff: StaffSignIn, prepared: T },
+}
+
+/// Why a code was not collected: refused, or the entry point could not prepare its
+/// answer (the code is then left collectable).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CollectError<E> {
+    Refused(LoginCodeError),
+    Preparing(E),
+}
+
+impl<E> From<LoginCodeError> for CollectError<E> {
+    fn from(error: LoginCodeError) -> Self {
+        CollectError::Refused(error)
+    }
+}
+
+impl<E> From<CommandError> for CollectError<E> {
+    fn from(error: CommandError) -> Self {
+        CollectError::Refused(error.into())
+    }
+}
+
+impl<E> From<sqlx::Error> for CollectError<E> {
+    fn from(error: sqlx::Error) -> Self {
+        CollectError::Refused(error.into())
+    }
 }
 
 /// (secret_hash, expires_at, confirmed_by, consumed_at)
@@ -172,13 +204,20 @@ impl Core {
 
     /// The desktop's half: `code` with the `secret` it came with. A wrong secret is
     /// an unknown code. Everything that can refuse comes before the code is spent,
-    /// so a refusal or an outage leaves it collectable; exactly one collector wins.
-    pub async fn collect_login_code(
+    /// including `prepare` (the entry point's answer for the staff member, such as
+    /// their profile), so a refusal or an outage leaves it collectable; exactly one
+    /// collector wins.
+    pub async fn collect_login_code<T, E, F, Fut>(
         &self,
         code: &str,
         secret: &str,
         now: DateTime<Utc>,
-    ) -> Result<Collected, LoginCodeError> {
+        prepare: F,
+    ) -> Result<Collected<T>, CollectError<E>>
+    where
+        F: FnOnce(StaffSignIn) -> Fut,
+        Fut: std::future::Future<Output = Result<T, E>>,
+    {
         let row: Option<CodeRow> = sqlx::query_as(
             "SELECT secret_hash, expires_at, confirmed_by, consumed_at FROM auth_login_codes WHERE code_hash = $1",
         )
@@ -186,27 +225,34 @@ impl Core {
         .fetch_optional(self.pool())
         .await?;
         let (secret_hash, expires_at, confirmed_by, consumed_at) =
-            row.ok_or(LoginCodeError::Unknown)?;
+            row.ok_or(CollectError::Refused(LoginCodeError::Unknown))?;
         if digest_of(secret) != secret_hash {
-            return Err(LoginCodeError::Unknown);
+            return Err(LoginCodeError::Unknown.into());
         }
         if consumed_at.is_some() {
-            return Err(LoginCodeError::Used);
+            return Err(LoginCodeError::Used.into());
         }
         if expires_at <= now {
-            return Err(LoginCodeError::Expired);
+            return Err(LoginCodeError::Expired.into());
         }
         let Some(user_id) = confirmed_by else {
             return Ok(Collected::Pending { expires_at });
         };
         let (caller, user_version) = self.current_caller(user_id).await?;
         if !caller.role.is_staff() {
-            return Err(LoginCodeError::NotStaff);
+            return Err(LoginCodeError::NotStaff.into());
         }
         let telegram_id = self
             .telegram_of_user(user_id)
             .await?
             .ok_or(LoginCodeError::Unknown)?;
+        let staff = StaffSignIn {
+            user_id,
+            role: caller.role,
+            telegram_id,
+            user_version,
+        };
+        let prepared = prepare(staff).await.map_err(CollectError::Preparing)?;
         let taken: Option<Uuid> = sqlx::query_scalar(
             "UPDATE auth_login_codes SET consumed_at = $2 \
              WHERE code_hash = $1 AND consumed_at IS NULL AND confirmed_by = $3 AND expires_at > $2 \
@@ -218,14 +264,9 @@ impl Core {
         .fetch_optional(self.pool())
         .await?;
         if taken.is_none() {
-            return Err(LoginCodeError::Used);
+            return Err(LoginCodeError::Used.into());
         }
-        Ok(Collected::SignedIn {
-            user_id,
-            role: caller.role,
-            telegram_id,
-            user_version,
-        })
+        Ok(Collected::SignedIn { staff, prepared })
     }
 
     /// Deletes codes that expired over a day ago; returns how many went.

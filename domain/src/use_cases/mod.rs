@@ -29,7 +29,7 @@ use sqlx::PgPool;
 
 use crate::catalogue::{Catalogue, SalonHours, Shopfront};
 use crate::command::{CommandError, Commands};
-use payments::{PaymentProvider, PaymentSettings};
+use payments::{PaymentProvider, PaymentRules};
 
 /// What the businesses sell and when: configuration the use cases price and check
 /// with.
@@ -50,7 +50,7 @@ pub struct Core {
     pool: PgPool,
     pub offer: Offer,
     payments: Arc<dyn PaymentProvider>,
-    pub payment_settings: PaymentSettings,
+    pub payment_rules: PaymentRules,
 }
 
 impl Core {
@@ -59,14 +59,14 @@ impl Core {
         commands: Arc<Commands>,
         offer: Offer,
         payments: Arc<dyn PaymentProvider>,
-        payment_settings: PaymentSettings,
+        payment_rules: PaymentRules,
     ) -> Self {
         Self {
             commands,
             pool,
             offer,
             payments,
-            payment_settings,
+            payment_rules,
         }
     }
 

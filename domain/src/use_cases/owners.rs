@@ -54,9 +54,18 @@ impl Core {
         let Some(user_id) = self.user_of_telegram(telegram_id).await? else {
             return Ok(OwnerGrantOutcome::Pending);
         };
-        let (user, _) = self.commands.users.load(&user_id.to_string()).await?;
-        if user.profile().is_none() {
-            // Signing in right now: the sign-in applies it.
+        // Known but not registered yet: signing in right now. Either its registration
+        // shows here in a moment, or it has yet to look for grants and finds this one.
+        let mut registered = false;
+        for _ in 0..20 {
+            let (user, _) = self.commands.users.load(&user_id.to_string()).await?;
+            if user.profile().is_some() {
+                registered = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        if !registered {
             return Ok(OwnerGrantOutcome::Pending);
         }
         self.apply_owner_grant(telegram_id, user_id).await?;

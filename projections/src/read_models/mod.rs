@@ -46,10 +46,6 @@ impl ReadModels {
         &self.pool
     }
 
-    pub fn checkpoints(&self) -> &Checkpoints {
-        &self.checkpoints
-    }
-
     /// Waits (bounded) until `projection` shows `written` of an aggregate of
     /// `aggregate_type`; returns at once without a write.
     pub async fn shows(

@@ -23,7 +23,7 @@ pub use port::{
 };
 pub use refunds::{RefundDone, RefundState};
 pub use settle::Settled;
-pub use start::{PaymentOrder, PaymentStarted, PurposeRequest};
+pub use start::{PaymentOrder, PurposeRequest, StartedPayment};
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
@@ -32,7 +32,7 @@ use crate::money::Money;
 
 /// How payments are taken, from configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PaymentSettings {
+pub struct PaymentRules {
     /// True when the provider is the built-in sandbox: no money moves.
     pub sandbox: bool,
     /// Where customers come back to after paying.
@@ -43,7 +43,7 @@ pub struct PaymentSettings {
     pub receipt_vat_code: Option<u8>,
 }
 
-impl PaymentSettings {
+impl PaymentRules {
     /// The provider's fee on a payment: what it kept (`amount - income`) when it says,
     /// else the configured percentage, rounded to kopecks half up.
     pub fn fee_of(&self, payment: &ProviderPayment) -> Money {

@@ -65,12 +65,6 @@ pub enum ProviderPaymentStatus {
     Canceled,
 }
 
-impl ProviderPaymentStatus {
-    pub fn is_final(self) -> bool {
-        matches!(self, Self::Succeeded | Self::Canceled)
-    }
-}
-
 /// A payment as the provider has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProviderPayment {
@@ -132,6 +126,10 @@ pub enum ProviderError {
     /// An answer that could not be read: no verdict either.
     #[error("the provider's answer could not be read: {0}")]
     Malformed(String),
+    /// The idempotence key was used before with other content: the provider may hold
+    /// a payment under it, so this is no reason to give up on ours.
+    #[error("{0}")]
+    KeyReused(String),
 }
 
 impl ProviderError {

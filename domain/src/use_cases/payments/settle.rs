@@ -85,7 +85,7 @@ impl Core {
                 provider_payment_id: payment.id.clone(),
                 amount_received: payment.amount,
                 currency: payment.currency.clone(),
-                provider_fee: self.payment_settings.fee_of(payment),
+                provider_fee: self.payment_rules.fee_of(payment),
                 paid_at: payment.captured_at.unwrap_or_else(Utc::now),
             },
             ProviderPaymentStatus::Canceled => PaymentCommand::Cancel {

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use domain::command::CommandError;
+use domain::permissions::Caller;
 use domain::use_cases::Written;
 use serde::Serialize;
 
@@ -50,13 +51,14 @@ pub struct StatementPage {
 }
 
 impl ReadModels {
-    /// Account `account_id` (a user's id), once both its balance and its lots show
-    /// `after`.
+    /// The caller's own account, once both its balance and its lots show `after`.
     pub async fn balance(
         &self,
-        account_id: &str,
+        viewer: Caller,
         after: Option<&Written>,
     ) -> Result<Balance, CommandError> {
+        let account = viewer.user_id.to_string();
+        let account_id = account.as_str();
         for projection in [ProjectionName::CreditBalances, ProjectionName::CreditLots] {
             self.shows(projection, "CreditAccount", after).await;
         }
@@ -85,20 +87,21 @@ impl ReadModels {
         })
     }
 
-    /// The statement of `account_id`: at most `limit` lines (50 by default) before
+    /// The caller's own statement: at most `limit` lines (50 by default) before
     /// sequence `before`, newest first.
     pub async fn statement(
         &self,
-        account_id: &str,
+        viewer: Caller,
         limit: Option<i64>,
         before: Option<i64>,
     ) -> Result<StatementPage, CommandError> {
+        let account_id = viewer.user_id.to_string();
         let limit = page_limit(limit)?;
         let items: Vec<StatementLine> = sqlx::query_as(
             "SELECT sequence, recorded_at, change, kind, reason, reference, expires_at FROM rm_credit_statement \
              WHERE account_id = $1 AND ($2::bigint IS NULL OR sequence < $2) ORDER BY sequence DESC LIMIT $3",
         )
-        .bind(account_id)
+        .bind(&account_id)
         .bind(before)
         .bind(limit)
         .fetch_all(self.pool())

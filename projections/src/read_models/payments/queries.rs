@@ -96,6 +96,31 @@ impl ReadModels {
     }
 }
 
+impl ReadModels {
+    /// Pending payments the provider never got, older than `after` and younger than
+    /// `given_up_after`, oldest first (ours ids). The aggregate decides whether they
+    /// are still so.
+    pub async fn payments_never_started(
+        &self,
+        after: chrono::Duration,
+        given_up_after: chrono::Duration,
+        limit: i64,
+    ) -> Result<Vec<String>, CommandError> {
+        let now = Utc::now();
+        Ok(sqlx::query_scalar(
+            "SELECT payment_id FROM rm_payments \
+             WHERE status = 'pending' AND provider_payment_id IS NULL \
+               AND created_at < $1 AND created_at > $2 \
+             ORDER BY created_at LIMIT $3",
+        )
+        .bind(now - after)
+        .bind(now - given_up_after)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct PaymentRow {
     payer_id: Uuid,
