@@ -8,6 +8,7 @@
 --   (`ticket_assignee_is_staff`);
 -- * once categories exist, a new ticket names an active one (`ticket_category_offered`).
 --
+-- Each trigger fires only for the event types it reads, so other events pay nothing.
 -- The triggers raise check_violation (23514) with the rule's name as the constraint;
 -- the command service turns it into the aggregate's refusal
 -- (`Refusal::from_store_constraint`). These tables are the write side's own memory,
@@ -105,7 +106,8 @@ CREATE TRIGGER events_user_directory
     AFTER INSERT
     ON events
     FOR EACH ROW
-    WHEN (NEW.aggregate_type = 'User')
+    WHEN (NEW.aggregate_type = 'User'
+        AND NEW.event_type IN ('UserRegistered', 'RoleChanged', 'UserBlocked', 'UserUnblocked'))
 EXECUTE FUNCTION events_keep_user_directory();
 
 -- A booking's master: an executor, not blocked. FOR SHARE waits for a role change or
@@ -136,7 +138,7 @@ CREATE TRIGGER events_booking_master
     AFTER INSERT
     ON events
     FOR EACH ROW
-    WHEN (NEW.aggregate_type = 'Order')
+    WHEN (NEW.aggregate_type = 'Order' AND NEW.event_type = 'OrderPlaced')
 EXECUTE FUNCTION events_check_booking_master();
 
 -- Ticket categories as the write side knows them: the code and whether it is offered.
@@ -210,7 +212,7 @@ CREATE TRIGGER events_ticket_rules
     AFTER INSERT
     ON events
     FOR EACH ROW
-    WHEN (NEW.aggregate_type = 'Ticket')
+    WHEN (NEW.aggregate_type = 'Ticket' AND NEW.event_type IN ('TicketOpened', 'TicketAssigned'))
 EXECUTE FUNCTION events_check_ticket_rules();
 
 -- The payments of an order, for the one-open-payment rule's look at payments made
@@ -250,7 +252,7 @@ CREATE TRIGGER events_provider_payments
     AFTER INSERT
     ON events
     FOR EACH ROW
-    WHEN (NEW.aggregate_type = 'Payment')
+    WHEN (NEW.aggregate_type = 'Payment' AND NEW.event_type = 'ProviderPaymentRecorded')
 EXECUTE FUNCTION events_keep_provider_payments();
 
 -- Delivery of notifications and reminders, written by the bot's sender alone (by

@@ -185,3 +185,15 @@ impl SalonHours {
         Some((local(self.opens)?, local(self.closes)?))
     }
 }
+
+/// What the businesses sell and when, all of it: configuration the use cases price
+/// and check with, and the read side offers from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Offer {
+    /// Credit packs and plans.
+    pub catalogue: Catalogue,
+    /// The salon's services and the shop's products.
+    pub shopfront: Shopfront,
+    /// The salon's working day.
+    pub salon: SalonHours,
+}

@@ -44,3 +44,9 @@ pub async fn promoted(core: &Core, owner: Caller, caller: Caller, role: Role) ->
         .expect("promoted");
     Caller::new(caller.user_id, role)
 }
+
+/// Signs `name` in and makes them `role` (as `owner` would).
+pub async fn staff(core: &Core, owner: Caller, id: i64, name: &str, role: Role) -> Caller {
+    let caller = signed_in(core, id, name).await;
+    promoted(core, owner, caller, role).await
+}

@@ -20,7 +20,7 @@ use tests::TestContext;
 use tests::api_client::settings;
 use tests::app::spawn_app;
 use tests::eventually;
-use tests::people::{owner, promoted, signed_in};
+use tests::people::{owner, signed_in, staff};
 use tests::yookassa_fake::FakeYooKassa;
 use uuid::Uuid;
 
@@ -30,13 +30,7 @@ async fn an_order_goes_from_brief_to_review_and_others_do_not_find_it() {
     let app = spawn_app(settings(&context), Parts::ALL).await;
     let (core, reads) = (&app.state.core, &app.state.reads);
     let owner = owner(core, 620_001).await;
-    let admin = promoted(
-        core,
-        owner,
-        signed_in(core, 620_002, "Анна").await,
-        Role::Admin,
-    )
-    .await;
+    let admin = staff(core, owner, 620_002, "Анна", Role::Admin).await;
     let customer = signed_in(core, 620_003, "Дарья").await;
     let stranger = signed_in(core, 620_004, "Чужой").await;
     let brief = |deadline| {
@@ -129,13 +123,7 @@ async fn credits_are_spent_once_per_operation_and_tickets_are_talked_through() {
     let app = spawn_app(settings(&context), Parts::ALL).await;
     let (core, reads) = (&app.state.core, &app.state.reads);
     let owner = owner(core, 630_001).await;
-    let agent = promoted(
-        core,
-        owner,
-        signed_in(core, 630_002, "Глеб").await,
-        Role::Support,
-    )
-    .await;
+    let agent = staff(core, owner, 630_002, "Глеб", Role::Support).await;
     let customer = signed_in(core, 630_003, "Дарья").await;
     // The monthly allowance arrives by reaction; then one spend, twice.
     assert!(

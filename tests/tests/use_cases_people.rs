@@ -13,7 +13,7 @@ use tests::TestContext;
 use tests::api_client::settings;
 use tests::app::spawn_app;
 use tests::eventually;
-use tests::people::{owner, promoted, signed_in, telegram};
+use tests::people::{owner, signed_in, staff, telegram};
 
 #[tokio::test]
 async fn people_sign_in_refer_others_and_staff_change_them() {
@@ -111,13 +111,7 @@ async fn people_sign_in_refer_others_and_staff_change_them() {
     assert_eq!(refused.field.as_deref(), Some("last_name"));
 
     // Staff block; a blocked account cannot sign in.
-    let admin = promoted(
-        core,
-        owner,
-        signed_in(core, 600_004, "Анна").await,
-        Role::Admin,
-    )
-    .await;
+    let admin = staff(core, owner, 600_004, "Анна", Role::Admin).await;
     let refused = core
         .change_user(inviter, invited.user_id, UserChange::Unblock, Utc::now())
         .await
@@ -151,13 +145,7 @@ async fn a_desktop_login_code_is_confirmed_by_staff_and_collected_once() {
     let app = spawn_app(settings(&context), Parts::ALL).await;
     let core = &app.state.core;
     let owner = owner(core, 610_001).await;
-    let master = promoted(
-        core,
-        owner,
-        signed_in(core, 610_002, "Вера").await,
-        Role::Executor,
-    )
-    .await;
+    let master = staff(core, owner, 610_002, "Вера", Role::Executor).await;
     signed_in(core, 610_003, "Клиент").await;
     let now = Utc::now();
     let issued = core

@@ -6,8 +6,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use domain::command::CommandError;
 use domain::use_cases::Written;
-use domain::use_cases::identity::blocked;
+use domain::use_cases::identity::{Standing, blocked};
 use domain::use_cases::users::ProfileChange as ChangeOfProfile;
 use projections::read_models::users::Me;
 use serde::{Deserialize, Serialize};
@@ -141,14 +142,14 @@ pub async fn refresh(
         .keys
         .rotate_refresh(&state.pool, &request.refresh_token, now)
         .await?;
-    let (caller, version) = match state.core.current_caller(user_id).await {
-        Ok(current) => current,
-        Err(error) => {
-            if error == blocked() {
-                revoke_family(&state.pool, &request.refresh_token, now).await?;
-            }
-            return Err(error.into());
+    let (caller, version) = match state.core.standing_of(user_id).await? {
+        Standing::Active { caller, version } => (caller, version),
+        Standing::Blocked => {
+            // The tokens of a blocked account stop working, all of them.
+            revoke_family(&state.pool, &request.refresh_token, now).await?;
+            return Err(blocked().into());
         }
+        Standing::Unknown => return Err(ApiError::from(CommandError::not_found("no such user"))),
     };
     let telegram_id = state
         .core

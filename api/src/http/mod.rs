@@ -120,15 +120,6 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The OpenAPI document of `/api/v1`, as the router builds it.
-pub fn api_document() -> utoipa::openapi::OpenApi {
-    openapi::finished(
-        OpenApiRouter::<AppState>::with_openapi(openapi::ApiDoc::openapi())
-            .nest("/api/v1", api_v1())
-            .into_openapi(),
-    )
-}
-
 /// The versioned API, one registry for the routes and their documentation: every
 /// route is a handler with its `#[utoipa::path]`, so none can be served undocumented
 /// or documented unserved.

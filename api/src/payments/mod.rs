@@ -23,8 +23,6 @@ use crate::yookassa::{IpAllowlist, YooKassaClient, YooKassaError, YooKassaSettin
 #[derive(Clone)]
 pub struct PaymentGateway {
     pub client: YooKassaClient,
-    /// True when talking to the built-in sandbox: no money moves.
-    pub sandbox: bool,
     /// Addresses notifications are accepted from; `None` accepts any.
     pub allowlist: Option<IpAllowlist>,
     /// What the payments use case takes money with.
@@ -93,7 +91,6 @@ impl PaymentGateway {
         });
         Ok(Self {
             client,
-            sandbox,
             sandbox_server,
             allowlist,
             rules: PaymentRules {

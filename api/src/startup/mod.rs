@@ -109,7 +109,7 @@ impl Application {
         };
         let own_url = format!("http://{}", SocketAddr::new(own_ip, bound.port()));
         let (payments, public_url) = gateway(&settings, &pool, own_url)?;
-        if payments.sandbox {
+        if payments.rules.sandbox {
             warn!(
                 checkout = %format!("{public_url}{}", crate::yookassa::sandbox::CHECKOUT_PATH),
                 "payments go to the built-in YooKassa SANDBOX: no money moves (set LEDGERBOT_YOOKASSA_SHOP_ID and LEDGERBOT_YOOKASSA_SECRET_KEY for real payments)"
@@ -192,6 +192,7 @@ impl Application {
                 nats: &state.nats,
                 metrics: &state.metrics,
                 shutdown: &shutdown,
+                reads: &state.reads,
             };
             part.spawn(&mut running, core, |pool| {
                 Box::pin(async move {

@@ -24,7 +24,6 @@ use projections::read_models::tax_ledger::TaxLedger;
 use projections::read_models::ticket_categories::TicketCategories;
 use projections::read_models::tickets::Tickets;
 use projections::read_models::users::Users;
-use projections::read_your_writes::Checkpoints;
 use projections::scheduler::Scheduler;
 use projections::worker::{Projection, Worker, WorkerSettings};
 use sqlx::PgPool;
@@ -78,6 +77,8 @@ pub(super) struct WorkersPart<'a> {
     pub nats: &'a async_nats::Client,
     pub metrics: &'a Metrics,
     pub shutdown: &'a CancellationToken,
+    /// The process's read models (reconciliation finds its candidates there).
+    pub reads: &'a ReadModels,
 }
 
 impl WorkersPart<'_> {
@@ -116,7 +117,7 @@ impl WorkersPart<'_> {
             scheduler.run(token).await;
             Ok(())
         });
-        let jobs = jobs(self.settings, core, prune_tokens);
+        let jobs = jobs(self.settings, core, self.reads.clone(), prune_tokens);
         let housekeeping = Housekeeping::new(pool, jobs, HOUSEKEEPING_ROUND);
         let token = self.shutdown.clone();
         running.spawn("housekeeping", async move {
@@ -129,10 +130,10 @@ impl WorkersPart<'_> {
 fn jobs(
     settings: &Settings,
     core: Arc<Core>,
+    reads: ReadModels,
     prune_tokens: impl Fn(PgPool) -> housekeeping::JobFuture + Send + Sync + 'static,
 ) -> Vec<Job> {
     let pool = core.pool().clone();
-    let reads = ReadModels::new(pool.clone(), Checkpoints::watch(pool.clone()));
     let retention = settings.live_updates_retention;
     let tokens_pool = pool.clone();
     let codes = core.clone();

@@ -43,6 +43,19 @@ impl SignedIn {
     }
 }
 
+/// Where a user stands now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    /// Registered, not blocked: acting in this role; `version` is the user's sequence.
+    Active {
+        caller: Caller,
+        version: usize,
+    },
+    Blocked,
+    /// Never registered.
+    Unknown,
+}
+
 /// The refusal of a blocked account, the same wherever it signs in.
 pub fn blocked() -> CommandError {
     CommandError::forbidden("this account is blocked; write to support")
@@ -172,18 +185,20 @@ impl Core {
         )
     }
 
-    /// The caller a registered user acts as now (their role from the store), or a
-    /// refusal for a blocked or unknown one: what the bot asks before acting for a
-    /// Telegram user, and what refreshing a session asks.
-    pub async fn current_caller(&self, user_id: Uuid) -> Result<(Caller, usize), CommandError> {
+    /// Where a user stands now, from the store: what the bot asks before acting for a
+    /// Telegram user, and what refreshing a session or collecting a login code asks.
+    pub async fn standing_of(&self, user_id: Uuid) -> Result<Standing, CommandError> {
         let (user, version) = self.commands.users.load(&user_id.to_string()).await?;
-        if user.profile().is_none() {
-            return Err(CommandError::not_found("no such user"));
-        }
-        if user.is_blocked() {
-            return Err(blocked());
-        }
-        Ok((Caller::new(user_id, user.role()), version))
+        Ok(if user.profile().is_none() {
+            Standing::Unknown
+        } else if user.is_blocked() {
+            Standing::Blocked
+        } else {
+            Standing::Active {
+                caller: Caller::new(user_id, user.role()),
+                version,
+            }
+        })
     }
 }
 

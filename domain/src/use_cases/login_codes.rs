@@ -14,9 +14,9 @@ use ring::rand::{SecureRandom, SystemRandom};
 use uuid::Uuid;
 
 use super::Core;
-use super::identity::blocked;
+use super::identity::Standing;
 use crate::command::{CommandError, ErrorKind};
-use crate::permissions::Role;
+use crate::permissions::{Caller, Role};
 
 /// How long a code may be confirmed and collected.
 pub const LOGIN_CODE_LIFETIME: Duration = Duration::minutes(5);
@@ -55,12 +55,18 @@ pub enum LoginCodeError {
 
 impl From<CommandError> for LoginCodeError {
     fn from(error: CommandError) -> Self {
-        if error == blocked() {
-            return LoginCodeError::Blocked;
-        }
-        match error.kind {
-            ErrorKind::NotFound => LoginCodeError::NotRegistered,
-            _ => LoginCodeError::Unavailable(error.message),
+        LoginCodeError::Unavailable(error.message)
+    }
+}
+
+impl Core {
+    /// The staff member `user_id` acting now, or why they may not sign in.
+    async fn staff(&self, user_id: Uuid) -> Result<(Caller, usize), LoginCodeError> {
+        match self.standing_of(user_id).await? {
+            Standing::Active { caller, version } if caller.role.is_staff() => Ok((caller, version)),
+            Standing::Active { .. } => Err(LoginCodeError::NotStaff),
+            Standing::Blocked => Err(LoginCodeError::Blocked),
+            Standing::Unknown => Err(LoginCodeError::NotRegistered),
         }
     }
 }
@@ -169,10 +175,7 @@ impl Core {
             .user_of_telegram(telegram_id)
             .await?
             .ok_or(LoginCodeError::NotRegistered)?;
-        let (caller, _) = self.current_caller(user_id).await?;
-        if !caller.role.is_staff() {
-            return Err(LoginCodeError::NotStaff);
-        }
+        self.staff(user_id).await?;
         let confirmed: Option<String> = sqlx::query_scalar(
             "UPDATE auth_login_codes SET confirmed_by = $2, confirmed_at = $3 \
              WHERE code_hash = $1 AND confirmed_by IS NULL AND expires_at > $3 \
@@ -238,10 +241,7 @@ impl Core {
         let Some(user_id) = confirmed_by else {
             return Ok(Collected::Pending { expires_at });
         };
-        let (caller, user_version) = self.current_caller(user_id).await?;
-        if !caller.role.is_staff() {
-            return Err(LoginCodeError::NotStaff.into());
-        }
+        let (caller, user_version) = self.staff(user_id).await?;
         let telegram_id = self
             .telegram_of_user(user_id)
             .await?

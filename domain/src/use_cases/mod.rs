@@ -27,21 +27,9 @@ use std::sync::Arc;
 
 use sqlx::PgPool;
 
-use crate::catalogue::{Catalogue, SalonHours, Shopfront};
+pub use crate::catalogue::Offer;
 use crate::command::{CommandError, Commands};
 use payments::{PaymentProvider, PaymentRules};
-
-/// What the businesses sell and when: configuration the use cases price and check
-/// with.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Offer {
-    /// Credit packs and plans.
-    pub catalogue: Catalogue,
-    /// The salon's services and the shop's products.
-    pub shopfront: Shopfront,
-    /// The salon's working day.
-    pub salon: SalonHours,
-}
 
 /// The write side every entry point shares: the command services, the write-side
 /// tables (identities, login codes, payment requests) and the outside services.

@@ -33,10 +33,8 @@ impl RefundExecutor {
             .await
         {
             Ok(_) => Ok(()),
-            // No verdict from the provider: tried again when the event comes back.
-            Err(error) if error.code == Some("payment_provider_unavailable") => {
-                Err(ApplyError::Command(error.message))
-            }
+            // No verdict from the provider (unavailable) is tried again when the event
+            // comes back, like any outage.
             Err(error) => settle(&format!("refund {refund_id}"), error),
         }
     }

@@ -89,7 +89,7 @@ impl crate::ReadModels {
     /// slots already begun are not offered, the rest stay on the step grid.
     pub async fn free_slots(
         &self,
-        offer: &domain::use_cases::Offer,
+        offer: &domain::catalogue::Offer,
         master_id: Uuid,
         date: chrono::NaiveDate,
         length: SlotLength,

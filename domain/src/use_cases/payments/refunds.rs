@@ -6,7 +6,7 @@
 use uuid::Uuid;
 
 use super::{ProviderError, ProviderRefundRequest, ProviderRefundStatus, provider_error};
-use crate::command::{CommandContext, CommandError, Committed};
+use crate::command::{CommandContext, CommandError, Committed, ErrorKind};
 use crate::money::Money;
 use crate::order::OrderStatus;
 use crate::payment::{PaymentCommand, PaymentEvent, PaymentPurpose, PaymentStatus, RefundOutcome};
@@ -96,7 +96,8 @@ impl Core {
             .await?;
         let state = match self.execute_refund(&id, &refund_id).await {
             Ok(state) => state,
-            Err(error) if error.code == Some("payment_provider_unavailable") => {
+            // Recorded as requested: the refund executor asks again.
+            Err(error) if error.kind == ErrorKind::Unavailable => {
                 return Err(CommandError::unavailable(
                     "the refund is recorded; YooKassa could not be reached, it is asked again shortly",
                 )
@@ -115,8 +116,8 @@ impl Core {
 
     /// Asks the provider for refund `refund_id` of payment `payment_id`, once, and
     /// records its verdict. An answer that is no verdict (unreachable, unreadable,
-    /// "too many requests") is an `Err` with the code `payment_provider_unavailable`:
-    /// the refund may have been made, so it is asked again, under the same key.
+    /// "too many requests") is an unavailable `Err`: the refund may have been made, so
+    /// it is asked again, under the same key.
     pub async fn execute_refund(
         &self,
         payment_id: &str,
