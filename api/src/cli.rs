@@ -42,6 +42,35 @@ pub enum Command {
         #[command(subcommand)]
         command: OwnerCommand,
     },
+    /// Events a projection set aside because they can never apply as they are (an
+    /// undecodable event, a permanent refusal, a bug): list them, and try them again
+    /// after a fix. Events that failed for a reason that may pass are never parked;
+    /// `/admin/status` shows them as retrying.
+    Parked {
+        #[command(subcommand)]
+        command: ParkedCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ParkedCommand {
+    /// List parked events, oldest first: projection, aggregate, sequence, when, error.
+    List {
+        /// Only this projection's (as `/admin/status` names them, e.g. `orders`).
+        projection: Option<String>,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply a projection's parked events again, from the event store; each one that
+    /// applies is no longer parked, each one that fails again stays with its new error.
+    /// Exits 1 when any failed again.
+    Retry {
+        /// The projection (e.g. `orders`).
+        projection: String,
+        /// Only this aggregate's parked events (its id, e.g. an order's UUID).
+        aggregate_id: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

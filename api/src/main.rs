@@ -4,7 +4,7 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-use api::cli::{Cli, Command, OwnerCommand};
+use api::cli::{Cli, Command, OwnerCommand, ParkedCommand};
 use api::config::{self, Settings};
 use api::startup::{self, Application, Parts};
 use api::{shutdown, telemetry};
@@ -40,7 +40,11 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(cli.command, settings)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
+        Err(error @ startup::StartupError::UnknownProjection { .. }) => {
+            eprintln!("ledgerbot: {error}");
+            ExitCode::from(EXIT_BAD_CONFIG)
+        }
         Err(error) => {
             error!(error = %error, "ledgerbot stopped with an error");
             eprintln!("ledgerbot: {error}");
@@ -49,7 +53,16 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, settings: Settings) -> Result<(), startup::StartupError> {
+async fn run(command: Command, settings: Settings) -> Result<ExitCode, startup::StartupError> {
+    if let Command::Parked { command } = command {
+        return parked(command, &settings).await;
+    }
+    run_part(command, settings)
+        .await
+        .map(|()| ExitCode::SUCCESS)
+}
+
+async fn run_part(command: Command, settings: Settings) -> Result<(), startup::StartupError> {
     match command {
         Command::Migrate => {
             startup::prepare_database(&settings).await?.close().await;
@@ -86,6 +99,68 @@ async fn run(command: Command, settings: Settings) -> Result<(), startup::Startu
                 ),
             }
             Ok(())
+        }
+        Command::Parked { .. } => Ok(()),
+    }
+}
+
+/// `ledgerbot parked list|retry`: exit 1 when a retried event failed again.
+async fn parked(
+    command: ParkedCommand,
+    settings: &Settings,
+) -> Result<ExitCode, startup::StartupError> {
+    match command {
+        ParkedCommand::List { projection, json } => {
+            let events = startup::parked_list(settings, projection.as_deref()).await?;
+            for event in &events {
+                if json {
+                    match serde_json::to_string(event) {
+                        Ok(line) => println!("{line}"),
+                        Err(error) => eprintln!("ledgerbot: {error}"),
+                    }
+                } else {
+                    println!(
+                        "{}\t{}:{}\t#{}\t{}\t{}",
+                        event.projection,
+                        event.aggregate_type,
+                        event.aggregate_id,
+                        event.sequence,
+                        event.parked_at.to_rfc3339(),
+                        event.error
+                    );
+                }
+            }
+            if !json {
+                eprintln!("{} parked event(s)", events.len());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ParkedCommand::Retry {
+            projection,
+            aggregate_id,
+        } => {
+            let outcomes =
+                startup::parked_retry(settings, &projection, aggregate_id.as_deref()).await?;
+            let mut failed = 0;
+            for outcome in &outcomes {
+                let key = format!(
+                    "{}:{} #{}",
+                    outcome.aggregate_type, outcome.aggregate_id, outcome.sequence
+                );
+                match &outcome.error {
+                    None => println!("applied\t{key}"),
+                    Some(error) => {
+                        failed += 1;
+                        println!("still parked\t{key}\t{error}");
+                    }
+                }
+            }
+            eprintln!("{} applied, {failed} still parked", outcomes.len() - failed);
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
     }
 }

@@ -10,6 +10,7 @@
 pub mod allowance;
 pub mod loyalty;
 pub mod payments;
+pub mod refund_calls;
 pub mod refund_executor;
 pub mod refunds;
 
@@ -25,7 +26,7 @@ use crate::worker::ApplyError;
 pub(crate) fn settle(cause: &str, error: CommandError) -> Result<(), ApplyError> {
     match error.kind {
         ErrorKind::Unavailable | ErrorKind::Conflict => Err(retryable(error)),
-        ErrorKind::Internal => Err(ApplyError::Decode(error.message)),
+        ErrorKind::Internal => Err(ApplyError::Permanent(error.message)),
         _ => {
             warn!(cause, reason = %error.message, "a reaction's command was refused");
             Ok(())

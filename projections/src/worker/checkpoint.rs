@@ -116,6 +116,8 @@ pub async fn park(
     .bind(sequence)
     .execute(&mut *transaction)
     .await?;
+    let key = (aggregate_type.to_owned(), aggregate_id.to_owned());
+    super::retrying::clear(&mut transaction, projection, &[&key]).await?;
     transaction.commit().await
 }
 
@@ -131,6 +133,9 @@ pub struct ProjectionStatus {
     /// Seconds since then (`null` before the first event).
     pub lag_seconds: Option<f64>,
     pub parked: i64,
+    /// Aggregates held back behind an event that keeps failing for a reason that may
+    /// pass (tried again with backoff, never parked for it).
+    pub retrying: super::Retrying,
 }
 
 pub async fn status(pool: &PgPool, projection: &str) -> Result<ProjectionStatus, sqlx::Error> {
@@ -154,5 +159,6 @@ pub async fn status(pool: &PgPool, projection: &str) -> Result<ProjectionStatus,
         last_recorded_at,
         lag_seconds,
         parked,
+        retrying: super::retrying::retrying(pool, projection).await?,
     })
 }

@@ -18,6 +18,7 @@ pub struct ProjectionMetrics {
     applied: Family<ProjectionLabel, Counter>,
     parked: Family<ProjectionLabel, Counter>,
     lag: Family<ProjectionLabel, Gauge<f64, AtomicU64>>,
+    retrying: Family<ProjectionLabel, Gauge>,
 }
 
 fn label(projection: &str) -> ProjectionLabel {
@@ -43,6 +44,11 @@ impl ProjectionMetrics {
             "Now minus recorded_at of the last event this process applied",
             self.lag.clone(),
         );
+        registry.register(
+            "ledgerbot_projection_retrying_aggregates",
+            "Aggregates this process holds back behind an event that keeps failing for a reason that may pass",
+            self.retrying.clone(),
+        );
     }
 
     pub fn applied(&self, projection: &str) -> Counter {
@@ -51,6 +57,10 @@ impl ProjectionMetrics {
 
     pub fn parked(&self, projection: &str) -> Counter {
         self.parked.get_or_create(&label(projection)).clone()
+    }
+
+    pub fn retrying(&self, projection: &str) -> Gauge {
+        self.retrying.get_or_create(&label(projection)).clone()
     }
 
     pub fn lag(&self, projection: &str) -> Gauge<f64, AtomicU64> {

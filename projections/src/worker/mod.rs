@@ -10,18 +10,25 @@
 //!   the unacknowledged messages come again).
 //!
 //! Checkpoint rows are locked in a fixed order, so any number of instances of one
-//! worker, on any machines, share the consumer and give the same result. An event
-//! that cannot be decoded, or fails to apply on its third delivery, is parked in
-//! `projection_parked` with the error; the checkpoint moves past it so neither its
-//! aggregate nor any other is blocked.
+//! worker, on any machines, share the consumer and give the same result.
+//!
+//! A failure is either permanent or transient ([`ApplyError::is_permanent`]). An
+//! event that can never apply (undecodable, a permanent refusal, a bug) is parked in
+//! `projection_parked` at once, and the checkpoint moves past it so neither its
+//! aggregate nor any other is blocked. Anything else (the store, NATS or an outside
+//! service unavailable, a timeout, a conflict) is tried again with exponential backoff
+//! and no limit; the aggregate's later events wait behind it (they need it first, as
+//! a gap), other aggregates flow. Held-back aggregates are in `projection_retrying`
+//! (the admin status), the metrics, and a warning a minute in the log.
 
 mod checkpoint;
 mod metrics;
+pub mod parked;
+mod projection;
+pub mod retrying;
 mod store;
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,72 +37,17 @@ use async_nats::jetstream::AckKind;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 pub use checkpoint::{ProjectionStatus, status};
 pub use metrics::ProjectionMetrics;
+pub use projection::{ApplyError, ApplyFuture, Projection, is_transient};
+pub use retrying::Retrying;
 
 use crate::envelope::EventEnvelope;
 use crate::stream::StreamSettings;
-
-/// What a projection's `apply` returns.
-pub type ApplyFuture<'a> = Pin<Box<dyn Future<Output = Result<(), ApplyError>> + Send + 'a>>;
-
-/// A read model or a reaction fed by events.
-pub trait Projection: Send + Sync + 'static {
-    /// Unique, stable name: the durable consumer's and the checkpoints' key.
-    fn name(&self) -> &'static str;
-    /// The aggregate types whose events it reads.
-    fn aggregate_types(&self) -> &'static [&'static str];
-    /// Applies one event inside the worker's transaction.
-    fn apply<'a>(
-        &'a self,
-        connection: &'a mut PgConnection,
-        event: &'a EventEnvelope,
-    ) -> ApplyFuture<'a>;
-
-    /// Applies several events (in order; each aggregate's in sequence) inside the
-    /// worker's transaction. Override it to write a batch with a few set-based
-    /// statements instead of a few per event.
-    fn apply_batch<'a>(
-        &'a self,
-        connection: &'a mut PgConnection,
-        events: &'a [&'a EventEnvelope],
-    ) -> ApplyFuture<'a> {
-        Box::pin(async move {
-            for event in events {
-                self.apply(connection, event).await?;
-            }
-            Ok(())
-        })
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ApplyError {
-    /// The event cannot be understood; retrying will not help.
-    #[error("cannot decode event {0}")]
-    Decode(String),
-    #[error("the event store lacks events {from}..{to} of {aggregate}")]
-    MissingFromStore {
-        aggregate: String,
-        from: i64,
-        to: i64,
-    },
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    /// A command a process manager issued failed for a reason that may pass.
-    #[error("a command failed: {0}")]
-    Command(String),
-}
-
-impl ApplyError {
-    fn is_permanent(&self) -> bool {
-        matches!(self, ApplyError::Decode(_))
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerSettings {
@@ -104,8 +56,11 @@ pub struct WorkerSettings {
     /// How long a batch may wait for more messages after its first one arrived
     /// (bounds the lag a batch adds under a steady trickle).
     pub batch_linger: Duration,
-    /// Deliveries of a failing message before it is parked.
-    pub max_deliveries: i64,
+    /// The pause before a transiently failing event is tried again the first time;
+    /// it doubles with every delivery.
+    pub first_retry_delay: Duration,
+    /// The longest pause between tries of a transiently failing event.
+    pub max_retry_delay: Duration,
     /// How long a pulled message may stay unacknowledged (a crashed instance's
     /// messages go to the others after this).
     pub ack_wait: Duration,
@@ -116,7 +71,8 @@ impl Default for WorkerSettings {
         Self {
             batch_size: 1_000,
             batch_linger: Duration::from_millis(2),
-            max_deliveries: 3,
+            first_retry_delay: Duration::from_millis(200),
+            max_retry_delay: Duration::from_secs(30),
             ack_wait: Duration::from_secs(30),
         }
     }
@@ -129,6 +85,7 @@ pub struct Worker<P: Projection + ?Sized> {
     projection: Arc<P>,
     settings: WorkerSettings,
     metrics: ProjectionMetrics,
+    held_back: retrying::HeldBack,
 }
 
 /// One message with what could be read of it.
@@ -155,6 +112,7 @@ impl<P: Projection + ?Sized> Worker<P> {
             projection,
             settings,
             metrics,
+            held_back: retrying::HeldBack::default(),
         }
     }
 
@@ -260,6 +218,11 @@ impl<P: Projection + ?Sized> Worker<P> {
             match self.apply_all(&decoded).await {
                 Ok(applied) => {
                     self.count(applied, decoded.last().map(|event| event.recorded_at));
+                    if self.held_back.any() {
+                        let keys: Vec<(String, String)> =
+                            decoded.iter().map(|event| key_of(event)).collect();
+                        self.applied(keys.iter());
+                    }
                     for delivery in &relevant {
                         acknowledge(&delivery.message, AckKind::Ack).await;
                     }
@@ -275,50 +238,94 @@ impl<P: Projection + ?Sized> Worker<P> {
         }
     }
 
-    /// One message on its own: applied, retried later, or parked.
+    /// One message on its own: applied, parked (it can never apply), or tried again
+    /// later (it may).
     async fn process_one(&self, delivery: Delivery) {
         let name = self.projection.name();
         let outcome = match &delivery.event {
             Ok(event) => self.apply_all(&[event]).await,
             Err(reason) => Err(ApplyError::Decode(reason.clone())),
         };
-        match outcome {
+        let error = match outcome {
             Ok(applied) => {
-                self.count(applied, delivery.event.as_ref().ok().map(|e| e.recorded_at));
+                if let Ok(event) = &delivery.event {
+                    self.count(applied, Some(event.recorded_at));
+                    self.applied([&key_of(event)]);
+                }
+                acknowledge(&delivery.message, AckKind::Ack).await;
+                return;
+            }
+            Err(error) => error,
+        };
+        if !error.is_permanent() {
+            self.retry_later(&delivery, &error).await;
+            return;
+        }
+        match self.park(&delivery, &error).await {
+            Ok(()) => {
+                error!(projection = name, %error, "an event that can never apply was parked");
+                self.metrics.parked(name).inc();
+                if let Ok(event) = &delivery.event {
+                    self.applied([&key_of(event)]);
+                }
                 acknowledge(&delivery.message, AckKind::Ack).await;
             }
-            Err(error) => {
-                let deliveries = delivery
-                    .message
-                    .info()
-                    .map(|info| info.delivered)
-                    .unwrap_or(i64::MAX);
-                if error.is_permanent() || deliveries >= self.settings.max_deliveries {
-                    match self.park(&delivery, &error).await {
-                        Ok(()) => {
-                            error!(projection = name, %error, "an event was parked");
-                            self.metrics.parked(name).inc();
-                            acknowledge(&delivery.message, AckKind::Ack).await;
-                        }
-                        Err(park_error) => {
-                            warn!(projection = name, %park_error, "cannot park an event; it will come again");
-                            acknowledge(
-                                &delivery.message,
-                                AckKind::Nak(Some(Duration::from_secs(1))),
-                            )
-                            .await;
-                        }
-                    }
-                } else {
-                    debug!(projection = name, %error, deliveries, "an event failed; it will come again");
-                    acknowledge(
-                        &delivery.message,
-                        AckKind::Nak(Some(Duration::from_millis(200))),
-                    )
-                    .await;
-                }
+            Err(park_error) => {
+                warn!(projection = name, %park_error, "cannot park an event; it will come again");
+                self.retry_later(&delivery, &error).await;
             }
         }
+    }
+
+    /// A transient failure: the event comes again after a pause that doubles with
+    /// every delivery, without a limit; the aggregate is held back until then.
+    async fn retry_later(&self, delivery: &Delivery, error: &ApplyError) {
+        let name = self.projection.name();
+        let delivered = delivery
+            .message
+            .info()
+            .map(|info| info.delivered)
+            .unwrap_or(1);
+        let pause = retrying::backoff(
+            delivered,
+            self.settings.first_retry_delay,
+            self.settings.max_retry_delay,
+        );
+        let (key, sequence) = match &delivery.event {
+            Ok(event) => (key_of(event), event.sequence),
+            Err(_) => {
+                let (aggregate_type, aggregate_id, sequence) = message_key(&delivery.message);
+                ((aggregate_type, aggregate_id), sequence)
+            }
+        };
+        let (held_back, warning) = self.held_back.failed(&key);
+        self.metrics.retrying(name).set(held_back as i64);
+        if let Some(oldest) = warning {
+            warn!(
+                projection = name,
+                held_back,
+                oldest_seconds = oldest.as_secs(),
+                %error,
+                "events keep failing for a reason that may pass; their aggregates are held back and tried again"
+            );
+        } else {
+            debug!(projection = name, %error, delivered, ?pause, "an event failed; it will come again");
+        }
+        let message = error.to_string();
+        if let Err(record_error) =
+            retrying::record_failure(&self.pool, name, &key, sequence, &message).await
+        {
+            debug!(projection = name, %record_error, "cannot record a failed try");
+        }
+        acknowledge(&delivery.message, AckKind::Nak(Some(pause))).await;
+    }
+
+    /// Aggregates whose events applied are no longer held back.
+    fn applied<'k>(&self, keys: impl IntoIterator<Item = &'k (String, String)>) {
+        let held_back = self.held_back.applied(keys);
+        self.metrics
+            .retrying(self.projection.name())
+            .set(held_back as i64);
     }
 
     fn count(&self, applied: u64, last_recorded_at: Option<DateTime<Utc>>) {
@@ -388,6 +395,8 @@ impl<P: Projection + ?Sized> Worker<P> {
                 .await?;
         }
         checkpoint::save(&mut transaction, name, &applied_up_to, &last_recorded).await?;
+        let moved: Vec<&(String, String)> = last_recorded.keys().collect();
+        retrying::clear(&mut transaction, name, &moved).await?;
         transaction.commit().await?;
         Ok(to_apply.len() as u64)
     }
@@ -411,6 +420,10 @@ impl<P: Projection + ?Sized> Worker<P> {
         )
         .await
     }
+}
+
+fn key_of(event: &EventEnvelope) -> (String, String) {
+    (event.aggregate_type.clone(), event.aggregate_id.clone())
 }
 
 /// The aggregate and sequence of an undecodable message, from its `Nats-Msg-Id`.

@@ -1,0 +1,64 @@
+//! The operator's commands on parked events (`ledgerbot parked …`).
+
+use std::sync::Arc;
+
+use projections::ProjectionName;
+use projections::worker::parked::{self, ParkedEvent, RetryOutcome};
+use tokio::sync::Notify;
+
+use super::{StartupError, core_over, gateway, prepare_database, workers};
+use crate::config::Settings;
+
+fn known(projection: &str) -> Result<(), StartupError> {
+    if ProjectionName::ALL
+        .iter()
+        .any(|name| name.as_str() == projection)
+    {
+        return Ok(());
+    }
+    let names: Vec<&str> = ProjectionName::ALL
+        .iter()
+        .map(|name| name.as_str())
+        .collect();
+    Err(StartupError::UnknownProjection {
+        name: projection.to_owned(),
+        known: names.join(", "),
+    })
+}
+
+/// The parked events of `projection` (of all with `None`).
+pub async fn parked_list(
+    settings: &Settings,
+    projection: Option<&str>,
+) -> Result<Vec<ParkedEvent>, StartupError> {
+    if let Some(name) = projection {
+        known(name)?;
+    }
+    let pool = prepare_database(settings).await?;
+    let listed = parked::list(&pool, projection).await;
+    pool.close().await;
+    listed.map_err(|error| StartupError::Parked(error.to_string()))
+}
+
+/// Applies `projection`'s parked events again (only `aggregate_id`'s with `Some`).
+pub async fn parked_retry(
+    settings: &Settings,
+    projection: &str,
+    aggregate_id: Option<&str>,
+) -> Result<Vec<RetryOutcome>, StartupError> {
+    known(projection)?;
+    let pool = prepare_database(settings).await?;
+    let (payments, _) = gateway(settings, &pool, format!("http://{}", settings.http_addr))?;
+    let core = Arc::new(core_over(pool.clone(), settings, &payments));
+    let all = workers::projections(settings, &core, Arc::new(Notify::new()));
+    let outcome = match all.iter().find(|candidate| candidate.name() == projection) {
+        Some(found) => parked::retry(&pool, found.as_ref(), aggregate_id)
+            .await
+            .map_err(|error| StartupError::Parked(error.to_string())),
+        None => Err(StartupError::Parked(format!(
+            "the workers part does not run {projection}"
+        ))),
+    };
+    pool.close().await;
+    outcome
+}
