@@ -15,6 +15,13 @@ echo "[run] building ledgerbot (first build takes several minutes)"
 cargo build --bin ledgerbot
 binary="${CARGO_TARGET_DIR:-$root_dir/target}/debug/ledgerbot"
 
+# Payments: the built-in sandbox (a test checkout, no money moves) unless a mode or
+# YooKassa keys are configured. The binary itself never guesses.
+if "$binary" config | grep -qx 'LEDGERBOT_YOOKASSA_MODE='; then
+  export LEDGERBOT_YOOKASSA_MODE=sandbox
+  echo "[run] payments: the built-in sandbox (no money moves); set LEDGERBOT_YOOKASSA_MODE=live with YooKassa keys to take money"
+fi
+
 "$binary" migrate
 
 address=$("$binary" config | sed -n 's/^LEDGERBOT_HTTP_ADDR=//p')

@@ -156,6 +156,7 @@ pub async fn registered(
                     photo_url: None,
                 },
                 invited_with: None,
+                referral_code: None,
             },
             &who,
         )
@@ -317,6 +318,7 @@ pub async fn business(pool: &PgPool) {
                     )
                     .expect("a fee"),
                     paid_at: at(day, 10),
+                    test: false,
                 },
             )
             .await;

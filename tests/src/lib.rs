@@ -95,6 +95,7 @@ impl TestContext {
         settings.relay.poll_interval = Duration::from_millis(100);
         settings.relay.ack_timeout = Duration::from_secs(2);
         settings.shutdown_grace = Duration::from_secs(10);
+        settings.payments.mode = Some(api::config::PaymentMode::Sandbox);
         settings
     }
 
@@ -112,6 +113,7 @@ impl TestContext {
             ("LEDGERBOT_RELAY_POLL_MS".into(), "100".into()),
             ("LEDGERBOT_RELAY_ACK_TIMEOUT_MS".into(), "2000".into()),
             ("LEDGERBOT_LOG_FORMAT".into(), "json".into()),
+            ("LEDGERBOT_YOOKASSA_MODE".into(), "sandbox".into()),
         ]
     }
 

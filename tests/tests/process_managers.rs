@@ -59,6 +59,7 @@ async fn register(commands: &Commands, user: Uuid, telegram_id: i64) {
                     photo_url: None,
                 },
                 invited_with: None,
+                referral_code: None,
             },
             &CommandContext::system("test"),
         )
@@ -99,6 +100,7 @@ async fn pay_for_pack(commands: &Commands, payer: Uuid) {
                 currency: "RUB".to_owned(),
                 provider_fee: Money::from_kopecks(1_747),
                 paid_at: Utc::now(),
+                test: false,
             },
             &who,
         )

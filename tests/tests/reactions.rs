@@ -48,6 +48,7 @@ async fn pay(commands: &Commands, payer: Uuid, purpose: PaymentPurpose, amount: 
                     .with_ymd_and_hms(2026, 11, 23, 9, 0, 0)
                     .single()
                     .expect("time"),
+                test: false,
             },
             &who,
         )

@@ -59,6 +59,7 @@ async fn payment(
         provider_fee: Money::rounded(amount.amount() * rust_decimal::Decimal::new(28, 3))
             .expect("fee"),
         paid_at: paid,
+        test: false,
     })
     .await;
     if let Some((refund, when)) = refund {

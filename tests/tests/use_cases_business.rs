@@ -236,6 +236,7 @@ async fn a_payment_is_started_settled_from_the_provider_and_refunded() {
     let (fake, api_url) = FakeYooKassa::start().await;
     let mut configured = settings(&context);
     configured.payments.credentials = Some(("shop".to_owned(), "secret".to_owned()));
+    configured.payments.mode = Some(api::config::PaymentMode::Live);
     configured.payments.api_url = api_url;
     let app = spawn_app(configured, Parts::ALL).await;
     let (core, reads): (&Core, &ReadModels) = (&app.state.core, &app.state.reads);
@@ -338,6 +339,7 @@ async fn an_order_a_payment_failed_for_can_be_paid_by_another_and_never_twice() 
     let (fake, api_url) = FakeYooKassa::start().await;
     let mut configured = settings(&context);
     configured.payments.credentials = Some(("shop".to_owned(), "secret".to_owned()));
+    configured.payments.mode = Some(api::config::PaymentMode::Live);
     configured.payments.api_url = api_url;
     configured.payments.attempts = 1;
     let app = spawn_app(configured, Parts::ALL).await;

@@ -40,6 +40,7 @@ async fn the_users_read_model_after_a_scripted_history() {
                         photo_url: None,
                     },
                     invited_with: (n > 1).then(|| "0000000001".to_owned()),
+                    referral_code: None,
                 },
                 &who,
             )

@@ -31,7 +31,7 @@ use infrastructure::{
     database_url, log_filter, log_format, nats_urls, stream_name, subject_prefix,
 };
 use parse::{parsed, ranged};
-pub use payments::{PaymentSettings, YOOKASSA_NOTIFICATION_IPS};
+pub use payments::{PaymentMode, PaymentSettings, YOOKASSA_NOTIFICATION_IPS};
 pub use print::effective_settings;
 
 /// Every variable the configuration reads, so a misspelt one can be pointed out.
@@ -74,6 +74,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "LEDGERBOT_LIVE_UPDATES_RETENTION_DAYS",
     "LEDGERBOT_SALON_SERVICES",
     "LEDGERBOT_SHOP_PRODUCTS",
+    "LEDGERBOT_YOOKASSA_MODE",
     "LEDGERBOT_YOOKASSA_SHOP_ID",
     "LEDGERBOT_YOOKASSA_SECRET_KEY",
     "LEDGERBOT_YOOKASSA_API_URL",

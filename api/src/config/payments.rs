@@ -6,10 +6,22 @@ use std::time::Duration;
 use super::ConfigError;
 use super::parse::{parsed, ranged};
 
+/// How payments are taken: `LEDGERBOT_YOOKASSA_MODE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentMode {
+    /// The built-in sandbox: a checkout page of this process, no money moves.
+    Sandbox,
+    /// YooKassa with the shop's keys.
+    Live,
+}
+
 /// Taking money through YooKassa. Secrets never appear in `Debug`.
 #[derive(Clone, PartialEq)]
 pub struct PaymentSettings {
-    /// Shop id and secret key; `None` runs the built-in sandbox (no money moves).
+    /// `None` when neither a mode nor keys were given: the process refuses to take
+    /// payments (it does not guess that no money should move).
+    pub mode: Option<PaymentMode>,
+    /// Shop id and secret key (always set in `Live` mode, never in `Sandbox`).
     pub credentials: Option<(String, String)>,
     /// YooKassa's API, `https://api.yookassa.ru/v3` unless pointed elsewhere.
     pub api_url: String,
@@ -29,6 +41,7 @@ pub struct PaymentSettings {
 impl fmt::Debug for PaymentSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PaymentSettings")
+            .field("mode", &self.mode)
             .field(
                 "credentials",
                 &self
@@ -72,6 +85,32 @@ pub(super) fn payments(
                 variable: "LEDGERBOT_YOOKASSA_SHOP_ID",
                 expected: "set together with LEDGERBOT_YOOKASSA_SECRET_KEY",
                 found: None,
+            });
+        }
+    };
+    let mode = match get("LEDGERBOT_YOOKASSA_MODE").as_deref().map(str::trim) {
+        None | Some("") => credentials.is_some().then_some(PaymentMode::Live),
+        Some("sandbox") if credentials.is_some() => {
+            return Err(ConfigError {
+                variable: "LEDGERBOT_YOOKASSA_MODE",
+                expected: "live when YooKassa keys are set (remove the keys for the sandbox)",
+                found: Some("sandbox".to_owned()),
+            });
+        }
+        Some("sandbox") => Some(PaymentMode::Sandbox),
+        Some("live") if credentials.is_none() => {
+            return Err(ConfigError {
+                variable: "LEDGERBOT_YOOKASSA_SHOP_ID",
+                expected: "set with LEDGERBOT_YOOKASSA_SECRET_KEY in live mode (or LEDGERBOT_YOOKASSA_MODE=sandbox)",
+                found: None,
+            });
+        }
+        Some("live") => Some(PaymentMode::Live),
+        Some(other) => {
+            return Err(ConfigError {
+                variable: "LEDGERBOT_YOOKASSA_MODE",
+                expected: "sandbox or live",
+                found: Some(other.to_owned()),
             });
         }
     };
@@ -122,6 +161,7 @@ pub(super) fn payments(
         ),
     };
     Ok(PaymentSettings {
+        mode,
         credentials,
         api_url: url("LEDGERBOT_YOOKASSA_API_URL")?
             .unwrap_or_else(|| "https://api.yookassa.ru/v3".to_owned()),

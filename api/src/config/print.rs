@@ -217,6 +217,13 @@ pub fn effective_settings(settings: &Settings) -> Vec<(&'static str, String)> {
             ),
         ),
         (
+            "LEDGERBOT_YOOKASSA_MODE",
+            optional(payments.mode.map(|mode| match mode {
+                crate::config::PaymentMode::Sandbox => "sandbox",
+                crate::config::PaymentMode::Live => "live",
+            })),
+        ),
+        (
             "LEDGERBOT_YOOKASSA_SHOP_ID",
             optional(payments.credentials.as_ref().map(|(shop, _)| shop.as_str())),
         ),

@@ -60,6 +60,28 @@ fn yookassa_keys_come_in_pairs_and_never_show() {
     ])
     .expect("valid");
     assert!(!format!("{live:?}").contains("live_s3cr3t"));
+    assert_eq!(live.payments.mode, Some(PaymentMode::Live));
+    assert_eq!(
+        sandbox.payments.mode, None,
+        "no mode is guessed without keys"
+    );
+    let chosen = settings(&[("LEDGERBOT_YOOKASSA_MODE", "sandbox")]).expect("sandbox");
+    assert_eq!(chosen.payments.mode, Some(PaymentMode::Sandbox));
+    let error = settings(&[("LEDGERBOT_YOOKASSA_MODE", "live")]).expect_err("live without keys");
+    assert_eq!(error.variable, "LEDGERBOT_YOOKASSA_SHOP_ID");
+    let error = settings(&[
+        ("LEDGERBOT_YOOKASSA_MODE", "sandbox"),
+        ("LEDGERBOT_YOOKASSA_SHOP_ID", "100500"),
+        ("LEDGERBOT_YOOKASSA_SECRET_KEY", "live_s3cr3t"),
+    ])
+    .expect_err("sandbox with keys");
+    assert_eq!(error.variable, "LEDGERBOT_YOOKASSA_MODE");
+    assert_eq!(
+        settings(&[("LEDGERBOT_YOOKASSA_MODE", "maybe")])
+            .expect_err("maybe")
+            .variable,
+        "LEDGERBOT_YOOKASSA_MODE"
+    );
     assert_eq!(live.payments.notification_ips, None);
     assert_eq!(live.payments.fee_percent.to_string(), "3.5");
     for (variable, bad) in [

@@ -16,7 +16,7 @@ pub mod webhook;
 
 use domain::use_cases::payments::PaymentRules;
 
-use crate::config::PaymentSettings;
+use crate::config::{PaymentMode, PaymentSettings};
 use crate::yookassa::{IpAllowlist, YooKassaClient, YooKassaError, YooKassaSettings};
 
 /// What the payment handlers need, made once at start.
@@ -37,6 +37,13 @@ pub enum GatewayError {
     Allowlist(String),
     #[error("the YooKassa client: {0}")]
     Client(#[from] YooKassaError),
+    #[error(
+        "choose how payments are taken: LEDGERBOT_YOOKASSA_MODE=sandbox (a test checkout, no money moves) \
+         or LEDGERBOT_YOOKASSA_SHOP_ID and LEDGERBOT_YOOKASSA_SECRET_KEY (live)"
+    )]
+    NoMode,
+    #[error("LEDGERBOT_YOOKASSA_RETURN_URL must be under the public URL {public_url}")]
+    ReturnUrlOutside { public_url: String },
 }
 
 impl PaymentGateway {
@@ -48,14 +55,16 @@ impl PaymentGateway {
         own_url: &str,
         public_url: &str,
     ) -> Result<Self, GatewayError> {
-        let (shop_id, secret_key, api_url, sandbox) = match &settings.credentials {
-            Some((shop, secret)) => (
+        let (shop_id, secret_key, api_url, sandbox) = match (settings.mode, &settings.credentials) {
+            (None, _) => return Err(GatewayError::NoMode),
+            (Some(PaymentMode::Live), Some((shop, secret))) => (
                 shop.clone(),
                 secret.clone(),
                 settings.api_url.clone(),
                 false,
             ),
-            None => (
+            (Some(PaymentMode::Live), None) => return Err(GatewayError::NoMode),
+            (Some(PaymentMode::Sandbox), _) => (
                 "sandbox".to_owned(),
                 "sandbox".to_owned(),
                 format!("{own_url}{}", crate::yookassa::sandbox::API_PATH),
@@ -81,6 +90,15 @@ impl PaymentGateway {
             attempts: settings.attempts,
             retry_delay: std::time::Duration::from_millis(500),
         })?;
+        let return_url = settings
+            .return_url
+            .clone()
+            .unwrap_or_else(|| public_url.to_owned());
+        if !is_under(&return_url, public_url) {
+            return Err(GatewayError::ReturnUrlOutside {
+                public_url: public_url.to_owned(),
+            });
+        }
         let sandbox_server = sandbox.then(|| {
             crate::yookassa::sandbox::Sandbox::new(
                 pool,
@@ -95,13 +113,35 @@ impl PaymentGateway {
             allowlist,
             rules: PaymentRules {
                 sandbox,
-                return_url: settings
-                    .return_url
-                    .clone()
-                    .unwrap_or_else(|| public_url.to_owned()),
+                return_url,
                 fee_percent: settings.fee_percent,
                 receipt_vat_code: settings.receipt_vat_code,
             },
         })
+    }
+}
+
+/// True when `url` is `base` or a path under it (same scheme, host and port): where
+/// a customer may be sent back to after paying.
+pub fn is_under(url: &str, base: &str) -> bool {
+    let base = base.trim_end_matches('/');
+    url == base
+        || url.strip_prefix(base).is_some_and(|rest| {
+            rest.starts_with('/') || rest.starts_with('?') || rest.starts_with('#')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_under;
+
+    #[test]
+    fn a_return_url_must_stay_under_the_public_url() {
+        let base = "https://shop.example/";
+        assert!(is_under("https://shop.example", base));
+        assert!(is_under("https://shop.example/app/paid?x=1", base));
+        assert!(!is_under("https://shop.example.evil.com/", base));
+        assert!(!is_under("https://evil.com/https://shop.example", base));
+        assert!(!is_under("http://shop.example/", base));
     }
 }

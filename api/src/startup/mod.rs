@@ -2,6 +2,7 @@
 //! first start) and NATS, apply migrations, bind the HTTP listener, then run the
 //! parts asked for until shutdown. Tests drive the same code (`Application::build`).
 
+mod operator;
 mod parts;
 pub mod workers;
 
@@ -28,6 +29,7 @@ use crate::http::{self, AppState};
 use crate::live::LiveHub;
 use crate::metrics::Metrics;
 use crate::payments::PaymentGateway;
+pub use operator::{parked_list, parked_retry};
 use parts::RunningParts;
 use workers::WorkersPart;
 
@@ -78,6 +80,10 @@ pub enum StartupError {
     Payments(String),
     #[error("cannot grant the owner role: {0}")]
     Owners(String),
+    #[error("there is no projection {name}; the projections are: {known}")]
+    UnknownProjection { name: String, known: String },
+    #[error("parked events: {0}")]
+    Parked(String),
     #[error("the {part} stopped unexpectedly: {reason}")]
     PartStopped { part: &'static str, reason: String },
 }

@@ -11,6 +11,7 @@ use projections::housekeeping::{self, Housekeeping, Job};
 use projections::reactions::allowance::MonthlyAllowance;
 use projections::reactions::loyalty::LoyaltyCashback;
 use projections::reactions::payments::PaymentReactions;
+use projections::reactions::refund_calls::{RefundCallSettings, RefundCalls};
 use projections::reactions::refund_executor::RefundExecutor;
 use projections::reactions::refunds::RefundReactions;
 use projections::read_models::analytics::Analytics;
@@ -27,6 +28,7 @@ use projections::read_models::users::Users;
 use projections::scheduler::Scheduler;
 use projections::worker::{Projection, Worker, WorkerSettings};
 use sqlx::PgPool;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use super::parts::RunningParts;
@@ -40,8 +42,13 @@ const RECONCILIATION_EVERY: Duration = Duration::from_secs(300);
 /// How often expired tokens, codes and live updates are pruned.
 const PRUNING_EVERY: Duration = Duration::from_secs(3_600);
 
-/// Every projection the workers part runs, in the order of [`ProjectionName::ALL`].
-pub fn projections(settings: &Settings, core: &Arc<Core>) -> Vec<Arc<dyn Projection>> {
+/// Every projection the workers part runs, in the order of [`ProjectionName::ALL`];
+/// `refund_calls` is woken when the refund executor records a call.
+pub fn projections(
+    settings: &Settings,
+    core: &Arc<Core>,
+    refund_calls: Arc<Notify>,
+) -> Vec<Arc<dyn Projection>> {
     let commands = core.commands.clone();
     let pool = core.pool().clone();
     let programs = &settings.programs;
@@ -61,7 +68,7 @@ pub fn projections(settings: &Settings, core: &Arc<Core>) -> Vec<Arc<dyn Project
         Arc::new(LiveUpdates::new(retention)),
         Arc::new(PaymentReactions::new(commands.clone(), programs.clone())),
         Arc::new(RefundReactions::new(commands.clone())),
-        Arc::new(RefundExecutor::new(core.clone())),
+        Arc::new(RefundExecutor::new(refund_calls)),
         Arc::new(LoyaltyCashback::new(
             commands.clone(),
             pool,
@@ -91,7 +98,9 @@ impl WorkersPart<'_> {
         prune_tokens: impl Fn(PgPool) -> housekeeping::JobFuture + Send + Sync + 'static,
     ) {
         let pool = core.pool().clone();
-        for projection in projections(self.settings, &core) {
+        let refund_calls =
+            RefundCalls::new(pool.clone(), core.clone(), RefundCallSettings::default());
+        for projection in projections(self.settings, &core, refund_calls.waker()) {
             let part = projection.name();
             let worker = Worker::new(
                 pool.clone(),
@@ -107,6 +116,11 @@ impl WorkersPart<'_> {
                 Ok(())
             });
         }
+        let token = self.shutdown.clone();
+        running.spawn("refund calls", async move {
+            refund_calls.run(token).await;
+            Ok(())
+        });
         let scheduler = Scheduler::new(
             pool.clone(),
             core.commands.clone(),
@@ -170,7 +184,8 @@ mod tests {
         let pool = sqlx::postgres::PgPoolOptions::new()
             .connect_lazy("postgres://nobody@127.0.0.1:1/none")
             .expect("a lazy pool");
-        let settings = Settings::from_lookup(|_| None).expect("defaults");
+        let mut settings = Settings::from_lookup(|_| None).expect("defaults");
+        settings.payments.mode = Some(crate::config::PaymentMode::Sandbox);
         let gateway = crate::payments::PaymentGateway::new(
             &settings.payments,
             pool.clone(),
@@ -179,7 +194,7 @@ mod tests {
         )
         .expect("a sandbox gateway");
         let core = Arc::new(crate::startup::core_over(pool, &settings, &gateway));
-        let names: Vec<&str> = projections(&settings, &core)
+        let names: Vec<&str> = projections(&settings, &core, Arc::new(Notify::new()))
             .iter()
             .map(|projection| projection.name())
             .collect();

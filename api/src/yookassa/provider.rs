@@ -123,6 +123,7 @@ fn payment_of(payment: &PaymentObject) -> ProviderPayment {
         payment_id: payment
             .metadata_str("payment_id")
             .and_then(|id| Uuid::parse_str(id).ok()),
+        test: payment.test,
     }
 }
 

@@ -7,6 +7,7 @@ mod context;
 mod error;
 mod registry;
 mod service;
+mod stored_text;
 
 pub use context::{Actor, CommandContext};
 pub use error::{CommandError, ErrorKind, Refusal, Targeted};

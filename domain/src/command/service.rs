@@ -10,6 +10,7 @@ use postgres_es::PostgresEventRepository;
 use sqlx::PgPool;
 use tracing::debug;
 
+use super::stored_text::{self, NulInText};
 use super::{CommandContext, CommandError, ErrorKind, Refusal, Targeted};
 
 /// How often a command is re-run when another writer committed to the same
@@ -282,9 +283,20 @@ where
             sequences.push((after + offset + 1) as i64);
             types.push(event.event_type());
             versions.push(event.event_version());
-            payloads.push(serde_json::to_string(event).map_err(unexpected)?);
+            let payload = serde_json::to_string(event).map_err(unexpected)?;
+            if let Some(field) = stored_text::nul_in(&payload) {
+                return Err(AggregateError::UnexpectedError(Box::new(NulInText {
+                    field,
+                })));
+            }
+            payloads.push(payload);
         }
         let metadata = serde_json::to_string(&context.metadata()).map_err(unexpected)?;
+        if let Some(field) = stored_text::nul_in(&format!("{{\"metadata\":{metadata}}}")) {
+            return Err(AggregateError::UnexpectedError(Box::new(NulInText {
+                field,
+            })));
+        }
         let inserted = sqlx::query(
             "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
              SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload::json, $7::json \
@@ -311,8 +323,9 @@ where
                     .and_then(|db| db.constraint())
                     .and_then(A::Error::from_store_constraint);
                 match (code.as_deref(), refusal) {
-                    (Some("23505"), _) => Err(AggregateError::AggregateConflict),
+                    // A rule of the store named by a trigger, before the events' key.
                     (_, Some(refusal)) => Err(AggregateError::UserError(refusal)),
+                    (Some("23505"), _) => Err(AggregateError::AggregateConflict),
                     _ => Err(AggregateError::DatabaseConnectionError(Box::new(error))),
                 }
             }
@@ -328,6 +341,12 @@ fn retry_pause(attempt: u32) -> Duration {
 }
 
 fn store_error<E: std::error::Error>(error: AggregateError<E>) -> CommandError {
+    if let AggregateError::UnexpectedError(inner) = &error
+        && let Some(refused) = inner.downcast_ref::<NulInText>()
+    {
+        return CommandError::invalid(refused.field.clone(), refused.to_string())
+            .with_code("nul_character");
+    }
     match error {
         AggregateError::DeserializationError(_) | AggregateError::UnexpectedError(_) => {
             tracing::error!(%error, "a stored event or command could not be read or written");

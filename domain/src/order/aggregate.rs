@@ -28,6 +28,9 @@ pub struct Order {
     /// Refunds recorded, by refund id.
     #[serde(default)]
     refunds: std::collections::BTreeSet<String>,
+    /// What those refunds gave back.
+    #[serde(default)]
+    refunded: Money,
     /// The payment the order waits for (started, not yet paid or released).
     #[serde(default)]
     open_payment: Option<Uuid>,
@@ -587,18 +590,25 @@ impl Order {
         }
         text("reason", &reason, MAX_TEXT, "1 to 2,000 characters")?;
         let staff_decides = is_allowed(by.role, Action::CancelAnyOrder);
-        let refund = match (self.payment, refund) {
+        // What was paid and not given back yet (earlier partial refunds count).
+        let payment = self.payment.map(|(payment_id, paid)| {
+            let left = paid.checked_sub(self.refunded).unwrap_or(Money::ZERO);
+            (payment_id, left)
+        });
+        let refund = match (payment, refund) {
             (None, _) => None,
             // A customer cancels before any work: what they paid goes back in full.
             (Some(_), Some(_)) if !staff_decides => return Err(OrderError::RefundSetByCustomer),
-            (Some((payment_id, paid)), None) if !staff_decides => Some(OrderRefund {
+            (Some((_, left)), None) if left.is_zero() => None,
+            (Some((payment_id, left)), None) if !staff_decides => Some(OrderRefund {
                 payment_id,
-                amount: paid,
+                amount: left,
             }),
-            (Some((_, paid)), None) => return Err(OrderError::RefundNotStated { paid }),
-            (Some((_, paid)), Some(refund)) if refund > paid => {
-                return Err(OrderError::RefundTooLarge { refund, paid });
+            (Some((_, left)), None) => return Err(OrderError::RefundNotStated { paid: left }),
+            (Some((_, left)), Some(refund)) if refund > left => {
+                return Err(OrderError::RefundTooLarge { refund, paid: left });
             }
+            (Some(_), Some(amount)) if amount.is_zero() => None,
             (Some((payment_id, _)), Some(amount)) => Some(OrderRefund { payment_id, amount }),
         };
         Ok(vec![OrderEvent::OrderCancelled {
@@ -717,8 +727,12 @@ impl Aggregate for Order {
             E::NoShowMarked { .. } => self.status = OrderStatus::NoShow,
             E::OrderReviewed { .. } => self.reviewed = true,
             E::InternalNoteAdded { .. } => {}
-            E::RefundRecorded { refund_id, .. } => {
-                self.refunds.insert(refund_id);
+            E::RefundRecorded {
+                refund_id, amount, ..
+            } => {
+                if self.refunds.insert(refund_id) {
+                    self.refunded = self.refunded.checked_add(amount).unwrap_or(self.refunded);
+                }
             }
             E::PaymentOpened { payment_id, .. } => self.open_payment = Some(payment_id),
             E::PaymentReleased { payment_id } => {

@@ -33,7 +33,7 @@ pub enum OrderError {
     RefundSetByCustomer,
     #[error("the order is already paid by payment {0}; the new payment has to be refunded")]
     AlreadyPaid(uuid::Uuid),
-    #[error("a refund of {refund} exceeds the {paid} paid")]
+    #[error("a refund of {refund} exceeds the {paid} paid and not refunded yet")]
     RefundTooLarge { refund: Money, paid: Money },
     #[error("all {0} revisions have been used")]
     NoRevisionsLeft(u8),

@@ -121,12 +121,6 @@ impl OrderDetails {
     }
 }
 
-/// The refund id a cancellation's refund is requested under, so requesting it again
-/// (a redelivery, a retry) asks once.
-pub fn cancellation_refund_id(order_id: Uuid) -> String {
-    format!("order-{order_id}-cancellation")
-}
-
 /// Money going back to the customer when a paid order is cancelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderRefund {

@@ -18,13 +18,13 @@ mod services;
 pub mod transitions;
 mod visibility;
 
+pub use crate::payment::cancellation_refund_id;
 pub use aggregate::Order;
 pub use calendar::PostgresSlotCalendar;
 pub use commands::{Actor, OrderCommand};
 pub use error::OrderError;
 pub use events::{
     Coursework, Delivery, Kind, LineItem, OrderDetails, OrderEvent, OrderRefund, OrderStatus, Slot,
-    cancellation_refund_id,
 };
 pub use services::{OrderServices, SlotCalendar, SlotCheckError};
 pub use visibility::OrderParties;

@@ -106,6 +106,11 @@ impl Payment {
             .map(|refund| refund.amount)
     }
 
+    /// The amount of refund `refund_id`, whatever became of it, if it was requested.
+    pub fn refund_amount(&self, refund_id: &str) -> Option<Money> {
+        self.refunds.get(refund_id).map(|refund| refund.amount)
+    }
+
     /// Money that came back to the customer.
     pub fn refunded(&self) -> Money {
         self.refunds
@@ -182,6 +187,7 @@ impl Payment {
                 currency,
                 provider_fee,
                 paid_at,
+                test,
             } => {
                 if let Some(recorded) = &self.provider_payment_id
                     && *recorded != provider_payment_id
@@ -225,6 +231,7 @@ impl Payment {
                     provider_fee,
                     paid_at,
                     after_cancellation,
+                    test,
                 });
                 Ok(events)
             }

@@ -27,6 +27,8 @@ pub enum PaymentCommand {
         currency: String,
         provider_fee: Money,
         paid_at: DateTime<Utc>,
+        /// A test shop's (or the sandbox's) payment: no money moved.
+        test: bool,
     },
     Cancel {
         reason: String,

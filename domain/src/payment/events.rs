@@ -47,6 +47,10 @@ pub enum PaymentEvent {
         /// The provider took the money after the payment was cancelled here: it is
         /// income all the same, and what it paid for is gone, so it must be refunded.
         after_cancellation: bool,
+        /// A test shop's (or the sandbox's) payment: no money moved, so it is never
+        /// income (absent, i.e. false, in payments of real money).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        test: bool,
     },
     PaymentCanceled {
         reason: String,

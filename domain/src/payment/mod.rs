@@ -10,11 +10,13 @@ mod aggregate;
 mod commands;
 mod error;
 mod events;
+mod refund_ids;
 
 pub use aggregate::{Payment, PaymentStatus};
 pub use commands::{PaymentCommand, RefundOutcome};
 pub use error::PaymentError;
 pub use events::{PaymentEvent, PaymentPurpose};
+pub use refund_ids::{RefundCause, cancellation_refund_id, returned_payment_refund_id};
 
 #[cfg(test)]
 mod tests;

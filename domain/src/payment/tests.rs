@@ -67,6 +67,7 @@ fn succeed() -> PaymentCommand {
         currency: "RUB".to_owned(),
         provider_fee: rub(1_397),
         paid_at: at(23),
+        test: false,
     }
 }
 
@@ -77,6 +78,7 @@ fn succeeded() -> PaymentEvent {
         provider_fee: rub(1_397),
         paid_at: at(23),
         after_cancellation: false,
+        test: false,
     }
 }
 
@@ -263,6 +265,7 @@ async fn a_succeeded_payment_cannot_be_cancelled_nor_a_cancelled_one_succeed() {
             provider_fee: rub(1_397),
             paid_at: at(23),
             after_cancellation: true,
+            test: false,
         }]);
     let mut greedy = succeed();
     if let PaymentCommand::Succeed { provider_fee, .. } = &mut greedy {

@@ -61,7 +61,52 @@ pub fn blocked() -> CommandError {
     CommandError::forbidden("this account is blocked; write to support")
 }
 
+/// Codes drawn before a registration gives up (a second collision of 64 random bits
+/// is not expected in the life of the universe).
+const REFERRAL_CODE_DRAWS: usize = 4;
+
 impl Core {
+    /// Registers a user with the referral code derived from their id, or, when the
+    /// store says another user drew it, with a longer random one.
+    async fn register(
+        &self,
+        user_id: Uuid,
+        telegram_id: i64,
+        profile: Profile,
+        invited_with: Option<String>,
+        who: &CommandContext,
+    ) -> Result<crate::command::Committed<crate::user::UserEvent>, CommandError> {
+        let id = user_id.to_string();
+        let mut referral_code = None;
+        for _ in 0..REFERRAL_CODE_DRAWS {
+            let outcome = self
+                .commands
+                .users
+                .execute(
+                    &id,
+                    UserCommand::Register {
+                        user_id,
+                        telegram_id,
+                        profile: profile.clone(),
+                        invited_with: invited_with.clone(),
+                        referral_code: referral_code.clone(),
+                    },
+                    who,
+                )
+                .await;
+            match outcome {
+                Err(error) if error.code == Some("referral_code_taken") => {
+                    tracing::warn!(%user_id, "a referral code was taken; drawing a longer one");
+                    referral_code = Some(super::login_codes::random_hex::<8>()?);
+                }
+                other => return other,
+            }
+        }
+        Err(CommandError::unavailable(
+            "no free referral code was found; try again",
+        ))
+    }
+
     /// Finds or registers the user of `telegram`. `start_param` may carry a referral
     /// code (`ref_<code>` or the bare code), used only at registration. A blocked
     /// account is refused.
@@ -84,25 +129,15 @@ impl Core {
             let invited_with = start_param
                 .map(|param| param.strip_prefix("ref_").unwrap_or(param).to_owned())
                 .filter(|code| !code.is_empty());
+            let profile = Profile {
+                first_name: telegram.first_name.clone(),
+                last_name: telegram.last_name.clone(),
+                username: telegram.username.clone(),
+                language: telegram.language_code.clone(),
+                photo_url: telegram.photo_url.clone(),
+            };
             let registered = self
-                .commands
-                .users
-                .execute(
-                    &id,
-                    UserCommand::Register {
-                        user_id,
-                        telegram_id: telegram.id,
-                        profile: Profile {
-                            first_name: telegram.first_name.clone(),
-                            last_name: telegram.last_name.clone(),
-                            username: telegram.username.clone(),
-                            language: telegram.language_code.clone(),
-                            photo_url: telegram.photo_url.clone(),
-                        },
-                        invited_with: invited_with.clone(),
-                    },
-                    &who,
-                )
+                .register(user_id, telegram.id, profile, invited_with.clone(), &who)
                 .await?;
             let mut version = registered.sequence.max(version);
             if let Some(code) = invited_with {

@@ -96,6 +96,7 @@ impl User {
             telegram_id,
             profile,
             invited_with,
+            referral_code,
         } = command
         {
             return match self.telegram_id {
@@ -103,11 +104,20 @@ impl User {
                 Some(_) => Err(UserError::TelegramMismatch),
                 None => {
                     check_profile(&profile)?;
+                    let referral_code = referral_code.unwrap_or_else(|| referral_code_for(user_id));
+                    if !(6..=32).contains(&referral_code.len())
+                        || !referral_code.bytes().all(|b| b.is_ascii_alphanumeric())
+                    {
+                        return Err(UserError::Invalid {
+                            field: "referral code",
+                            rule: "6 to 32 letters and digits",
+                        });
+                    }
                     Ok(vec![UserEvent::UserRegistered {
                         user_id,
                         telegram_id,
                         profile,
-                        referral_code: referral_code_for(user_id),
+                        referral_code,
                         invited_with: invited_with.filter(|code| !code.trim().is_empty()),
                     }])
                 }

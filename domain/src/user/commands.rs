@@ -24,6 +24,10 @@ pub enum UserCommand {
         profile: Profile,
         /// The referral code the user arrived with (`t.me/bot?start=ref_<code>`).
         invited_with: Option<String>,
+        /// The user's own referral code; `None` derives it from the id
+        /// ([`crate::user::referral_code_for`]). Another code is given when the
+        /// store refuses that one as taken.
+        referral_code: Option<String>,
     },
     GiveConsent {
         terms_version: String,

@@ -24,11 +24,17 @@ pub enum UserError {
     SelfReferral,
     #[error("this is the business's last owner; appoint another owner first")]
     LastOwner,
+    #[error("another user has this referral code")]
+    ReferralCodeTaken,
 }
 
 impl Refusal for UserError {
     fn from_store_constraint(constraint: &str) -> Option<Self> {
-        (constraint == "last_owner").then_some(UserError::LastOwner)
+        match constraint {
+            "last_owner" => Some(UserError::LastOwner),
+            "referral_code_taken" => Some(UserError::ReferralCodeTaken),
+            _ => None,
+        }
     }
 
     fn field(&self) -> Option<String> {
@@ -41,6 +47,7 @@ impl Refusal for UserError {
     fn code(&self) -> Option<&'static str> {
         match self {
             UserError::LastOwner => Some("last_owner"),
+            UserError::ReferralCodeTaken => Some("referral_code_taken"),
             _ => None,
         }
     }
@@ -54,7 +61,8 @@ impl Refusal for UserError {
             | UserError::AlreadyBlocked
             | UserError::NotBlocked
             | UserError::ReferrerAlreadyLinked
-            | UserError::LastOwner => ErrorKind::InvalidState,
+            | UserError::LastOwner
+            | UserError::ReferralCodeTaken => ErrorKind::InvalidState,
         }
     }
 }

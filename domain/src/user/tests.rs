@@ -42,6 +42,7 @@ async fn register_once_per_telegram_account() {
         telegram_id: 279_058_397,
         profile: profile(),
         invited_with: Some("abc123".to_owned()),
+        referral_code: None,
     };
     UserTest::with(())
         .given_no_previous_events()
@@ -60,6 +61,7 @@ async fn register_once_per_telegram_account() {
             telegram_id: 1,
             profile: profile(),
             invited_with: None,
+            referral_code: None,
         })
         .await
         .then_expect_error(UserError::TelegramMismatch);
@@ -76,6 +78,7 @@ async fn a_profile_is_checked() {
             telegram_id: 5,
             profile: nameless,
             invited_with: None,
+            referral_code: None,
         })
         .await
         .then_expect_error(UserError::Invalid {

@@ -1,15 +1,18 @@
 //! Payment succeeded → the order is marked paid, or the credit pack is granted, or
 //! the subscription is activated with its period's credits; and a referred user's
-//! first one earns their referrer the referral bonus. Payment cancelled → an order it
-//! was for stops waiting for it, so another can be started.
+//! first one earns their referrer the referral bonus. A payment that pays for nothing
+//! (its order was cancelled or paid by another payment meanwhile, or the money came
+//! after the payment was cancelled here) is refunded in full, once
+//! (`returned_payment_refund_id`). Payment cancelled → an order it was for stops
+//! waiting for it, so another can be started.
 
 use std::sync::Arc;
 
 use chrono::Duration;
-use domain::command::{CommandContext, CommandError, Commands};
+use domain::command::{CommandContext, CommandError, Commands, ErrorKind};
 use domain::credit::{CreditCommand, GrantReason};
 use domain::order::OrderCommand;
-use domain::payment::{PaymentEvent, PaymentPurpose};
+use domain::payment::{PaymentCommand, PaymentEvent, PaymentPurpose, returned_payment_refund_id};
 use domain::programs::Programs;
 use sqlx::PgConnection;
 use tracing::warn;
@@ -93,6 +96,43 @@ impl PaymentReactions {
             .or_else(|error| settle(&format!("payment {payment_id} cancelled"), error))
     }
 
+    /// Refunds in full a payment that paid for nothing, under an id of its own so a
+    /// redelivery asks once.
+    async fn give_back(
+        &self,
+        event: &EventEnvelope,
+        why: &str,
+        because: &CommandContext,
+    ) -> Result<(), ApplyError> {
+        let payment_id = Uuid::parse_str(&event.aggregate_id).map_err(|error| {
+            ApplyError::Decode(format!("payment id {}: {error}", event.aggregate_id))
+        })?;
+        let (payment, _) = self
+            .commands
+            .payments
+            .load(&event.aggregate_id)
+            .await
+            .map_err(retryable)?;
+        let refund_id = returned_payment_refund_id(payment_id);
+        let amount = payment
+            .refund_amount(&refund_id)
+            .unwrap_or_else(|| payment.refundable());
+        if amount.is_zero() {
+            return Ok(());
+        }
+        warn!(payment = %payment_id, why, %amount, "a payment paid for nothing; it is refunded in full");
+        self.commands
+            .payments
+            .execute(
+                &event.aggregate_id,
+                PaymentCommand::RequestRefund { refund_id, amount },
+                because,
+            )
+            .await
+            .map(|_| ())
+            .or_else(|error| settle(&format!("return of payment {payment_id}"), error))
+    }
+
     async fn react(&self, event: &EventEnvelope) -> Result<(), ApplyError> {
         let decoded = event.decode::<PaymentEvent>()?;
         if let PaymentEvent::PaymentCanceled { .. } = decoded {
@@ -107,10 +147,11 @@ impl PaymentReactions {
         else {
             return Ok(());
         };
+        let because = CommandContext::system("payment-reactions").caused_by(event.message_id());
         if after_cancellation {
-            // What it paid for is gone: the refund flow takes it from here.
-            warn!(payment = %event.aggregate_id, "a payment succeeded after its cancellation; it needs a refund");
-            return Ok(());
+            return self
+                .give_back(event, "it succeeded after it was cancelled", &because)
+                .await;
         }
         let (payment, _) = self
             .commands
@@ -124,14 +165,14 @@ impl PaymentReactions {
                 event.aggregate_id
             )));
         };
-        let because = CommandContext::system("payment-reactions").caused_by(event.message_id());
         let payment_id = event.aggregate_id.clone();
         let outcome: Result<(), CommandError> = match purpose.clone() {
             PaymentPurpose::Order { order_id } => {
                 let payment_uuid = uuid::Uuid::parse_str(&payment_id).map_err(|error| {
                     ApplyError::Decode(format!("payment id {payment_id}: {error}"))
                 })?;
-                self.commands
+                let paid = self
+                    .commands
                     .orders
                     .execute(
                         &order_id.to_string(),
@@ -141,8 +182,16 @@ impl PaymentReactions {
                         },
                         &because,
                     )
-                    .await
-                    .map(|_| ())
+                    .await;
+                match paid {
+                    Err(error) if !error.is_transient() && error.kind != ErrorKind::Internal => {
+                        // The order cannot take it (cancelled, paid by another payment,
+                        // another price): the money goes back.
+                        let why = format!("order {order_id} refused it: {}", error.message);
+                        return self.give_back(event, &why, &because).await;
+                    }
+                    other => other.map(|_| ()),
+                }
             }
             PaymentPurpose::CreditPack { credits, .. } => self
                 .commands

@@ -1,42 +1,48 @@
 //! The refund executor: for every refund the domain recorded as requested (by staff,
-//! or for a cancelled order), the payments use case asks the provider under the
-//! refund's own id as its Idempotence-Key and records the answer. An answer that is no
-//! verdict leaves the event unacknowledged, so it is asked again.
+//! for a cancelled order, for a payment that paid for nothing), it records the call
+//! to make in `refund_calls`, in the worker's transaction. The call itself is made
+//! outside any transaction, by [`super::refund_calls::RefundCalls`].
 
 use std::sync::Arc;
 
 use domain::payment::PaymentEvent;
-use domain::use_cases::Core;
 use sqlx::PgConnection;
+use tokio::sync::Notify;
 
-use super::settle;
 use crate::envelope::EventEnvelope;
 use crate::worker::{ApplyError, ApplyFuture, Projection};
 
 pub struct RefundExecutor {
-    core: Arc<Core>,
+    wake: Arc<Notify>,
 }
 
 impl RefundExecutor {
-    pub fn new(core: Arc<Core>) -> Self {
-        Self { core }
+    /// `wake` is the refund calls' loop's ([`super::refund_calls::RefundCalls::waker`]).
+    pub fn new(wake: Arc<Notify>) -> Self {
+        Self { wake }
     }
 
-    async fn react(&self, event: &EventEnvelope) -> Result<(), ApplyError> {
+    async fn record(
+        &self,
+        connection: &mut PgConnection,
+        event: &EventEnvelope,
+    ) -> Result<(), ApplyError> {
         let PaymentEvent::RefundRequested { refund_id, .. } = event.decode::<PaymentEvent>()?
         else {
             return Ok(());
         };
-        match self
-            .core
-            .execute_refund(&event.aggregate_id, &refund_id)
-            .await
-        {
-            Ok(_) => Ok(()),
-            // No verdict from the provider (unavailable) is tried again when the event
-            // comes back, like any outage.
-            Err(error) => settle(&format!("refund {refund_id}"), error),
-        }
+        let payment_id = uuid::Uuid::parse_str(&event.aggregate_id).map_err(|error| {
+            ApplyError::Decode(format!("payment id {}: {error}", event.aggregate_id))
+        })?;
+        sqlx::query(
+            "INSERT INTO refund_calls (payment_id, refund_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(payment_id)
+        .bind(&refund_id)
+        .execute(connection)
+        .await?;
+        self.wake.notify_one();
+        Ok(())
     }
 }
 
@@ -51,9 +57,9 @@ impl Projection for RefundExecutor {
 
     fn apply<'a>(
         &'a self,
-        _connection: &'a mut PgConnection,
+        connection: &'a mut PgConnection,
         event: &'a EventEnvelope,
     ) -> ApplyFuture<'a> {
-        Box::pin(self.react(event))
+        Box::pin(self.record(connection, event))
     }
 }

@@ -1,6 +1,9 @@
 //! Refunds and what they undo:
 //! - an order cancelled with a refund → the refund is requested on its payment, under
-//!   an id derived from the order (`cancellation_refund_id`), so it is asked once;
+//!   an id derived from the order (`cancellation_refund_id`), so it is asked once, for
+//!   what is still refundable (earlier partial refunds count);
+//! - an order cancelled while a payment was open → that payment is cancelled (money
+//!   the provider takes for it anyway is given back by the payment reactions);
 //! - a refund that succeeded at the provider → the order records the money returned;
 //!   for a credit pack or a plan, the refunded share of its credits is taken back from
 //!   what is left on the account (credits already spent stay spent: the business took
@@ -14,7 +17,7 @@ use domain::command::{CommandContext, CommandError, Commands};
 use domain::credit::{CreditCommand, GrantReason};
 use domain::money::Money;
 use domain::order::{OrderCommand, OrderEvent, cancellation_refund_id};
-use domain::payment::{PaymentCommand, PaymentEvent, PaymentPurpose};
+use domain::payment::{PaymentCommand, PaymentEvent, PaymentPurpose, PaymentStatus};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use sqlx::PgConnection;
@@ -48,29 +51,87 @@ impl RefundReactions {
         event: &EventEnvelope,
         because: &CommandContext,
     ) -> Result<(), ApplyError> {
-        let OrderEvent::OrderCancelled {
-            refund: Some(refund),
-            ..
-        } = event.decode::<OrderEvent>()?
-        else {
+        let OrderEvent::OrderCancelled { refund, .. } = event.decode::<OrderEvent>()? else {
             return Ok(());
         };
         let order_id = Uuid::parse_str(&event.aggregate_id).map_err(|error| {
             ApplyError::Decode(format!("order id {}: {error}", event.aggregate_id))
         })?;
+        self.cancel_open_payment(order_id, because).await?;
+        let Some(refund) = refund else {
+            return Ok(());
+        };
+        let refund_id = cancellation_refund_id(order_id);
+        let (payment, _) = self
+            .commands
+            .payments
+            .load(&refund.payment_id.to_string())
+            .await
+            .map_err(retryable)?;
+        // What is still refundable: a partial refund made or pending since the order
+        // last saw one is not given twice.
+        let amount = payment
+            .refund_amount(&refund_id)
+            .unwrap_or_else(|| refund.amount.min(payment.refundable()));
+        if amount.is_zero() {
+            warn!(order = %order_id, "a cancelled order's payment has nothing left to refund");
+            return Ok(());
+        }
         self.commands
             .payments
             .execute(
                 &refund.payment_id.to_string(),
-                PaymentCommand::RequestRefund {
-                    refund_id: cancellation_refund_id(order_id),
-                    amount: refund.amount,
-                },
+                PaymentCommand::RequestRefund { refund_id, amount },
                 because,
             )
             .await
             .map(|_| ())
             .or_else(|error| settle(&format!("refund of cancelled order {order_id}"), error))
+    }
+
+    /// A payment the cancelled order still waited for is cancelled here, so the
+    /// customer's checkout no longer pays for it; if the provider takes the money all
+    /// the same, the payment reactions give it back.
+    async fn cancel_open_payment(
+        &self,
+        order_id: Uuid,
+        because: &CommandContext,
+    ) -> Result<(), ApplyError> {
+        let (order, _) = self
+            .commands
+            .orders
+            .load(&order_id.to_string())
+            .await
+            .map_err(retryable)?;
+        let Some(payment_id) = order.open_payment() else {
+            return Ok(());
+        };
+        let (payment, _) = self
+            .commands
+            .payments
+            .load(&payment_id.to_string())
+            .await
+            .map_err(retryable)?;
+        if payment.status() != PaymentStatus::Pending {
+            return Ok(());
+        }
+        self.commands
+            .payments
+            .execute(
+                &payment_id.to_string(),
+                PaymentCommand::Cancel {
+                    reason: "the order was cancelled".to_owned(),
+                },
+                because,
+            )
+            .await
+            .map(|_| ())
+            .or_else(|error| {
+                settle(
+                    &format!("open payment of cancelled order {order_id}"),
+                    error,
+                )
+            })
     }
 
     async fn refunded(

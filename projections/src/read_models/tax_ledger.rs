@@ -55,17 +55,24 @@ impl TaxLedger {
                 amount,
                 provider_fee,
                 paid_at,
+                test,
                 ..
             } => {
                 let payer_kind = self.payer_kind(connection, payment_id).await?;
                 sqlx::query(
-                    "UPDATE rm_tax_payments SET status = 'succeeded', paid_at = $2, updated_at = $3 WHERE payment_id = $1",
+                    "UPDATE rm_tax_payments SET status = 'succeeded', paid_at = $2, updated_at = $3, test = $4 \
+                     WHERE payment_id = $1",
                 )
                 .bind(payment_id)
                 .bind(paid_at)
                 .bind(event.recorded_at)
+                .bind(test)
                 .execute(&mut *connection)
                 .await?;
+                // No money moved: a test shop's or the sandbox's payment is no income.
+                if test {
+                    return Ok(());
+                }
                 let tax = self.rules.receipt_tax(amount, payer_kind).map_err(money)?;
                 let net = amount.amount() - provider_fee.amount();
                 self.line(
@@ -90,11 +97,15 @@ impl TaxLedger {
                 ..
             } => {
                 let payer_kind = self.payer_kind(connection, payment_id).await?;
-                let paid_at: Option<DateTime<Utc>> =
-                    sqlx::query_scalar("SELECT paid_at FROM rm_tax_payments WHERE payment_id = $1")
-                        .bind(payment_id)
-                        .fetch_one(&mut *connection)
-                        .await?;
+                let (paid_at, test): (Option<DateTime<Utc>>, bool) = sqlx::query_as(
+                    "SELECT paid_at, test FROM rm_tax_payments WHERE payment_id = $1",
+                )
+                .bind(payment_id)
+                .fetch_one(&mut *connection)
+                .await?;
+                if test {
+                    return Ok(());
+                }
                 let receipt_at = paid_at.unwrap_or(refunded_at);
                 let tax = self.rules.receipt_tax(amount, payer_kind).map_err(money)?;
                 self.line(

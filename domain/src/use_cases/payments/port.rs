@@ -81,6 +81,8 @@ pub struct ProviderPayment {
     pub cancellation: Option<String>,
     /// Our payment id from the metadata, when it carries one.
     pub payment_id: Option<Uuid>,
+    /// A payment of a test shop (or the sandbox): no money moved.
+    pub test: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

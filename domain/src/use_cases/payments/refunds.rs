@@ -115,9 +115,11 @@ impl Core {
     }
 
     /// Asks the provider for refund `refund_id` of payment `payment_id`, once, and
-    /// records its verdict. An answer that is no verdict (unreachable, unreadable,
-    /// "too many requests") is an unavailable `Err`: the refund may have been made, so
-    /// it is asked again, under the same key.
+    /// records its verdict; a refund the provider already has is re-read instead
+    /// (how a pending one is reconciled). An answer that is no verdict (unreachable,
+    /// unreadable, "too many requests") is an unavailable `Err`: the refund may have
+    /// been made, so it is asked again, under the same key. Called outside any
+    /// transaction (the refund calls loop, or a staff request).
     pub async fn execute_refund(
         &self,
         payment_id: &str,
@@ -136,12 +138,26 @@ impl Core {
             .await?;
             return Ok(RefundState::Failed);
         };
+        // A refund the provider already has (pending when last asked) is read, not
+        // created again: an Idempotence-Key is kept for a day only.
+        let known: Option<String> = sqlx::query_scalar(
+            "SELECT provider_refund_id FROM yookassa_refunds \
+             WHERE payment_id = $1::uuid AND refund_id = $2",
+        )
+        .bind(payment_id)
+        .bind(refund_id)
+        .fetch_optional(self.pool())
+        .await?;
         let request = ProviderRefundRequest {
             provider_payment_id: provider_payment_id.to_owned(),
             amount,
             description: format!("Refund {refund_id}"),
         };
-        let refund = match self.payments.create_refund(&request, refund_id).await {
+        let answer = match &known {
+            Some(provider_refund_id) => self.payments.get_refund(provider_refund_id).await,
+            None => self.payments.create_refund(&request, refund_id).await,
+        };
+        let refund = match answer {
             Ok(refund) => refund,
             Err(error) if error.is_no_verdict() => {
                 return Err(match error {

@@ -87,6 +87,7 @@ impl Core {
                 currency: payment.currency.clone(),
                 provider_fee: self.payment_rules.fee_of(payment),
                 paid_at: payment.captured_at.unwrap_or_else(Utc::now),
+                test: payment.test || self.payment_rules.sandbox,
             },
             ProviderPaymentStatus::Canceled => PaymentCommand::Cancel {
                 reason: payment

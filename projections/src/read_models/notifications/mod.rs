@@ -13,7 +13,7 @@
 
 use domain::credit::{CreditEvent, GrantReason};
 use domain::order::{OrderDetails, OrderEvent};
-use domain::payment::PaymentEvent;
+use domain::payment::{PaymentEvent, RefundCause};
 use domain::ticket::TicketEvent;
 use domain::user::UserEvent;
 use domain::wire::wire_name;
@@ -245,9 +245,10 @@ async fn order_notices(
             "order_completed_ask_review",
             base(json!({})),
         )],
-        E::OrderCancelled { reason, refund, .. } => {
-            let params =
-                base(json!({"reason": reason, "refund": refund.map(|refund| refund.amount)}));
+        // The refund, if any, is announced by the payment with the amount actually
+        // requested (`refund_requested`).
+        E::OrderCancelled { reason, .. } => {
+            let params = base(json!({"reason": reason}));
             let mut notices = vec![notice(customer, "order_cancelled", params.clone())];
             notices.extend(to_executor("executor_order_cancelled", params));
             notices
@@ -389,6 +390,11 @@ async fn payment_notices(
             payer,
             "payment_canceled",
             json!({"payment_id": payment, "reason": reason}),
+        )],
+        PaymentEvent::RefundRequested { refund_id, amount } => vec![notice(
+            payer,
+            "refund_requested",
+            json!({"payment_id": payment, "amount": amount, "cause": RefundCause::of(&refund_id)}),
         )],
         PaymentEvent::RefundSucceeded { amount, .. } => vec![notice(
             payer,

@@ -88,11 +88,13 @@ impl Payments {
                 amount,
                 provider_fee,
                 paid_at,
+                test,
                 ..
             } => {
                 let payer: Option<Uuid> = sqlx::query_scalar(
                     "UPDATE rm_payments SET status = 'succeeded', provider_payment_id = $2, amount = $3, \
-                       provider_fee = $4, paid_at = $5, month = date_trunc('month', $5 AT TIME ZONE $6)::date, updated_at = $7 \
+                       provider_fee = $4, paid_at = $5, month = date_trunc('month', $5 AT TIME ZONE $6)::date, updated_at = $7, \
+                       test = $8 \
                      WHERE payment_id = $1 RETURNING payer_id",
                 )
                 .bind(id)
@@ -102,6 +104,7 @@ impl Payments {
                 .bind(paid_at)
                 .bind(TAX_TIME_ZONE)
                 .bind(at)
+                .bind(test)
                 .fetch_optional(&mut *connection)
                 .await?;
                 let payer = payer.ok_or_else(|| never_created(id))?;

@@ -29,10 +29,12 @@ pub struct PaymentView {
     pub provider_payment_id: Option<String>,
     pub created_at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,
+    /// A test shop's or the sandbox's payment: no money moved, never income.
+    pub test: bool,
 }
 
 const PAYMENT_COLUMNS: &str = "payment_id, purpose, order_id, product, amount::text AS amount, \
-     refunded_amount::text AS refunded_amount, status, provider_payment_id, created_at, paid_at";
+     refunded_amount::text AS refunded_amount, status, provider_payment_id, created_at, paid_at, test";
 
 impl ReadModels {
     /// Payment `payment_id` once the payments read model shows `after`, for its payer
