@@ -25,7 +25,12 @@ fn main() -> ExitCode {
         print_settings(&settings);
         return ExitCode::SUCCESS;
     }
-    telemetry::init(&settings.log);
+    match cli.command {
+        Command::Parked { .. } | Command::Owner { .. } => {
+            telemetry::init_for_command(&settings.log)
+        }
+        _ => telemetry::init(&settings.log),
+    }
     for variable in config::unknown_variables() {
         warn!(%variable, "this variable is not a Ledgerbot setting and is ignored (see .env.example)");
     }

@@ -137,3 +137,28 @@ impl LedgerbotProcess {
             .expect("the exit status is readable")
     }
 }
+
+/// What a one-shot `ledgerbot <args>` printed, and how it exited.
+#[derive(Debug)]
+pub struct CommandOutput {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `ledgerbot <args>` to its end with the given environment.
+pub async fn run_ledgerbot(args: &[&str], env: &[(String, String)]) -> CommandOutput {
+    let output = Command::new(ledgerbot_binary())
+        .args(args)
+        .env_clear()
+        .envs(env.iter().cloned())
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .await
+        .expect("ledgerbot runs");
+    CommandOutput {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}

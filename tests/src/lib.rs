@@ -16,6 +16,7 @@ pub mod people;
 pub mod probe;
 pub mod redelivery;
 pub mod stream;
+pub mod tcp_proxy;
 pub mod telegram;
 pub mod yookassa_fake;
 

@@ -36,6 +36,12 @@ pub struct Books {
     pub script: VecDeque<Scripted>,
     /// Every request, as it came.
     pub seen: Vec<SeenRequest>,
+    /// While true every request is answered 503, as in an outage.
+    pub down: bool,
+    /// Payments are made in a test shop (`"test": true`); a live shop's by default.
+    pub test_shop: bool,
+    /// The status new refunds get (`succeeded` when unset; `pending`, `canceled`).
+    pub refund_status: Option<&'static str>,
     next_id: u64,
 }
 
@@ -120,6 +126,25 @@ impl FakeYooKassa {
         payment["refundable"] = json!(true);
     }
 
+    /// Refund `id` reaches `status` at YooKassa (`succeeded` or `canceled`).
+    pub fn settle_refund(&self, id: &str, status: &str) {
+        let mut books = self.books();
+        let refund = books.refunds.get_mut(id).expect("a refund");
+        refund["status"] = json!(status);
+        if status == "canceled" {
+            refund["cancellation_details"] =
+                json!({"party": "yoo_money", "reason": "rejected_by_payee"});
+        }
+    }
+
+    /// The POSTs to `/v3/refunds`, with their Idempotence-Keys.
+    pub fn refund_requests(&self) -> Vec<SeenRequest> {
+        self.seen()
+            .into_iter()
+            .filter(|request| request.method == "POST" && request.path.ends_with("/refunds"))
+            .collect()
+    }
+
     /// The notification YooKassa would send about a payment, as it stands now.
     pub fn notification(&self, event: &str, id: &str) -> Value {
         let object = self.books().payments.get(id).cloned().expect("a payment");
@@ -150,7 +175,12 @@ async fn record(State(fake): State<FakeYooKassa>, request: Request, next: Next) 
             content_type: header("content-type"),
             body: String::from_utf8_lossy(&bytes).into_owned(),
         });
-        if books.script.len() > 1 {
+        if books.down {
+            Some(Scripted::new(
+                503,
+                r#"{"type": "error", "id": "down", "code": "internal_server_error", "description": "outage"}"#,
+            ))
+        } else if books.script.len() > 1 {
             books.script.pop_front()
         } else {
             books.script.front().cloned()
@@ -241,7 +271,7 @@ async fn create_payment(
         "metadata": request["metadata"],
         "recipient": {"account_id": "100500", "gateway_id": "100700"},
         "refundable": false,
-        "test": true,
+        "test": books.test_shop,
     });
     books.payments.insert(id.clone(), payment.clone());
     books.payment_keys.insert(key, id);
@@ -289,7 +319,7 @@ async fn create_refund(
     let refund = json!({
         "id": id,
         "payment_id": request["payment_id"],
-        "status": "succeeded",
+        "status": books.refund_status.unwrap_or("succeeded"),
         "amount": request["amount"],
         "created_at": "2026-11-23T11:00:00.000Z",
     });

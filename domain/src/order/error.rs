@@ -72,6 +72,9 @@ impl Refusal for OrderError {
             } => Some("work_type".to_owned()),
             OrderError::Invalid { field, .. } => Some(field.replace(' ', "_")),
             OrderError::NotAMaster => Some("master_id".to_owned()),
+            OrderError::RefundTooLarge { .. } | OrderError::RefundNotStated { .. } => {
+                Some("refund".to_owned())
+            }
             _ => None,
         }
     }
@@ -86,7 +89,10 @@ impl Refusal for OrderError {
     fn kind(&self) -> ErrorKind {
         match self {
             OrderError::NotPlaced => ErrorKind::NotFound,
-            OrderError::Invalid { .. } | OrderError::NotAMaster => ErrorKind::InvalidInput,
+            OrderError::Invalid { .. }
+            | OrderError::NotAMaster
+            | OrderError::RefundNotStated { .. }
+            | OrderError::RefundTooLarge { .. } => ErrorKind::InvalidInput,
             OrderError::NotTheCustomer(_)
             | OrderError::NotTheExecutor(_)
             | OrderError::NotAllowed(..)
@@ -95,9 +101,7 @@ impl Refusal for OrderError {
             OrderError::AlreadyPlaced
             | OrderError::WrongState { .. }
             | OrderError::AmountMismatch { .. }
-            | OrderError::RefundNotStated { .. }
             | OrderError::AlreadyPaid(_)
-            | OrderError::RefundTooLarge { .. }
             | OrderError::NoRevisionsLeft(_)
             | OrderError::SlotTaken
             | OrderError::SlotNotStarted
