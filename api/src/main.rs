@@ -25,6 +25,17 @@ fn main() -> ExitCode {
         print_settings(&settings);
         return ExitCode::SUCCESS;
     }
+    let takes_payments = !matches!(
+        cli.command,
+        Command::Migrate
+            | Command::Parked {
+                command: ParkedCommand::List { .. }
+            }
+    );
+    if takes_payments && settings.payments.mode.is_none() {
+        eprintln!("ledgerbot: {}", api::payments::GatewayError::NoMode);
+        return ExitCode::from(EXIT_BAD_CONFIG);
+    }
     match cli.command {
         Command::Parked { .. } | Command::Owner { .. } => {
             telemetry::init_for_command(&settings.log)

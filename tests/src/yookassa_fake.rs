@@ -42,6 +42,9 @@ pub struct Books {
     pub test_shop: bool,
     /// The status new refunds get (`succeeded` when unset; `pending`, `canceled`).
     pub refund_status: Option<&'static str>,
+    /// Refund creates are answered this long after the refund was made (an answer
+    /// the caller may never get).
+    pub refund_delay: Option<Duration>,
     next_id: u64,
 }
 
@@ -309,22 +312,29 @@ async fn create_refund(
         );
     };
     let request: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-    let mut books = fake.books();
-    books.keys_seen.push(key.clone());
-    if let Some(id) = books.refund_keys.get(&key).cloned() {
-        return axum::Json(books.refunds[&id].clone()).into_response();
+    let (refund, delay) = {
+        let mut books = fake.books();
+        books.keys_seen.push(key.clone());
+        if let Some(id) = books.refund_keys.get(&key).cloned() {
+            (books.refunds[&id].clone(), None)
+        } else {
+            books.next_id += 1;
+            let id = format!("216749f7-0016-50be-b000-{:012x}", books.next_id);
+            let refund = json!({
+                "id": id,
+                "payment_id": request["payment_id"],
+                "status": books.refund_status.unwrap_or("succeeded"),
+                "amount": request["amount"],
+                "created_at": "2026-11-23T11:00:00.000Z",
+            });
+            books.refunds.insert(id.clone(), refund.clone());
+            books.refund_keys.insert(key, id);
+            (refund, books.refund_delay)
+        }
+    };
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
     }
-    books.next_id += 1;
-    let id = format!("216749f7-0016-50be-b000-{:012x}", books.next_id);
-    let refund = json!({
-        "id": id,
-        "payment_id": request["payment_id"],
-        "status": books.refund_status.unwrap_or("succeeded"),
-        "amount": request["amount"],
-        "created_at": "2026-11-23T11:00:00.000Z",
-    });
-    books.refunds.insert(id.clone(), refund.clone());
-    books.refund_keys.insert(key, id);
     axum::Json(refund).into_response()
 }
 

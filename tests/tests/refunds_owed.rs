@@ -2,7 +2,8 @@
 //! YooKassa-compatible server the test controls (a live shop, so payments are income),
 //! black-box through the HTTP API with the workers running. A payment that succeeds
 //! after its order was cancelled, a partial refund before a cancellation, refunds that
-//! stay pending, are canceled or meet 500s, two payments started at once for one order.
+//! stay pending, are canceled, meet 503s or time out, two payments started at once for
+//! one order.
 
 use std::time::Duration;
 
@@ -355,7 +356,7 @@ async fn a_cancellation_refunds_what_is_left_after_a_refund_still_pending() {
 }
 
 #[tokio::test]
-async fn refunds_that_meet_500s_or_a_cancel_at_yookassa_end_with_its_verdict() {
+async fn refunds_that_meet_503s_timeouts_or_a_cancel_at_yookassa_end_with_its_verdict() {
     let context = TestContext::new().await;
     let (app, fake) = with_fake_yookassa(&context).await;
     let (buyer, _) = signed_in(&app, 993_401, "Костя").await;
@@ -393,6 +394,30 @@ async fn refunds_that_meet_500s_or_a_cancel_at_yookassa_end_with_its_verdict() {
     })
     .await;
     assert_eq!(fake.books().refunds.len(), 1, "one refund at YooKassa");
+
+    // Too slow to answer (past the client's timeout): the refund is made at YooKassa
+    // but its answer is lost; asked again under the same key, YooKassa's one refund is
+    // what comes back.
+    fake.books().refund_delay = Some(Duration::from_millis(1_500));
+    let (status, body) = post_with(&app, &refunds, &admin, json!({"amount": "20.00"})).await;
+    fake.books().refund_delay = None;
+    assert_eq!(
+        (status, &body["status"]),
+        (StatusCode::CREATED, &json!("succeeded")),
+        "{body}"
+    );
+    let refund_id = body["refund_id"].as_str().expect("a refund id");
+    let asks = fake
+        .refund_requests()
+        .into_iter()
+        .filter(|ask| ask.idempotence_key.as_deref() == Some(refund_id))
+        .count();
+    assert!(asks >= 2, "asked again after the timeout: {asks}");
+    assert_eq!(fake.books().refunds.len(), 2, "one more refund at YooKassa");
+    settles("both refunds counted", async || {
+        payment(&app, &buyer, &payment_id).await["refunded_amount"] == "120.00"
+    })
+    .await;
 
     // A refund YooKassa cancels: the amount is refundable again, staff are told.
     fake.books().refund_status = Some("canceled");

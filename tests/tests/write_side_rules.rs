@@ -347,3 +347,123 @@ async fn a_withdrawn_category_and_a_demoted_agent_are_refused_at_once() {
     app.stop().await;
     context.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_referral_code_two_users_drew_is_given_to_the_first_and_the_second_gets_another() {
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), Parts::ALL).await;
+    let core = &app.state.core;
+    // The user Telegram 995_001 will be, and another whose id ends the same way: the
+    // derived codes (the id's last 40 bits) collide.
+    let will_be = Uuid::now_v7();
+    let mut bytes = *will_be.as_bytes();
+    bytes[8] ^= 0x01;
+    let first = Uuid::from_bytes(bytes);
+    assert_eq!(
+        domain::user::referral_code_for(first),
+        domain::user::referral_code_for(will_be)
+    );
+    registered(&core.commands, first, 995_000, "Первый", Role::Client).await;
+    sqlx::query(
+        "INSERT INTO telegram_identities (telegram_id, user_id, created_at) VALUES ($1, $2, now())",
+    )
+    .bind(995_001_i64)
+    .bind(will_be)
+    .execute(&context.pool)
+    .await
+    .expect("the identity");
+    let signed = core
+        .sign_in(
+            &tests::people::telegram(995_001, "Второй"),
+            None,
+            Utc::now(),
+        )
+        .await
+        .expect("the second signs in all the same");
+    assert_eq!(signed.user_id, will_be);
+    let (user, _) = core
+        .commands
+        .users
+        .load(&will_be.to_string())
+        .await
+        .expect("the user");
+    assert_ne!(user.referral_code(), domain::user::referral_code_for(first));
+    assert_eq!(user.referral_code().len(), 16, "a longer random code");
+    // And again: the same user, no new registration.
+    core.sign_in(
+        &tests::people::telegram(995_001, "Второй"),
+        None,
+        Utc::now(),
+    )
+    .await
+    .expect("signs in again");
+    assert!(
+        tests::eventually(std::time::Duration::from_secs(20), || async {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM rm_users")
+                .fetch_one(&context.pool)
+                .await
+                .is_ok_and(|users| users == 2)
+        })
+        .await
+    );
+    let parked: i64 = sqlx::query_scalar("SELECT count(*) FROM projection_parked")
+        .fetch_one(&context.pool)
+        .await
+        .expect("parked");
+    assert_eq!(parked, 0);
+    app.stop().await;
+    context.cleanup().await;
+}
+
+#[tokio::test]
+async fn text_with_a_nul_character_never_reaches_the_store() {
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), WRITE_SIDE_ONLY).await;
+    let core = &app.state.core;
+    let client = user(&app, 995_101, Role::Client).await;
+    let stored = async || -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(&context.pool)
+            .await
+            .expect("events")
+    };
+    core.commands
+        .credits
+        .execute(
+            &client.user_id.to_string(),
+            domain::credit::CreditCommand::Grant {
+                amount: 5,
+                reason: domain::credit::GrantReason::Promo,
+                reference: "launch".to_owned(),
+                expires_at: None,
+            },
+            &domain::command::CommandContext::system("test"),
+        )
+        .await
+        .expect("credits to spend");
+    let before = stored().await;
+    let refused = core
+        .spend_credits(
+            client,
+            domain::use_cases::credits::Spend {
+                amount: 1,
+                reason: "image".to_owned(),
+                operation_id: "op\u{0}1".to_owned(),
+            },
+            Utc::now(),
+        )
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        (refused.kind, refused.field.as_deref(), refused.code),
+        (
+            ErrorKind::InvalidInput,
+            Some("operation_id"),
+            Some("nul_character")
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(stored().await, before, "nothing was stored");
+    app.stop().await;
+    context.cleanup().await;
+}

@@ -187,6 +187,16 @@ async fn create_payment(
             Some("amount"),
         );
     }
+    // The checkout sends the customer back here: only ever into this shop, so the
+    // sandbox cannot be made an open redirect.
+    if !crate::payments::is_under(&request.confirmation.return_url, &sandbox.public_url) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "confirmation.return_url must be under the shop's public URL",
+            Some("confirmation.return_url"),
+        );
+    }
     let id = Uuid::now_v7().to_string();
     let payment = PaymentObject {
         id: id.clone(),
@@ -447,6 +457,7 @@ async fn settle(sandbox: &Sandbox, id: &str, pay: bool) -> Response {
         .confirmation
         .as_ref()
         .and_then(|confirmation| confirmation.return_url.clone())
+        .filter(|url| crate::payments::is_under(url, &sandbox.public_url))
         .unwrap_or_else(|| sandbox.public_url.clone());
     if payment.status != PaymentStatus::Pending {
         return Redirect::to(&back).into_response();
