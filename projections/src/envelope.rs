@@ -32,6 +32,17 @@ impl EventEnvelope {
         })
     }
 
+    /// The aggregate id as the UUID it is for aggregates keyed by one (orders,
+    /// payments, users); anything else is a permanent [`ApplyError::Decode`].
+    pub fn aggregate_uuid(&self) -> Result<uuid::Uuid, crate::worker::ApplyError> {
+        uuid::Uuid::parse_str(&self.aggregate_id).map_err(|error| {
+            crate::worker::ApplyError::Decode(format!(
+                "{} id {}: {error}",
+                self.aggregate_type, self.aggregate_id
+            ))
+        })
+    }
+
     /// The JetStream de-duplication id: `<AggregateType>:<aggregate_id>:<sequence>`.
     /// An event published twice within the stream's duplicate window is stored once.
     pub fn message_id(&self) -> String {

@@ -16,7 +16,7 @@ use domain::payment::{PaymentCommand, PaymentPurpose};
 use domain::permissions::Role;
 use reqwest::StatusCode;
 use serde_json::json;
-use tests::api_client::{get_with, post, post_with, settings, signed_in, signed_in_as};
+use tests::api_client::{get_with, post_with, signed_in, signed_in_as};
 use tests::app::{LedgerbotProcess, spawn_app};
 use tests::tcp_proxy::TcpProxy;
 use tests::yookassa_fake::FakeYooKassa;
@@ -157,49 +157,12 @@ async fn settles(what: &str, within: Duration, check: impl AsyncFn() -> bool) {
 #[tokio::test]
 async fn yookassa_unreachable_for_two_minutes_during_a_cancellation_refunds_once() {
     let context = TestContext::new().await;
-    let (fake, url) = FakeYooKassa::start().await;
-    let mut settings = settings(&context);
-    settings.payments.credentials = Some(("100500".to_owned(), "live_secret".to_owned()));
-    settings.payments.mode = Some(api::config::PaymentMode::Live);
-    settings.payments.api_url = url;
-    settings.payments.notification_ips = Some("127.0.0.1/32,::1".to_owned());
-    settings.payments.timeout = Duration::from_millis(700);
-    let app = spawn_app(settings, Parts::ALL).await;
+    let (app, fake) = tests::paying::live_app(&context, "127.0.0.1/32,::1").await;
     let (buyer, _) = signed_in(&app, 994_001, "Костя").await;
     let (admin, _) = signed_in_as(&app, &context.pool, 994_002, "Анна", Role::Admin).await;
-    let (_, order) = post_with(
-        &app,
-        "/api/v1/orders",
-        &buyer,
-        json!({"kind": "shop", "items": [{"product_id": "mug", "quantity": 1}],
-               "delivery": {"recipient": "Костя", "phone": "+79990000001", "address": "Тверь"}}),
-    )
-    .await;
-    let order_id = order["order_id"].as_str().expect("an order").to_owned();
-    let (_, payment) = post_with(
-        &app,
-        "/api/v1/payments",
-        &buyer,
-        json!({"purpose": {"kind": "order", "order_id": order_id}, "idempotence_key": "k"}),
-    )
-    .await;
-    let provider_id = payment["provider_payment_id"]
-        .as_str()
-        .expect("an id")
-        .to_owned();
-    let payment_id = payment["payment_id"].as_str().expect("an id").to_owned();
-    fake.succeed(&provider_id, "476.28");
-    post(
-        &app,
-        "/api/v1/payments/yookassa/webhook",
-        fake.notification("payment.succeeded", &provider_id),
-    )
-    .await;
-    let order_path = format!("/api/v1/orders/{order_id}");
-    settles("paid", Duration::from_secs(20), async || {
-        get_with(&app, &order_path, &buyer).await.1["status"] == "paid"
-    })
-    .await;
+    let order = tests::paying::paid_shop_order(&app, &fake, &buyer, "k").await;
+    let order_path = format!("/api/v1/orders/{}", order.order_id);
+    let payment_id = order.payment_id;
 
     fake.books().down = true;
     let (status, body) = post_with(

@@ -14,7 +14,6 @@ use tests::api_client::{
     error_code, get_with, init_data, post, post_with, settings, sign_in, signed_in, signed_in_as,
 };
 use tests::app::{TestApp, spawn_app};
-use tests::yookassa_fake::FakeYooKassa;
 use tests::{TestContext, eventually};
 
 /// The monthly allowance every new user gets (the default programme).
@@ -316,25 +315,10 @@ async fn purchases_through_the_sandbox_reach_balances_and_orders_but_never_the_t
     assert_eq!(ledger["lines"], json!([]), "{ledger}");
 }
 
-/// An app whose YooKassa is the test's server.
-async fn with_fake_yookassa(
-    context: &TestContext,
-    notification_ips: &str,
-) -> (TestApp, FakeYooKassa) {
-    let (fake, url) = FakeYooKassa::start().await;
-    let mut settings = settings(context);
-    settings.payments.credentials = Some(("100500".to_owned(), "test_secret".to_owned()));
-    settings.payments.mode = Some(api::config::PaymentMode::Live);
-    settings.payments.api_url = url;
-    settings.payments.notification_ips = Some(notification_ips.to_owned());
-    settings.payments.timeout = Duration::from_millis(700);
-    (spawn_app(settings, Parts::ALL).await, fake)
-}
-
 #[tokio::test]
 async fn yookassa_is_retried_with_one_key_and_notifications_apply_once_from_its_api() {
     let context = TestContext::new().await;
-    let (app, fake) = with_fake_yookassa(&context, "127.0.0.1/32,::1").await;
+    let (app, fake) = tests::paying::live_app(&context, "127.0.0.1/32,::1").await;
     let (buyer, _) = signed_in(&app, 991_001, "Костя").await;
 
     // 500 twice, then an answer: one payment at YooKassa, asked three times with one key.
@@ -440,7 +424,8 @@ async fn yookassa_is_retried_with_one_key_and_notifications_apply_once_from_its_
 async fn notifications_from_outside_yookassas_addresses_are_refused() {
     let context = TestContext::new().await;
     // YooKassa's published ranges only: this test's 127.0.0.1 is outside them.
-    let (app, fake) = with_fake_yookassa(&context, api::config::YOOKASSA_NOTIFICATION_IPS).await;
+    let (app, fake) =
+        tests::paying::live_app(&context, api::config::YOOKASSA_NOTIFICATION_IPS).await;
     let (buyer, _) = signed_in(&app, 992_001, "Костя").await;
     let (_, started) = post_with(&app, "/api/v1/payments", &buyer, pack("k-1")).await;
     let provider_id = started["provider_payment_id"]

@@ -7,77 +7,21 @@
 
 use std::time::Duration;
 
-use api::startup::Parts;
 use domain::permissions::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tests::api_client::{get_with, post, post_with, settings, signed_in, signed_in_as};
-use tests::app::{TestApp, spawn_app};
-use tests::yookassa_fake::FakeYooKassa;
+use tests::api_client::{get_with, post_with, signed_in, signed_in_as};
+use tests::app::TestApp;
+use tests::paying::{ShopOrder, live_app, paid_shop_order, pays, shop_order_with_payment};
 use tests::{TestContext, eventually};
 
-const WEBHOOK: &str = "/api/v1/payments/yookassa/webhook";
-
-async fn with_fake_yookassa(context: &TestContext) -> (TestApp, FakeYooKassa) {
-    let (fake, url) = FakeYooKassa::start().await;
-    let mut settings = settings(context);
-    settings.payments.credentials = Some(("100500".to_owned(), "live_secret".to_owned()));
-    settings.payments.mode = Some(api::config::PaymentMode::Live);
-    settings.payments.api_url = url;
-    settings.payments.notification_ips = Some("127.0.0.1/32,::1".to_owned());
-    settings.payments.timeout = Duration::from_millis(700);
-    settings.payments.attempts = 2;
-    (spawn_app(settings, Parts::ALL).await, fake)
-}
+const LOOPBACK: &str = "127.0.0.1/32,::1";
 
 async fn settles(what: &str, check: impl AsyncFn() -> bool) {
     assert!(
         eventually(Duration::from_secs(30), || check()).await,
         "{what}"
     );
-}
-
-/// A shop order of one mug (490.00) and its payment at YooKassa: (order, payment,
-/// YooKassa's payment id).
-async fn order_with_payment(app: &TestApp, buyer: &str, key: &str) -> (String, String, String) {
-    let (status, order) = post_with(
-        app,
-        "/api/v1/orders",
-        buyer,
-        json!({"kind": "shop", "items": [{"product_id": "mug", "quantity": 1}],
-               "delivery": {"recipient": "Костя", "phone": "+79990000001", "address": "Тверь"}}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{order}");
-    let order_id = order["order_id"].as_str().expect("an order").to_owned();
-    let (status, payment) = post_with(
-        app,
-        "/api/v1/payments",
-        buyer,
-        json!({"purpose": {"kind": "order", "order_id": order_id}, "idempotence_key": key}),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{payment}");
-    (
-        order_id,
-        payment["payment_id"].as_str().expect("an id").to_owned(),
-        payment["provider_payment_id"]
-            .as_str()
-            .expect("YooKassa's id")
-            .to_owned(),
-    )
-}
-
-/// YooKassa takes the money and says so.
-async fn pays(app: &TestApp, fake: &FakeYooKassa, provider_id: &str) {
-    fake.succeed(provider_id, "476.28");
-    let (status, _) = post(
-        app,
-        WEBHOOK,
-        fake.notification("payment.succeeded", provider_id),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
 }
 
 async fn payment(app: &TestApp, token: &str, payment_id: &str) -> Value {
@@ -119,9 +63,13 @@ async fn nothing_parked(context: &TestContext) {
 #[tokio::test]
 async fn a_payment_that_succeeds_after_its_order_was_cancelled_is_refunded_once() {
     let context = TestContext::new().await;
-    let (app, fake) = with_fake_yookassa(&context).await;
+    let (app, fake) = live_app(&context, LOOPBACK).await;
     let (buyer, _) = signed_in(&app, 993_001, "Костя").await;
-    let (order_id, payment_id, provider_id) = order_with_payment(&app, &buyer, "k-1").await;
+    let ShopOrder {
+        order_id,
+        payment_id,
+        provider_payment_id: provider_id,
+    } = shop_order_with_payment(&app, &buyer, "k-1").await;
 
     // The customer cancels while the checkout is open: our payment is cancelled.
     let (status, body) = post_with(
@@ -178,7 +126,7 @@ async fn a_payment_that_succeeds_after_its_order_was_cancelled_is_refunded_once(
 #[tokio::test]
 async fn two_payments_started_at_once_for_one_order_make_one_at_yookassa() {
     let context = TestContext::new().await;
-    let (app, fake) = with_fake_yookassa(&context).await;
+    let (app, fake) = live_app(&context, LOOPBACK).await;
     let (buyer, _) = signed_in(&app, 993_101, "Костя").await;
     let (_, order) = post_with(
         &app,
@@ -211,18 +159,14 @@ async fn two_payments_started_at_once_for_one_order_make_one_at_yookassa() {
 #[tokio::test]
 async fn a_partial_refund_then_a_cancellation_refunds_the_rest() {
     let context = TestContext::new().await;
-    let (app, fake) = with_fake_yookassa(&context).await;
+    let (app, fake) = live_app(&context, LOOPBACK).await;
     let (buyer, _) = signed_in(&app, 993_201, "Костя").await;
     let (admin, _) = signed_in_as(&app, &context.pool, 993_202, "Анна", Role::Admin).await;
-    let (order_id, payment_id, provider_id) = order_with_payment(&app, &buyer, "k-1").await;
-    pays(&app, &fake, &provider_id).await;
-    settles("the order is paid", async || {
-        get_with(&app, &format!("/api/v1/orders/{order_id}"), &buyer)
-            .await
-            .1["status"]
-            == "paid"
-    })
-    .await;
+    let ShopOrder {
+        order_id,
+        payment_id,
+        ..
+    } = paid_shop_order(&app, &fake, &buyer, "k-1").await;
     let (status, first) = post_with(
         &app,
         &format!("/api/v1/payments/{payment_id}/refunds"),
@@ -280,18 +224,14 @@ async fn a_partial_refund_then_a_cancellation_refunds_the_rest() {
 #[tokio::test]
 async fn a_cancellation_refunds_what_is_left_after_a_refund_still_pending() {
     let context = TestContext::new().await;
-    let (app, fake) = with_fake_yookassa(&context).await;
+    let (app, fake) = live_app(&context, LOOPBACK).await;
     let (buyer, _) = signed_in(&app, 993_301, "Костя").await;
     let (admin, _) = signed_in_as(&app, &context.pool, 993_302, "Анна", Role::Admin).await;
-    let (order_id, payment_id, provider_id) = order_with_payment(&app, &buyer, "k-1").await;
-    pays(&app, &fake, &provider_id).await;
-    settles("the order is paid", async || {
-        get_with(&app, &format!("/api/v1/orders/{order_id}"), &buyer)
-            .await
-            .1["status"]
-            == "paid"
-    })
-    .await;
+    let ShopOrder {
+        order_id,
+        payment_id,
+        ..
+    } = paid_shop_order(&app, &fake, &buyer, "k-1").await;
     // A partial refund YooKassa keeps pending: the order does not know of it yet.
     fake.books().refund_status = Some("pending");
     let (status, first) = post_with(
@@ -358,18 +298,10 @@ async fn a_cancellation_refunds_what_is_left_after_a_refund_still_pending() {
 #[tokio::test]
 async fn refunds_that_meet_503s_timeouts_or_a_cancel_at_yookassa_end_with_its_verdict() {
     let context = TestContext::new().await;
-    let (app, fake) = with_fake_yookassa(&context).await;
+    let (app, fake) = live_app(&context, LOOPBACK).await;
     let (buyer, _) = signed_in(&app, 993_401, "Костя").await;
     let (admin, _) = signed_in_as(&app, &context.pool, 993_402, "Анна", Role::Admin).await;
-    let (order_id, payment_id, provider_id) = order_with_payment(&app, &buyer, "k-1").await;
-    pays(&app, &fake, &provider_id).await;
-    settles("the order is paid", async || {
-        get_with(&app, &format!("/api/v1/orders/{order_id}"), &buyer)
-            .await
-            .1["status"]
-            == "paid"
-    })
-    .await;
+    let ShopOrder { payment_id, .. } = paid_shop_order(&app, &fake, &buyer, "k-1").await;
     let refunds = format!("/api/v1/payments/{payment_id}/refunds");
 
     // YooKassa answers 503 to everything: the refund is recorded and asked again later.

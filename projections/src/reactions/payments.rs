@@ -80,9 +80,7 @@ impl PaymentReactions {
         let Some(PaymentPurpose::Order { order_id }) = payment.purpose() else {
             return Ok(());
         };
-        let payment_id = Uuid::parse_str(&event.aggregate_id).map_err(|error| {
-            ApplyError::Decode(format!("payment id {}: {error}", event.aggregate_id))
-        })?;
+        let payment_id = event.aggregate_uuid()?;
         let because = CommandContext::system("payment-reactions").caused_by(event.message_id());
         self.commands
             .orders
@@ -104,9 +102,7 @@ impl PaymentReactions {
         why: &str,
         because: &CommandContext,
     ) -> Result<(), ApplyError> {
-        let payment_id = Uuid::parse_str(&event.aggregate_id).map_err(|error| {
-            ApplyError::Decode(format!("payment id {}: {error}", event.aggregate_id))
-        })?;
+        let payment_id = event.aggregate_uuid()?;
         let (payment, _) = self
             .commands
             .payments
@@ -168,9 +164,7 @@ impl PaymentReactions {
         let payment_id = event.aggregate_id.clone();
         let outcome: Result<(), CommandError> = match purpose.clone() {
             PaymentPurpose::Order { order_id } => {
-                let payment_uuid = uuid::Uuid::parse_str(&payment_id).map_err(|error| {
-                    ApplyError::Decode(format!("payment id {payment_id}: {error}"))
-                })?;
+                let payment_uuid = event.aggregate_uuid()?;
                 let paid = self
                     .commands
                     .orders

@@ -31,9 +31,7 @@ impl RefundExecutor {
         else {
             return Ok(());
         };
-        let payment_id = uuid::Uuid::parse_str(&event.aggregate_id).map_err(|error| {
-            ApplyError::Decode(format!("payment id {}: {error}", event.aggregate_id))
-        })?;
+        let payment_id = event.aggregate_uuid()?;
         sqlx::query(
             "INSERT INTO refund_calls (payment_id, refund_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         )

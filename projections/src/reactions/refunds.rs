@@ -54,9 +54,7 @@ impl RefundReactions {
         let OrderEvent::OrderCancelled { refund, .. } = event.decode::<OrderEvent>()? else {
             return Ok(());
         };
-        let order_id = Uuid::parse_str(&event.aggregate_id).map_err(|error| {
-            ApplyError::Decode(format!("order id {}: {error}", event.aggregate_id))
-        })?;
+        let order_id = event.aggregate_uuid()?;
         self.cancel_open_payment(order_id, because).await?;
         let Some(refund) = refund else {
             return Ok(());
@@ -158,9 +156,7 @@ impl RefundReactions {
                 event.aggregate_id
             )));
         };
-        let payment_id = Uuid::parse_str(&event.aggregate_id).map_err(|error| {
-            ApplyError::Decode(format!("payment id {}: {error}", event.aggregate_id))
-        })?;
+        let payment_id = event.aggregate_uuid()?;
         let outcome: Result<(), CommandError> = match purpose {
             PaymentPurpose::Order { order_id } => self
                 .commands
