@@ -9,8 +9,11 @@ CREATE TABLE refund_calls
     refund_id    text        NOT NULL,
     -- When to ask (again): now for a new call; later after no verdict or a pending one.
     due_at       timestamptz NOT NULL DEFAULT now(),
+    -- Tries without a verdict, and reads of a refund the provider kept pending.
     attempts     integer     NOT NULL DEFAULT 0,
-    -- Taken by a loop until then; a crashed loop's call is taken again after it.
+    reads        integer     NOT NULL DEFAULT 0,
+    -- Taken until then (the lease's end is its holder's token: only the holder
+    -- records the answer); a crashed holder's call is taken again after it.
     leased_until timestamptz,
     last_error   text,
     -- Set for a call that can never be made (a bug), for an operator.

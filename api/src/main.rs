@@ -25,12 +25,9 @@ fn main() -> ExitCode {
         print_settings(&settings);
         return ExitCode::SUCCESS;
     }
-    let takes_payments = !matches!(
+    let takes_payments = matches!(
         cli.command,
-        Command::Migrate
-            | Command::Parked {
-                command: ParkedCommand::List { .. }
-            }
+        Command::Serve { .. } | Command::Relay | Command::Workers
     );
     if takes_payments && settings.payments.mode.is_none() {
         eprintln!("ledgerbot: {}", api::payments::GatewayError::NoMode);

@@ -88,7 +88,7 @@ impl PaymentGateway {
             api_url,
             timeout: settings.timeout,
             attempts: settings.attempts,
-            retry_delay: std::time::Duration::from_millis(500),
+            retry_delay: RETRY_DELAY,
         })?;
         let return_url = settings
             .return_url
@@ -116,10 +116,21 @@ impl PaymentGateway {
                 return_url,
                 fee_percent: settings.fee_percent,
                 receipt_vat_code: settings.receipt_vat_code,
+                refund_call_lease: longest_call(settings) + std::time::Duration::from_secs(30),
             },
         })
     }
 }
+
+/// The longest a YooKassa call can take with every attempt and the pauses between.
+fn longest_call(settings: &PaymentSettings) -> std::time::Duration {
+    (1..settings.attempts).fold(settings.timeout * settings.attempts, |total, retry| {
+        total + crate::yookassa::client::retry_delay(RETRY_DELAY, retry)
+    })
+}
+
+/// The first pause between attempts of a YooKassa call (it doubles).
+const RETRY_DELAY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// True when `url` is `base` or a path under it (same scheme, host and port): where
 /// a customer may be sent back to after paying.

@@ -309,14 +309,24 @@ pub async fn grant_owner(
     reason: &str,
 ) -> Result<domain::use_cases::owners::OwnerGrantOutcome, StartupError> {
     let pool = prepare_database(settings).await?;
-    let (payments, _) = gateway(settings, &pool, format!("http://{}", settings.http_addr))?;
-    let core = core_over(pool.clone(), settings, &payments);
+    let core = offline_core(pool.clone(), settings)?;
     let outcome = core
         .grant_owner(telegram_id, reason, "command-line")
         .await
         .map_err(|error| StartupError::Owners(error.message));
     pool.close().await;
     outcome
+}
+
+/// The core for a one-shot command that takes no payment (an owner grant, a parked
+/// event applied again): with no payment mode chosen, the sandbox stands in, unused.
+pub(crate) fn offline_core(pool: PgPool, settings: &Settings) -> Result<Core, StartupError> {
+    let mut settings = settings.clone();
+    if settings.payments.mode.is_none() {
+        settings.payments.mode = Some(crate::config::PaymentMode::Sandbox);
+    }
+    let (payments, _) = gateway(&settings, &pool, format!("http://{}", settings.http_addr))?;
+    Ok(core_over(pool, &settings, &payments))
 }
 
 /// `LEDGERBOT_OWNER_TELEGRAM_IDS`: owners granted at every start (a repeat changes

@@ -6,7 +6,7 @@ use projections::ProjectionName;
 use projections::worker::parked::{self, ParkedEvent, RetryOutcome};
 use tokio::sync::Notify;
 
-use super::{StartupError, core_over, gateway, prepare_database, workers};
+use super::{StartupError, offline_core, prepare_database, workers};
 use crate::config::Settings;
 
 fn known(projection: &str) -> Result<(), StartupError> {
@@ -48,8 +48,7 @@ pub async fn parked_retry(
 ) -> Result<Vec<RetryOutcome>, StartupError> {
     known(projection)?;
     let pool = prepare_database(settings).await?;
-    let (payments, _) = gateway(settings, &pool, format!("http://{}", settings.http_addr))?;
-    let core = Arc::new(core_over(pool.clone(), settings, &payments));
+    let core = Arc::new(offline_core(pool.clone(), settings)?);
     let all = workers::projections(settings, &core, Arc::new(Notify::new()));
     let outcome = match all.iter().find(|candidate| candidate.name() == projection) {
         Some(found) => parked::retry(&pool, found.as_ref(), aggregate_id)

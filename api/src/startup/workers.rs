@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use domain::money::tax::TaxRules;
 use domain::use_cases::Core;
+use domain::use_cases::payments::RefundCallPauses;
 use projections::ReadModels;
 use projections::housekeeping::{self, Housekeeping, Job};
 use projections::reactions::allowance::MonthlyAllowance;
 use projections::reactions::loyalty::LoyaltyCashback;
 use projections::reactions::payments::PaymentReactions;
-use projections::reactions::refund_calls::{RefundCallSettings, RefundCalls};
+use projections::reactions::refund_calls::RefundCalls;
 use projections::reactions::refund_executor::RefundExecutor;
 use projections::reactions::refunds::RefundReactions;
 use projections::read_models::analytics::Analytics;
@@ -98,8 +99,7 @@ impl WorkersPart<'_> {
         prune_tokens: impl Fn(PgPool) -> housekeeping::JobFuture + Send + Sync + 'static,
     ) {
         let pool = core.pool().clone();
-        let refund_calls =
-            RefundCalls::new(pool.clone(), core.clone(), RefundCallSettings::default());
+        let refund_calls = RefundCalls::new(core.clone(), RefundCallPauses::default());
         for projection in projections(self.settings, &core, refund_calls.waker()) {
             let part = projection.name();
             let worker = Worker::new(

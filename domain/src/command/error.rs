@@ -136,11 +136,17 @@ impl CommandError {
     }
 }
 
-/// A table could not be read or written: the store is unavailable. What failed goes
-/// to the log, not to the user.
+/// A table could not be read or written. An outage is unavailable (try again); a
+/// failure that will repeat (refused data, bad SQL) is internal. What failed goes to
+/// the log, not to the user.
 impl From<sqlx::Error> for CommandError {
     fn from(error: sqlx::Error) -> Self {
-        tracing::warn!(%error, "the store failed");
-        CommandError::unavailable("the store could not be reached; try again in a moment")
+        if crate::event_store::is_transient(&error) {
+            tracing::warn!(%error, "the store failed");
+            CommandError::unavailable("the store could not be reached; try again in a moment")
+        } else {
+            tracing::error!(%error, "the store refused a statement");
+            CommandError::new(ErrorKind::Internal, "the store refused the request")
+        }
     }
 }

@@ -355,6 +355,17 @@ fn store_error<E: std::error::Error>(error: AggregateError<E>) -> CommandError {
                 format!("the event store holds data this version cannot handle: {error}"),
             )
         }
+        AggregateError::DatabaseConnectionError(inner)
+            if inner
+                .downcast_ref::<sqlx::Error>()
+                .is_some_and(|database| !crate::event_store::is_transient(database)) =>
+        {
+            tracing::error!(error = %inner, "the event store refused the events");
+            CommandError::new(
+                ErrorKind::Internal,
+                "the event store refused the events".to_owned(),
+            )
+        }
         other => CommandError::new(
             ErrorKind::Unavailable,
             format!("the event store failed: {other}"),

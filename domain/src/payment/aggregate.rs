@@ -240,6 +240,23 @@ impl Payment {
                 PaymentStatus::Pending => Ok(vec![PaymentEvent::PaymentCanceled { reason }]),
                 _ => Err(self.refuse("be cancelled")),
             },
+            PaymentCommand::RequestRefundOfRest { refund_id, up_to } => {
+                if refund_id.trim().is_empty() {
+                    return Err(PaymentError::Missing("refund id"));
+                }
+                if self.refunds.contains_key(&refund_id) {
+                    return Ok(vec![]);
+                }
+                if self.status != PaymentStatus::Succeeded {
+                    return Err(self.refuse("be refunded"));
+                }
+                let refundable = self.refundable();
+                let amount = up_to.map_or(refundable, |cap| cap.min(refundable));
+                if amount.is_zero() {
+                    return Ok(vec![]);
+                }
+                Ok(vec![PaymentEvent::RefundRequested { refund_id, amount }])
+            }
             PaymentCommand::RequestRefund { refund_id, amount } => {
                 if refund_id.trim().is_empty() {
                     return Err(PaymentError::Missing("refund id"));

@@ -38,6 +38,13 @@ pub enum PaymentCommand {
         refund_id: String,
         amount: Money,
     },
+    /// What is left to refund, at most `up_to` (all of it with `None`), decided on the
+    /// payment's current state so a refund made meanwhile is counted; nothing when
+    /// nothing is left. `refund_id` makes it idempotent: a repeat changes nothing.
+    RequestRefundOfRest {
+        refund_id: String,
+        up_to: Option<Money>,
+    },
     /// YooKassa's answer to a refund.
     RecordRefundResult {
         refund_id: String,

@@ -103,25 +103,15 @@ impl PaymentReactions {
         because: &CommandContext,
     ) -> Result<(), ApplyError> {
         let payment_id = event.aggregate_uuid()?;
-        let (payment, _) = self
-            .commands
-            .payments
-            .load(&event.aggregate_id)
-            .await
-            .map_err(retryable)?;
-        let refund_id = returned_payment_refund_id(payment_id);
-        let amount = payment
-            .refund_amount(&refund_id)
-            .unwrap_or_else(|| payment.refundable());
-        if amount.is_zero() {
-            return Ok(());
-        }
-        warn!(payment = %payment_id, why, %amount, "a payment paid for nothing; it is refunded in full");
+        warn!(payment = %payment_id, why, "a payment paid for nothing; it is refunded in full");
         self.commands
             .payments
             .execute(
                 &event.aggregate_id,
-                PaymentCommand::RequestRefund { refund_id, amount },
+                PaymentCommand::RequestRefundOfRest {
+                    refund_id: returned_payment_refund_id(payment_id),
+                    up_to: None,
+                },
                 because,
             )
             .await
@@ -165,8 +155,7 @@ impl PaymentReactions {
         let outcome: Result<(), CommandError> = match purpose.clone() {
             PaymentPurpose::Order { order_id } => {
                 let payment_uuid = event.aggregate_uuid()?;
-                let paid = self
-                    .commands
+                self.commands
                     .orders
                     .execute(
                         &order_id.to_string(),
@@ -176,16 +165,8 @@ impl PaymentReactions {
                         },
                         &because,
                     )
-                    .await;
-                match paid {
-                    Err(error) if !error.is_transient() && error.kind != ErrorKind::Internal => {
-                        // The order cannot take it (cancelled, paid by another payment,
-                        // another price): the money goes back.
-                        let why = format!("order {order_id} refused it: {}", error.message);
-                        return self.give_back(event, &why, &because).await;
-                    }
-                    other => other.map(|_| ()),
-                }
+                    .await
+                    .map(|_| ())
             }
             PaymentPurpose::CreditPack { credits, .. } => self
                 .commands
@@ -221,8 +202,19 @@ impl PaymentReactions {
                 .await
                 .map(|_| ()),
         };
-        outcome.or_else(|error| settle(&format!("payment {payment_id}"), error))?;
-        self.referral_bonus(payer, &because).await
+        match outcome {
+            Ok(()) => self.referral_bonus(payer, &because).await,
+            Err(error) if error.is_transient() => Err(retryable(error)),
+            Err(error) if error.kind == ErrorKind::Internal => {
+                Err(ApplyError::Permanent(error.message))
+            }
+            // What it pays for refused it (the order cancelled or paid by another
+            // payment, another price; a grant that cannot be made): the money goes back.
+            Err(error) => {
+                let why = format!("{purpose:?} refused it: {}", error.message);
+                self.give_back(event, &why, &because).await
+            }
+        }
     }
 }
 

@@ -32,13 +32,7 @@ impl RefundExecutor {
             return Ok(());
         };
         let payment_id = event.aggregate_uuid()?;
-        sqlx::query(
-            "INSERT INTO refund_calls (payment_id, refund_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind(payment_id)
-        .bind(&refund_id)
-        .execute(connection)
-        .await?;
+        domain::use_cases::payments::record_refund_call(connection, payment_id, &refund_id).await?;
         self.wake.notify_one();
         Ok(())
     }

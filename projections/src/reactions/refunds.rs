@@ -59,27 +59,16 @@ impl RefundReactions {
         let Some(refund) = refund else {
             return Ok(());
         };
-        let refund_id = cancellation_refund_id(order_id);
-        let (payment, _) = self
-            .commands
-            .payments
-            .load(&refund.payment_id.to_string())
-            .await
-            .map_err(retryable)?;
-        // What is still refundable: a partial refund made or pending since the order
-        // last saw one is not given twice.
-        let amount = payment
-            .refund_amount(&refund_id)
-            .unwrap_or_else(|| refund.amount.min(payment.refundable()));
-        if amount.is_zero() {
-            warn!(order = %order_id, "a cancelled order's payment has nothing left to refund");
-            return Ok(());
-        }
+        // What is still refundable, decided by the payment itself: a partial refund
+        // made or pending since the order last saw one is not given twice.
         self.commands
             .payments
             .execute(
                 &refund.payment_id.to_string(),
-                PaymentCommand::RequestRefund { refund_id, amount },
+                PaymentCommand::RequestRefundOfRest {
+                    refund_id: cancellation_refund_id(order_id),
+                    up_to: Some(refund.amount),
+                },
                 because,
             )
             .await

@@ -21,6 +21,7 @@
 //! a gap), other aggregates flow. Held-back aggregates are in `projection_retrying`
 //! (the admin status), the metrics, and a warning a minute in the log.
 
+mod apply;
 mod checkpoint;
 mod metrics;
 pub mod parked;
@@ -28,7 +29,6 @@ mod projection;
 pub mod retrying;
 mod store;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,6 +48,7 @@ pub use retrying::Retrying;
 
 use crate::envelope::EventEnvelope;
 use crate::stream::StreamSettings;
+use apply::Failure;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkerSettings {
@@ -94,7 +95,9 @@ struct Delivery {
     event: Result<EventEnvelope, String>,
 }
 
-const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Pauses between attempts to reach NATS again.
+const NATS_FIRST_PAUSE: Duration = Duration::from_millis(100);
+const NATS_LONGEST_PAUSE: Duration = Duration::from_secs(5);
 
 impl<P: Projection + ?Sized> Worker<P> {
     pub fn new(
@@ -119,17 +122,18 @@ impl<P: Projection + ?Sized> Worker<P> {
     /// Consumes until `shutdown`; the batch in hand is finished first.
     pub async fn run(self, shutdown: CancellationToken) {
         let name = self.projection.name();
-        let mut backoff = Duration::from_millis(100);
+        let mut lost = 0;
         while !shutdown.is_cancelled() {
             match self.consume(&shutdown).await {
                 Ok(()) => break,
                 Err(error) => {
                     warn!(projection = name, %error, "projection worker lost NATS; retrying");
+                    lost += 1;
+                    let pause = retrying::backoff(lost, NATS_FIRST_PAUSE, NATS_LONGEST_PAUSE);
                     tokio::select! {
                         _ = shutdown.cancelled() => break,
-                        _ = tokio::time::sleep(backoff) => {}
+                        _ = tokio::time::sleep(pause) => {}
                     }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
         }
@@ -215,7 +219,7 @@ impl<P: Projection + ?Sized> Worker<P> {
             .filter_map(|delivery| delivery.event.as_ref().ok())
             .collect();
         if decoded.len() == relevant.len() {
-            match self.apply_all(&decoded).await {
+            match apply::apply_all(&self.pool, self.projection.as_ref(), &decoded, false).await {
                 Ok(applied) => {
                     self.count(applied, decoded.last().map(|event| event.recorded_at));
                     if self.held_back.any() {
@@ -228,8 +232,32 @@ impl<P: Projection + ?Sized> Worker<P> {
                     }
                     return;
                 }
-                Err(error) => {
-                    warn!(projection = name, %error, "a batch failed; applying its events one by one");
+                Err(Failure {
+                    error: ApplyError::Database(error),
+                    ..
+                }) if domain::event_store::is_connection_lost(&error) => {
+                    // The store is gone: trying each event on its own would only wait
+                    // out the pool again and again. The whole batch comes back later.
+                    let delivered = relevant
+                        .iter()
+                        .filter_map(|delivery| delivery.message.info().ok())
+                        .map(|info| info.delivered)
+                        .min()
+                        .unwrap_or(1);
+                    let pause = retrying::backoff(
+                        delivered,
+                        self.settings.first_retry_delay,
+                        self.settings.max_retry_delay,
+                    );
+                    warn!(projection = name, %error, ?pause, "the store cannot be reached; the batch waits");
+                    for delivery in &relevant {
+                        acknowledge(&delivery.message, AckKind::Nak(Some(pause))).await;
+                    }
+                    tokio::time::sleep(pause).await;
+                    return;
+                }
+                Err(failure) => {
+                    warn!(projection = name, error = %failure.error, "a batch failed; applying its events one by one");
                 }
             }
         }
@@ -239,14 +267,17 @@ impl<P: Projection + ?Sized> Worker<P> {
     }
 
     /// One message on its own: applied, parked (it can never apply), or tried again
-    /// later (it may).
+    /// later (it may). When an event of a gap before it fails for good, that event is
+    /// parked and this one comes again at once.
     async fn process_one(&self, delivery: Delivery) {
         let name = self.projection.name();
         let outcome = match &delivery.event {
-            Ok(event) => self.apply_all(&[event]).await,
-            Err(reason) => Err(ApplyError::Decode(reason.clone())),
+            Ok(event) => {
+                apply::apply_all(&self.pool, self.projection.as_ref(), &[event], true).await
+            }
+            Err(reason) => Err(Failure::from(ApplyError::Decode(reason.clone()))),
         };
-        let error = match outcome {
+        let Failure { error, at } = match outcome {
             Ok(applied) => {
                 if let Ok(event) = &delivery.event {
                     self.count(applied, Some(event.recorded_at));
@@ -255,31 +286,62 @@ impl<P: Projection + ?Sized> Worker<P> {
                 acknowledge(&delivery.message, AckKind::Ack).await;
                 return;
             }
-            Err(error) => error,
+            Err(failure) => failure,
         };
+        let failed_at = at.unwrap_or_else(|| self.position_of(&delivery));
         if !error.is_permanent() {
-            self.retry_later(&delivery, &error).await;
+            self.retry_later(&delivery, &failed_at, &error).await;
             return;
         }
-        match self.park(&delivery, &error).await {
+        let (key, sequence) = &failed_at;
+        match checkpoint::park(
+            &self.pool,
+            name,
+            &key.0,
+            &key.1,
+            *sequence,
+            &error.to_string(),
+        )
+        .await
+        {
             Ok(()) => {
-                error!(projection = name, %error, "an event that can never apply was parked");
+                error!(projection = name, aggregate = %key.1, sequence, %error, "an event that can never apply was parked");
                 self.metrics.parked(name).inc();
-                if let Ok(event) = &delivery.event {
-                    self.applied([&key_of(event)]);
+                self.applied([key]);
+                let delivered_sequence = self.position_of(&delivery).1;
+                if *sequence < delivered_sequence {
+                    // It was a gap's event: the delivered one may apply now.
+                    acknowledge(&delivery.message, AckKind::Nak(None)).await;
+                } else {
+                    acknowledge(&delivery.message, AckKind::Ack).await;
                 }
-                acknowledge(&delivery.message, AckKind::Ack).await;
             }
             Err(park_error) => {
                 warn!(projection = name, %park_error, "cannot park an event; it will come again");
-                self.retry_later(&delivery, &error).await;
+                self.retry_later(&delivery, &failed_at, &error).await;
+            }
+        }
+    }
+
+    /// The aggregate and sequence a message carries.
+    fn position_of(&self, delivery: &Delivery) -> ((String, String), i64) {
+        match &delivery.event {
+            Ok(event) => (key_of(event), event.sequence),
+            Err(_) => {
+                let (aggregate_type, aggregate_id, sequence) = message_key(&delivery.message);
+                ((aggregate_type, aggregate_id), sequence)
             }
         }
     }
 
     /// A transient failure: the event comes again after a pause that doubles with
     /// every delivery, without a limit; the aggregate is held back until then.
-    async fn retry_later(&self, delivery: &Delivery, error: &ApplyError) {
+    async fn retry_later(
+        &self,
+        delivery: &Delivery,
+        failed_at: &((String, String), i64),
+        error: &ApplyError,
+    ) {
         let name = self.projection.name();
         let delivered = delivery
             .message
@@ -291,14 +353,8 @@ impl<P: Projection + ?Sized> Worker<P> {
             self.settings.first_retry_delay,
             self.settings.max_retry_delay,
         );
-        let (key, sequence) = match &delivery.event {
-            Ok(event) => (key_of(event), event.sequence),
-            Err(_) => {
-                let (aggregate_type, aggregate_id, sequence) = message_key(&delivery.message);
-                ((aggregate_type, aggregate_id), sequence)
-            }
-        };
-        let (held_back, warning) = self.held_back.failed(&key);
+        let (key, sequence) = failed_at;
+        let (held_back, warning) = self.held_back.failed(key);
         self.metrics.retrying(name).set(held_back as i64);
         if let Some(oldest) = warning {
             warn!(
@@ -313,8 +369,9 @@ impl<P: Projection + ?Sized> Worker<P> {
         }
         let message = error.to_string();
         if let Err(record_error) =
-            retrying::record_failure(&self.pool, name, &key, sequence, &message).await
+            retrying::record_failure(&self.pool, name, key, *sequence, &message).await
         {
+            // The store is likely what failed; the warning a minute says it.
             debug!(projection = name, %record_error, "cannot record a failed try");
         }
         acknowledge(&delivery.message, AckKind::Nak(Some(pause))).await;
@@ -335,90 +392,6 @@ impl<P: Projection + ?Sized> Worker<P> {
             let lag = (Utc::now() - recorded_at).num_microseconds().unwrap_or(0) as f64 / 1e6;
             self.metrics.lag(name).set(lag.max(0.0));
         }
-    }
-
-    /// Applies `events` (in stream order) in one transaction, with the checkpoints.
-    /// Returns how many events were applied (skipped repeats not counted).
-    async fn apply_all(&self, events: &[&EventEnvelope]) -> Result<u64, ApplyError> {
-        let name = self.projection.name();
-        let mut transaction = self.pool.begin().await?;
-        let keys: Vec<(String, String)> = events
-            .iter()
-            .map(|event| (event.aggregate_type.clone(), event.aggregate_id.clone()))
-            .collect();
-        let mut applied_up_to = checkpoint::lock(&mut transaction, name, &keys).await?;
-        let mut last_recorded: HashMap<(String, String), DateTime<Utc>> = HashMap::new();
-        // Events to apply, in order: each one after the store's copies of any it
-        // skipped (gaps), borrowed rather than copied.
-        let mut plan: Vec<(Option<usize>, &EventEnvelope)> = Vec::with_capacity(events.len());
-        let mut gaps: Vec<Vec<EventEnvelope>> = Vec::new();
-        for event in events.iter().copied() {
-            let key = (event.aggregate_type.clone(), event.aggregate_id.clone());
-            let done = applied_up_to.get(&key).copied().unwrap_or(0);
-            if event.sequence <= done {
-                continue;
-            }
-            if event.sequence > done + 1 {
-                let missing = store::events_between(
-                    &mut transaction,
-                    &event.aggregate_type,
-                    &event.aggregate_id,
-                    done,
-                    event.sequence,
-                )
-                .await?;
-                if missing.len() as i64 != event.sequence - done - 1 {
-                    return Err(ApplyError::MissingFromStore {
-                        aggregate: format!("{}:{}", event.aggregate_type, event.aggregate_id),
-                        from: done + 1,
-                        to: event.sequence - 1,
-                    });
-                }
-                gaps.push(missing);
-                plan.push((Some(gaps.len() - 1), event));
-            } else {
-                plan.push((None, event));
-            }
-            applied_up_to.insert(key.clone(), event.sequence);
-            last_recorded.insert(key, event.recorded_at);
-        }
-        let mut to_apply: Vec<&EventEnvelope> = Vec::with_capacity(plan.len());
-        for (gap, event) in plan {
-            if let Some(gap) = gap.and_then(|index| gaps.get(index)) {
-                to_apply.extend(gap.iter());
-            }
-            to_apply.push(event);
-        }
-        if !to_apply.is_empty() {
-            self.projection
-                .apply_batch(&mut transaction, &to_apply)
-                .await?;
-        }
-        checkpoint::save(&mut transaction, name, &applied_up_to, &last_recorded).await?;
-        let moved: Vec<&(String, String)> = last_recorded.keys().collect();
-        retrying::clear(&mut transaction, name, &moved).await?;
-        transaction.commit().await?;
-        Ok(to_apply.len() as u64)
-    }
-
-    async fn park(&self, delivery: &Delivery, error: &ApplyError) -> Result<(), sqlx::Error> {
-        let (aggregate_type, aggregate_id, sequence) = match &delivery.event {
-            Ok(event) => (
-                event.aggregate_type.clone(),
-                event.aggregate_id.clone(),
-                event.sequence,
-            ),
-            Err(_) => message_key(&delivery.message),
-        };
-        checkpoint::park(
-            &self.pool,
-            self.projection.name(),
-            &aggregate_type,
-            &aggregate_id,
-            sequence,
-            &error.to_string(),
-        )
-        .await
     }
 }
 

@@ -1,11 +1,14 @@
 //! Parked events, for operators: listing them and trying them again after a fix
 //! (`ledgerbot parked list|retry`).
 //!
-//! A retry applies the parked event alone, from the store, in a transaction that
-//! holds its aggregate's checkpoint (so it cannot interleave with the live worker),
-//! and unparks it when it applies. The aggregate's later events were applied
-//! meanwhile; a read model whose later rows depend on the parked one is rebuilt
-//! instead.
+//! A retry applies each parked event alone, from the store, in sequence per aggregate
+//! (none after one that fails again), in a transaction that holds its aggregate's
+//! checkpoint (so it cannot interleave with the live worker), and unparks it when it
+//! applies. Beware: the aggregate's later events were applied meanwhile, so the parked
+//! one lands after them. That is right for a projection whose events add up (credits,
+//! ledger lines, notifications, reactions) and wrong for one that keeps the latest
+//! state of a row a later event already set: rebuild that read model instead
+//! (`replay`).
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -59,8 +62,28 @@ pub async fn retry<P: Projection + ?Sized>(
 ) -> Result<Vec<RetryOutcome>, sqlx::Error> {
     let name = projection.name();
     let mut outcomes = Vec::new();
-    for parked in list(pool, Some(name)).await? {
+    let mut parked_events = list(pool, Some(name)).await?;
+    // Each aggregate's in sequence, and none after one that fails again.
+    parked_events.sort_by(|a, b| {
+        (&a.aggregate_type, &a.aggregate_id, a.sequence).cmp(&(
+            &b.aggregate_type,
+            &b.aggregate_id,
+            b.sequence,
+        ))
+    });
+    let mut failed: Option<(String, String)> = None;
+    for parked in parked_events {
         if aggregate_id.is_some_and(|id| id != parked.aggregate_id) {
+            continue;
+        }
+        let key = (parked.aggregate_type.clone(), parked.aggregate_id.clone());
+        if failed.as_ref() == Some(&key) {
+            outcomes.push(RetryOutcome {
+                aggregate_type: parked.aggregate_type,
+                aggregate_id: parked.aggregate_id,
+                sequence: parked.sequence,
+                error: Some("not tried: an earlier event of its aggregate failed again".to_owned()),
+            });
             continue;
         }
         let error = match apply_parked(pool, projection, &parked).await {
@@ -78,6 +101,7 @@ pub async fn retry<P: Projection + ?Sized>(
                 .bind(&message)
                 .execute(pool)
                 .await?;
+                failed = Some(key);
                 Some(message)
             }
         };

@@ -79,29 +79,7 @@ impl ApplyError {
     }
 }
 
-/// True for a database failure that may pass: the connection, the pool, the server
-/// shutting down or short of resources, a serialization failure or a deadlock.
-/// Refused data (class 22), broken constraints (23) and bad SQL (42) will fail the
-/// same way every time.
-pub fn is_transient(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Database(database) => {
-            let code = database
-                .code()
-                .map(|code| code.into_owned())
-                .unwrap_or_default();
-            let class = code.get(..2).unwrap_or_default();
-            matches!(class, "08" | "40" | "53" | "55" | "57" | "58") || code == "XX000"
-        }
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::Protocol(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => true,
-        _ => false,
-    }
-}
+pub use domain::event_store::is_transient;
 
 #[cfg(test)]
 mod tests {

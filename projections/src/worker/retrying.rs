@@ -21,7 +21,8 @@ pub fn backoff(delivered: i64, first: Duration, longest: Duration) -> Duration {
         .min(longest)
 }
 
-/// Records one more failed try of aggregate `key`'s event `sequence`.
+/// Records one more failed try of aggregate `key`'s event `sequence`, unless another
+/// instance applied it meanwhile.
 pub async fn record_failure(
     pool: &PgPool,
     projection: &str,
@@ -32,7 +33,9 @@ pub async fn record_failure(
     sqlx::query(
         "INSERT INTO projection_retrying \
              (projection, aggregate_type, aggregate_id, sequence, attempts, error) \
-         VALUES ($1, $2, $3, $4, 1, $5) \
+         SELECT $1, $2, $3, $4, 1, $5 \
+         WHERE NOT EXISTS (SELECT 1 FROM projection_checkpoints c WHERE c.projection = $1 \
+                           AND c.aggregate_type = $2 AND c.aggregate_id = $3 AND c.sequence >= $4) \
          ON CONFLICT (projection, aggregate_type, aggregate_id) DO UPDATE SET \
              sequence = LEAST(projection_retrying.sequence, EXCLUDED.sequence), \
              attempts = projection_retrying.attempts + 1, \
@@ -108,9 +111,13 @@ pub struct HeldBack {
 
 #[derive(Debug, Default)]
 struct HeldBackState {
-    since: HashMap<Key, Instant>,
+    /// When each held-back aggregate first and last failed here.
+    since: HashMap<Key, (Instant, Instant)>,
     last_warning: Option<Instant>,
 }
+
+/// An aggregate not seen failing here for this long was applied by another instance.
+const FORGOTTEN_AFTER: Duration = Duration::from_secs(120);
 
 /// How often a projection with held-back aggregates says so in the log.
 const WARN_EVERY: Duration = Duration::from_secs(60);
@@ -123,11 +130,19 @@ impl HeldBack {
             return (0, None);
         };
         let now = Instant::now();
-        state.since.entry(key.clone()).or_insert(now);
+        state
+            .since
+            .retain(|_, (_, last)| now.duration_since(*last) < FORGOTTEN_AFTER);
+        state.since.entry(key.clone()).or_insert((now, now)).1 = now;
         let due = state
             .last_warning
             .is_none_or(|warned| now.duration_since(warned) >= WARN_EVERY);
-        let oldest = state.since.values().min().map(|at| now.duration_since(*at));
+        let oldest = state
+            .since
+            .values()
+            .map(|(first, _)| *first)
+            .min()
+            .map(|at| now.duration_since(at));
         if due {
             state.last_warning = Some(now);
         }

@@ -12,6 +12,7 @@
 //! payment or refund there.
 
 mod port;
+mod refund_calls;
 mod refunds;
 mod settle;
 mod start;
@@ -21,6 +22,7 @@ pub use port::{
     ProviderPaymentStatus, ProviderRefund, ProviderRefundRequest, ProviderRefundStatus,
     ReceiptRequest,
 };
+pub use refund_calls::{CallOutcome, RefundCall, RefundCallPauses, record_refund_call};
 pub use refunds::{RefundDone, RefundState};
 pub use settle::Settled;
 pub use start::{PaymentOrder, PurposeRequest, StartedPayment};
@@ -41,6 +43,9 @@ pub struct PaymentRules {
     pub fee_percent: Decimal,
     /// 54-FZ receipts with this VAT code, or none.
     pub receipt_vat_code: Option<u8>,
+    /// How long a refund call is kept from others once taken: longer than the
+    /// provider client's longest call with every attempt.
+    pub refund_call_lease: std::time::Duration,
 }
 
 impl PaymentRules {

@@ -6,7 +6,7 @@
 use uuid::Uuid;
 
 use super::{ProviderError, ProviderRefundRequest, ProviderRefundStatus, provider_error};
-use crate::command::{CommandContext, CommandError, Committed, ErrorKind};
+use crate::command::{CommandContext, CommandError, Committed};
 use crate::money::Money;
 use crate::order::OrderStatus;
 use crate::payment::{PaymentCommand, PaymentEvent, PaymentPurpose, PaymentStatus, RefundOutcome};
@@ -94,16 +94,25 @@ impl Core {
                 &caller.context(),
             )
             .await?;
-        let state = match self.execute_refund(&id, &refund_id).await {
-            Ok(state) => state,
-            // Recorded as requested: the refund executor asks again.
-            Err(error) if error.kind == ErrorKind::Unavailable => {
-                return Err(CommandError::unavailable(
-                    "the refund is recorded; YooKassa could not be reached, it is asked again shortly",
-                )
-                .with_code("payment_provider_unavailable"));
-            }
-            Err(error) => return Err(error),
+        // Asked at once, under the call's lease, so the refund calls loop does not ask
+        // at the same time; taken already, it is on its way.
+        let state = match self.lease_refund_call(payment_id, &refund_id).await? {
+            None => RefundState::Pending,
+            Some(call) => match self
+                .make_refund_call(&call, &super::RefundCallPauses::default())
+                .await?
+            {
+                super::CallOutcome::Done(state) => state,
+                super::CallOutcome::Pending => RefundState::Pending,
+                // Recorded as requested: the refund calls loop asks again.
+                super::CallOutcome::AskAgain(_) => {
+                    return Err(CommandError::unavailable(
+                        "the refund is recorded; YooKassa could not be reached, it is asked again shortly",
+                    )
+                    .with_code("payment_provider_unavailable"));
+                }
+                super::CallOutcome::Parked(error) => return Err(error),
+            },
         };
         let (_, payment_sequence) = self.commands.payments.load(&id).await?;
         Ok(RefundDone {
