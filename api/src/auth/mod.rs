@@ -46,7 +46,7 @@ impl AuthState {
             ),
             bot_token: settings.bot_token.as_deref().map(Arc::from),
             init_data_max_age: chrono::Duration::from_std(settings.init_data_max_age)
-                .unwrap_or(chrono::Duration::hours(24)),
+                .unwrap_or(chrono::Duration::hours(1)),
         })
     }
 }
