@@ -16,7 +16,8 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson, ErrorBody, from_json};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{ApiJson, from_json};
 use crate::orders::read_back;
 
 /// A coursework order.

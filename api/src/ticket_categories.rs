@@ -14,9 +14,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{
-    ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody, present_or_null, visible,
-};
+use crate::http::error::{ApiError, ErrorBody, visible};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, present_or_null};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
