@@ -1,7 +1,8 @@
 //! Bad input never reaches the store, black-box over HTTP: a NUL character (U+0000),
 //! which Postgres can keep in neither `text` nor `jsonb`, is refused at every entry
 //! point (JSON bodies, query strings, path segments, YooKassa's notifications) with
-//! 422 in the API's error shape, `details.field` naming where it was.
+//! 422 in the API's error shape, `details.field` naming where it was; and bodies are
+//! JSON objects, never arrays read as positional fields.
 
 use api::startup::Parts;
 use chrono::{Duration, Utc};
@@ -187,6 +188,50 @@ async fn a_nul_character_is_refused_at_every_entry_point_naming_the_field() {
     );
 
     assert_eq!(events(&context).await, before, "nothing was written");
+    app.stop().await;
+    context.cleanup().await;
+}
+
+#[tokio::test]
+async fn bodies_are_json_objects_never_arrays_read_as_positional_fields() {
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), Parts::ALL).await;
+    let (client, _) = signed_in(&app, 881_011, "Ольга").await;
+    let (status, me) = send(&app, Method::GET, "/api/v1/auth/me", Some(&client), None).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["last_name"], json!("Тестова"));
+
+    // `[null, null]` would be (first_name: keep, last_name: clear).
+    refused(
+        send(
+            &app,
+            Method::PATCH,
+            "/api/v1/auth/me",
+            Some(&client),
+            Some(json!([null, null])),
+        )
+        .await,
+        "body",
+        "an array for a profile change",
+    );
+    for body in [json!(["x", "y", "z"]), json!("text"), json!(42)] {
+        refused(
+            send(
+                &app,
+                Method::POST,
+                "/api/v1/credits/spend",
+                Some(&client),
+                Some(body.clone()),
+            )
+            .await,
+            "body",
+            &format!("{body} for a spend"),
+        );
+    }
+    let (status, me) = send(&app, Method::GET, "/api/v1/auth/me", Some(&client), None).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["last_name"], json!("Тестова"), "nothing was cleared");
+
     app.stop().await;
     context.cleanup().await;
 }

@@ -16,9 +16,10 @@ use serde_json::Value;
 
 use super::error::ApiError;
 
-/// `Json<T>` whose rejections use the API's error shape: 400 for a body that is not
-/// JSON, 415 for one not declared as JSON, 413 for one too large, 422 naming the
-/// field for a NUL character or a body of the wrong shape.
+/// `Json<T>` for a body that is a JSON object (every body of the API is), whose
+/// rejections use the API's error shape: 400 for a body that is not JSON, 415 for one
+/// not declared as JSON, 413 for one too large, 422 naming the field for a NUL
+/// character or a body of the wrong shape (`body` for one that is not an object).
 pub struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
@@ -32,7 +33,7 @@ where
         let Json(value) = Json::<Value>::from_request(request, state)
             .await
             .map_err(rejected_json)?;
-        refuse_nul(&value)?;
+        checked(&value)?;
         from_json(value).map(ApiJson)
     }
 }
@@ -65,8 +66,8 @@ fn malformed(cause: impl std::fmt::Display) -> ApiError {
     )
 }
 
-/// A JSON body that may be left out, read whatever its declared type: no body (or
-/// `null`) is `{}`. For the order actions, most of which take no parameters.
+/// A JSON object body that may be left out, read whatever its declared type: no
+/// body (or `null`) is `{}`. For the order actions, most of which take no parameters.
 pub struct ApiJsonOrEmpty(pub Value);
 
 impl<S> FromRequest<S> for ApiJsonOrEmpty
@@ -84,7 +85,7 @@ where
         } else {
             serde_json::from_slice(&body).map_err(malformed)?
         };
-        refuse_nul(&value)?;
+        checked(&value)?;
         Ok(Self(value))
     }
 }
@@ -161,6 +162,18 @@ where
             .map(|axum::extract::Path(value)| ApiPath(value))
             .map_err(|rejection| nowhere(rejection.body_text()))
     }
+}
+
+/// A body as every body of the API must be: a JSON object (serde would read an
+/// array as a struct's fields by position) with no NUL character.
+fn checked(body: &Value) -> Result<(), ApiError> {
+    if !body.is_object() {
+        return Err(ApiError::invalid_field(
+            "body",
+            "the body must be a JSON object",
+        ));
+    }
+    refuse_nul(body)
 }
 
 /// 422 for a NUL character in `field`.
