@@ -1,13 +1,16 @@
 //! The schemas of the OpenAPI document against what the API really takes and serves,
 //! black-box over HTTP: every kind of real order satisfies exactly one branch of the
-//! order's body (and what the API refuses, none).
+//! order's body (and what the API refuses, none), and no composed schema has two
+//! properties of one name (a served object would repeat the key).
+
+use std::collections::BTreeSet;
 
 use api::startup::Parts;
 use serde_json::json;
 use tests::TestContext;
 use tests::api_client::settings;
 use tests::app::spawn_app;
-use tests::openapi::{document, resolved, satisfies};
+use tests::openapi::{document, property_names, resolved, satisfies};
 use uuid::Uuid;
 
 /// Only HTTP: none of these tests needs the relay or the projection workers.
@@ -61,6 +64,40 @@ async fn every_kind_of_real_order_satisfies_exactly_one_branch_of_the_documented
     stray["subject"] = "x".into();
     for order in [&wrong_kind, &stray, &json!({ "kind": "booking" })] {
         assert!(!satisfies(&document, &body, order), "{order} is refused");
+    }
+
+    app.stop().await;
+    context.cleanup().await;
+}
+
+#[tokio::test]
+async fn no_composed_schema_has_two_properties_of_one_name() {
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), HTTP_ONLY).await;
+    let document = document(&app).await;
+
+    let schemas = document["components"]["schemas"]
+        .as_object()
+        .expect("schemas");
+    let composed: Vec<&String> = schemas
+        .iter()
+        .filter(|(_, schema)| schema["allOf"].is_array())
+        .map(|(name, _)| name)
+        .collect();
+    assert!(
+        composed.iter().any(|name| *name == "TicketWithMessages"),
+        "{composed:?}"
+    );
+    for name in composed {
+        let mut seen = BTreeSet::new();
+        for part in schemas[name]["allOf"].as_array().expect("parts") {
+            for property in property_names(&document, part) {
+                assert!(
+                    seen.insert(property.clone()),
+                    "{name} has {property} twice: a served object would repeat the key"
+                );
+            }
+        }
     }
 
     app.stop().await;
