@@ -235,3 +235,32 @@ async fn bodies_are_json_objects_never_arrays_read_as_positional_fields() {
     app.stop().await;
     context.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_language_is_measured_in_characters_as_the_document_says() {
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), Parts::ALL).await;
+    let (client, _) = signed_in(&app, 881_021, "Юля").await;
+    let change = |language: &str| {
+        send(
+            &app,
+            Method::PATCH,
+            "/api/v1/auth/me",
+            Some(&client),
+            Some(json!({ "language": language })),
+        )
+    };
+    // 2 to 10 characters, whatever their bytes: "русский" is 7 characters, 14 bytes.
+    let (status, me) = change("русский").await;
+    assert_eq!(
+        (status, &me["language"]),
+        (StatusCode::OK, &json!("русский")),
+        "{me}"
+    );
+    // One character of two bytes is still one character.
+    refused(change("я").await, "language", "one character");
+    refused(change("абвгдеёжзий").await, "language", "eleven characters");
+
+    app.stop().await;
+    context.cleanup().await;
+}
