@@ -30,10 +30,11 @@ use crate::yookassa::Notification;
     summary = "YooKassa's notifications (for YooKassa only)",
     description = "Accepted from YooKassa's published addresses only. The object is read \
         again from YooKassa's API before it is applied.",
-    request_body = Object,
+    request_body = Notification,
     responses(
         (status = 200, description = "Applied, or acknowledged and logged"),
-        (status = 400, description = "Not a notification", body = ErrorBody),
+        (status = 400, description = "Not a notification (`malformed_notification`)", body = ErrorBody),
+        (status = 422, description = "A text holds a NUL character (`details.field` names it)", body = ErrorBody),
         (status = 403, description = "Not from YooKassa's addresses", body = ErrorBody),
         (status = 503, description = "Try again later", body = ErrorBody),
     )
