@@ -10,7 +10,7 @@
 # scripts/test.sh; on its own:
 #   LEDGERBOT_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
 #   LEDGERBOT_TEST_NATS_URL=nats://127.0.0.1:4222 bash scripts/schemathesis.sh
-# SCHEMATHESIS_MAX_EXAMPLES (default 15) bounds the cases per operation and phase;
+# SCHEMATHESIS_MAX_EXAMPLES (default 30) bounds the cases per operation and phase;
 # LEDGERBOT_BIN names a ledgerbot binary to use instead of building one.
 set -euo pipefail
 root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,7 +18,7 @@ cd "$root_dir"
 
 version=4.32.5
 venv=${SCHEMATHESIS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/ledgerbot/schemathesis-$version}
-max_examples=${SCHEMATHESIS_MAX_EXAMPLES:-15}
+max_examples=${SCHEMATHESIS_MAX_EXAMPLES:-30}
 say() { printf '[schemathesis] %s\n' "$*"; }
 
 command -v python3 >/dev/null 2>&1 \
@@ -168,7 +168,8 @@ run() {
   # cannot state: a deadline in the future, an id that must exist, a signature, a
   # cursor from a previous page; each operation declares its 422) and, for
   # GET /api/v1/ws, 426 (schemathesis speaks HTTP, not WebSocket).
-  "$venv/bin/st" --config-file "$root_dir/scripts/schemathesis.toml" run "$api/api/v1/openapi.json" \
+  # From the run's own folder: schemathesis keeps its cache where it runs.
+  (cd "$work" && "$venv/bin/st" --config-file "$root_dir/scripts/schemathesis.toml" run "$api/api/v1/openapi.json" \
     --checks all \
     --phases examples,coverage,fuzzing,stateful \
     --max-examples "$max_examples" \
@@ -177,7 +178,7 @@ run() {
     --request-timeout 20 \
     --no-color \
     --report junit --report-dir "$work/report-$who" \
-    "$@" || status=1
+    "$@") || status=1
   say "as $who: $((SECONDS - started)) s"
 }
 run anonymous

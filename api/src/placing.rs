@@ -11,8 +11,8 @@ use domain::use_cases::placing::{NewOrder, ShopItem as ItemOfOrder};
 use projections::read_models::orders::OrderWithTimeline;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
 use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 

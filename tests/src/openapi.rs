@@ -87,19 +87,19 @@ pub fn satisfies(document: &Value, schema: &Value, value: &Value) -> bool {
             }
         }
         for (name, field) in fields {
-            match properties.and_then(|properties| properties.get(name)) {
-                Some(property) => {
-                    if !satisfies(document, property, field) {
-                        return false;
-                    }
-                }
-                None if schema["additionalProperties"] == false => return false,
-                None => {}
+            let fits = match properties.and_then(|properties| properties.get(name)) {
+                Some(property) => satisfies(document, property, field),
+                None => schema["additionalProperties"] != false,
+            };
+            if !fits {
+                return false;
             }
         }
     }
     if let (Value::Array(items), Some(item_schema)) = (value, schema.get("items")) {
-        return items.iter().all(|item| satisfies(document, item_schema, item));
+        return items
+            .iter()
+            .all(|item| satisfies(document, item_schema, item));
     }
     true
 }

@@ -33,18 +33,29 @@ async fn send(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// Asserts a 422 `invalid_input` naming `field`.
-fn refused(answer: (StatusCode, Value), field: &str, what: &str) {
+/// Asserts a 422 with `code`, naming `field`.
+fn refused_as(code: &str, answer: (StatusCode, Value), field: &str, what: &str) {
     let (status, body) = answer;
     assert_eq!(
-        (status, error_code(&body), &body["error"]["details"]["field"]),
         (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_input",
-            &json!(field)
+            status,
+            error_code(&body),
+            &body["error"]["details"]["field"]
         ),
+        (StatusCode::UNPROCESSABLE_ENTITY, code, &json!(field)),
         "{what}: {body}"
     );
+}
+
+/// Asserts a 422 `invalid_input` naming `field`.
+fn refused(answer: (StatusCode, Value), field: &str, what: &str) {
+    refused_as("invalid_input", answer, field, what);
+}
+
+/// Asserts a 422 `nul_character` (the code the command service gives it too)
+/// naming `field`.
+fn nul_refused(answer: (StatusCode, Value), field: &str, what: &str) {
+    refused_as("nul_character", answer, field, what);
 }
 
 fn brief(subject: &str) -> Value {
@@ -124,7 +135,7 @@ async fn a_nul_character_is_refused_at_every_entry_point_naming_the_field() {
     ];
     for (method, path, body, field) in bodies {
         let what = format!("{method} {path}");
-        refused(
+        nul_refused(
             send(&app, method, &path, Some(&client), Some(body)).await,
             field,
             &what,
@@ -138,13 +149,13 @@ async fn a_nul_character_is_refused_at_every_entry_point_naming_the_field() {
         ("/api/v1/users?q=%00", &admin, "q"),
         ("/api/v1/orders?scope=all&before=%00", &admin, "before"),
     ] {
-        refused(
+        nul_refused(
             send(&app, Method::GET, path, Some(token), None).await,
             field,
             path,
         );
     }
-    refused(
+    nul_refused(
         send(
             &app,
             Method::PATCH,
@@ -156,7 +167,7 @@ async fn a_nul_character_is_refused_at_every_entry_point_naming_the_field() {
         "code",
         "a category's code",
     );
-    refused(
+    nul_refused(
         send(
             &app,
             Method::DELETE,
@@ -170,7 +181,7 @@ async fn a_nul_character_is_refused_at_every_entry_point_naming_the_field() {
     );
 
     // YooKassa's notifications: the object's id.
-    refused(
+    nul_refused(
         send(
             &app,
             Method::POST,

@@ -14,8 +14,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tests::TestContext;
 use tests::api_client::{error_code, settings, signed_in};
-use tests::openapi::{document, resolved};
 use tests::app::spawn_app;
+use tests::openapi::{document, resolved};
 use uuid::Uuid;
 
 /// The router's source: `fn api_v1` lists the routes of `/api/v1`.
@@ -462,4 +462,3 @@ async fn swagger_ui_is_served_with_its_files_from_the_binary() {
     app.stop().await;
     context.cleanup().await;
 }
-

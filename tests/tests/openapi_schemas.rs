@@ -30,8 +30,8 @@ async fn every_kind_of_real_order_satisfies_exactly_one_branch_of_the_documented
     let document = document(&app).await;
     let body = resolved(
         &document,
-        &document["paths"]["/api/v1/orders"]["post"]["requestBody"]["content"]
-            ["application/json"]["schema"],
+        &document["paths"]["/api/v1/orders"]["post"]["requestBody"]["content"]["application/json"]
+            ["schema"],
     )
     .clone();
 
@@ -161,7 +161,9 @@ async fn the_refusals_the_api_gives_are_the_ones_the_document_declares() {
             "/api/v1/credits/spend".to_owned(),
             "/api/v1/credits/spend",
             &client,
-            Some(json!({ "amount": 9_223_372_036_854_775_808_u64, "reason": "r", "operation_id": "o" })),
+            Some(
+                json!({ "amount": 9_223_372_036_854_775_808_u64, "reason": "r", "operation_id": "o" }),
+            ),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         // A notification whose object is not an object.

@@ -18,7 +18,12 @@ use uuid::Uuid;
 
 /// `POST /api/v1/auth/refresh` with `token`: (status, body).
 async fn refresh(app: &TestApp, token: &str) -> (StatusCode, Value) {
-    post(app, "/api/v1/auth/refresh", json!({ "refresh_token": token })).await
+    post(
+        app,
+        "/api/v1/auth/refresh",
+        json!({ "refresh_token": token }),
+    )
+    .await
 }
 
 fn refresh_token_of(session: &Value) -> String {
@@ -41,7 +46,11 @@ async fn a_retried_refresh_leaves_the_first_successor_valid_and_one_sibling_may_
     assert_eq!(status, StatusCode::OK, "{copys}");
     // The client's successor still works: the replay did not sign the client out.
     let (status, next) = refresh(&app, &refresh_token_of(&clients)).await;
-    assert_eq!(status, StatusCode::OK, "the client's successor survives: {next}");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the client's successor survives: {next}"
+    );
     // Its sibling is then a copy: using it revokes the family, the client's chain too.
     let (status, body) = refresh(&app, &refresh_token_of(&copys)).await;
     assert_eq!(
@@ -93,7 +102,11 @@ async fn the_role_a_token_claims_is_never_trusted_even_for_users_the_read_model_
         .expect("a user id");
     let token = claiming_owner(client, 777_030);
     let (status, body) = get_with(&app, "/api/v1/users", &token).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "the read model's role: {body}");
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "the read model's role: {body}"
+    );
 
     // The users read model loses the row (a rebuild): the role comes from the store.
     sqlx::query("DELETE FROM rm_users WHERE user_id = $1")

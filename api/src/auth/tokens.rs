@@ -179,17 +179,19 @@ impl TokenKeys {
             // Later, or once a successor was used, a second use is a copy's.
             Some(used) => {
                 now - used > REFRESH_RETRY_GRACE
-                    || used_child(&mut *transaction, &digest, None).await?
+                    || used_child(&mut transaction, &digest, None).await?
             }
             // Siblings take turns on their parent's row: of two used at once, the
             // second sees the first.
             None => match &parent {
                 Some(parent) => {
-                    sqlx::query("SELECT 1 FROM auth_refresh_tokens WHERE token_hash = $1 FOR UPDATE")
-                        .bind(parent)
-                        .fetch_optional(&mut *transaction)
-                        .await?;
-                    used_child(&mut *transaction, parent, Some(&digest)).await?
+                    sqlx::query(
+                        "SELECT 1 FROM auth_refresh_tokens WHERE token_hash = $1 FOR UPDATE",
+                    )
+                    .bind(parent)
+                    .fetch_optional(&mut *transaction)
+                    .await?;
+                    used_child(&mut transaction, parent, Some(&digest)).await?
                 }
                 None => false,
             },

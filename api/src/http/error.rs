@@ -77,7 +77,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable, machine-readable: clients branch on it (`invalid_input`, `not_found`,
     /// `forbidden`, `invalid_state`, `conflict`, `unauthorized`, `token_expired`,
-    /// `rate_limited`, `timeout`, `malformed_json`, `internal`, ...).
+    /// `rate_limited`, `timeout`, `malformed_json`, `nul_character`, `internal`, ...).
     pub code: &'static str,
     /// More about it, or `null`: a 422 names the offending field in `field`; a 429 or
     /// a 503 may say `retry_after_seconds`.

@@ -176,12 +176,15 @@ fn checked(body: &Value) -> Result<(), ApiError> {
     refuse_nul(body)
 }
 
-/// 422 for a NUL character in `field`.
+/// 422 for a NUL character in `field`, with the code the command service gives the
+/// same refusal (`nul_character`).
 fn nul_in(field: &str) -> ApiError {
-    ApiError::invalid_field(
-        field,
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "nul_character",
         format!("{field} must not contain the NUL character (U+0000)"),
     )
+    .with_details(serde_json::json!({ "field": field }))
 }
 
 /// Refuses a JSON value with a NUL character in any string or key, naming where as
@@ -261,7 +264,10 @@ mod tests {
 
     #[test]
     fn a_nul_is_named_by_its_path_like_any_bad_field() {
-        assert_eq!(field(json!({ "operation_id": "a\u{0}b" })), Some(json!("operation_id")));
+        assert_eq!(
+            field(json!({ "operation_id": "a\u{0}b" })),
+            Some(json!("operation_id"))
+        );
         assert_eq!(
             field(json!({ "items": [{ "name": "ok" }, { "name": "\u{0}" }] })),
             Some(json!("items[1].name"))

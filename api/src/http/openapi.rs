@@ -154,8 +154,8 @@ const SHARED: &[(&str, &str, &str)] = &[
     (
         "422",
         "InvalidInput",
-        "The input is not of the expected shape, or a text holds a NUL character \
-         (`invalid_input`; `details.field` names the field or parameter)",
+        "The input is not of the expected shape (`invalid_input`), or a text holds a NUL \
+         character (`nul_character`); `details.field` names the field or parameter",
     ),
     (
         "429",
@@ -229,9 +229,9 @@ fn add_shared(operation: &mut Operation) {
         RefOr::Ref(_) => true,
     });
     let parameters_in = |place: ParameterIn| {
-        operation.parameters.iter().flatten().any(|parameter| {
-            matches!(parameter, RefOr::T(parameter) if parameter.parameter_in == place)
-        })
+        operation.parameters.iter().flatten().any(
+            |parameter| matches!(parameter, RefOr::T(parameter) if parameter.parameter_in == place),
+        )
     };
     let in_path = parameters_in(ParameterIn::Path);
     let in_query = parameters_in(ParameterIn::Query);
