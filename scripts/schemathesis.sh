@@ -55,7 +55,8 @@ export LEDGERBOT_JWT_SECRET="schemathesis-jwt-secret-of-32-characters"
 # The run lasts minutes: tokens outlive it; it is its own only caller.
 export LEDGERBOT_ACCESS_TOKEN_TTL_SECS=3600
 export LEDGERBOT_RATE_LIMIT_PER_USER=1000000 LEDGERBOT_RATE_LIMIT_PER_IP=1000000
-export LEDGERBOT_YOOKASSA_NOTIFICATION_IPS=any
+# The built-in sandbox takes the payments (no money moves); notifications from here.
+export LEDGERBOT_YOOKASSA_MODE=sandbox LEDGERBOT_YOOKASSA_NOTIFICATION_IPS=any
 
 server_pid=""
 cleanup() {
