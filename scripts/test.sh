@@ -39,3 +39,6 @@ else
   echo "[test] cargo test (install cargo-nextest for faster, per-test-process runs)"
   cargo test --workspace --no-fail-fast
 fi
+
+echo "[test] schemathesis: the published document against the running API"
+bash scripts/schemathesis.sh

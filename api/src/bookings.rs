@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiQuery, ErrorBody};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::ApiQuery;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -12,7 +12,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson, ApiQuery, ErrorBody};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{ApiJson, ApiQuery};
 
 /// `GET /api/v1/credits`
 #[utoipa::path(
@@ -75,9 +76,10 @@ pub async fn statement(
 #[serde(deny_unknown_fields)]
 #[schema(as = CreditSpend)]
 pub struct Spend {
-    /// Credits to spend; at least 1.
+    /// Credits to spend; at least 1. (Read as a signed 64-bit integer, as the
+    /// document's `int64` says, so a larger number is refused, not taken.)
     #[schema(minimum = 1)]
-    pub amount: u64,
+    pub amount: i64,
     /// What the credits pay for ("image generation"); 1 to 200 characters.
     #[schema(min_length = 1, max_length = 200)]
     pub reason: String,
@@ -110,7 +112,8 @@ pub async fn spend(
     ApiJson(request): ApiJson<Spend>,
 ) -> Result<Json<Balance>, ApiError> {
     let spend = SpendOfCredits {
-        amount: request.amount,
+        amount: u64::try_from(request.amount)
+            .map_err(|_| ApiError::invalid_field("amount", "at least 1"))?,
         reason: request.reason,
         operation_id: request.operation_id,
     };

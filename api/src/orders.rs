@@ -18,7 +18,8 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiPath, ApiQuery, ErrorBody, found, from_json};
+use crate::http::error::{ApiError, ErrorBody, found};
+use crate::http::extract::{ApiJsonOrEmpty, ApiPath, ApiQuery, from_json};
 use crate::http::openapi::schemas;
 
 /// `GET /api/v1/orders/{id}`
@@ -250,27 +251,8 @@ pub async fn act(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath((id, action)): ApiPath<(Uuid, String)>,
-    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+    ApiJsonOrEmpty(body): ApiJsonOrEmpty,
 ) -> Result<Json<OrderWithTimeline>, ApiError> {
-    let body = body.map_err(|_| {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            "the request body is too large",
-        )
-    })?;
-    // Actions without parameters may come without a body (or with `null`).
-    let body: Value = if body.iter().all(u8::is_ascii_whitespace) || body.as_ref() == b"null" {
-        Value::Object(Default::default())
-    } else {
-        serde_json::from_slice(&body).map_err(|error| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                format!("the body is not valid JSON: {error}"),
-            )
-        })?
-    };
     let action = match action.as_str() {
         "quote" => {
             let Quote { price } = from_json(body)?;

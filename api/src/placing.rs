@@ -10,13 +10,16 @@ use domain::order::{Coursework, Delivery};
 use domain::use_cases::placing::{NewOrder, ShopItem as ItemOfOrder};
 use projections::read_models::orders::OrderWithTimeline;
 use serde::Deserialize;
-use serde_json::Value;
-use utoipa::ToSchema;
+use serde_json::{Map, Value};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson, ErrorBody, from_json};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{ApiJson, from_json};
 use crate::orders::read_back;
 
 /// A coursework order.
@@ -88,18 +91,51 @@ pub struct PlaceShopOrder {
     pub delivery: ShopDelivery,
 }
 
-/// The body of `POST /api/v1/orders`: `kind` says which (coursework when left out).
-#[derive(Debug, Deserialize, ToSchema)]
-#[allow(dead_code)] // The request is read by kind (absent = coursework); this type describes it.
-#[serde(tag = "kind", rename_all = "snake_case")]
-#[schema(as = PlaceOrder)]
-pub enum PlaceOrderBody {
-    #[schema(title = "coursework")]
-    Coursework(PlaceCoursework),
-    #[schema(title = "booking")]
-    Booking(PlaceBooking),
-    #[schema(title = "shop")]
-    Shop(PlaceShopOrder),
+/// The body of `POST /api/v1/orders`, for the document: one of the kinds' fields
+/// (which refuse any other) with `kind` naming it (coursework when left out). Each
+/// branch lists `kind` with its one value, so exactly one branch takes a real order.
+/// The request is read by kind in `place`; this type only describes it.
+pub struct PlaceOrder;
+
+impl PartialSchema for PlaceOrder {
+    fn schema() -> RefOr<Schema> {
+        OneOfBuilder::new()
+            .item(of_kind("coursework", false, PlaceCoursework::schema()))
+            .item(of_kind("booking", true, PlaceBooking::schema()))
+            .item(of_kind("shop", true, PlaceShopOrder::schema()))
+            .description(Some(
+                "`kind` says which (coursework when left out), with the fields of that kind",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for PlaceOrder {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        // The kinds are inlined; what they refer to is not.
+        PlaceCoursework::schemas(schemas);
+        PlaceBooking::schemas(schemas);
+        PlaceShopOrder::schemas(schemas);
+    }
+}
+
+/// `fields` (an object schema) with `kind`: `value`, required unless it is the default.
+fn of_kind(value: &str, required: bool, fields: RefOr<Schema>) -> RefOr<Schema> {
+    let RefOr::T(Schema::Object(mut object)) = fields else {
+        return fields;
+    };
+    object.properties.insert(
+        "kind".to_owned(),
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some([value]))
+            .into(),
+    );
+    if required {
+        object.required.insert(0, "kind".to_owned());
+    }
+    object.title = Some(value.to_owned());
+    RefOr::T(Schema::Object(object))
 }
 
 /// `POST /api/v1/orders`: an order by the caller; 201 with the order.
@@ -113,7 +149,7 @@ pub enum PlaceOrderBody {
         the fields of that kind. Bookings and shop orders are priced from the configured \
         services and products. A booking whose slot was taken meanwhile is 409.",
     security(("bearer" = [])),
-    request_body = PlaceOrderBody,
+    request_body = PlaceOrder,
     responses(
         (status = 201, description = "The order as placed", body = OrderWithTimeline),
         (status = 403, description = "The caller may not place orders", body = ErrorBody),
@@ -124,11 +160,8 @@ pub enum PlaceOrderBody {
 pub async fn place(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiJson(body): ApiJson<Value>,
+    ApiJson(mut fields): ApiJson<Map<String, Value>>,
 ) -> Result<(StatusCode, Json<OrderWithTimeline>), ApiError> {
-    let Value::Object(mut fields) = body else {
-        return Err(ApiError::invalid_field("body", "a JSON object"));
-    };
     let kind = match fields.remove("kind") {
         None => "coursework".to_owned(),
         Some(Value::String(kind)) => kind,

@@ -16,7 +16,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiQuery, ErrorBody};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::ApiQuery;
 use crate::tax_workbook::{XLSX_CONTENT_TYPE, workbook};
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -14,9 +14,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{
-    ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody, present_or_null, visible,
-};
+use crate::http::error::{ApiError, ErrorBody, not_found, visible};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery, present_or_null};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -82,6 +81,7 @@ pub async fn list(
     responses(
         (status = 201, description = "The new category", body = CategoryView),
         (status = 403, description = "The caller does not manage categories", body = ErrorBody),
+        (status = 404, description = "Deleted again before it could be shown", body = ErrorBody),
         (status = 409, description = "A category with this code exists", body = ErrorBody),
         (status = 422, description = "The code, name, icon or colour is invalid", body = ErrorBody),
     )
@@ -195,11 +195,24 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The category once the read model shows `written`.
+/// The category once the read model shows `written`: 404 when it shows it and the
+/// category is gone (deleted right after this write), 503 while it does not yet.
 async fn read_back(state: &AppState, written: &Written) -> Result<CategoryView, ApiError> {
+    let shown = state
+        .reads
+        .shows(
+            projections::ProjectionName::TicketCategories,
+            "TicketCategory",
+            Some(written),
+        )
+        .await;
     let category = state
         .reads
-        .ticket_category(&written.aggregate_id, Some(written))
+        .ticket_category(&written.aggregate_id, None)
         .await?;
-    visible(category, "saved; the category list shows it in a moment")
+    match (category, shown) {
+        (Some(category), _) => Ok(category),
+        (None, true) => Err(not_found("category")),
+        (None, false) => visible(None, "saved; the category list shows it in a moment"),
+    }
 }

@@ -6,14 +6,16 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
-use projections::read_models::tickets::TicketWithMessages;
+use domain::command::CommandError;
+use projections::read_models::tickets::{OPENING_MESSAGE_ID, TicketWithMessages};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson, ApiPath, ErrorBody};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{ApiJson, ApiPath};
 use crate::tickets::read_back;
 
 /// A message in a ticket's thread.
@@ -85,23 +87,26 @@ pub struct Edit {
     security(("bearer" = [])),
     params(
         ("id" = Uuid, Path, description = "The ticket's id"),
-        ("message_id" = Uuid, Path, description = "The message's id"),
+        ("message_id" = String, Path, description = "The message's id: a UUID, or `opening` \
+            for the ticket's description (which stays as written: 409)"),
     ),
     request_body = Edit,
     responses(
         (status = 200, description = "The ticket with the edited message", body = TicketWithMessages),
         (status = 403, description = "Not the caller's message", body = ErrorBody),
         (status = 404, description = "No such ticket or message", body = ErrorBody),
-        (status = 409, description = "The 15 minutes to edit have passed", body = ErrorBody),
+        (status = 409, description = "The 15 minutes to edit have passed, or the message is \
+            the ticket's description (`invalid_state`)", body = ErrorBody),
         (status = 422, description = "The text is invalid", body = ErrorBody),
     )
 )]
 pub async fn edit_message(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath((id, message_id)): ApiPath<(Uuid, Uuid)>,
+    ApiPath((id, message_id)): ApiPath<(Uuid, String)>,
     ApiJson(request): ApiJson<Edit>,
 ) -> Result<Json<TicketWithMessages>, ApiError> {
+    let message_id = message_of_thread(&message_id)?;
     let written = state
         .core
         .edit_ticket_message(caller.caller(), id, message_id, request.text, Utc::now())
@@ -122,22 +127,40 @@ pub async fn edit_message(
     security(("bearer" = [])),
     params(
         ("id" = Uuid, Path, description = "The ticket's id"),
-        ("message_id" = Uuid, Path, description = "The message's id"),
+        ("message_id" = String, Path, description = "The message's id: a UUID, or `opening` \
+            for the ticket's description (which stays as written: 409)"),
     ),
     responses(
         (status = 200, description = "The ticket with the message deleted", body = TicketWithMessages),
         (status = 403, description = "The caller is not on the support desk", body = ErrorBody),
         (status = 404, description = "No such ticket or message", body = ErrorBody),
+        (status = 409, description = "The message is the ticket's description (`invalid_state`)", body = ErrorBody),
     )
 )]
 pub async fn delete_message(
     State(state): State<AppState>,
     caller: AuthUser,
-    ApiPath((id, message_id)): ApiPath<(Uuid, Uuid)>,
+    ApiPath((id, message_id)): ApiPath<(Uuid, String)>,
 ) -> Result<Json<TicketWithMessages>, ApiError> {
+    let message_id = message_of_thread(&message_id)?;
     let written = state
         .core
         .delete_ticket_message(caller.caller(), id, message_id, Utc::now())
         .await?;
     Ok(Json(read_back(&state, &caller, &written).await?))
+}
+
+/// The id of a message the thread shows, as the commands know it. The thread shows
+/// the ticket's description as its first message, `opening`: it is part of the
+/// ticket, not a message of its own, so it is there but cannot be changed (409).
+fn message_of_thread(message_id: &str) -> Result<Uuid, ApiError> {
+    if message_id == OPENING_MESSAGE_ID {
+        return Err(CommandError::invalid_state(
+            "the opening message is the ticket's description and stays as written",
+        )
+        .into());
+    }
+    message_id
+        .parse()
+        .map_err(|_| CommandError::not_found("no such message").into())
 }

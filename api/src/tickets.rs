@@ -19,7 +19,8 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody, found};
+use crate::http::error::{ApiError, ErrorBody, found};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 
 /// A new ticket.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -15,7 +15,8 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson, ApiPath, ApiQuery, ErrorBody, found};
+use crate::http::error::{ApiError, ErrorBody, found};
+use crate::http::extract::{ApiJson, ApiPath, ApiQuery};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -155,7 +156,8 @@ pub struct Block {
         (status = 200, description = "The user, blocked", body = UserView),
         (status = 403, description = "The caller may not block this user", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
-        (status = 409, description = "Blocking oneself (`invalid_state`)", body = ErrorBody),
+        (status = 409, description = "Blocking oneself, someone already blocked or the business's \
+            last owner (`invalid_state`, `last_owner`)", body = ErrorBody),
         (status = 422, description = "No reason given", body = ErrorBody),
     )
 )]
@@ -185,6 +187,7 @@ pub async fn block(
         (status = 200, description = "The user, unblocked", body = UserView),
         (status = 403, description = "The caller may not unblock this user", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "The user is not blocked (`invalid_state`)", body = ErrorBody),
     )
 )]
 pub async fn unblock(

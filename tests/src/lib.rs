@@ -12,6 +12,7 @@ pub mod app;
 pub mod events;
 pub mod history;
 pub mod nats_server;
+pub mod openapi;
 pub mod paying;
 pub mod people;
 pub mod probe;

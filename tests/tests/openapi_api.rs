@@ -14,7 +14,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tests::TestContext;
 use tests::api_client::{error_code, settings, signed_in};
-use tests::app::{TestApp, spawn_app};
+use tests::app::spawn_app;
+use tests::openapi::{document, resolved};
 use uuid::Uuid;
 
 /// The router's source: `fn api_v1` lists the routes of `/api/v1`.
@@ -26,24 +27,6 @@ const HTTP_ONLY: Parts = Parts {
     relay: false,
     workers: false,
 };
-
-async fn document(app: &TestApp) -> Value {
-    let response = reqwest::get(app.url("/api/v1/openapi.json"))
-        .await
-        .expect("the API answers");
-    assert_eq!(response.status(), StatusCode::OK);
-    let content_type = response
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    assert!(
-        content_type.starts_with("application/json"),
-        "{content_type}"
-    );
-    response.json().await.expect("the document is JSON")
-}
 
 /// (METHOD, path) of every operation the document describes.
 fn documented(document: &Value) -> BTreeSet<(String, String)> {
@@ -61,16 +44,6 @@ fn documented(document: &Value) -> BTreeSet<(String, String)> {
 
 fn operation<'a>(document: &'a Value, method: &str, path: &str) -> &'a Value {
     &document["paths"][path][method.to_lowercase()]
-}
-
-/// What a `$ref` points at, or the value itself.
-fn resolved<'a>(document: &'a Value, value: &'a Value) -> &'a Value {
-    match value.get("$ref").and_then(Value::as_str) {
-        Some(reference) => document
-            .pointer(reference.trim_start_matches('#'))
-            .unwrap_or_else(|| panic!("{reference} resolves")),
-        None => value,
-    }
 }
 
 /// The operation's path parameters: name → schema.

@@ -443,3 +443,53 @@ async fn the_desk_deletes_a_message_which_stays_in_the_thread_without_its_text()
     let (status, _) = patch_with(&app, &path, &customer, json!({ "text": "исправлено" })).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_thread_names_its_message_count_and_its_messages_once() {
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), Parts::ALL).await;
+    let (customer, _) = signed_in(&app, 666_101, "Дарья").await;
+    let (status, opened) = post_with(
+        &app,
+        "/api/v1/tickets",
+        &customer,
+        json!({ "category": "payments", "title": "Не пришли кредиты", "description": "Оплатила пакет XL" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{opened}");
+    let id = opened["ticket_id"].as_str().expect("id").to_owned();
+    let (status, _) = post_with(
+        &app,
+        &format!("/api/v1/tickets/{id}/messages"),
+        &customer,
+        json!({ "text": "Жду ответа" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // The JSON as served: a repeated key would be lost by any parser.
+    let text = reqwest::Client::new()
+        .get(app.url(&format!("/api/v1/tickets/{id}")))
+        .bearer_auth(&customer)
+        .send()
+        .await
+        .expect("answers")
+        .text()
+        .await
+        .expect("a body");
+    assert_eq!(text.matches("\"messages\":").count(), 1, "{text}");
+    let mut thread: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(thread["message_count"], json!(2), "{thread}");
+    for key in ["ticket_id", "customer_id", "opened_at", "updated_at"] {
+        thread[key] = json!(format!("<{key}>"));
+    }
+    for message in thread["messages"].as_array_mut().expect("messages") {
+        for key in ["message_id", "author_id", "posted_at"] {
+            message[key] = json!(format!("<{key}>"));
+        }
+    }
+    insta::assert_json_snapshot!("ticket_thread", thread);
+
+    app.stop().await;
+    context.cleanup().await;
+}

@@ -24,7 +24,8 @@ use utoipa::ToSchema;
 
 use super::routes::{me, session};
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiPath, ErrorBody};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::ApiPath;
 use crate::http::limits::ClientIp;
 
 /// The header the desktop proves it asked for the code with.

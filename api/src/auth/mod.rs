@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use domain::permissions::{Caller, Role};
-use domain::use_cases::identity::blocked;
+use domain::use_cases::identity::{Standing, blocked};
 use projections::read_models::users::Access;
 use uuid::Uuid;
 
@@ -46,7 +46,7 @@ impl AuthState {
             ),
             bot_token: settings.bot_token.as_deref().map(Arc::from),
             init_data_max_age: chrono::Duration::from_std(settings.init_data_max_age)
-                .unwrap_or(chrono::Duration::hours(24)),
+                .unwrap_or(chrono::Duration::hours(1)),
         })
     }
 }
@@ -95,13 +95,24 @@ impl FromRequestParts<AppState> for AuthUser {
 
 /// The caller behind an access token, and when the token expires. The role and
 /// the block come from the users read model: the token's role may be minutes old,
-/// and a demotion or a block counts at once.
+/// and a demotion or a block counts at once. The token's role is never trusted:
+/// for a user the read model does not have (being rebuilt, say) they come from the
+/// store, and a user unknown there too is refused.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<(AuthUser, i64), ApiError> {
     let claims = state.auth.keys.check_access(token)?;
     let role = match state.reads.access(claims.sub).await? {
         Access::Blocked => return Err(blocked().into()),
         Access::Allowed(role) => role,
-        Access::Unknown => claims.role,
+        Access::Unknown => match state.core.standing_of(claims.sub).await? {
+            Standing::Active { caller, .. } => caller.role,
+            Standing::Blocked => return Err(blocked().into()),
+            Standing::Unknown => {
+                return Err(ApiError::unauthorized(
+                    "invalid_token",
+                    "the access token is not valid",
+                ));
+            }
+        },
     };
     Ok((
         AuthUser {

@@ -19,7 +19,8 @@ use uuid::Uuid;
 use super::AuthUser;
 use super::tokens::revoke_family;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson, ErrorBody, present_or_null};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::{ApiJson, present_or_null};
 use crate::telegram::init_data::{InitDataError, validate};
 
 #[derive(Debug, Deserialize, ToSchema)]

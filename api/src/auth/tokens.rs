@@ -141,8 +141,15 @@ impl TokenKeys {
 
     /// Uses up `token` and issues its successor in the same transaction, so a
     /// revocation of the family (sign-out, or reuse detected) can never miss the
-    /// successor. Returns the user and the new token. A token used before revokes
-    /// its family (someone holds a copy).
+    /// successor. Returns the user and the new token.
+    ///
+    /// A token used a second time revokes its family (someone holds a copy), except
+    /// as a retry: within [`REFRESH_RETRY_GRACE`] of its use, while none of its
+    /// successors has been used, it gets one more successor (the answer carrying the
+    /// first was lost on the way). The successors it already gave stay valid: the
+    /// retry may be a copy's, and must not sign out the client that got the first
+    /// one. Successors of one token are siblings, and only one of them may be used:
+    /// the use of a second one revokes the family too.
     pub async fn rotate_refresh(
         &self,
         pool: &PgPool,
@@ -155,41 +162,41 @@ impl TokenKeys {
                 "the refresh token is not valid; sign in again",
             )
         };
+        let digest = digest_of(token);
         let mut transaction = pool.begin().await?;
         let row: Option<RefreshRow> = sqlx::query_as(
-            "SELECT user_id, family, expires_at, used_at, \
+            "SELECT user_id, family, expires_at, used_at, parent_hash, \
                     (SELECT max(revoked_at) FROM auth_refresh_tokens f WHERE f.family = t.family) \
              FROM auth_refresh_tokens t WHERE token_hash = $1 FOR UPDATE",
         )
-        .bind(digest_of(token))
+        .bind(&digest)
         .fetch_optional(&mut *transaction)
         .await?;
-        let Some((user, family, expires_at, used_at, revoked_at)) = row else {
+        let Some((user, family, expires_at, used_at, parent, revoked_at)) = row else {
             return Err(invalid());
         };
-        // A retry of a refresh whose answer was lost (a phone losing its connection)
-        // comes within seconds: it gets another successor instead of signing the user
-        // out. Later, a second use means the token was copied.
-        let mut retry = used_at.is_some_and(|used| now - used <= REFRESH_RETRY_GRACE);
-        if retry {
-            // Only while the successors it got are unused (the answer was lost); they
-            // are revoked, so one token never has two live chains.
-            let used_successors: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM auth_refresh_tokens WHERE parent_hash = $1 AND used_at IS NOT NULL",
-            )
-            .bind(digest_of(token))
-            .fetch_one(&mut *transaction)
-            .await?;
-            retry = used_successors == 0;
-            if retry {
-                // Deleted, not revoked: a revocation marks the whole family.
-                sqlx::query("DELETE FROM auth_refresh_tokens WHERE parent_hash = $1")
-                    .bind(digest_of(token))
-                    .execute(&mut *transaction)
-                    .await?;
+        let copied = match used_at {
+            // Later, or once a successor was used, a second use is a copy's.
+            Some(used) => {
+                now - used > REFRESH_RETRY_GRACE
+                    || used_child(&mut transaction, &digest, None).await?
             }
-        }
-        if used_at.is_some() && !retry {
+            // Siblings take turns on their parent's row: of two used at once, the
+            // second sees the first.
+            None => match &parent {
+                Some(parent) => {
+                    sqlx::query(
+                        "SELECT 1 FROM auth_refresh_tokens WHERE token_hash = $1 FOR UPDATE",
+                    )
+                    .bind(parent)
+                    .fetch_optional(&mut *transaction)
+                    .await?;
+                    used_child(&mut transaction, parent, Some(&digest)).await?
+                }
+                None => false,
+            },
+        };
+        if copied {
             sqlx::query(
                 "UPDATE auth_refresh_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE family = $1",
             )
@@ -207,7 +214,7 @@ impl TokenKeys {
         sqlx::query(
             "UPDATE auth_refresh_tokens SET used_at = COALESCE(used_at, $2) WHERE token_hash = $1",
         )
-        .bind(digest_of(token))
+        .bind(&digest)
         .bind(now)
         .execute(&mut *transaction)
         .await?;
@@ -219,15 +226,32 @@ impl TokenKeys {
     }
 }
 
+/// Whether a successor of `parent` (other than `except`) has been used.
+async fn used_child(
+    connection: &mut sqlx::PgConnection,
+    parent: &[u8],
+    except: Option<&[u8]>,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM auth_refresh_tokens \
+         WHERE parent_hash = $1 AND used_at IS NOT NULL AND token_hash IS DISTINCT FROM $2)",
+    )
+    .bind(parent)
+    .bind(except)
+    .fetch_one(connection)
+    .await
+}
+
 /// How long after its use a refresh token may be used again as a retry.
 pub const REFRESH_RETRY_GRACE: chrono::Duration = chrono::Duration::seconds(10);
 
-/// user, family, expires_at, used_at, revoked_at
+/// user, family, expires_at, used_at, parent_hash, revoked_at (of the family)
 type RefreshRow = (
     Uuid,
     Uuid,
     DateTime<Utc>,
     Option<DateTime<Utc>>,
+    Option<Vec<u8>>,
     Option<DateTime<Utc>>,
 );
 

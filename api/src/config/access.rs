@@ -18,7 +18,8 @@ pub struct AuthSettings {
     /// Signs access tokens (HS256). Without it a random one is made at start, so
     /// tokens do not survive a restart and cannot be shared by several API processes.
     pub jwt_secret: Option<String>,
-    /// Oldest initData accepted.
+    /// Oldest initData accepted: an hour by default, as initData is a credential that
+    /// signs in (a session then lives on through refresh tokens).
     pub init_data_max_age: Duration,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
@@ -36,6 +37,10 @@ impl fmt::Debug for AuthSettings {
             .finish()
     }
 }
+
+/// An hour: long enough to open the Mini App and sign in, short enough that a copy
+/// of initData found later signs nobody in.
+pub const DEFAULT_INIT_DATA_MAX_AGE_SECS: u64 = 3_600;
 
 pub(super) fn auth(get: &dyn Fn(&str) -> Option<String>) -> Result<AuthSettings, ConfigError> {
     let bot_token = get("LEDGERBOT_BOT_TOKEN").map(|token| token.trim().to_owned());
@@ -65,7 +70,7 @@ pub(super) fn auth(get: &dyn Fn(&str) -> Option<String>) -> Result<AuthSettings,
         init_data_max_age: Duration::from_secs(ranged(
             "LEDGERBOT_INIT_DATA_MAX_AGE_SECS",
             get("LEDGERBOT_INIT_DATA_MAX_AGE_SECS"),
-            86_400,
+            DEFAULT_INIT_DATA_MAX_AGE_SECS,
             60..=604_800,
             "a number of seconds from 60 to 604800",
         )?),

@@ -224,3 +224,14 @@ fn env_example_documents_every_setting_with_a_valid_default() {
     let defaults = settings(&[]).expect("defaults are valid");
     assert_eq!(format!("{from_example:?}"), format!("{defaults:?}"));
 }
+
+#[test]
+fn init_data_is_good_for_an_hour_unless_configured() {
+    let defaults = settings(&[]).expect("defaults are valid");
+    assert_eq!(defaults.auth.init_data_max_age.as_secs(), 3_600);
+    let longer =
+        settings(&[("LEDGERBOT_INIT_DATA_MAX_AGE_SECS", "86400")]).expect("a day is allowed");
+    assert_eq!(longer.auth.init_data_max_age.as_secs(), 86_400);
+    let error = settings(&[("LEDGERBOT_INIT_DATA_MAX_AGE_SECS", "30")]).expect_err("too short");
+    assert_eq!(error.variable, "LEDGERBOT_INIT_DATA_MAX_AGE_SECS");
+}

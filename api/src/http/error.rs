@@ -1,15 +1,12 @@
 //! The API's one error shape, `{"error": {"code", "message", "details"}}`, and where
-//! every kind of failure is turned into it: domain refusals, bad JSON, database
-//! trouble.
+//! every kind of failure is turned into it: domain refusals, database trouble (bad
+//! input is refused by the extractors of `http::extract`).
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use domain::command::{CommandError, ErrorKind};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tracing::error;
 use utoipa::ToSchema;
@@ -80,7 +77,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable, machine-readable: clients branch on it (`invalid_input`, `not_found`,
     /// `forbidden`, `invalid_state`, `conflict`, `unauthorized`, `token_expired`,
-    /// `rate_limited`, `timeout`, `malformed_json`, `internal`, ...).
+    /// `rate_limited`, `timeout`, `malformed_json`, `nul_character`, `internal`, ...).
     pub code: &'static str,
     /// More about it, or `null`: a 422 names the offending field in `field`; a 429 or
     /// a 503 may say `retry_after_seconds`.
@@ -152,133 +149,4 @@ pub fn found<T>(value: Option<T>, what: &str) -> Result<T, ApiError> {
 /// show it yet.
 pub fn visible<T>(value: Option<T>, message: &'static str) -> Result<T, ApiError> {
     value.ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not_yet_visible", message))
-}
-
-/// `Json<T>` whose rejections use the API's error shape: 400 for a body that is not
-/// JSON (or not declared as JSON), 422 naming the field for one of the wrong shape.
-pub struct ApiJson<T>(pub T);
-
-impl<S, T> FromRequest<S> for ApiJson<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let Json(value) = Json::<Value>::from_request(request, state).await.map_err(
-            |rejection| match rejection {
-                JsonRejection::MissingJsonContentType(_) => ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "send the body as JSON with Content-Type: application/json",
-                ),
-                JsonRejection::BytesRejection(_) => ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    "the request body is too large",
-                ),
-                other => ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "malformed_json",
-                    format!("the body is not valid JSON: {}", other.body_text()),
-                ),
-            },
-        )?;
-        from_json(value).map(ApiJson)
-    }
-}
-
-/// `Query<T>` whose rejections use the API's error shape (422 naming the parameter
-/// when serde says which).
-pub struct ApiQuery<T>(pub T);
-
-impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        let query = parts.uri.query().unwrap_or_default();
-        let deserializer =
-            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(deserializer)
-            .map(ApiQuery)
-            .map_err(|error| {
-                let path = error.path().to_string();
-                let message = error.into_inner().to_string();
-                let field = message
-                    .strip_prefix("unknown field `")
-                    .and_then(|rest| rest.split('`').next())
-                    .map(str::to_owned)
-                    .unwrap_or(if path == "." {
-                        "query".to_owned()
-                    } else {
-                        path
-                    });
-                ApiError::invalid_field(&field, message)
-            })
-    }
-}
-
-/// `Path<T>` whose rejections use the API's error shape: a malformed id in the path
-/// is 404 (there is no such thing), naming the parameter.
-pub struct ApiPath<T>(pub T);
-
-impl<S, T> axum::extract::FromRequestParts<S> for ApiPath<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned + Send,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Path(value)| ApiPath(value))
-            .map_err(|rejection| {
-                ApiError::new(
-                    StatusCode::NOT_FOUND,
-                    "not_found",
-                    format!("nothing is at this address: {}", rejection.body_text()),
-                )
-            })
-    }
-}
-
-/// Reads `Option<Option<T>>` so that a JSON `null` is `Some(None)` ("clear it") and
-/// a missing field, with `#[serde(default)]`, is `None` ("leave it").
-pub fn present_or_null<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
-}
-
-/// `value` as `T`, or a 422 naming the offending field ("subject", "lines[2].price").
-pub fn from_json<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(value).map_err(|error| {
-        let path = error.path().to_string();
-        let message = error.into_inner().to_string();
-        // A missing field is reported at its parent; name the field itself.
-        let missing = message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next());
-        let field = match (path.as_str(), missing) {
-            (".", Some(name)) => name.to_owned(),
-            (".", None) => "body".to_owned(),
-            (parent, Some(name)) => format!("{parent}.{name}"),
-            (parent, None) => parent.to_owned(),
-        };
-        ApiError::invalid_field(&field, message)
-    })
 }

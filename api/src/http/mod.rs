@@ -2,6 +2,7 @@
 //! (request id, tracing span, metrics).
 
 pub mod error;
+pub mod extract;
 mod health;
 pub mod limits;
 mod metrics;

@@ -154,8 +154,8 @@ const SHARED: &[(&str, &str, &str)] = &[
     (
         "422",
         "InvalidInput",
-        "The body does not have the expected shape (`invalid_input`; `details.field` names \
-         the field)",
+        "The input is not of the expected shape (`invalid_input`), or a text holds a NUL \
+         character (`nul_character`); `details.field` names the field or parameter",
     ),
     (
         "429",
@@ -228,9 +228,13 @@ fn add_shared(operation: &mut Operation) {
         RefOr::T(body) => matches!(body.required, Some(Required::True)),
         RefOr::Ref(_) => true,
     });
-    let in_path = operation.parameters.iter().flatten().any(|parameter| {
-        matches!(parameter, RefOr::T(parameter) if parameter.parameter_in == ParameterIn::Path)
-    });
+    let parameters_in = |place: ParameterIn| {
+        operation.parameters.iter().flatten().any(
+            |parameter| matches!(parameter, RefOr::T(parameter) if parameter.parameter_in == place),
+        )
+    };
+    let in_path = parameters_in(ParameterIn::Path);
+    let in_query = parameters_in(ParameterIn::Query);
     let mut statuses = Vec::new();
     if secured {
         statuses.extend(["401", "403"]);
@@ -242,9 +246,13 @@ fn add_shared(operation: &mut Operation) {
     match body {
         // Bodies read by `ApiJson`: JSON declared, of the type's shape.
         Some(true) => statuses.extend(["400", "413", "415", "422"]),
-        // Optional bodies are read as bytes: the order actions.
-        Some(false) => statuses.extend(["400", "413"]),
+        // Optional bodies, read whatever their declared type: the order actions.
+        Some(false) => statuses.extend(["400", "413", "422"]),
         None => {}
+    }
+    if in_path || in_query {
+        // `ApiPath` and `ApiQuery` refuse a NUL character, `ApiQuery` a malformed value.
+        statuses.push("422");
     }
     statuses.extend(["429", "500", "503"]);
     for status in statuses {

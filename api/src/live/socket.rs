@@ -30,7 +30,8 @@ use tracing::{debug, warn};
 use super::LiveHub;
 use crate::auth::authenticate;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiQuery};
+use crate::http::error::ApiError;
+use crate::http::extract::ApiQuery;
 use projections::read_models::live_updates::feed::{self, Listener, LiveUpdate};
 use projections::read_models::users::Access;
 

@@ -13,7 +13,8 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::http::AppState;
-use crate::http::error::{ApiError, ApiJson, ApiPath, ErrorBody, found, visible};
+use crate::http::error::{ApiError, ErrorBody, found, visible};
+use crate::http::extract::{ApiJson, ApiPath};
 
 /// What is being paid for.
 #[derive(Debug, Clone, Deserialize, ToSchema)]

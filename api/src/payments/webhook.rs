@@ -13,11 +13,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use domain::use_cases::payments::Settled;
-use serde_json::json;
+use serde_json::{Value, json};
 use tracing::{info, warn};
 
 use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
+use crate::http::extract::refuse_nul;
 use crate::http::limits::ClientIp;
 use crate::yookassa::Notification;
 
@@ -29,10 +30,11 @@ use crate::yookassa::Notification;
     summary = "YooKassa's notifications (for YooKassa only)",
     description = "Accepted from YooKassa's published addresses only. The object is read \
         again from YooKassa's API before it is applied.",
-    request_body = Object,
+    request_body = Notification,
     responses(
         (status = 200, description = "Applied, or acknowledged and logged"),
-        (status = 400, description = "Not a notification", body = ErrorBody),
+        (status = 400, description = "Not a notification (`malformed_notification`)", body = ErrorBody),
+        (status = 422, description = "A text holds a NUL character (`details.field` names it)", body = ErrorBody),
         (status = 403, description = "Not from YooKassa's addresses", body = ErrorBody),
         (status = 503, description = "Try again later", body = ErrorBody),
     )
@@ -50,13 +52,16 @@ pub async fn receive(
             "notifications are accepted from YooKassa's addresses only",
         ));
     }
-    let notification: Notification = serde_json::from_slice(&body).map_err(|cause| {
+    let not_a_notification = |cause: serde_json::Error| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "malformed_notification",
             format!("not a YooKassa notification: {cause}"),
         )
-    })?;
+    };
+    let body: Value = serde_json::from_slice(&body).map_err(not_a_notification)?;
+    refuse_nul(&body)?;
+    let notification: Notification = serde_json::from_value(body).map_err(not_a_notification)?;
     let outcome = match (notification.event.as_str(), notification.object_id()) {
         ("payment.succeeded" | "payment.canceled" | "payment.waiting_for_capture", Some(id)) => {
             state.core.settle_provider_payment(id).await

@@ -38,7 +38,7 @@ impl Core {
         now: DateTime<Utc>,
     ) -> Result<Written, CommandError> {
         if let Some(language) = change.language.as_ref().and_then(Option::as_ref)
-            && !(2..=10).contains(&language.len())
+            && !(2..=10).contains(&language.chars().count())
         {
             return Err(CommandError::invalid(
                 "language",

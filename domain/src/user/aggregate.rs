@@ -59,7 +59,7 @@ fn check_profile(profile: &Profile) -> Result<(), UserError> {
     if profile
         .language
         .as_ref()
-        .is_some_and(|language| language.is_empty() || language.len() > 35)
+        .is_some_and(|language| language.is_empty() || language.chars().count() > 35)
     {
         return Err(UserError::Invalid {
             field: "language",

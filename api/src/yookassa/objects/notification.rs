@@ -1,14 +1,15 @@
 //! Notifications (webhooks): the envelope around a payment or refund object.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use super::{PaymentObject, RefundObject};
 
 /// A notification (webhook) body: `{"type": "notification", "event": "payment.succeeded",
 /// "object": {...}}`. The object is kept as JSON; read it with [`Notification::payment`]
 /// or [`Notification::refund`] according to the event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Notification {
     /// `"notification"`.
     #[serde(rename = "type")]
@@ -16,7 +17,10 @@ pub struct Notification {
     /// `<object>.<status>`: `payment.succeeded`, `payment.waiting_for_capture`,
     /// `payment.canceled`, `refund.succeeded`, ...
     pub event: String,
-    pub object: Value,
+    /// The payment or refund, as YooKassa has it; only its `id` is used (the object
+    /// is read again from YooKassa's API).
+    #[schema(value_type = Object)]
+    pub object: Map<String, Value>,
 }
 
 impl Notification {
@@ -39,12 +43,12 @@ impl Notification {
 
     /// The object read as a payment.
     pub fn payment(&self) -> Result<PaymentObject, serde_json::Error> {
-        PaymentObject::deserialize(&self.object)
+        serde_json::from_value(Value::Object(self.object.clone()))
     }
 
     /// The object read as a refund.
     pub fn refund(&self) -> Result<RefundObject, serde_json::Error> {
-        RefundObject::deserialize(&self.object)
+        serde_json::from_value(Value::Object(self.object.clone()))
     }
 
     /// The `id` of the object, whatever its kind.

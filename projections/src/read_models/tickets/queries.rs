@@ -29,7 +29,10 @@ pub struct TicketView {
     /// open, in_progress, waiting_for_customer, resolved or closed.
     pub status: String,
     pub assignee_id: Option<Uuid>,
-    pub messages: i32,
+    /// How many messages the thread has (internal notes included).
+    #[serde(rename = "message_count")]
+    #[sqlx(rename = "messages")]
+    pub message_count: i32,
     pub rating: Option<i16>,
     pub opened_at: DateTime<Utc>,
     pub first_response_at: Option<DateTime<Utc>>,
