@@ -82,7 +82,11 @@ BEGIN
 END;
 $$;
 
-CREATE TRIGGER events_unpaid_bookings
+-- Named to fire before events_booking_master and events_booking_slots (AFTER triggers
+-- fire in name order), so one customer's placements are serialized by the advisory
+-- lock before either reserves a slot: the lock is always taken first, and two of one
+-- customer's bookings never wait on each other's slot.
+CREATE TRIGGER events_booking_holds
     AFTER INSERT
     ON events
     FOR EACH ROW
