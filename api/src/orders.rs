@@ -150,6 +150,9 @@ pub struct Cancel {
 pub struct Reschedule {
     start: DateTime<Utc>,
     end: DateTime<Utc>,
+    /// Why; required of staff moving a booking whose slot has started.
+    #[serde(default)]
+    reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -194,10 +197,12 @@ pub enum OrderActionBody {
     /// `request-revision` (the customer): what to change.
     #[schema(title = "request-revision")]
     RequestRevision(Reason),
-    /// `cancel`: why, and what to refund.
+    /// `cancel`: why, and what to refund (staff; a customer's refund follows the
+    /// salon's booking rules, and a customer cancels a booking only before its slot).
     #[schema(title = "cancel")]
     Cancel(Cancel),
-    /// `reschedule` (a booking): the new slot.
+    /// `reschedule` (a booking): the new slot; the customer before the slot starts,
+    /// managers also after it, with a reason.
     #[schema(title = "reschedule")]
     Reschedule(Reschedule),
     /// `review` (the customer): stars and words.
@@ -226,7 +231,8 @@ pub(crate) const ACTIONS: &str = OrderAction::NAMES;
     description = "One route for every step; the `action` parameter lists them. The body \
         depends on the action (see `OrderActionBody`); actions without parameters take no \
         body, `{}` or `null`. The domain decides who may and when: 403 for the wrong person, \
-        409 naming the order's state. The answer is the order as read right after.",
+        409 naming the order's state (or `slot_started` when a customer cancels or moves a \
+        booking whose slot has begun). The answer is the order as read right after.",
     security(("bearer" = [])),
     params(
         ("id" = Uuid, Path, description = "The order's id"),
@@ -285,8 +291,8 @@ pub async fn act(
             OrderAction::Cancel { reason, refund }
         }
         "reschedule" => {
-            let Reschedule { start, end } = from_json(body)?;
-            OrderAction::Reschedule { start, end }
+            let Reschedule { start, end, reason } = from_json(body)?;
+            OrderAction::Reschedule { start, end, reason }
         }
         "no-show" => none(body, OrderAction::NoShow)?,
         "review" => {

@@ -153,7 +153,8 @@ fn of_kind(value: &str, required: bool, fields: RefOr<Schema>) -> RefOr<Schema> 
     responses(
         (status = 201, description = "The order as placed", body = OrderWithTimeline),
         (status = 403, description = "The caller may not place orders", body = ErrorBody),
-        (status = 409, description = "The booking's slot is taken", body = ErrorBody),
+        (status = 409, description = "The booking's slot is taken, or the customer holds as many unpaid \
+            bookings as the salon allows (`too_many_unpaid_bookings`: pay for or cancel one first)", body = ErrorBody),
         (status = 422, description = "A field is invalid (`details.field` names it)", body = ErrorBody),
     )
 )]

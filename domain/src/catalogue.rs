@@ -196,4 +196,7 @@ pub struct Offer {
     pub shopfront: Shopfront,
     /// The salon's working day.
     pub salon: SalonHours,
+    /// The salon's booking rules: refunds of customers' cancellations, how long an
+    /// unpaid booking holds its slot, how many a customer may hold.
+    pub booking_rules: crate::order::BookingRules,
 }

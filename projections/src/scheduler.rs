@@ -4,11 +4,15 @@
 //! - a booking starting within `booking_reminder_ahead` → a reminder to the client
 //!   and the master;
 //! - a ticket whose customer has waited `ticket_reminder_after` without a staff answer
-//!   → a reminder to its assignee (or the staff group).
+//!   → a reminder to its assignee (or the staff group);
+//! - an unpaid booking whose hold has passed (`unpaid_bookings`, the write side's own
+//!   table, kept by the store with each order event) → `ReleaseUnpaidHold`, which
+//!   cancels it "not paid in time" and so frees its slot.
 //!
 //! Every action is idempotent (expiry lapses what is left; a reminder's id is its
-//! booking slot or the customer message it is about), so a rerun, or two instances
-//! overlapping, change nothing. Reminders go to their own table
+//! booking slot or the customer message it is about; a released booking is
+//! cancelled, and the aggregate leaves a cancelled or paid one alone), so a rerun, or
+//! two instances overlapping, change nothing. Reminders go to their own table
 //! (`scheduled_reminders`), not to the notifications read model.
 
 use std::sync::Arc;
@@ -17,6 +21,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use domain::command::{CommandContext, Commands, ErrorKind};
 use domain::credit::CreditCommand;
+use domain::order::OrderCommand;
 use serde_json::json;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -52,6 +57,8 @@ pub enum SchedulerError {
     Database(#[from] sqlx::Error),
     #[error("expiring points of {account}: {message}")]
     Command { account: String, message: String },
+    #[error("releasing the unpaid booking {order}: {message}")]
+    Release { order: String, message: String },
 }
 
 /// What one run did.
@@ -62,6 +69,8 @@ pub struct RunReport {
     pub accounts_expired: usize,
     pub booking_reminders: usize,
     pub ticket_reminders: usize,
+    /// Unpaid bookings whose hold had passed, released.
+    pub holds_released: usize,
 }
 
 pub struct Scheduler {
@@ -122,6 +131,7 @@ impl Scheduler {
             accounts_expired: self.expire_points(now).await?,
             booking_reminders: self.booking_reminders(now).await?,
             ticket_reminders: self.ticket_reminders(now).await?,
+            holds_released: self.release_unpaid_holds(now).await?,
         })
     }
 
@@ -160,6 +170,37 @@ impl Scheduler {
             }
         }
         Ok(accounts.len())
+    }
+
+    /// Unpaid bookings whose hold has passed by `now` are released (cancelled).
+    async fn release_unpaid_holds(&self, now: DateTime<Utc>) -> Result<usize, SchedulerError> {
+        let due: Vec<String> = sqlx::query_scalar(
+            "SELECT order_id FROM unpaid_bookings WHERE hold_until <= $1 \
+             ORDER BY hold_until LIMIT 1000",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        let who = CommandContext::system("scheduler");
+        let mut released = 0;
+        for order in &due {
+            match self
+                .commands
+                .orders
+                .execute(order, OrderCommand::ReleaseUnpaidHold { at: now }, &who)
+                .await
+            {
+                Ok(committed) => released += usize::from(!committed.events.is_empty()),
+                Err(error) if error.is_transient() || error.kind == ErrorKind::Internal => {
+                    return Err(SchedulerError::Release {
+                        order: order.clone(),
+                        message: error.message,
+                    });
+                }
+                Err(error) => warn!(order, reason = %error.message, "hold not released"),
+            }
+        }
+        Ok(released)
     }
 
     async fn booking_reminders(&self, now: DateTime<Utc>) -> Result<usize, SchedulerError> {

@@ -344,6 +344,7 @@ pub async fn business(pool: &PgPool) {
             order_id: COURSEWORK_DONE,
             customer_id: C1,
             details: brief("Теория графов"),
+            terms: None,
         },
     )
     .await;
@@ -438,6 +439,7 @@ pub async fn business(pool: &PgPool) {
             order_id: COURSEWORK_POOL,
             customer_id: C2,
             details: brief("Матанализ"),
+            terms: None,
         },
     )
     .await;
@@ -475,6 +477,7 @@ pub async fn business(pool: &PgPool) {
             order_id: COURSEWORK_NEW,
             customer_id: C3,
             details: brief("Эконометрика"),
+            terms: None,
         },
     )
     .await;
@@ -503,6 +506,7 @@ pub async fn business(pool: &PgPool) {
             order_id: SHOP_DONE,
             customer_id: C1,
             details: cart("Чай улун", 3, "450.00"),
+            terms: None,
         },
     )
     .await;
@@ -541,6 +545,7 @@ pub async fn business(pool: &PgPool) {
             order_id: SHOP_CANCELLED,
             customer_id: C3,
             details: cart("Пуэр", 1, "990.00"),
+            terms: None,
         },
     )
     .await;
@@ -569,6 +574,7 @@ pub async fn business(pool: &PgPool) {
             reason: "нет в наличии".to_owned(),
             refund: Some(money("990.00")),
             by: admin,
+            at: at(5, 11),
         },
     )
     .await;
@@ -611,6 +617,7 @@ pub async fn business(pool: &PgPool) {
             order_id: BOOKING_DONE,
             customer_id: C2,
             details: haircut(visit(6, 10)),
+            terms: None,
         },
     )
     .await;
@@ -619,6 +626,8 @@ pub async fn business(pool: &PgPool) {
         OrderCommand::Reschedule {
             slot: visit(6, 14),
             by: c2,
+            at: at(5, 18),
+            reason: None,
         },
     )
     .await;
@@ -648,6 +657,7 @@ pub async fn business(pool: &PgPool) {
             order_id: BOOKING_AHEAD,
             customer_id: C1,
             details: haircut(visit(27, 11)),
+            terms: None,
         },
     )
     .await;
@@ -657,6 +667,7 @@ pub async fn business(pool: &PgPool) {
             order_id: BOOKING_NO_SHOW,
             customer_id: C3,
             details: haircut(visit(7, 9)),
+            terms: None,
         },
     )
     .await;

@@ -264,6 +264,7 @@ fn booking(order_id: Uuid, master_id: Uuid, start_hour: u32) -> OrderCommand {
     OrderCommand::Place {
         order_id,
         customer_id: Uuid::now_v7(),
+        terms: None,
         details: OrderDetails::Booking {
             service_id: "haircut".to_owned(),
             service_name: "Стрижка".to_owned(),
@@ -334,6 +335,7 @@ async fn one_masters_slot_is_booked_once_even_by_simultaneous_commands() {
                     user_id: Uuid::now_v7(),
                     role: Role::Admin,
                 },
+                at: chrono::Utc::now(),
             },
             &who,
         )

@@ -267,6 +267,7 @@ async fn the_scheduler_expires_points_and_reminds_once() {
             accounts_expired: 0,
             booking_reminders: 1,
             ticket_reminders: 1,
+            holds_released: 0,
         }
     );
     let expected = vec![

@@ -100,6 +100,7 @@ async fn succeeded_payments_grant_packs_activate_plans_and_pay_orders_once() {
             OrderCommand::Place {
                 order_id: order,
                 customer_id: payer,
+                terms: None,
                 details: OrderDetails::Coursework(Coursework {
                     subject: "История".to_owned(),
                     work_type: "реферат".to_owned(),

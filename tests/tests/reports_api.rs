@@ -215,6 +215,7 @@ async fn free_slots_are_the_salon_day_without_the_masters_bookings() {
             OrderCommand::Place {
                 order_id: order,
                 customer_id: client_id.parse().expect("uuid"),
+                terms: None,
                 details: OrderDetails::Booking {
                     service_id: "haircut".to_owned(),
                     service_name: "Стрижка".to_owned(),

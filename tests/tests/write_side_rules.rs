@@ -253,10 +253,16 @@ async fn a_demoted_master_takes_no_booking_even_before_any_read_model_knows() {
             .expect_err("a demoted master takes no booking");
         assert_eq!(refused.field.as_deref(), Some("master_id"), "{refused:?}");
     }
-    // An executor's ten different hours at once are all booked; one hour once.
+    // An executor's five hours, each asked for twice at once (by ten customers, as
+    // one customer holds at most three unpaid bookings): each hour is booked once.
+    let mut customers = Vec::new();
+    for index in 0..10 {
+        customers.push(user(&app, 930_010 + index, Role::Client).await);
+    }
     let outcomes = ten_at_once(|index| {
         let core = core.clone();
         let order = booking(other.user_id, 7 + (index as u32 % 5));
+        let customer = customers[index];
         async move { core.place_order(customer, order, Utc::now()).await }
     })
     .await;

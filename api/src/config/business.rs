@@ -1,6 +1,6 @@
 //! What the businesses sell and reward: loyalty, referrals and allowances, the
-//! scheduler's reminders, credit packs and plans, the salon's services and hours, the
-//! shop's products, and the first owners.
+//! scheduler's reminders, credit packs and plans, the salon's services, hours and
+//! booking rules, the shop's products, and the first owners.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -9,6 +9,7 @@ use domain::catalogue::{
     Catalogue, CreditPack, Plan, Product, SalonHours, SalonService, Shopfront,
 };
 use domain::money::Money;
+use domain::order::BookingRules;
 use domain::programs::{Programs, Tier};
 use projections::scheduler::SchedulerSettings;
 use rust_decimal::Decimal;
@@ -323,6 +324,46 @@ pub(super) fn salon(get: &dyn Fn(&str) -> Option<String>) -> Result<SalonHours, 
         opens,
         closes,
         utc_offset,
+    })
+}
+
+/// The salon's booking rules: refunds of customers' cancellations (all up to
+/// `LEDGERBOT_SALON_FULL_REFUND_HOURS` before the slot, then
+/// `LEDGERBOT_SALON_LATE_REFUND_PERCENT`), how long an unpaid booking holds its slot
+/// and how many a customer may hold at once.
+pub(super) fn booking_rules(
+    get: &dyn Fn(&str) -> Option<String>,
+) -> Result<BookingRules, ConfigError> {
+    let defaults = BookingRules::default();
+    Ok(BookingRules {
+        full_refund_hours: ranged(
+            "LEDGERBOT_SALON_FULL_REFUND_HOURS",
+            get("LEDGERBOT_SALON_FULL_REFUND_HOURS"),
+            defaults.full_refund_hours,
+            0..=720,
+            "a number of hours from 0 (full refunds until the start) to 720",
+        )?,
+        late_refund_percent: ranged(
+            "LEDGERBOT_SALON_LATE_REFUND_PERCENT",
+            get("LEDGERBOT_SALON_LATE_REFUND_PERCENT"),
+            defaults.late_refund_percent,
+            0..=100,
+            "a percentage from 0 to 100",
+        )?,
+        unpaid_hold_minutes: ranged(
+            "LEDGERBOT_SALON_UNPAID_HOLD_MINUTES",
+            get("LEDGERBOT_SALON_UNPAID_HOLD_MINUTES"),
+            defaults.unpaid_hold_minutes,
+            1..=10_080,
+            "a number of minutes from 1 to 10080",
+        )?,
+        max_unpaid_bookings: ranged(
+            "LEDGERBOT_SALON_MAX_UNPAID_BOOKINGS",
+            get("LEDGERBOT_SALON_MAX_UNPAID_BOOKINGS"),
+            defaults.max_unpaid_bookings,
+            1..=100,
+            "a number of bookings from 1 to 100",
+        )?,
     })
 }
 

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use crate::http::limits::LimitSettings;
 use domain::catalogue::{Catalogue, SalonHours, Shopfront};
+use domain::order::BookingRules;
 use domain::programs::Programs;
 use projections::StreamSettings;
 use projections::relay::RelaySettings;
@@ -25,7 +26,9 @@ use projections::stream::MIN_DUPLICATE_WINDOW;
 
 pub use access::AuthSettings;
 use access::{auth, bot_username, cors_origins, limits};
-use business::{catalogue, owner_telegram_ids, programs, salon, scheduler, shopfront};
+use business::{
+    booking_rules, catalogue, owner_telegram_ids, programs, salon, scheduler, shopfront,
+};
 pub use infrastructure::{DatabaseSettings, LogFormat, LogSettings, NatsSettings};
 use infrastructure::{
     database_url, log_filter, log_format, nats_urls, stream_name, subject_prefix,
@@ -65,6 +68,10 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "LEDGERBOT_PLANS",
     "LEDGERBOT_SALON_HOURS",
     "LEDGERBOT_SALON_UTC_OFFSET",
+    "LEDGERBOT_SALON_FULL_REFUND_HOURS",
+    "LEDGERBOT_SALON_LATE_REFUND_PERCENT",
+    "LEDGERBOT_SALON_UNPAID_HOLD_MINUTES",
+    "LEDGERBOT_SALON_MAX_UNPAID_BOOKINGS",
     "LEDGERBOT_BOT_USERNAME",
     "LEDGERBOT_RATE_LIMIT_PER_USER",
     "LEDGERBOT_RATE_LIMIT_PER_IP",
@@ -108,6 +115,8 @@ pub struct Settings {
     pub catalogue: Catalogue,
     /// When the salon takes bookings.
     pub salon: SalonHours,
+    /// Refunds of customers' cancellations, the unpaid hold, the unpaid-bookings limit.
+    pub booking_rules: BookingRules,
     /// The salon's services and the shop's products, with their prices.
     pub shopfront: Shopfront,
     /// The bot's @username (without the @), for t.me links.
@@ -231,6 +240,7 @@ impl Settings {
             auth: auth(&get)?,
             catalogue: catalogue(&get)?,
             salon: salon(&get)?,
+            booking_rules: booking_rules(&get)?,
             shopfront: shopfront(&get)?,
             bot_username: bot_username(get("LEDGERBOT_BOT_USERNAME"))?,
             limits: limits(&get)?,

@@ -15,6 +15,7 @@ pub fn effective_settings(settings: &Settings) -> Vec<(&'static str, String)> {
     let programs = &settings.programs;
     let payments = &settings.payments;
     let salon = &settings.salon;
+    let rules = &settings.booking_rules;
     let limits = &settings.limits;
     let auth = &settings.auth;
     vec![
@@ -161,6 +162,22 @@ pub fn effective_settings(settings: &Settings) -> Vec<(&'static str, String)> {
             ),
         ),
         ("LEDGERBOT_SALON_UTC_OFFSET", salon.utc_offset.to_string()),
+        (
+            "LEDGERBOT_SALON_FULL_REFUND_HOURS",
+            rules.full_refund_hours.to_string(),
+        ),
+        (
+            "LEDGERBOT_SALON_LATE_REFUND_PERCENT",
+            rules.late_refund_percent.to_string(),
+        ),
+        (
+            "LEDGERBOT_SALON_UNPAID_HOLD_MINUTES",
+            rules.unpaid_hold_minutes.to_string(),
+        ),
+        (
+            "LEDGERBOT_SALON_MAX_UNPAID_BOOKINGS",
+            rules.max_unpaid_bookings.to_string(),
+        ),
         (
             "LEDGERBOT_BOT_USERNAME",
             optional(settings.bot_username.as_deref()),

@@ -235,3 +235,42 @@ fn init_data_is_good_for_an_hour_unless_configured() {
     let error = settings(&[("LEDGERBOT_INIT_DATA_MAX_AGE_SECS", "30")]).expect_err("too short");
     assert_eq!(error.variable, "LEDGERBOT_INIT_DATA_MAX_AGE_SECS");
 }
+
+#[test]
+fn booking_rules_are_read_and_checked() {
+    assert_eq!(
+        settings(&[]).expect("defaults").booking_rules,
+        domain::order::BookingRules {
+            full_refund_hours: 24,
+            late_refund_percent: 50,
+            unpaid_hold_minutes: 15,
+            max_unpaid_bookings: 3,
+        }
+    );
+    let read = settings(&[
+        ("LEDGERBOT_SALON_FULL_REFUND_HOURS", "48"),
+        ("LEDGERBOT_SALON_LATE_REFUND_PERCENT", "30"),
+        ("LEDGERBOT_SALON_UNPAID_HOLD_MINUTES", "20"),
+        ("LEDGERBOT_SALON_MAX_UNPAID_BOOKINGS", "1"),
+    ])
+    .expect("valid rules");
+    assert_eq!(
+        read.booking_rules,
+        domain::order::BookingRules {
+            full_refund_hours: 48,
+            late_refund_percent: 30,
+            unpaid_hold_minutes: 20,
+            max_unpaid_bookings: 1,
+        }
+    );
+    for (variable, bad) in [
+        ("LEDGERBOT_SALON_FULL_REFUND_HOURS", "-1"),
+        ("LEDGERBOT_SALON_LATE_REFUND_PERCENT", "101"),
+        ("LEDGERBOT_SALON_UNPAID_HOLD_MINUTES", "0"),
+        ("LEDGERBOT_SALON_MAX_UNPAID_BOOKINGS", "0"),
+        ("LEDGERBOT_SALON_MAX_UNPAID_BOOKINGS", "many"),
+    ] {
+        let error = settings(&[(variable, bad)]).expect_err(bad);
+        assert_eq!(error.variable, variable, "{bad}");
+    }
+}

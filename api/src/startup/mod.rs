@@ -281,6 +281,7 @@ pub fn core_over(pool: PgPool, settings: &Settings, payments: &PaymentGateway) -
             catalogue: settings.catalogue.clone(),
             shopfront: settings.shopfront.clone(),
             salon: settings.salon,
+            booking_rules: settings.booking_rules,
         },
         Arc::new(payments.client.clone()),
         payments.rules.clone(),

@@ -325,7 +325,11 @@ where
                 match (code.as_deref(), refusal) {
                     // A rule of the store named by a trigger, before the events' key.
                     (_, Some(refusal)) => Err(AggregateError::UserError(refusal)),
-                    (Some("23505"), _) => Err(AggregateError::AggregateConflict),
+                    // Another writer got there first, or Postgres chose this one as
+                    // a deadlock's or a serialization failure's victim: run it again.
+                    (Some("23505" | "40P01" | "40001"), _) => {
+                        Err(AggregateError::AggregateConflict)
+                    }
                     _ => Err(AggregateError::DatabaseConnectionError(Box::new(error))),
                 }
             }

@@ -5,23 +5,23 @@ use uuid::Uuid;
 
 use super::transitions::{self, Step};
 use super::{
-    Actor, Kind, OrderCommand, OrderDetails, OrderError, OrderEvent, OrderRefund, OrderServices,
+    Actor, BookingTerms, Kind, OrderCommand, OrderDetails, OrderError, OrderEvent, OrderServices,
     OrderStatus, Slot,
 };
 use crate::money::Money;
 use crate::permissions::{Action, Role, is_allowed};
 
-const MAX_TEXT: usize = 2_000;
+pub(super) const MAX_TEXT: usize = 2_000;
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {
-    status: OrderStatus,
-    order_id: Option<Uuid>,
+    pub(super) status: OrderStatus,
+    pub(super) order_id: Option<Uuid>,
     customer_id: Option<Uuid>,
     details: Option<OrderDetails>,
     /// What is due: the quoted price, the shop total, the booking price.
     price: Option<Money>,
-    payment: Option<(Uuid, Money)>,
+    pub(super) payment: Option<(Uuid, Money)>,
     executor_id: Option<Uuid>,
     revisions_used: u8,
     reviewed: bool,
@@ -30,16 +30,19 @@ pub struct Order {
     refunds: std::collections::BTreeSet<String>,
     /// What those refunds gave back.
     #[serde(default)]
-    refunded: Money,
+    pub(super) refunded: Money,
     /// The payment the order waits for (started, not yet paid or released).
     #[serde(default)]
     open_payment: Option<Uuid>,
     /// Payments released: they will never pay, so none is opened again.
     #[serde(default)]
     released_payments: std::collections::BTreeSet<Uuid>,
+    /// A booking's terms (see `booking_rules`).
+    #[serde(default)]
+    pub(super) terms: Option<BookingTerms>,
 }
 
-fn text(
+pub(super) fn text(
     field: &'static str,
     value: &str,
     max: usize,
@@ -70,11 +73,11 @@ fn allowed(by: Actor, action: Action, what: &'static str) -> Result<(), OrderErr
     }
 }
 
-fn is_manager(by: Actor) -> bool {
+pub(super) fn is_manager(by: Actor) -> bool {
     matches!(by.role, Role::Admin | Role::Owner)
 }
 
-fn check_slot(slot: &Slot) -> Result<(), OrderError> {
+pub(super) fn check_slot(slot: &Slot) -> Result<(), OrderError> {
     if slot.end <= slot.start {
         return Err(OrderError::Invalid {
             field: "slot",
@@ -143,7 +146,7 @@ impl Order {
         self.open_payment
     }
 
-    fn is_customer(&self, by: Actor) -> bool {
+    pub(super) fn is_customer(&self, by: Actor) -> bool {
         Some(by.user_id) == self.customer_id
     }
 
@@ -163,7 +166,7 @@ impl Order {
         }
     }
 
-    fn booking(&self) -> Option<(Uuid, &Slot)> {
+    pub(super) fn booking(&self) -> Option<(Uuid, &Slot)> {
         match &self.details {
             Some(OrderDetails::Booking {
                 master_id, slot, ..
@@ -210,7 +213,7 @@ impl Order {
         }])
     }
 
-    async fn slot_free(
+    pub(super) async fn slot_free(
         services: &OrderServices,
         master_id: Uuid,
         slot: &Slot,
@@ -228,6 +231,7 @@ impl Order {
         order_id: Uuid,
         customer_id: Uuid,
         details: OrderDetails,
+        terms: Option<BookingTerms>,
         services: &OrderServices,
     ) -> Result<Vec<OrderEvent>, OrderError> {
         if self.status != OrderStatus::New {
@@ -313,10 +317,18 @@ impl Order {
                 }
             }
         };
+        let terms = terms.filter(|_| details.kind() == Kind::Booking);
+        if terms.is_some_and(|terms| terms.late_refund_percent > 100) {
+            return Err(OrderError::Invalid {
+                field: "terms",
+                rule: "a refund percentage of at most 100",
+            });
+        }
         Ok(vec![OrderEvent::OrderPlaced {
             order_id,
             customer_id,
             details,
+            terms,
         }])
     }
 
@@ -331,7 +343,12 @@ impl Order {
                 order_id,
                 customer_id,
                 details,
-            } => return self.place(order_id, customer_id, details, services).await,
+                terms,
+            } => {
+                return self
+                    .place(order_id, customer_id, details, terms, services)
+                    .await;
+            }
             other => other,
         };
         let Some(kind) = self.kind() else {
@@ -345,6 +362,7 @@ impl Order {
                 None => {}
             },
             C::Cancel { .. } if self.status == OrderStatus::Cancelled => return Ok(vec![]),
+            C::ReleaseUnpaidHold { at } => return self.release_unpaid_hold(*at),
             C::Review { .. } if self.reviewed => return Err(OrderError::AlreadyReviewed),
             C::RecordRefund {
                 payment_id,
@@ -401,7 +419,8 @@ impl Order {
             | C::AddInternalNote { .. }
             | C::RecordRefund { .. }
             | C::OpenPayment { .. }
-            | C::ReleasePayment { .. } => Ok(vec![]),
+            | C::ReleasePayment { .. }
+            | C::ReleaseUnpaidHold { .. } => Ok(vec![]),
             C::Quote { price, by } => {
                 allowed(by, Action::QuoteOrder, "quote prices")?;
                 positive("price", price)?;
@@ -499,32 +518,18 @@ impl Order {
                 }
                 Ok(vec![OrderEvent::OrderCompleted { by: by.user_id }])
             }
-            C::Cancel { reason, refund, by } => self.cancel(reason, refund, by),
-            C::Reschedule { slot, by } => {
-                if !self.is_customer(by) && !is_manager(by) {
-                    return Err(OrderError::NotTheCustomer("move the booking"));
-                }
-                check_slot(&slot)?;
-                let Some((master_id, current)) = self.booking() else {
-                    return Err(OrderError::NotPlaced);
-                };
-                if *current == slot {
-                    return Ok(vec![]);
-                }
-                // The price was for this long; a longer visit is a new booking.
-                if slot.end - slot.start != current.end - current.start {
-                    return Err(OrderError::Invalid {
-                        field: "slot",
-                        rule: "as long as the booked one",
-                    });
-                }
-                let order_id = self.order_id.ok_or(OrderError::NotPlaced)?;
-                Self::slot_free(services, master_id, &slot, order_id).await?;
-                Ok(vec![OrderEvent::BookingRescheduled {
-                    from: current.clone(),
-                    to: slot,
-                }])
-            }
+            C::Cancel {
+                reason,
+                refund,
+                by,
+                at,
+            } => self.cancel(reason, refund, by, at),
+            C::Reschedule {
+                slot,
+                by,
+                at,
+                reason,
+            } => self.reschedule(slot, by, at, reason, services).await,
             C::MarkNoShow { at, by } => {
                 if !is_manager(by) && !self.is_master(by) {
                     return Err(OrderError::NotAllowed(by.role, "mark no-shows"));
@@ -562,61 +567,6 @@ impl Order {
             }
         }
     }
-
-    fn cancel(
-        &self,
-        reason: String,
-        refund: Option<Money>,
-        by: Actor,
-    ) -> Result<Vec<OrderEvent>, OrderError> {
-        let before_work = matches!(
-            self.status,
-            OrderStatus::Placed
-                | OrderStatus::Quoted
-                | OrderStatus::AwaitingPayment
-                | OrderStatus::Booked
-        );
-        let customer_may = self.is_customer(by) && before_work;
-        if !customer_may && !is_allowed(by.role, Action::CancelAnyOrder) {
-            return Err(if self.is_customer(by) {
-                OrderError::WrongState {
-                    kind: self.kind().unwrap_or(Kind::Coursework),
-                    status: self.status,
-                    action: "be cancelled by the customer (ask support)",
-                }
-            } else {
-                OrderError::NotAllowed(by.role, "cancel others' orders")
-            });
-        }
-        text("reason", &reason, MAX_TEXT, "1 to 2,000 characters")?;
-        let staff_decides = is_allowed(by.role, Action::CancelAnyOrder);
-        // What was paid and not given back yet (earlier partial refunds count).
-        let payment = self.payment.map(|(payment_id, paid)| {
-            let left = paid.checked_sub(self.refunded).unwrap_or(Money::ZERO);
-            (payment_id, left)
-        });
-        let refund = match (payment, refund) {
-            (None, _) => None,
-            // A customer cancels before any work: what they paid goes back in full.
-            (Some(_), Some(_)) if !staff_decides => return Err(OrderError::RefundSetByCustomer),
-            (Some((_, left)), None) if left.is_zero() => None,
-            (Some((payment_id, left)), None) if !staff_decides => Some(OrderRefund {
-                payment_id,
-                amount: left,
-            }),
-            (Some((_, left)), None) => return Err(OrderError::RefundNotStated { paid: left }),
-            (Some((_, left)), Some(refund)) if refund > left => {
-                return Err(OrderError::RefundTooLarge { refund, paid: left });
-            }
-            (Some(_), Some(amount)) if amount.is_zero() => None,
-            (Some((payment_id, _)), Some(amount)) => Some(OrderRefund { payment_id, amount }),
-        };
-        Ok(vec![OrderEvent::OrderCancelled {
-            reason,
-            by: by.user_id,
-            refund,
-        }])
-    }
 }
 
 /// The state-machine step a command takes, and how a refusal words it; `None` for
@@ -644,7 +594,8 @@ fn step_of(command: &OrderCommand) -> Option<(Step, &'static str)> {
         | C::AddInternalNote { .. }
         | C::RecordRefund { .. }
         | C::OpenPayment { .. }
-        | C::ReleasePayment { .. } => return None,
+        | C::ReleasePayment { .. }
+        | C::ReleaseUnpaidHold { .. } => return None,
     })
 }
 
@@ -679,6 +630,7 @@ impl Aggregate for Order {
                 order_id,
                 customer_id,
                 details,
+                terms,
             } => {
                 self.status = match details.kind() {
                     Kind::Coursework => OrderStatus::Placed,
@@ -693,6 +645,7 @@ impl Aggregate for Order {
                 self.order_id = Some(order_id);
                 self.customer_id = Some(customer_id);
                 self.details = Some(details);
+                self.terms = terms;
             }
             E::PriceQuoted { price, .. } => {
                 self.price = Some(price);

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{OrderDetails, Slot};
+use super::{BookingTerms, OrderDetails, Slot};
 use crate::money::Money;
 
 /// Who issues an order command (the aggregate checks ownership with it).
@@ -10,11 +10,13 @@ pub use crate::permissions::Caller as Actor;
 #[derive(Debug, Clone, PartialEq)]
 pub enum OrderCommand {
     /// A new order. For a shop order the total is computed from the lines (the
-    /// `total` given in the details is ignored); for a booking the slot must be free.
+    /// `total` given in the details is ignored); for a booking the slot must be free,
+    /// and `terms` (ignored for other orders) are the booking rules it is made under.
     Place {
         order_id: Uuid,
         customer_id: Uuid,
         details: OrderDetails,
+        terms: Option<BookingTerms>,
     },
     /// Staff price a coursework brief (again, to change the price).
     Quote {
@@ -64,15 +66,25 @@ pub enum OrderCommand {
     Complete {
         by: Actor,
     },
-    /// `refund` says how much of what was paid goes back; required once paid.
+    /// `refund` says how much of what was paid goes back: staff state it once
+    /// paid, a customer's cancellation follows the booking's terms. `at`: now.
     Cancel {
         reason: String,
         refund: Option<Money>,
         by: Actor,
+        at: DateTime<Utc>,
     },
+    /// Moves a booking; after its start only managers may, giving a `reason`.
     Reschedule {
         slot: Slot,
         by: Actor,
+        at: DateTime<Utc>,
+        reason: Option<String>,
+    },
+    /// The scheduler: an unpaid booking whose hold has passed at `at` is cancelled
+    /// (its slot freed). A paid, cancelled or finished one is left as it is.
+    ReleaseUnpaidHold {
+        at: DateTime<Utc>,
     },
     MarkNoShow {
         at: DateTime<Utc>,

@@ -53,6 +53,16 @@ pub enum OrderError {
     PaymentOpen(uuid::Uuid),
     #[error("payment {0} was cancelled; start a new payment with a new key")]
     PaymentReleased(uuid::Uuid),
+    #[error(
+        "the booking's slot has started: it can no longer be {0} by the customer (ask the salon)"
+    )]
+    SlotStarted(&'static str),
+    #[error("the booking holds its slot unpaid until {0}")]
+    HoldNotExpired(chrono::DateTime<chrono::Utc>),
+    #[error(
+        "you already hold as many unpaid bookings as the salon allows: pay for one or cancel one, then book again"
+    )]
+    TooManyUnpaidBookings,
 }
 
 impl Refusal for OrderError {
@@ -60,6 +70,7 @@ impl Refusal for OrderError {
         match constraint {
             "booking_slots_no_overlap" => Some(OrderError::SlotTaken),
             "booking_master_is_executor" => Some(OrderError::NotAMaster),
+            "too_many_unpaid_bookings" => Some(OrderError::TooManyUnpaidBookings),
             _ => None,
         }
     }
@@ -82,6 +93,8 @@ impl Refusal for OrderError {
     fn code(&self) -> Option<&'static str> {
         match self {
             OrderError::PaymentOpen(_) => Some("payment_open"),
+            OrderError::SlotStarted(_) => Some("slot_started"),
+            OrderError::TooManyUnpaidBookings => Some("too_many_unpaid_bookings"),
             _ => None,
         }
     }
@@ -108,7 +121,10 @@ impl Refusal for OrderError {
             | OrderError::AlreadyReviewed
             | OrderError::NotThisOrdersPayment(_)
             | OrderError::PaymentOpen(_)
-            | OrderError::PaymentReleased(_) => ErrorKind::InvalidState,
+            | OrderError::PaymentReleased(_)
+            | OrderError::SlotStarted(_)
+            | OrderError::HoldNotExpired(_)
+            | OrderError::TooManyUnpaidBookings => ErrorKind::InvalidState,
         }
     }
 }

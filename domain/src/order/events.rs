@@ -128,6 +128,38 @@ pub struct OrderRefund {
     pub amount: Money,
 }
 
+/// The terms a booking was made under, recorded with it so that a later change of
+/// configuration never changes a booking already made: how long it holds its slot
+/// unpaid, how many unpaid bookings its customer may hold, and what a customer's
+/// cancellation gives back (see `booking_rules`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingTerms {
+    /// Unpaid until then, the booking holds its slot; the scheduler then releases it.
+    pub hold_until: DateTime<Utc>,
+    /// At most this many unpaid, not cancelled bookings per customer, this one
+    /// included (the store refuses one more: `too_many_unpaid_bookings`).
+    pub max_unpaid: u32,
+    /// A customer cancelling at least this many hours before the start gets back all
+    /// of what is left of the payment.
+    pub full_refund_hours: u32,
+    /// Later, but before the start, this percentage of what is left (rounded half up
+    /// to kopecks).
+    pub late_refund_percent: u8,
+}
+
+/// Who decided what a cancellation gives back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "decided_by", rename_all = "snake_case")]
+pub enum CancelDecision {
+    /// The customer cancelled: the rules gave back `percent` of what was left.
+    Policy { percent: u8 },
+    /// Staff chose the refund; `after_start` marks an override of the booking rules
+    /// (a booking cancelled once its slot had started).
+    Staff { after_start: bool },
+    /// The scheduler released a booking not paid within its hold.
+    HoldExpired,
+}
+
 /// Everything that happens to an order. Stored forever: fields are only added,
 /// never renamed; a change of meaning is a new version with an upcaster.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -136,6 +168,10 @@ pub enum OrderEvent {
         order_id: Uuid,
         customer_id: Uuid,
         details: OrderDetails,
+        /// A booking's terms (absent in bookings made before the booking rules, and
+        /// in other orders).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        terms: Option<BookingTerms>,
     },
     PriceQuoted {
         price: Money,
@@ -182,10 +218,22 @@ pub enum OrderEvent {
         by: Uuid,
         /// The payment to refund from, and how much of it goes back (none if unpaid).
         refund: Option<OrderRefund>,
+        /// Who decided the refund (absent in cancellations before the booking rules).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        decision: Option<CancelDecision>,
     },
     BookingRescheduled {
         from: Slot,
         to: Slot,
+        /// Who moved it (absent in moves before the booking rules).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<Uuid>,
+        /// Staff moved it once its slot had started: an override of the booking rules.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        after_start: bool,
+        /// Why (required for an override).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     NoShowMarked {
         by: Uuid,

@@ -120,6 +120,7 @@ fn coursework_placed() -> OrderEvent {
         order_id: id(ORDER),
         customer_id: id(CUSTOMER),
         details: OrderDetails::Coursework(brief()),
+        terms: None,
     }
 }
 
@@ -200,6 +201,7 @@ fn booked() -> OrderEvent {
         order_id: id(ORDER),
         customer_id: id(CUSTOMER),
         details: booking_details(slot(10, 11)),
+        terms: None,
     }
 }
 
@@ -233,6 +235,7 @@ fn shop_placed() -> OrderEvent {
         order_id: id(ORDER),
         customer_id: id(CUSTOMER),
         details: shop_details(Money::from_kopecks(104_850)),
+        terms: None,
     }
 }
 
@@ -339,6 +342,7 @@ async fn a_coursework_order_goes_from_brief_to_review() {
             order_id: id(ORDER),
             customer_id: id(CUSTOMER),
             details: OrderDetails::Coursework(brief()),
+            terms: None,
         })
         .await
         .then_expect_events(vec![coursework_placed()]);
@@ -583,12 +587,14 @@ async fn cancelling_says_what_happens_to_the_money() {
             reason: "Передумал".to_owned(),
             refund: None,
             by: customer(),
+            at: at(8),
         })
         .await
         .then_expect_events(vec![OrderEvent::OrderCancelled {
             reason: "Передумал".to_owned(),
             by: id(CUSTOMER),
             refund: None,
+            decision: Some(CancelDecision::Policy { percent: 100 }),
         }]);
     OrderTest::with(services())
         .given(coursework_until("started"))
@@ -596,6 +602,7 @@ async fn cancelling_says_what_happens_to_the_money() {
             reason: "Передумал".to_owned(),
             refund: None,
             by: customer(),
+            at: at(8),
         })
         .await
         .then_expect_error(OrderError::WrongState {
@@ -609,6 +616,7 @@ async fn cancelling_says_what_happens_to_the_money() {
             reason: "Исполнитель заболел".to_owned(),
             refund: None,
             by: admin(),
+            at: at(8),
         })
         .await
         .then_expect_error(OrderError::RefundNotStated { paid: rub(5_000) });
@@ -618,6 +626,7 @@ async fn cancelling_says_what_happens_to_the_money() {
             reason: "Исполнитель заболел".to_owned(),
             refund: Some(rub(6_000)),
             by: admin(),
+            at: at(8),
         })
         .await
         .then_expect_error(OrderError::RefundTooLarge {
@@ -630,6 +639,7 @@ async fn cancelling_says_what_happens_to_the_money() {
             reason: "Исполнитель заболел".to_owned(),
             refund: Some(rub(5_000)),
             by: admin(),
+            at: at(8),
         })
         .await
         .then_expect_events(vec![OrderEvent::OrderCancelled {
@@ -639,6 +649,7 @@ async fn cancelling_says_what_happens_to_the_money() {
                 payment_id: id(PAYMENT),
                 amount: rub(5_000),
             }),
+            decision: Some(CancelDecision::Staff { after_start: false }),
         }]);
     OrderTest::with(services())
         .given(coursework_until("completed"))
@@ -646,6 +657,7 @@ async fn cancelling_says_what_happens_to_the_money() {
             reason: "x".to_owned(),
             refund: Some(rub(1)),
             by: admin(),
+            at: at(8),
         })
         .await
         .then_expect_error(OrderError::WrongState {
@@ -659,6 +671,7 @@ async fn cancelling_says_what_happens_to_the_money() {
             reason: "x".to_owned(),
             refund: None,
             by: stranger(),
+            at: at(8),
         })
         .await
         .then_expect_error(OrderError::NotAllowed(
@@ -753,6 +766,7 @@ async fn a_shop_order_computes_its_total_and_goes_to_delivery() {
             order_id: id(ORDER),
             customer_id: id(CUSTOMER),
             details: shop_details(rub(1)),
+            terms: None,
         })
         .await
         .then_expect_events(vec![shop_placed()]);
@@ -821,6 +835,7 @@ async fn shop_lines_are_checked() {
             order_id: id(ORDER),
             customer_id: id(CUSTOMER),
             details,
+            terms: None,
         })
         .await
         .then_expect_error(OrderError::Invalid {
@@ -837,6 +852,7 @@ async fn shop_lines_are_checked() {
             order_id: id(ORDER),
             customer_id: id(CUSTOMER),
             details: free,
+            terms: None,
         })
         .await
         .then_expect_error(OrderError::Invalid {
@@ -867,6 +883,7 @@ async fn a_booking_needs_a_free_slot() {
             order_id: id(ORDER),
             customer_id: id(CUSTOMER),
             details: booking_details(slot(10, 11)),
+            terms: None,
         })
         .await
         .then_expect_events(vec![booked()]);
@@ -885,6 +902,7 @@ async fn a_booking_needs_a_free_slot() {
             order_id: id(ORDER),
             customer_id: id(CUSTOMER),
             details: booking_details(slot(10, 11)),
+            terms: None,
         })
         .await
         .then_expect_error(OrderError::SlotTaken);
@@ -894,6 +912,7 @@ async fn a_booking_needs_a_free_slot() {
             order_id: id(ORDER),
             customer_id: id(CUSTOMER),
             details: booking_details(slot(11, 10)),
+            terms: None,
         })
         .await
         .then_expect_error(OrderError::Invalid {
@@ -909,11 +928,16 @@ async fn a_booking_is_rescheduled_to_a_free_slot_only() {
         .when_async(OrderCommand::Reschedule {
             slot: slot(12, 13),
             by: customer(),
+            at: at(8),
+            reason: None,
         })
         .await
         .then_expect_events(vec![OrderEvent::BookingRescheduled {
             from: slot(10, 11),
             to: slot(12, 13),
+            by: Some(id(CUSTOMER)),
+            after_start: false,
+            reason: None,
         }]);
     let busy = services_with(vec![(id(MASTER), slot(12, 13), id(99))]);
     OrderTest::with(busy)
@@ -921,6 +945,8 @@ async fn a_booking_is_rescheduled_to_a_free_slot_only() {
         .when_async(OrderCommand::Reschedule {
             slot: slot(12, 13),
             by: customer(),
+            at: at(8),
+            reason: None,
         })
         .await
         .then_expect_error(OrderError::SlotTaken);
@@ -930,6 +956,8 @@ async fn a_booking_is_rescheduled_to_a_free_slot_only() {
         .when_async(OrderCommand::Reschedule {
             slot: slot(12, 15),
             by: customer(),
+            at: at(8),
+            reason: None,
         })
         .await
         .then_expect_error(OrderError::Invalid {
@@ -946,6 +974,8 @@ async fn a_booking_is_rescheduled_to_a_free_slot_only() {
                 end: at(11) + Duration::minutes(30),
             },
             by: admin(),
+            at: at(8),
+            reason: None,
         })
         .await
         .then_expect_events(vec![OrderEvent::BookingRescheduled {
@@ -954,6 +984,9 @@ async fn a_booking_is_rescheduled_to_a_free_slot_only() {
                 start: at(10) + Duration::minutes(30),
                 end: at(11) + Duration::minutes(30),
             },
+            by: Some(id(ADMIN)),
+            after_start: false,
+            reason: None,
         }]);
 }
 
@@ -999,12 +1032,14 @@ async fn a_booking_is_paid_completed_or_marked_as_a_no_show() {
             reason: "Не успеваю".to_owned(),
             refund: None,
             by: customer(),
+            at: at(8),
         })
         .await
         .then_expect_events(vec![OrderEvent::OrderCancelled {
             reason: "Не успеваю".to_owned(),
             by: id(CUSTOMER),
             refund: None,
+            decision: Some(CancelDecision::Policy { percent: 100 }),
         }]);
 }
 
@@ -1038,6 +1073,7 @@ async fn a_customer_cancelling_a_paid_booking_gets_it_all_back_and_cannot_choose
             reason: "Заболела".to_owned(),
             refund: None,
             by: customer(),
+            at: at(8),
         })
         .await
         .then_expect_events(vec![OrderEvent::OrderCancelled {
@@ -1047,6 +1083,7 @@ async fn a_customer_cancelling_a_paid_booking_gets_it_all_back_and_cannot_choose
                 payment_id: id(PAYMENT),
                 amount: rub(1_500),
             }),
+            decision: Some(CancelDecision::Policy { percent: 100 }),
         }]);
     OrderTest::with(services())
         .given(paid_booking)
@@ -1054,6 +1091,7 @@ async fn a_customer_cancelling_a_paid_booking_gets_it_all_back_and_cannot_choose
             reason: "Заболела".to_owned(),
             refund: Some(rub(100)),
             by: customer(),
+            at: at(8),
         })
         .await
         .then_expect_error(OrderError::RefundSetByCustomer);
@@ -1088,10 +1126,14 @@ fn every_event_variant_has_a_stable_json_shape() {
                 payment_id: id(PAYMENT),
                 amount: rub(5_000),
             }),
+            decision: None,
         },
         OrderEvent::BookingRescheduled {
             from: slot(10, 11),
             to: slot(12, 13),
+            by: None,
+            after_start: false,
+            reason: None,
         },
         OrderEvent::NoShowMarked { by: id(MASTER) },
         OrderEvent::OrderReviewed {
@@ -1114,6 +1156,49 @@ fn every_event_variant_has_a_stable_json_shape() {
         OrderEvent::PaymentReleased {
             payment_id: id(PAYMENT),
         },
+        // Added with the booking rules (optional fields, absent above).
+        OrderEvent::OrderPlaced {
+            order_id: id(ORDER),
+            customer_id: id(CUSTOMER),
+            details: booking_details(slot(10, 11)),
+            terms: Some(BookingTerms {
+                hold_until: at(8) + Duration::minutes(15),
+                max_unpaid: 3,
+                full_refund_hours: 24,
+                late_refund_percent: 50,
+            }),
+        },
+        OrderEvent::OrderCancelled {
+            reason: "Заболела".to_owned(),
+            by: id(CUSTOMER),
+            refund: Some(OrderRefund {
+                payment_id: id(PAYMENT),
+                amount: rub(750),
+            }),
+            decision: Some(CancelDecision::Policy { percent: 50 }),
+        },
+        OrderEvent::OrderCancelled {
+            reason: "Мастер заболел".to_owned(),
+            by: id(ADMIN),
+            refund: Some(OrderRefund {
+                payment_id: id(PAYMENT),
+                amount: rub(1_500),
+            }),
+            decision: Some(CancelDecision::Staff { after_start: true }),
+        },
+        OrderEvent::OrderCancelled {
+            reason: NOT_PAID_IN_TIME.to_owned(),
+            by: Uuid::nil(),
+            refund: None,
+            decision: Some(CancelDecision::HoldExpired),
+        },
+        OrderEvent::BookingRescheduled {
+            from: slot(10, 11),
+            to: slot(12, 13),
+            by: Some(id(ADMIN)),
+            after_start: true,
+            reason: Some("Клиентка опоздала".to_owned()),
+        },
     ];
     let typed: Vec<(String, String, &OrderEvent)> = events
         .iter()
@@ -1121,6 +1206,8 @@ fn every_event_variant_has_a_stable_json_shape() {
         .collect();
     insta::assert_json_snapshot!(typed);
 }
+
+mod rules;
 
 mod properties {
     use cqrs_es::Aggregate;
@@ -1171,6 +1258,7 @@ mod properties {
                 reason: "why".to_owned(),
                 refund: refund.then(|| rub(5_000)),
                 by,
+                at: at(8),
             }),
             (any_actor(), 0..7u8).prop_map(|(by, stars)| OrderCommand::Review {
                 stars,

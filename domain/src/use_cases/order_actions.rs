@@ -1,6 +1,7 @@
 //! Every step of an order's life after placing it. The Order aggregate decides who may
-//! and when; here the step is checked for what the aggregate cannot know (the salon's
-//! hours, the clock) and others' orders are not found.
+//! and when (the commands carry `now`, so it decides whether a booking's slot has
+//! started); here the step is checked for what the aggregate cannot know (the
+//! salon's hours) and others' orders are not found.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -44,9 +45,11 @@ pub enum OrderAction {
         reason: String,
         refund: Option<Money>,
     },
+    /// `reason`: required of staff moving a booking whose slot has started.
     Reschedule {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
+        reason: Option<String>,
     },
     NoShow,
     Review {
@@ -80,10 +83,17 @@ impl OrderAction {
             A::Accept => C::Accept { by },
             A::ConfirmDelivery => C::ConfirmDelivery { by },
             A::Complete => C::Complete { by },
-            A::Cancel { reason, refund } => C::Cancel { reason, refund, by },
-            A::Reschedule { start, end } => C::Reschedule {
+            A::Cancel { reason, refund } => C::Cancel {
+                reason,
+                refund,
+                by,
+                at: now,
+            },
+            A::Reschedule { start, end, reason } => C::Reschedule {
                 slot: Slot { start, end },
                 by,
+                at: now,
+                reason,
             },
             A::NoShow => C::MarkNoShow { at: now, by },
             A::Review { stars, text } => C::Review { stars, text, by },
@@ -102,7 +112,7 @@ impl Core {
         action: OrderAction,
         now: DateTime<Utc>,
     ) -> Result<Written, CommandError> {
-        if let OrderAction::Reschedule { start, end } = &action {
+        if let OrderAction::Reschedule { start, end, .. } = &action {
             if *start <= now {
                 return Err(CommandError::invalid("start", "a time in the future"));
             }

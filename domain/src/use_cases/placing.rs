@@ -1,7 +1,9 @@
 //! Placing an order of any of the three kinds. Bookings and shop orders are priced
 //! from the configured shopfront (the salon's services, the shop's products), never
-//! from the client. That a booking's master is an executor, and that the slot is
-//! free, the store decides with the booking's event.
+//! from the client. A booking is made under the configured booking rules (its
+//! terms: the unpaid hold, refunds, the unpaid-bookings limit). That a booking's
+//! master is an executor, that the slot is free and that the customer does not hold
+//! too many unpaid bookings, the store decides with the booking's event.
 
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
@@ -47,14 +49,17 @@ impl Core {
         now: DateTime<Utc>,
     ) -> Result<Written, CommandError> {
         caller.require(Action::PlaceOrder)?;
-        let details = match order {
-            NewOrder::Coursework(brief) => coursework(brief, now)?,
+        let (details, terms) = match order {
+            NewOrder::Coursework(brief) => (coursework(brief, now)?, None),
             NewOrder::Booking {
                 service_id,
                 master_id,
                 start,
-            } => self.booking(&service_id, master_id, start, now)?,
-            NewOrder::Shop { items, delivery } => self.shop(items, delivery)?,
+            } => (
+                self.booking(&service_id, master_id, start, now)?,
+                Some(self.offer.booking_rules.terms(now)),
+            ),
+            NewOrder::Shop { items, delivery } => (self.shop(items, delivery)?, None),
         };
         let order_id = Uuid::now_v7();
         let id = order_id.to_string();
@@ -67,6 +72,7 @@ impl Core {
                     order_id,
                     customer_id: caller.user_id,
                     details,
+                    terms,
                 },
                 &caller.context().at(now),
             )

@@ -3,7 +3,7 @@
 //! taken) and `rm_executor_workload` read `rm_orders`.
 
 use chrono::{DateTime, Utc};
-use domain::order::{OrderDetails, OrderEvent};
+use domain::order::{CancelDecision, OrderDetails, OrderEvent};
 use domain::wire::wire_name;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -208,7 +208,12 @@ async fn apply(
             booking_status(connection, id, at, "completed").await?;
             line(Some(by), "completed")
         }
-        E::OrderCancelled { reason, by, refund } => {
+        E::OrderCancelled {
+            reason,
+            by,
+            refund,
+            decision,
+        } => {
             // The refund is only asked for here; `RefundRecorded` counts the money back.
             let refunded = refund.map(|refund| refund.amount.amount());
             set("UPDATE rm_orders SET status = 'cancelled', cancelled_at = $2, updated_at = $2 WHERE order_id = $1")
@@ -218,9 +223,22 @@ async fn apply(
             let refund_note = refunded
                 .map(|amount| format!(", {amount} ₽ to refund"))
                 .unwrap_or_default();
-            line(Some(by), format!("cancelled: {reason}{refund_note}"))
+            let (actor, how) = match decision {
+                Some(CancelDecision::Staff { after_start: true }) => {
+                    (Some(by), "cancelled by staff after the slot started")
+                }
+                Some(CancelDecision::HoldExpired) => (None, "released"),
+                _ => (Some(by), "cancelled"),
+            };
+            line(actor, format!("{how}: {reason}{refund_note}"))
         }
-        E::BookingRescheduled { from, to } => {
+        E::BookingRescheduled {
+            from,
+            to,
+            by,
+            after_start,
+            reason,
+        } => {
             set("UPDATE rm_bookings SET starts_at = $3, ends_at = $4, updated_at = $2 WHERE order_id = $1")
                 .bind(to.start)
                 .bind(to.end)
@@ -229,10 +247,16 @@ async fn apply(
             set("UPDATE rm_orders SET updated_at = $2 WHERE order_id = $1")
                 .execute(&mut *connection)
                 .await?;
+            let override_note = match (after_start, reason) {
+                (true, Some(reason)) => format!(" after the slot started: {reason}"),
+                (true, None) => " after the slot started".to_owned(),
+                (false, Some(reason)) => format!(": {reason}"),
+                (false, None) => String::new(),
+            };
             line(
-                None,
+                by,
                 format!(
-                    "rescheduled from {} to {}",
+                    "rescheduled from {} to {}{override_note}",
                     from.start.format("%Y-%m-%d %H:%M UTC"),
                     to.start.format("%Y-%m-%d %H:%M UTC")
                 ),
