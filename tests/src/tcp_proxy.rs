@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::io::copy_bidirectional;
 use tokio::net::{TcpListener, TcpStream};
@@ -16,7 +16,6 @@ pub struct TcpProxy {
     pub address: SocketAddr,
     cut: Arc<AtomicBool>,
     generation: watch::Sender<u64>,
-    connections: Arc<AtomicU64>,
 }
 
 impl TcpProxy {
@@ -29,7 +28,6 @@ impl TcpProxy {
             address,
             cut: Arc::new(AtomicBool::new(false)),
             generation,
-            connections: Arc::new(AtomicU64::new(0)),
         };
         let accepting = proxy.clone();
         tokio::spawn(async move {
@@ -38,7 +36,6 @@ impl TcpProxy {
                     drop(client);
                     continue;
                 }
-                accepting.connections.fetch_add(1, Ordering::SeqCst);
                 let mut cut = accepting.generation.subscribe();
                 tokio::spawn(async move {
                     let Ok(mut server) = TcpStream::connect(target).await else {
@@ -62,10 +59,5 @@ impl TcpProxy {
 
     pub fn restore(&self) {
         self.cut.store(false, Ordering::SeqCst);
-    }
-
-    /// Connections accepted so far (not counting refused ones).
-    pub fn connections(&self) -> u64 {
-        self.connections.load(Ordering::SeqCst)
     }
 }

@@ -79,7 +79,7 @@ async fn count(context: &TestContext, sql: &str) -> i64 {
 }
 
 #[tokio::test]
-async fn postgres_going_away_while_reactions_run_parks_and_loses_nothing() {
+async fn postgres_going_away_while_reactions_run_parks_nothing_and_loses_nothing() {
     let context = TestContext::new().await;
     let target: SocketAddr = "127.0.0.1:5432".parse().expect("an address");
     let proxy = TcpProxy::start(target).await;
@@ -99,10 +99,18 @@ async fn postgres_going_away_while_reactions_run_parks_and_loses_nothing() {
     // Gone while those are on their way through the relay, the workers and the
     // reactions; more are paid meanwhile (the store itself is fine).
     proxy.cut();
+    let mut paid_during = Vec::new();
     for n in 10..20 {
-        paid_pack(&commands, n).await;
+        paid_during.push(paid_pack(&commands, n).await.1);
     }
     tokio::time::sleep(Duration::from_secs(5)).await;
+    let reached: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM rm_credit_balances WHERE account_id = ANY($1)")
+            .bind(paid_during.iter().map(Uuid::to_string).collect::<Vec<_>>())
+            .fetch_one(&context.pool)
+            .await
+            .expect("balances");
+    assert_eq!(reached, 0, "the app really lost its store");
     proxy.restore();
     assert!(
         eventually(Duration::from_secs(90), || async {
@@ -145,7 +153,6 @@ async fn postgres_going_away_while_reactions_run_parks_and_loses_nothing() {
     )
     .await;
     assert_eq!(granted, 20, "each pack granted exactly once");
-    assert!(proxy.connections() > 1, "the app reconnected");
     app.stop().await;
     context.cleanup().await;
 }

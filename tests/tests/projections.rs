@@ -375,7 +375,12 @@ async fn an_operator_lists_parked_events_and_applies_them_again_after_a_fix() {
     .await
     .expect("a constraint");
     let commands = domain::command::Commands::over(context.pool.clone());
-    for (account, amount) in [("big", 5_000), ("small", 5)] {
+    // The big account's first event is parked; its second applies past it.
+    for (account, amount, reference) in [
+        ("big", 5_000, "launch"),
+        ("small", 5, "launch"),
+        ("big", 1, "later"),
+    ] {
         commands
             .credits
             .execute(
@@ -383,7 +388,7 @@ async fn an_operator_lists_parked_events_and_applies_them_again_after_a_fix() {
                 domain::credit::CreditCommand::Grant {
                     amount,
                     reason: domain::credit::GrantReason::Promo,
-                    reference: "launch".into(),
+                    reference: reference.into(),
                     expires_at: None,
                 },
                 &domain::command::CommandContext::system("test"),
@@ -426,7 +431,10 @@ async fn an_operator_lists_parked_events_and_applies_them_again_after_a_fix() {
             .fetch_one(&context.pool)
             .await
             .expect("the balance");
-    assert_eq!(balance, 5_000);
+    assert_eq!(
+        balance, 5_001,
+        "both grants, the parked one applied after the other"
+    );
     let left = projections::worker::parked::list(&context.pool, None)
         .await
         .expect("parked");

@@ -174,11 +174,12 @@ impl Core {
         code: &str,
         who: &CommandContext,
     ) -> Result<usize, CommandError> {
-        let referrer: Option<Uuid> =
-            sqlx::query_scalar("SELECT user_id FROM user_directory WHERE referral_code = $1")
-                .bind(code)
-                .fetch_optional(self.pool())
-                .await?;
+        let referrer: Option<Uuid> = sqlx::query_scalar(
+            "SELECT user_id FROM user_directory WHERE referral_code = $1 ORDER BY user_id LIMIT 1",
+        )
+        .bind(code)
+        .fetch_optional(self.pool())
+        .await?;
         match referrer {
             Some(referrer_id) if referrer_id != user_id => Ok(self
                 .commands
