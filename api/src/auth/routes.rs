@@ -123,8 +123,9 @@ pub async fn telegram(
     tag = "auth",
     operation_id = "auth_refresh",
     summary = "Trade a refresh token for a new pair",
-    description = "The old refresh token stops working. Using a refresh token a second time \
-        revokes every token of its family.",
+    description = "The old refresh token stops working. Used again within 10 seconds (a \
+        client retrying a lost answer) it gives a sibling pair and the first sibling used wins; \
+        used again later, or a second sibling used, every token of its family is revoked.",
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new access token and refresh token", body = Session),

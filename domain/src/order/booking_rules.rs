@@ -57,10 +57,11 @@ impl Default for BookingRules {
 }
 
 impl BookingRules {
-    /// The terms of a booking placed at `now`.
-    pub fn terms(&self, now: DateTime<Utc>) -> BookingTerms {
+    /// The terms of a booking placed at `now` for a slot starting at `start`: the
+    /// hold never runs past the start.
+    pub fn terms(&self, now: DateTime<Utc>, start: DateTime<Utc>) -> BookingTerms {
         BookingTerms {
-            hold_until: now + Duration::minutes(i64::from(self.unpaid_hold_minutes)),
+            hold_until: (now + Duration::minutes(i64::from(self.unpaid_hold_minutes))).min(start),
             max_unpaid: self.max_unpaid_bookings,
             full_refund_hours: self.full_refund_hours,
             late_refund_percent: self.late_refund_percent,
@@ -83,10 +84,11 @@ impl BookingTerms {
     }
 }
 
-/// `percent` of `left`, rounded half up to kopecks (749.995 → 750.00).
+/// `percent` of `left`, rounded half up to kopecks (749.995 → 750.00); nothing if it
+/// cannot be worked out (it fails closed).
 pub fn refund_share(left: Money, percent: u8) -> Money {
     let share = left.amount() * Decimal::from(percent.min(100)) / Decimal::ONE_HUNDRED;
-    Money::rounded(share).map_or(left, |share| share.min(left))
+    Money::rounded(share).map_or(Money::ZERO, |share| share.min(left))
 }
 
 impl Order {
@@ -234,7 +236,13 @@ impl Order {
         let Some(terms) = self.terms else {
             return Ok(vec![]);
         };
-        if self.status != OrderStatus::Booked || self.payment.is_some() {
+        // A customer at the checkout keeps the slot until that payment is paid or
+        // released (an abandoned one is given up by reconciliation), then the
+        // scheduler's next round decides.
+        if self.status != OrderStatus::Booked
+            || self.payment.is_some()
+            || self.open_payment().is_some()
+        {
             return Ok(vec![]);
         }
         if at < terms.hold_until {

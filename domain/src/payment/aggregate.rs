@@ -240,7 +240,11 @@ impl Payment {
                 PaymentStatus::Pending => Ok(vec![PaymentEvent::PaymentCanceled { reason }]),
                 _ => Err(self.refuse("be cancelled")),
             },
-            PaymentCommand::RequestRefundOfRest { refund_id, up_to } => {
+            PaymentCommand::RequestRefundOfRest {
+                refund_id,
+                up_to,
+                share_percent,
+            } => {
                 if refund_id.trim().is_empty() {
                     return Err(PaymentError::Missing("refund id"));
                 }
@@ -250,7 +254,13 @@ impl Payment {
                 if self.status != PaymentStatus::Succeeded {
                     return Err(self.refuse("be refunded"));
                 }
-                let refundable = self.refundable();
+                let mut refundable = self.refundable();
+                if let Some(percent) = share_percent {
+                    let share = refundable.amount() * rust_decimal::Decimal::from(percent.min(100))
+                        / rust_decimal::Decimal::ONE_HUNDRED;
+                    refundable =
+                        Money::rounded(share).map_or(Money::ZERO, |share| share.min(refundable));
+                }
                 let amount = up_to.map_or(refundable, |cap| cap.min(refundable));
                 if amount.is_zero() {
                     return Ok(vec![]);

@@ -44,6 +44,9 @@ pub enum PaymentCommand {
     RequestRefundOfRest {
         refund_id: String,
         up_to: Option<Money>,
+        /// Only this percentage of what is left (rounded half up), for a refund
+        /// policy's share: a refund still pending is left out before the share.
+        share_percent: Option<u8>,
     },
     /// YooKassa's answer to a refund.
     RecordRefundResult {

@@ -554,3 +554,45 @@ proptest! {
         }
     }
 }
+
+#[tokio::test]
+async fn the_rest_is_decided_on_the_payments_own_state_pending_refunds_counted() {
+    // 499.00 paid, 199.00 pending.
+    let mut partly = vec![created(), recorded(), succeeded()];
+    partly.push(refund_requested("staff", 19_900));
+    let rest =
+        |up_to: Option<u64>, share_percent: Option<u8>| PaymentCommand::RequestRefundOfRest {
+            refund_id: "rest".to_owned(),
+            up_to: up_to.map(rub),
+            share_percent,
+        };
+    // All that is left, however much the caller thought was left.
+    PaymentTest::with(())
+        .given(partly.clone())
+        .when_async(rest(Some(49_900), None))
+        .await
+        .then_expect_events(vec![refund_requested("rest", 30_000)]);
+    // A policy's half of what is left (300.00), not of what the order had seen.
+    PaymentTest::with(())
+        .given(partly.clone())
+        .when_async(rest(Some(24_950), Some(50)))
+        .await
+        .then_expect_events(vec![refund_requested("rest", 15_000)]);
+    // Asked again: nothing more; nothing left: nothing at all.
+    let mut asked = partly.clone();
+    asked.push(refund_requested("rest", 30_000));
+    PaymentTest::with(())
+        .given(asked.clone())
+        .when_async(rest(None, None))
+        .await
+        .then_expect_events(vec![]);
+    PaymentTest::with(())
+        .given(asked)
+        .when_async(PaymentCommand::RequestRefundOfRest {
+            refund_id: "another".to_owned(),
+            up_to: None,
+            share_percent: None,
+        })
+        .await
+        .then_expect_events(vec![]);
+}

@@ -57,7 +57,7 @@ impl Core {
                 start,
             } => (
                 self.booking(&service_id, master_id, start, now)?,
-                Some(self.offer.booking_rules.terms(now)),
+                Some(self.offer.booking_rules.terms(now, start)),
             ),
             NewOrder::Shop { items, delivery } => (self.shop(items, delivery)?, None),
         };

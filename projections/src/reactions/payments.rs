@@ -111,6 +111,7 @@ impl PaymentReactions {
                 PaymentCommand::RequestRefundOfRest {
                     refund_id: returned_payment_refund_id(payment_id),
                     up_to: None,
+                    share_percent: None,
                 },
                 because,
             )

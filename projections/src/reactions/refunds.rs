@@ -16,7 +16,7 @@ use std::sync::Arc;
 use domain::command::{CommandContext, CommandError, Commands};
 use domain::credit::{CreditCommand, GrantReason};
 use domain::money::Money;
-use domain::order::{OrderCommand, OrderEvent, cancellation_refund_id};
+use domain::order::{CancelDecision, OrderCommand, OrderEvent, cancellation_refund_id};
 use domain::payment::{PaymentCommand, PaymentEvent, PaymentPurpose, PaymentStatus};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -51,8 +51,17 @@ impl RefundReactions {
         event: &EventEnvelope,
         because: &CommandContext,
     ) -> Result<(), ApplyError> {
-        let OrderEvent::OrderCancelled { refund, .. } = event.decode::<OrderEvent>()? else {
+        let OrderEvent::OrderCancelled {
+            refund, decision, ..
+        } = event.decode::<OrderEvent>()?
+        else {
             return Ok(());
+        };
+        // A policy's share is taken of what the payment has left, pending refunds
+        // counted, not of what the order had seen.
+        let share_percent = match decision {
+            Some(CancelDecision::Policy { percent }) if percent < 100 => Some(percent),
+            _ => None,
         };
         let order_id = event.aggregate_uuid()?;
         self.cancel_open_payment(order_id, because).await?;
@@ -68,6 +77,7 @@ impl RefundReactions {
                 PaymentCommand::RequestRefundOfRest {
                     refund_id: cancellation_refund_id(order_id),
                     up_to: Some(refund.amount),
+                    share_percent,
                 },
                 because,
             )

@@ -4,7 +4,7 @@
 use super::*;
 
 fn terms() -> BookingTerms {
-    BookingRules::default().terms(at(8))
+    BookingRules::default().terms(at(8), at(10))
 }
 
 /// A booking of 10:00–11:00 made at 08:00 under the default rules (hold until 08:15,
@@ -290,6 +290,8 @@ async fn an_unpaid_booking_is_released_once_its_hold_has_passed() {
             cancelled(CUSTOMER, None, CancelDecision::Policy { percent: 100 }),
         ],
         vec![booked()],
+        // At the checkout when the hold ran out: kept until that payment ends.
+        vec![booked_under_rules(), opened(PAYMENT)],
     ] {
         OrderTest::with(services())
             .given(history)
@@ -297,6 +299,25 @@ async fn an_unpaid_booking_is_released_once_its_hold_has_passed() {
             .await
             .then_expect_events(vec![]);
     }
+}
+
+#[test]
+fn a_hold_never_runs_past_the_slot_start() {
+    let soon = BookingRules::default().terms(at(8), at(8) + minutes(5));
+    assert_eq!(soon.hold_until, at(8) + minutes(5));
+    assert_eq!(terms().hold_until, at(8) + minutes(15));
+}
+
+#[test]
+fn a_share_is_rounded_half_up_within_what_is_left() {
+    assert_eq!(
+        refund_share(Money::from_kopecks(150_000), 50),
+        Money::from_kopecks(75_000)
+    );
+    assert_eq!(
+        refund_share(Money::from_kopecks(1), 50),
+        Money::from_kopecks(1)
+    );
 }
 
 #[tokio::test]

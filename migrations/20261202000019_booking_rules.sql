@@ -23,21 +23,27 @@ CREATE TABLE unpaid_bookings
     order_id    text NOT NULL PRIMARY KEY,
     customer_id uuid NOT NULL,
     -- when the scheduler releases it; NULL for bookings made before the rules
-    -- (they count against the limit, and are never released)
-    hold_until  timestamptz
+    -- (never released by it)
+    hold_until  timestamptz,
+    -- the slot's end: a booking whose slot is over no longer counts against the limit
+    -- (one never marked completed or a no-show would otherwise count for ever)
+    slot_end    timestamptz
 );
 
 CREATE INDEX unpaid_bookings_customer_idx ON unpaid_bookings (customer_id);
 CREATE INDEX unpaid_bookings_hold_idx ON unpaid_bookings (hold_until) WHERE hold_until IS NOT NULL;
 
-INSERT INTO unpaid_bookings (order_id, customer_id, hold_until)
+-- Only bookings still to come: one whose slot is over holds nothing.
+INSERT INTO unpaid_bookings (order_id, customer_id, hold_until, slot_end)
 SELECT placed.aggregate_id,
        (placed.payload -> 'OrderPlaced' ->> 'customer_id')::uuid,
-       (placed.payload -> 'OrderPlaced' -> 'terms' ->> 'hold_until')::timestamptz
+       (placed.payload -> 'OrderPlaced' -> 'terms' ->> 'hold_until')::timestamptz,
+       (placed.payload -> 'OrderPlaced' -> 'details' -> 'slot' ->> 'end')::timestamptz
 FROM events placed
 WHERE placed.aggregate_type = 'Order'
   AND placed.event_type = 'OrderPlaced'
   AND placed.payload -> 'OrderPlaced' -> 'details' ->> 'kind' = 'booking'
+  AND (placed.payload -> 'OrderPlaced' -> 'details' -> 'slot' ->> 'end')::timestamptz > now()
   AND NOT EXISTS (SELECT 1
                   FROM events later
                   WHERE later.aggregate_type = 'Order'
@@ -66,15 +72,21 @@ BEGIN
             -- counts with the first committed (READ COMMITTED: the count below takes
             -- its snapshot after the lock is granted).
             PERFORM pg_advisory_xact_lock(hashtextextended('unpaid_bookings:' || customer::text, 0));
-            SELECT count(*) INTO held FROM unpaid_bookings WHERE customer_id = customer;
+            SELECT count(*) INTO held FROM unpaid_bookings
+            WHERE customer_id = customer AND (slot_end IS NULL OR slot_end > now());
             IF held >= limit_of THEN
                 RAISE EXCEPTION 'the customer % already holds % unpaid bookings', customer, held
                     USING ERRCODE = 'check_violation', CONSTRAINT = 'too_many_unpaid_bookings';
             END IF;
         END IF;
-        INSERT INTO unpaid_bookings (order_id, customer_id, hold_until)
-        VALUES (NEW.aggregate_id, customer, (body -> 'terms' ->> 'hold_until')::timestamptz)
+        INSERT INTO unpaid_bookings (order_id, customer_id, hold_until, slot_end)
+        VALUES (NEW.aggregate_id, customer, (body -> 'terms' ->> 'hold_until')::timestamptz,
+                (body -> 'details' -> 'slot' ->> 'end')::timestamptz)
         ON CONFLICT (order_id) DO NOTHING;
+    ELSIF NEW.event_type = 'BookingRescheduled' THEN
+        UPDATE unpaid_bookings
+        SET slot_end = (NEW.payload -> 'BookingRescheduled' -> 'to' ->> 'end')::timestamptz
+        WHERE order_id = NEW.aggregate_id;
     ELSE
         DELETE FROM unpaid_bookings WHERE order_id = NEW.aggregate_id;
     END IF;
@@ -91,5 +103,6 @@ CREATE TRIGGER events_booking_holds
     ON events
     FOR EACH ROW
     WHEN (NEW.aggregate_type = 'Order'
-        AND NEW.event_type IN ('OrderPlaced', 'OrderPaid', 'OrderCancelled', 'OrderCompleted', 'NoShowMarked'))
+        AND NEW.event_type IN ('OrderPlaced', 'OrderPaid', 'OrderCancelled', 'OrderCompleted', 'NoShowMarked',
+                               'BookingRescheduled'))
 EXECUTE FUNCTION events_keep_unpaid_bookings();
