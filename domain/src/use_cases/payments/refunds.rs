@@ -83,7 +83,8 @@ impl Core {
             }
         };
         let refund_id = format!("refund-{key}");
-        self.commands
+        let requested = self
+            .commands
             .payments
             .execute(
                 &id,
@@ -94,9 +95,18 @@ impl Core {
                 &caller.context(),
             )
             .await?;
+        // A repeat of a refund that has its result: nothing to ask.
+        let (payment, _) = self.commands.payments.load(&id).await?;
+        let settled = requested.events.is_empty() && payment.pending_refund(&refund_id).is_none();
         // Asked at once, under the call's lease, so the refund calls loop does not ask
         // at the same time; taken already, it is on its way.
-        let state = match self.lease_refund_call(payment_id, &refund_id).await? {
+        let leased = if settled {
+            None
+        } else {
+            self.lease_refund_call(payment_id, &refund_id).await?
+        };
+        let state = match leased {
+            None if settled => RefundState::Settled,
             None => RefundState::Pending,
             Some(call) => match self
                 .make_refund_call(&call, &super::RefundCallPauses::default())
