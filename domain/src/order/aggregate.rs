@@ -40,6 +40,9 @@ pub struct Order {
     /// A booking's terms (see `booking_rules`).
     #[serde(default)]
     pub(super) terms: Option<BookingTerms>,
+    /// The customer moved the booking inside the refund policy's late window.
+    #[serde(default)]
+    pub(super) moved_late: bool,
 }
 
 pub(super) fn text(
@@ -672,10 +675,11 @@ impl Aggregate for Order {
             E::DeliveryConfirmed { .. } => self.status = OrderStatus::Delivered,
             E::OrderCompleted { .. } => self.status = OrderStatus::Completed,
             E::OrderCancelled { .. } => self.status = OrderStatus::Cancelled,
-            E::BookingRescheduled { to, .. } => {
+            E::BookingRescheduled { to, late, .. } => {
                 if let Some(OrderDetails::Booking { slot, .. }) = &mut self.details {
                     *slot = to;
                 }
+                self.moved_late |= late;
             }
             E::NoShowMarked { .. } => self.status = OrderStatus::NoShow,
             E::OrderReviewed { .. } => self.reviewed = true,

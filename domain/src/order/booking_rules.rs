@@ -153,6 +153,10 @@ impl Order {
             }
             // Before any work, or before the slot: the rules say how much goes back.
             let percent = match (start, self.terms) {
+                // Moved late once: never more than the late share.
+                (Some(start), Some(terms)) if self.moved_late => terms
+                    .refund_percent(start, at)
+                    .min(terms.late_refund_percent.min(100)),
                 (Some(start), Some(terms)) => terms.refund_percent(start, at),
                 _ => 100,
             };
@@ -218,12 +222,17 @@ impl Order {
         }
         let order_id = self.order_id.ok_or(OrderError::NotPlaced)?;
         Self::slot_free(services, master_id, &slot, order_id).await?;
+        let late = !manager
+            && self
+                .terms
+                .is_some_and(|terms| terms.refund_percent(current.start, at) < 100);
         Ok(vec![OrderEvent::BookingRescheduled {
             from: current.clone(),
             to: slot,
             by: Some(by.user_id),
             after_start,
             reason,
+            late,
         }])
     }
 

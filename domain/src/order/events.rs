@@ -234,6 +234,10 @@ pub enum OrderEvent {
         /// Why (required for an override).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+        /// The customer moved it inside the refund policy's late window: cancelling it
+        /// later refunds at most the late share, however far out the new slot is.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        late: bool,
     },
     NoShowMarked {
         by: Uuid,

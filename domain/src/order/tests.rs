@@ -938,6 +938,7 @@ async fn a_booking_is_rescheduled_to_a_free_slot_only() {
             by: Some(id(CUSTOMER)),
             after_start: false,
             reason: None,
+            late: false,
         }]);
     let busy = services_with(vec![(id(MASTER), slot(12, 13), id(99))]);
     OrderTest::with(busy)
@@ -987,6 +988,7 @@ async fn a_booking_is_rescheduled_to_a_free_slot_only() {
             by: Some(id(ADMIN)),
             after_start: false,
             reason: None,
+            late: false,
         }]);
 }
 
@@ -1134,6 +1136,7 @@ fn every_event_variant_has_a_stable_json_shape() {
             by: None,
             after_start: false,
             reason: None,
+            late: false,
         },
         OrderEvent::NoShowMarked { by: id(MASTER) },
         OrderEvent::OrderReviewed {
@@ -1198,6 +1201,7 @@ fn every_event_variant_has_a_stable_json_shape() {
             by: Some(id(ADMIN)),
             after_start: true,
             reason: Some("Клиентка опоздала".to_owned()),
+            late: false,
         },
     ];
     let typed: Vec<(String, String, &OrderEvent)> = events

@@ -223,10 +223,24 @@ async fn a_customer_moves_a_booking_until_its_start_and_staff_after_it_with_a_re
         by: Some(id(by)),
         after_start,
         reason: reason.map(str::to_owned),
+        late: false,
     };
     OrderTest::with(services())
         .given(paid_booking())
         .when_async(reschedule(customer(), at(10) - minutes(1), None))
+        .await
+        .then_expect_events(vec![OrderEvent::BookingRescheduled {
+            from: slot(10, 11),
+            to: slot(12, 13),
+            by: Some(id(CUSTOMER)),
+            after_start: false,
+            reason: None,
+            late: true,
+        }]);
+    // Early enough for a full refund: not a late move.
+    OrderTest::with(services())
+        .given(paid_booking())
+        .when_async(reschedule(customer(), at(10) - Duration::hours(24), None))
         .await
         .then_expect_events(vec![moved(CUSTOMER, false, None)]);
     OrderTest::with(services())
@@ -261,6 +275,32 @@ async fn a_customer_moves_a_booking_until_its_start_and_staff_after_it_with_a_re
             field: "slot",
             rule: "a start in the future",
         });
+}
+
+#[tokio::test]
+async fn a_booking_moved_late_refunds_at_most_the_late_share_however_far_it_went() {
+    let far = Slot {
+        start: at(10) + Duration::days(3),
+        end: at(11) + Duration::days(3),
+    };
+    let mut history = paid_booking();
+    history.push(OrderEvent::BookingRescheduled {
+        from: slot(10, 11),
+        to: far,
+        by: Some(id(CUSTOMER)),
+        after_start: false,
+        reason: None,
+        late: true,
+    });
+    OrderTest::with(services())
+        .given(history)
+        .when_async(cancel(customer(), at(10), None))
+        .await
+        .then_expect_events(vec![cancelled(
+            CUSTOMER,
+            Some(rub(750)),
+            CancelDecision::Policy { percent: 50 },
+        )]);
 }
 
 #[tokio::test]

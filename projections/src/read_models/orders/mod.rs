@@ -238,6 +238,7 @@ async fn apply(
             by,
             after_start,
             reason,
+            ..
         } => {
             set("UPDATE rm_bookings SET starts_at = $3, ends_at = $4, updated_at = $2 WHERE order_id = $1")
                 .bind(to.start)
