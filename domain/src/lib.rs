@@ -9,6 +9,7 @@
 //! are the write side every entry point calls (sign-in, placing, paying, refunds,
 //! role changes …), with ports for outside services; they read no read model.
 
+pub mod backoff;
 pub mod catalogue;
 pub mod command;
 pub mod credit;

@@ -183,3 +183,8 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Waits until `check` holds (within `limit`), failing the test with `what` if it never does.
+pub async fn settles(what: &str, limit: Duration, check: impl AsyncFn() -> bool) {
+    assert!(eventually(limit, || check()).await, "{what}");
+}

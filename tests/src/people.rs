@@ -6,6 +6,7 @@ use domain::permissions::{Caller, Role};
 use domain::use_cases::Core;
 use domain::use_cases::identity::TelegramProfile;
 use domain::use_cases::users::UserChange;
+use uuid::Uuid;
 
 /// What Telegram would say about `name` with Telegram id `id`.
 pub fn telegram(id: i64, name: &str) -> TelegramProfile {
@@ -49,4 +50,11 @@ pub async fn promoted(core: &Core, owner: Caller, caller: Caller, role: Role) ->
 pub async fn staff(core: &Core, owner: Caller, id: i64, name: &str, role: Role) -> Caller {
     let caller = signed_in(core, id, name).await;
     promoted(core, owner, caller, role).await
+}
+
+/// A user registered straight in the store with `role` (no sign-in, no read model).
+pub async fn registered_caller(core: &Core, telegram_id: i64, role: Role) -> Caller {
+    let id = Uuid::now_v7();
+    crate::history::registered(&core.commands, id, telegram_id, "Тест", role).await;
+    Caller::new(id, role)
 }

@@ -23,7 +23,6 @@ use serde_json::{Value, json};
 use tests::TestContext;
 use tests::api_client::{error_code, post_with, settings, signed_in, signed_in_as};
 use tests::app::{TestApp, spawn_app};
-use tests::history::registered;
 use uuid::Uuid;
 
 /// The use cases only: no relay, no workers (so no scheduler runs on its own).
@@ -33,9 +32,7 @@ const WRITE_SIDE_ONLY: Parts = Parts {
 };
 
 async fn user(app: &TestApp, telegram_id: i64, role: Role) -> Caller {
-    let id = Uuid::now_v7();
-    registered(&app.state.core.commands, id, telegram_id, "Тест", role).await;
-    Caller::new(id, role)
+    tests::people::registered_caller(&app.state.core, telegram_id, role).await
 }
 
 /// `hour`:00 UTC (the salon, at +03:00, opens at 07:00 UTC), `days` from today.

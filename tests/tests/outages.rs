@@ -20,7 +20,7 @@ use tests::api_client::{get_with, post_with, signed_in, signed_in_as};
 use tests::app::{LedgerbotProcess, spawn_app};
 use tests::tcp_proxy::TcpProxy;
 use tests::yookassa_fake::FakeYooKassa;
-use tests::{TestContext, eventually};
+use tests::{TestContext, eventually, settles};
 use uuid::Uuid;
 
 /// A credit pack of 300 paid at YooKassa (payment, payer), written straight to the
@@ -155,10 +155,6 @@ async fn postgres_going_away_while_reactions_run_parks_nothing_and_loses_nothing
     assert_eq!(granted, 20, "each pack granted exactly once");
     app.stop().await;
     context.cleanup().await;
-}
-
-async fn settles(what: &str, within: Duration, check: impl AsyncFn() -> bool) {
-    assert!(eventually(within, || check()).await, "{what}");
 }
 
 #[tokio::test]

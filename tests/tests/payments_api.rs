@@ -10,11 +10,11 @@ use api::startup::Parts;
 use domain::permissions::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tests::TestContext;
 use tests::api_client::{
     error_code, get_with, init_data, post, post_with, settings, sign_in, signed_in, signed_in_as,
 };
 use tests::app::{TestApp, spawn_app};
-use tests::{TestContext, eventually};
 
 /// The monthly allowance every new user gets (the default programme).
 const ALLOWANCE: i64 = 10;
@@ -46,10 +46,7 @@ async fn balance(app: &TestApp, token: &str) -> i64 {
 }
 
 async fn settles(what: &str, check: impl AsyncFn() -> bool) {
-    assert!(
-        eventually(Duration::from_secs(20), || check()).await,
-        "{what}"
-    );
+    tests::settles(what, Duration::from_secs(20), check).await;
 }
 
 #[tokio::test]

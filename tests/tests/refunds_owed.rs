@@ -10,18 +10,15 @@ use std::time::Duration;
 use domain::permissions::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use tests::TestContext;
 use tests::api_client::{get_with, post_with, signed_in, signed_in_as};
 use tests::app::TestApp;
 use tests::paying::{ShopOrder, live_app, paid_shop_order, pays, shop_order_with_payment};
-use tests::{TestContext, eventually};
 
 const LOOPBACK: &str = "127.0.0.1/32,::1";
 
 async fn settles(what: &str, check: impl AsyncFn() -> bool) {
-    assert!(
-        eventually(Duration::from_secs(30), || check()).await,
-        "{what}"
-    );
+    tests::settles(what, Duration::from_secs(30), check).await;
 }
 
 async fn payment(app: &TestApp, token: &str, payment_id: &str) -> Value {

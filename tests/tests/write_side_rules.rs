@@ -32,9 +32,7 @@ const WRITE_SIDE_ONLY: Parts = Parts {
 };
 
 async fn user(app: &TestApp, telegram_id: i64, role: Role) -> Caller {
-    let id = Uuid::now_v7();
-    registered(&app.state.core.commands, id, telegram_id, "Тест", role).await;
-    Caller::new(id, role)
+    tests::people::registered_caller(&app.state.core, telegram_id, role).await
 }
 
 /// Runs `attempt(i)` for i in 0..10 at once.

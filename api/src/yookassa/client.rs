@@ -468,8 +468,7 @@ fn describe(error: reqwest::Error) -> String {
 /// The delay before retry number `retry` (1 for the first): `base × 2^(retry−1)`, at
 /// most [`MAX_RETRY_DELAY`].
 pub fn retry_delay(base: Duration, retry: u32) -> Duration {
-    let doublings = retry.saturating_sub(1).min(31);
-    base.saturating_mul(1u32 << doublings).min(MAX_RETRY_DELAY)
+    domain::backoff::doubling(i64::from(retry), base, MAX_RETRY_DELAY)
 }
 
 /// Refuses an id that could change the path it is put into.

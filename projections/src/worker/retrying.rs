@@ -11,15 +11,7 @@ use sqlx::{PgConnection, PgPool};
 
 type Key = (String, String);
 
-/// The pause before delivery `delivered + 1` of a failing event: `first` doubled per
-/// delivery, at most `longest`.
-pub fn backoff(delivered: i64, first: Duration, longest: Duration) -> Duration {
-    let doublings = u32::try_from(delivered.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
-    first
-        .checked_mul(1u32 << doublings)
-        .unwrap_or(longest)
-        .min(longest)
-}
+pub use domain::backoff::doubling as backoff;
 
 /// Records one more failed try of aggregate `key`'s event `sequence`, unless another
 /// instance applied it meanwhile.
@@ -174,20 +166,6 @@ impl HeldBack {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_backoff_doubles_up_to_its_ceiling() {
-        let first = Duration::from_millis(200);
-        let longest = Duration::from_secs(30);
-        let pauses: Vec<u128> = [1, 2, 3, 4, 8, 9, 100, i64::MAX]
-            .iter()
-            .map(|delivered| backoff(*delivered, first, longest).as_millis())
-            .collect();
-        assert_eq!(
-            pauses,
-            vec![200, 400, 800, 1_600, 25_600, 30_000, 30_000, 30_000]
-        );
-    }
 
     #[test]
     fn a_warning_is_due_once_a_minute_while_anything_is_held_back() {

@@ -14,6 +14,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::RefundState;
+use crate::backoff::doubling;
 use crate::command::CommandError;
 use crate::use_cases::Core;
 
@@ -81,15 +82,6 @@ pub async fn record_refund_call(
     Ok(())
 }
 
-/// `2^n` times `first` for the `n`-th try, at most `longest`.
-fn doubled(tries: i32, first: Duration, longest: Duration) -> Duration {
-    let doublings = u32::try_from(tries.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
-    first
-        .checked_mul(1u32 << doublings)
-        .unwrap_or(longest)
-        .min(longest)
-}
-
 impl Core {
     /// Takes the call that is due soonest, if any, under a lease.
     pub async fn take_due_refund_call(&self) -> Result<Option<RefundCall>, sqlx::Error> {
@@ -155,8 +147,8 @@ impl Core {
                     "UPDATE refund_calls SET reads = reads + 1, leased_until = NULL, \
                      due_at = now() + $4 * interval '1 millisecond', last_error = 'pending at the provider' {held}"
                 ),
-                Some(doubled(
-                    call.reads + 1,
+                Some(doubling(
+                    i64::from(call.reads) + 1,
                     pauses.first_pending,
                     pauses.max_pending,
                 )),
@@ -167,7 +159,11 @@ impl Core {
                     "UPDATE refund_calls SET attempts = attempts + 1, leased_until = NULL, \
                      due_at = now() + $4 * interval '1 millisecond', last_error = $5 {held}"
                 ),
-                Some(doubled(call.attempts, pauses.first_retry, pauses.max_retry)),
+                Some(doubling(
+                    i64::from(call.attempts),
+                    pauses.first_retry,
+                    pauses.max_retry,
+                )),
                 Some(error.message.clone()),
             ),
             CallOutcome::Parked(error) => (
