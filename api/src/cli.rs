@@ -26,6 +26,9 @@ pub enum Command {
         /// elsewhere).
         #[arg(long)]
         no_workers: bool,
+        /// Do not run the Telegram bot in this process (run `ledgerbot bot` elsewhere).
+        #[arg(long)]
+        no_bot: bool,
     },
     /// Create the database when missing and apply pending migrations, then exit.
     Migrate,
@@ -35,6 +38,10 @@ pub enum Command {
     /// Run only the projection workers that keep the read models, with the health and
     /// metrics endpoints. Start several: they share the work.
     Workers,
+    /// Run only the Telegram bot (long polling, handling updates, delivering
+    /// notifications), with the health and metrics endpoints. Start several: one is
+    /// active, the others stand by.
+    Bot,
     /// Print the effective settings (secrets redacted) and exit.
     Config,
     /// The business's owners: how a new deployment gets its first one.

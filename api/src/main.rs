@@ -27,7 +27,7 @@ fn main() -> ExitCode {
     }
     let takes_payments = matches!(
         cli.command,
-        Command::Serve { .. } | Command::Relay | Command::Workers
+        Command::Serve { .. } | Command::Relay | Command::Workers | Command::Bot
     );
     if takes_payments && settings.payments.mode.is_none() {
         eprintln!("ledgerbot: {}", api::payments::GatewayError::NoMode);
@@ -85,15 +85,18 @@ async fn run_part(command: Command, settings: Settings) -> Result<(), startup::S
         Command::Serve {
             no_relay,
             no_workers,
+            no_bot,
         } => {
             let parts = Parts {
                 relay: !no_relay,
                 workers: !no_workers,
+                bot: !no_bot,
             };
             serve(settings, parts).await
         }
         Command::Relay => serve(settings, Parts::RELAY_ONLY).await,
         Command::Workers => serve(settings, Parts::WORKERS_ONLY).await,
+        Command::Bot => serve(settings, Parts::BOT_ONLY).await,
         Command::Config => Ok(()),
         Command::Owner {
             command:

@@ -4,7 +4,7 @@
 //! tables, the process managers, the scheduler and the housekeeping jobs, and waiting
 //! for a read model to show one's own writes.
 
-mod advisory;
+pub mod advisory;
 pub mod envelope;
 pub mod housekeeping;
 mod names;

@@ -38,7 +38,26 @@ impl TestApp {
     }
 }
 
+/// The product in this process, without the Telegram bot (tests of the bot use
+/// [`spawn_app_with_bot`]).
 pub async fn spawn_app(settings: Settings, parts: Parts) -> TestApp {
+    spawn_parts(
+        settings,
+        Parts {
+            bot: false,
+            ..parts
+        },
+    )
+    .await
+}
+
+/// The whole product in this process, the bot included (its Bot API the address in
+/// `settings.bot.api_url`, a fake one).
+pub async fn spawn_app_with_bot(settings: Settings) -> TestApp {
+    spawn_parts(settings, Parts::ALL).await
+}
+
+async fn spawn_parts(settings: Settings, parts: Parts) -> TestApp {
     let application = Application::build(settings, parts)
         .await
         .expect("the application builds");

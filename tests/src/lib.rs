@@ -20,6 +20,7 @@ pub mod redelivery;
 pub mod stream;
 pub mod tcp_proxy;
 pub mod telegram;
+pub mod telegram_fake;
 pub mod yookassa_fake;
 
 use std::time::Duration;

@@ -26,6 +26,7 @@ const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 const HTTP_ONLY: Parts = Parts {
     relay: false,
     workers: false,
+    bot: false,
 };
 
 /// (METHOD, path) of every operation the document describes.

@@ -21,6 +21,7 @@ use uuid::Uuid;
 const HTTP_ONLY: Parts = Parts {
     relay: false,
     workers: false,
+    bot: false,
 };
 
 #[tokio::test]

@@ -121,6 +121,7 @@ async fn metrics_report_requests_relay_and_outbox_and_every_response_has_a_reque
         Parts {
             relay: false,
             workers: false,
+            bot: false,
         },
     )
     .await;

@@ -29,6 +29,7 @@ use uuid::Uuid;
 const WRITE_SIDE_ONLY: Parts = Parts {
     relay: false,
     workers: false,
+    bot: false,
 };
 
 async fn user(app: &TestApp, telegram_id: i64, role: Role) -> Caller {

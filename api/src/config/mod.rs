@@ -4,6 +4,7 @@
 //! `.env.example` at the top of the repository documents each of them.
 
 mod access;
+mod bot;
 mod business;
 mod infrastructure;
 mod parse;
@@ -26,6 +27,7 @@ use projections::stream::MIN_DUPLICATE_WINDOW;
 
 pub use access::AuthSettings;
 use access::{auth, bot_username, cors_origins, limits};
+pub use bot::BotConfig;
 use business::{
     booking_rules, catalogue, owner_telegram_ids, programs, salon, scheduler, shopfront,
 };
@@ -43,6 +45,11 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "DATABASE_MAX_CONNECTIONS",
     "NATS_URL",
     "LEDGERBOT_HTTP_ADDR",
+    "LEDGERBOT_BOT_API_URL",
+    "LEDGERBOT_STAFF_CHAT_ID",
+    "LEDGERBOT_TERMS_VERSION",
+    "LEDGERBOT_TERMS_URL",
+    "LEDGERBOT_BOT_LONG_POLL_SECS",
     "LEDGERBOT_STREAM",
     "LEDGERBOT_SUBJECT_PREFIX",
     "LEDGERBOT_STREAM_DUPLICATE_WINDOW_SECS",
@@ -121,6 +128,8 @@ pub struct Settings {
     pub shopfront: Shopfront,
     /// The bot's @username (without the @), for t.me links.
     pub bot_username: Option<String>,
+    /// How the bot reaches Telegram, the staff group, the terms.
+    pub bot: BotConfig,
     /// Request rates and time limits of the API.
     pub limits: LimitSettings,
     /// Browser origins (the Mini App's) allowed to call the API.
@@ -243,6 +252,7 @@ impl Settings {
             booking_rules: booking_rules(&get)?,
             shopfront: shopfront(&get)?,
             bot_username: bot_username(get("LEDGERBOT_BOT_USERNAME"))?,
+            bot: bot::bot(&get)?,
             limits: limits(&get)?,
             cors_origins: cors_origins(get("LEDGERBOT_CORS_ORIGINS"))?,
             payments: payments::payments(&get)?,

@@ -182,6 +182,29 @@ pub fn effective_settings(settings: &Settings) -> Vec<(&'static str, String)> {
             "LEDGERBOT_BOT_USERNAME",
             optional(settings.bot_username.as_deref()),
         ),
+        ("LEDGERBOT_BOT_API_URL", settings.bot.api_url.clone()),
+        (
+            "LEDGERBOT_STAFF_CHAT_ID",
+            optional(
+                settings
+                    .bot
+                    .staff_chat_id
+                    .map(|id| id.to_string())
+                    .as_deref(),
+            ),
+        ),
+        (
+            "LEDGERBOT_TERMS_VERSION",
+            settings.bot.terms_version.clone(),
+        ),
+        (
+            "LEDGERBOT_TERMS_URL",
+            optional(settings.bot.terms_url.as_deref()),
+        ),
+        (
+            "LEDGERBOT_BOT_LONG_POLL_SECS",
+            settings.bot.long_poll_secs.to_string(),
+        ),
         (
             "LEDGERBOT_RATE_LIMIT_PER_USER",
             limits.per_user_per_minute.to_string(),

@@ -2,6 +2,7 @@
 //! first start) and NATS, apply migrations, bind the HTTP listener, then run the
 //! parts asked for until shutdown. Tests drive the same code (`Application::build`).
 
+mod bot;
 mod operator;
 mod parts;
 pub mod workers;
@@ -29,6 +30,7 @@ use crate::http::{self, AppState};
 use crate::live::LiveHub;
 use crate::metrics::Metrics;
 use crate::payments::PaymentGateway;
+use bot::bot_part;
 pub use operator::{parked_list, parked_retry};
 use parts::RunningParts;
 use workers::WorkersPart;
@@ -41,20 +43,30 @@ pub struct Parts {
     pub relay: bool,
     /// The projection workers that keep the read models.
     pub workers: bool,
+    /// The Telegram bot (when a bot token is set).
+    pub bot: bool,
 }
 
 impl Parts {
     pub const ALL: Parts = Parts {
         relay: true,
         workers: true,
+        bot: true,
     };
     pub const RELAY_ONLY: Parts = Parts {
         relay: true,
         workers: false,
+        bot: false,
     };
     pub const WORKERS_ONLY: Parts = Parts {
         relay: false,
         workers: true,
+        bot: false,
+    };
+    pub const BOT_ONLY: Parts = Parts {
+        relay: false,
+        workers: false,
+        bot: true,
     };
 }
 
@@ -208,6 +220,9 @@ impl Application {
                 })
             });
         }
+        if parts.bot {
+            bot_part(&mut running, &settings, &state, &shutdown);
+        }
         let server = axum::serve(
             listener,
             http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>(),
@@ -221,6 +236,7 @@ impl Application {
             %address,
             relay = parts.relay,
             workers = parts.workers,
+            bot = parts.bot,
             stream = %settings.stream.name,
             "ledgerbot is serving: health at /health/ready, metrics at /metrics"
         );

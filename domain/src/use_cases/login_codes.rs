@@ -205,6 +205,51 @@ impl Core {
         })
     }
 
+    /// Who asked for `code` (the desktop's address and browser), so the staff member
+    /// sees it before confirming; refused like a confirmation would be.
+    pub async fn login_code_request(
+        &self,
+        code: &str,
+        telegram_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<String, LoginCodeError> {
+        let user_id = self
+            .user_of_telegram(telegram_id)
+            .await?
+            .ok_or(LoginCodeError::NotRegistered)?;
+        self.staff(user_id).await?;
+        let state: Option<(String, DateTime<Utc>, Option<Uuid>)> = sqlx::query_as(
+            "SELECT requested_from, expires_at, confirmed_by FROM auth_login_codes WHERE code_hash = $1",
+        )
+        .bind(digest_of(code))
+        .fetch_optional(self.pool())
+        .await?;
+        match state {
+            None => Err(LoginCodeError::Unknown),
+            Some((_, _, Some(_))) => Err(LoginCodeError::AlreadyConfirmed),
+            Some((_, expires_at, None)) if expires_at <= now => Err(LoginCodeError::Expired),
+            Some((requested_from, _, None)) => Ok(requested_from),
+        }
+    }
+
+    /// The staff member says the request was not theirs: `code` can no longer be
+    /// confirmed (it expires now). `true` when it was still open.
+    pub async fn decline_login_code(
+        &self,
+        code: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, LoginCodeError> {
+        let declined = sqlx::query(
+            "UPDATE auth_login_codes SET expires_at = $2 \
+             WHERE code_hash = $1 AND confirmed_by IS NULL AND expires_at > $2",
+        )
+        .bind(digest_of(code))
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(declined.rows_affected() == 1)
+    }
+
     /// The desktop's half: `code` with the `secret` it came with. A wrong secret is
     /// an unknown code. Everything that can refuse comes before the code is spent,
     /// including `prepare` (the entry point's answer for the staff member, such as

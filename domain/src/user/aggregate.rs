@@ -90,6 +90,11 @@ impl User {
         self.profile.as_ref()
     }
 
+    /// The version of the terms the user last agreed to.
+    pub fn consent(&self) -> Option<&str> {
+        self.consent.as_deref()
+    }
+
     fn decide(&self, command: UserCommand) -> Result<Vec<UserEvent>, UserError> {
         if let UserCommand::Register {
             user_id,

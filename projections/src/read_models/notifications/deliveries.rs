@@ -28,6 +28,9 @@ pub struct PendingNotice {
 /// What became of one attempt to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
+    /// About to be sent: recorded before the call, so a process that dies during it
+    /// never sends the notice again (it stays `sending`).
+    Sending,
     Sent,
     /// Try again at `next_attempt_at`.
     Retrying {
@@ -72,6 +75,7 @@ pub async fn record(
     now: DateTime<Utc>,
 ) -> Result<(), CommandError> {
     let (state, error, next_attempt_at) = match delivery {
+        Delivery::Sending => ("sending", None, None),
         Delivery::Sent => ("sent", None, None),
         Delivery::Retrying {
             error,
@@ -83,7 +87,8 @@ pub async fn record(
     sqlx::query(
         "INSERT INTO notification_deliveries (notification_id, state, attempts, last_error, next_attempt_at, updated_at) \
          VALUES ($1, $2, 1, $3, $4, $5) \
-         ON CONFLICT (notification_id) DO UPDATE SET state = $2, attempts = notification_deliveries.attempts + 1, \
+         ON CONFLICT (notification_id) DO UPDATE SET state = $2, attempts = notification_deliveries.attempts \
+                 + CASE WHEN notification_deliveries.state = 'sending' THEN 0 ELSE 1 END, \
              last_error = $3, next_attempt_at = $4, updated_at = $5",
     )
     .bind(notification_id)

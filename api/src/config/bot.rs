@@ -1,0 +1,77 @@
+//! The Telegram bot's settings (the token itself is `LEDGERBOT_BOT_TOKEN`, shared
+//! with the Mini App's sign-in).
+
+use super::ConfigError;
+use super::parse::ranged;
+
+/// How the bot reaches Telegram and what it shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BotConfig {
+    /// The Bot API's address (`LEDGERBOT_BOT_API_URL`): Telegram's, or a local Bot
+    /// API server.
+    pub api_url: String,
+    /// The staff group (`LEDGERBOT_STAFF_CHAT_ID`, a negative chat id) that gets the
+    /// notices addressed to staff.
+    pub staff_chat_id: Option<i64>,
+    /// The terms a person agrees to before registering (`LEDGERBOT_TERMS_VERSION`).
+    pub terms_version: String,
+    /// Where the terms are published (`LEDGERBOT_TERMS_URL`).
+    pub terms_url: Option<String>,
+    /// How long one getUpdates waits (`LEDGERBOT_BOT_LONG_POLL_SECS`).
+    pub long_poll_secs: u64,
+}
+
+pub(super) fn bot(get: &dyn Fn(&str) -> Option<String>) -> Result<BotConfig, ConfigError> {
+    let api_url = match get("LEDGERBOT_BOT_API_URL") {
+        None => "https://api.telegram.org".to_owned(),
+        Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+            url.trim().trim_end_matches('/').to_owned()
+        }
+        Some(other) => {
+            return Err(ConfigError {
+                variable: "LEDGERBOT_BOT_API_URL",
+                expected: "an http:// or https:// URL",
+                found: Some(other),
+            });
+        }
+    };
+    let staff_chat_id = match get("LEDGERBOT_STAFF_CHAT_ID") {
+        None => None,
+        Some(text) => match text.trim().parse::<i64>() {
+            Ok(id) if id < 0 => Some(id),
+            _ => {
+                return Err(ConfigError {
+                    variable: "LEDGERBOT_STAFF_CHAT_ID",
+                    expected: "a group's chat id (a negative number, -100… for a supergroup)",
+                    found: Some(text),
+                });
+            }
+        },
+    };
+    let terms_version = match get("LEDGERBOT_TERMS_VERSION") {
+        None => "2026-12-01".to_owned(),
+        Some(version) if !version.trim().is_empty() && version.chars().count() <= 40 => {
+            version.trim().to_owned()
+        }
+        Some(other) => {
+            return Err(ConfigError {
+                variable: "LEDGERBOT_TERMS_VERSION",
+                expected: "1 to 40 characters naming the terms' version",
+                found: Some(other),
+            });
+        }
+    };
+    Ok(BotConfig {
+        api_url,
+        staff_chat_id,
+        terms_version,
+        terms_url: get("LEDGERBOT_TERMS_URL").map(|url| url.trim().to_owned()),
+        long_poll_secs: ranged(
+            "LEDGERBOT_BOT_LONG_POLL_SECS",
+            get("LEDGERBOT_BOT_LONG_POLL_SECS"),
+            25,
+            1..=50,
+            "a number of seconds from 1 to 50",
+        )?,
+    })
+}

@@ -1,0 +1,48 @@
+//! Starting the Telegram bot as a part of this process, when a bot token is set.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use super::parts::RunningParts;
+use crate::config::Settings;
+use crate::http::AppState;
+
+/// The bot's settings from the product's, or `None` (said in one log line) without a
+/// bot token.
+pub fn bot_settings(settings: &Settings) -> Option<bot::BotSettings> {
+    let Some(token) = settings.auth.bot_token.clone() else {
+        info!("the Telegram bot is off: LEDGERBOT_BOT_TOKEN is not set");
+        return None;
+    };
+    Some(bot::BotSettings {
+        token,
+        api_url: settings.bot.api_url.clone(),
+        username: settings.bot_username.clone(),
+        terms_version: settings.bot.terms_version.clone(),
+        terms_url: settings.bot.terms_url.clone(),
+        staff_chat_id: settings.bot.staff_chat_id,
+        owner_telegram_ids: settings.owner_telegram_ids.clone(),
+        long_poll: Duration::from_secs(settings.bot.long_poll_secs),
+        sender_poll: Duration::from_millis(250),
+    })
+}
+
+/// Spawns the bot over the API's core and read models.
+pub(super) fn bot_part(
+    running: &mut RunningParts,
+    settings: &Settings,
+    state: &AppState,
+    shutdown: &CancellationToken,
+) {
+    let Some(bot_settings) = bot_settings(settings) else {
+        return;
+    };
+    let (core, reads, token) = (state.core.clone(), state.reads.clone(), shutdown.clone());
+    running.spawn("bot", async move {
+        bot::run(core, reads, bot_settings, token)
+            .await
+            .map_err(|error| error.to_string())
+    });
+}

@@ -1,0 +1,58 @@
+//! Where a chat is in a dialogue, kept in `bot_dialogues` so a restart continues it.
+//! A stored state this version cannot read (an older shape) counts as no dialogue,
+//! so a change of the steps never wedges a chat.
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// The dialogue a chat is in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum Step {
+    /// Opening a ticket under `category`: the next text is the question.
+    TicketQuestion { category: String },
+    /// Talking in a ticket: every text goes to it.
+    InTicket { ticket_id: Uuid },
+}
+
+/// The chat's dialogue, if any.
+pub async fn current(pool: &PgPool, chat_id: i64) -> Result<Option<Step>, sqlx::Error> {
+    let state: Option<serde_json::Value> =
+        sqlx::query_scalar("SELECT state FROM bot_dialogues WHERE chat_id = $1")
+            .bind(chat_id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(state.and_then(|state| match serde_json::from_value(state) {
+        Ok(step) => Some(step),
+        Err(error) => {
+            tracing::info!(chat_id, %error, "a stored dialogue step is no longer known; starting over");
+            None
+        }
+    }))
+}
+
+/// Moves the chat to `step`.
+pub async fn enter(pool: &PgPool, chat_id: i64, step: &Step) -> Result<(), sqlx::Error> {
+    let state = serde_json::to_value(step).map_err(|error| sqlx::Error::Encode(error.into()))?;
+    sqlx::query(
+        "INSERT INTO bot_dialogues (chat_id, state, updated_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (chat_id) DO UPDATE SET state = $2, updated_at = $3",
+    )
+    .bind(chat_id)
+    .bind(state)
+    .bind(Utc::now())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Ends the chat's dialogue.
+pub async fn leave(pool: &PgPool, chat_id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM bot_dialogues WHERE chat_id = $1")
+        .bind(chat_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

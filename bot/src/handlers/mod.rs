@@ -1,0 +1,221 @@
+//! The dptree schema: private messages (commands, then the dialogue step) and
+//! button presses. Each handler translates: it reads the update, makes one call to a
+//! use case or a query, and answers. Refusals of the core are answered to the user
+//! as words; anything unexpected is returned as an error for the runner to apologise
+//! for and report.
+
+mod login;
+mod menu;
+mod start;
+mod support;
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use domain::command::{CommandError, ErrorKind};
+use domain::permissions::Caller;
+use domain::use_cases::Core;
+use domain::use_cases::identity::{Standing, TelegramProfile};
+use projections::ReadModels;
+use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt};
+use teloxide::prelude::*;
+use teloxide::types::{CallbackQuery, Message, User};
+
+use crate::dialogue::{self, Step};
+use crate::html::escape;
+use crate::outgoing::{Outgoing, Pace};
+use crate::runner::BotError;
+use crate::settings::BotSettings;
+use crate::texts::{self, Lang, fill};
+
+pub type HandlerResult = Result<(), BotError>;
+pub type Schema = teloxide::dptree::Handler<'static, HandlerResult, DpHandlerDescription>;
+
+/// What every handler gets: the core, the read models, the way out, the settings.
+#[derive(Clone)]
+pub struct BotContext {
+    pub core: Arc<Core>,
+    pub reads: ReadModels,
+    pub out: Outgoing,
+    pub settings: Arc<BotSettings>,
+    /// The bot's own @username, as Telegram says (commands may carry it).
+    pub username: Arc<str>,
+}
+
+impl BotContext {
+    pub fn pool(&self) -> &sqlx::PgPool {
+        self.core.pool()
+    }
+
+    /// Sends `html` in answer to what the person did.
+    pub async fn say(&self, chat: i64, html: &str) -> HandlerResult {
+        self.out.html(chat, html, None, Pace::Reply).await?;
+        Ok(())
+    }
+
+    /// Answers a refusal of the core in words, or passes an unexpected error on.
+    pub async fn refused(&self, chat: i64, lang: Lang, error: CommandError) -> HandlerResult {
+        match error.kind {
+            ErrorKind::Internal | ErrorKind::Unavailable => Err(error.into()),
+            _ => {
+                let text = fill(texts::refused(lang), &[("reason", escape(&error.message))]);
+                self.say(chat, &text).await
+            }
+        }
+    }
+}
+
+/// The whole schema.
+pub fn schema() -> Schema {
+    teloxide::dptree::entry()
+        .branch(
+            Update::filter_message()
+                .filter(|message: Message| message.chat.is_private())
+                .endpoint(private_message),
+        )
+        .branch(Update::filter_callback_query().endpoint(button))
+}
+
+/// Who a Telegram user is to the product.
+pub enum Who {
+    Stranger,
+    Blocked,
+    Active(Caller),
+}
+
+pub async fn who(context: &BotContext, telegram_id: i64) -> Result<Who, CommandError> {
+    let Some(user_id) = context.core.user_of_telegram(telegram_id).await? else {
+        return Ok(Who::Stranger);
+    };
+    Ok(match context.core.standing_of(user_id).await? {
+        Standing::Active { caller, .. } => Who::Active(caller),
+        Standing::Blocked => Who::Blocked,
+        Standing::Unknown => Who::Stranger,
+    })
+}
+
+pub fn profile_of(user: &User) -> TelegramProfile {
+    TelegramProfile {
+        id: user.id.0 as i64,
+        first_name: user.first_name.clone(),
+        last_name: user.last_name.clone(),
+        username: user.username.clone(),
+        language_code: user.language_code.clone(),
+        photo_url: None,
+    }
+}
+
+/// `/name rest` → (`name`, `rest`); `None` for text that is no command or one
+/// addressed to another bot.
+fn command_of<'a>(text: &'a str, username: &str) -> Option<(&'a str, &'a str)> {
+    let text = text.strip_prefix('/')?;
+    let (head, rest) = text.split_once([' ', '\n']).unwrap_or((text, ""));
+    let (name, addressee) = head.split_once('@').unwrap_or((head, ""));
+    if !addressee.is_empty() && !addressee.eq_ignore_ascii_case(username) {
+        return None;
+    }
+    Some((name, rest.trim()))
+}
+
+async fn private_message(context: BotContext, message: Message) -> HandlerResult {
+    let Some(user) = message.from.as_ref() else {
+        return Ok(());
+    };
+    let chat = message.chat.id.0;
+    context.out.unblocked(chat).await?;
+    let lang = Lang::of(user.language_code.as_deref());
+    let text = message.text().or(message.caption()).unwrap_or_default();
+    if let Some(("start", payload)) = command_of(text, &context.username) {
+        return start::start(&context, user, chat, payload, lang).await;
+    }
+    let caller = match who(&context, user.id.0 as i64).await? {
+        Who::Stranger => return context.say(chat, texts::not_registered(lang)).await,
+        Who::Blocked => return context.say(chat, texts::blocked(lang)).await,
+        Who::Active(caller) => caller,
+    };
+    if let Some((name, argument)) = command_of(text, &context.username) {
+        return match name {
+            "help" => menu::help(&context, caller, chat, lang).await,
+            "menu" => menu::main(&context, caller, chat, &user.first_name, lang).await,
+            "orders" => menu::orders(&context, caller, chat, lang).await,
+            "order" => menu::order(&context, caller, chat, argument, lang).await,
+            "balance" => menu::balance(&context, caller, chat, lang).await,
+            "referral" => menu::referral(&context, caller, chat, lang).await,
+            "support" => support::begin(&context, caller, chat, lang).await,
+            "ticket" => support::status(&context, caller, chat, lang).await,
+            "cancel" => {
+                dialogue::leave(context.pool(), chat).await?;
+                context.say(chat, texts::cancelled(lang)).await
+            }
+            _ => context.say(chat, texts::unknown_command(lang)).await,
+        };
+    }
+    if text.trim().is_empty() {
+        return context.say(chat, texts::just_text(lang)).await;
+    }
+    match dialogue::current(context.pool(), chat).await? {
+        Some(Step::TicketQuestion { category }) => {
+            support::question(&context, caller, chat, &category, text, lang).await
+        }
+        Some(Step::InTicket { ticket_id }) => {
+            support::follow_up(&context, caller, chat, ticket_id, text, lang).await
+        }
+        None => context.say(chat, texts::just_text(lang)).await,
+    }
+}
+
+async fn button(context: BotContext, query: CallbackQuery) -> HandlerResult {
+    context.out.answer_button(query.id.clone()).await;
+    let user = &query.from;
+    let lang = Lang::of(user.language_code.as_deref());
+    let Some(message) = query.message.as_ref() else {
+        return Ok(());
+    };
+    let (chat, message_id) = (message.chat().id.0, message.id());
+    let data = query.data.as_deref().unwrap_or_default();
+    if let Some(payload) = data.strip_prefix("consent:") {
+        return start::accept(&context, user, chat, message_id, payload, lang).await;
+    }
+    if let Some(code) = data.strip_prefix("login:ok:") {
+        return login::confirm(&context, user, chat, message_id, code, lang).await;
+    }
+    if let Some(code) = data.strip_prefix("login:no:") {
+        return login::decline(&context, chat, message_id, code, lang).await;
+    }
+    let caller = match who(&context, user.id.0 as i64).await? {
+        Who::Stranger => return context.say(chat, texts::not_registered(lang)).await,
+        Who::Blocked => return context.say(chat, texts::blocked(lang)).await,
+        Who::Active(caller) => caller,
+    };
+    match data.split_once(':').unwrap_or((data, "")) {
+        ("menu", "orders") => menu::orders(&context, caller, chat, lang).await,
+        ("menu", "balance") => menu::balance(&context, caller, chat, lang).await,
+        ("menu", "referral") => menu::referral(&context, caller, chat, lang).await,
+        ("menu", "support") => support::begin(&context, caller, chat, lang).await,
+        ("menu", "help") => menu::help(&context, caller, chat, lang).await,
+        ("order", id) => menu::order(&context, caller, chat, id, lang).await,
+        ("support", category) => support::pick(&context, chat, category, lang).await,
+        _ => Ok(()),
+    }
+}
+
+/// The current time, for the use cases.
+fn now() -> chrono::DateTime<Utc> {
+    Utc::now()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::command_of;
+
+    #[test]
+    fn commands_are_read_with_their_argument_and_addressee() {
+        assert_eq!(
+            command_of("/start ref_ab", "shop_bot"),
+            Some(("start", "ref_ab"))
+        );
+        assert_eq!(command_of("/help@Shop_Bot", "shop_bot"), Some(("help", "")));
+        assert_eq!(command_of("/help@other_bot", "shop_bot"), None);
+        assert_eq!(command_of("hello", "shop_bot"), None);
+    }
+}

@@ -1,0 +1,174 @@
+//! Support from the customer's side: pick a category, write the question (the
+//! ticket opens), then just keep writing — every message goes to the ticket, and
+//! staff replies come back as notifications.
+
+use domain::permissions::Caller;
+use domain::use_cases::tickets::NewTicket;
+use projections::read_models::paging::Page;
+use projections::read_models::tickets::TicketFilter;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+use uuid::Uuid;
+
+use super::{BotContext, HandlerResult, now};
+use crate::dialogue::{self, Step};
+use crate::html::escape;
+use crate::notices::status_name;
+use crate::outgoing::Pace;
+use crate::texts::{self, Lang, fill};
+
+/// The category of tickets when the business has set none up.
+const GENERAL: &str = "general";
+const TITLE_LENGTH: usize = 80;
+
+pub async fn begin(context: &BotContext, caller: Caller, chat: i64, lang: Lang) -> HandlerResult {
+    let categories = match context.reads.ticket_categories(caller, false).await {
+        Ok(categories) => categories.items,
+        Err(error) => return context.refused(chat, lang, error).await,
+    };
+    let offered: Vec<_> = categories
+        .into_iter()
+        .filter(|category| category.active)
+        .collect();
+    if offered.is_empty() {
+        return pick(context, chat, GENERAL, lang).await;
+    }
+    let rows: Vec<Vec<InlineKeyboardButton>> = offered
+        .iter()
+        .map(|category| {
+            let label = match &category.icon {
+                Some(icon) => format!("{icon} {}", category.name),
+                None => category.name.clone(),
+            };
+            vec![InlineKeyboardButton::callback(
+                label,
+                format!("support:{}", category.code),
+            )]
+        })
+        .collect();
+    context
+        .out
+        .html(
+            chat,
+            texts::support_pick_category(lang),
+            Some(InlineKeyboardMarkup::new(rows)),
+            Pace::Reply,
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn pick(context: &BotContext, chat: i64, category: &str, lang: Lang) -> HandlerResult {
+    let step = Step::TicketQuestion {
+        category: category.to_owned(),
+    };
+    dialogue::enter(context.pool(), chat, &step).await?;
+    context.say(chat, texts::support_ask(lang)).await
+}
+
+pub async fn question(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    category: &str,
+    text: &str,
+    lang: Lang,
+) -> HandlerResult {
+    let first_line = text
+        .lines()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or(text);
+    let mut title: String = first_line.trim().chars().take(TITLE_LENGTH).collect();
+    if first_line.trim().chars().count() > TITLE_LENGTH {
+        title.push('…');
+    }
+    let ticket = NewTicket {
+        category: category.to_owned(),
+        title: title.clone(),
+        description: text.to_owned(),
+        priority: None,
+    };
+    let written = match context.core.open_ticket(caller, ticket, now()).await {
+        Ok(written) => written,
+        Err(error) => return context.refused(chat, lang, error).await,
+    };
+    if let Ok(ticket_id) = written.aggregate_id.parse::<Uuid>() {
+        dialogue::enter(context.pool(), chat, &Step::InTicket { ticket_id }).await?;
+    }
+    let reply = fill(texts::ticket_opened(lang), &[("title", escape(&title))]);
+    context.say(chat, &reply).await
+}
+
+pub async fn follow_up(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    ticket_id: Uuid,
+    text: &str,
+    lang: Lang,
+) -> HandlerResult {
+    match context
+        .core
+        .post_ticket_message(caller, ticket_id, text.to_owned(), false, now())
+        .await
+    {
+        Ok(_) => context.say(chat, texts::ticket_message_sent(lang)).await,
+        Err(error) => {
+            dialogue::leave(context.pool(), chat).await?;
+            context.refused(chat, lang, error).await
+        }
+    }
+}
+
+/// A ticket link (`ticket_<id>`): show it and keep writing into it.
+pub async fn open_existing(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    ticket_id: &str,
+    lang: Lang,
+) -> HandlerResult {
+    let found = match context.reads.ticket(caller, ticket_id, None).await {
+        Ok(found) => found,
+        Err(error) => return context.refused(chat, lang, error).await,
+    };
+    let (Some(ticket), Ok(id)) = (found, ticket_id.parse::<Uuid>()) else {
+        return context.say(chat, texts::not_found(lang)).await;
+    };
+    dialogue::enter(context.pool(), chat, &Step::InTicket { ticket_id: id }).await?;
+    say_status(context, chat, &ticket.ticket, lang).await
+}
+
+pub async fn status(context: &BotContext, caller: Caller, chat: i64, lang: Lang) -> HandlerResult {
+    if let Some(Step::InTicket { ticket_id }) = dialogue::current(context.pool(), chat).await? {
+        let id = ticket_id.to_string();
+        if let Some(ticket) = context.reads.ticket(caller, &id, None).await? {
+            return say_status(context, chat, &ticket.ticket, lang).await;
+        }
+    }
+    let page = Page::new(Some(1), None)?;
+    let latest = context
+        .reads
+        .tickets(caller, &TicketFilter::default(), &page)
+        .await?;
+    match latest.items.first() {
+        Some(ticket) => say_status(context, chat, ticket, lang).await,
+        None => context.say(chat, texts::ticket_none(lang)).await,
+    }
+}
+
+async fn say_status(
+    context: &BotContext,
+    chat: i64,
+    ticket: &projections::read_models::tickets::TicketView,
+    lang: Lang,
+) -> HandlerResult {
+    let text = fill(
+        texts::ticket_status(lang),
+        &[
+            ("title", escape(&ticket.title)),
+            ("status", escape(status_name(&ticket.status, lang))),
+            ("messages", ticket.message_count.to_string()),
+        ],
+    );
+    context.say(chat, &text).await
+}

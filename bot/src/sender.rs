@@ -1,0 +1,150 @@
+//! The notification sender: delivers what the notifications read model says is
+//! pending, once each. A delivery is recorded `sending` before the call and its
+//! outcome after, so a restart neither repeats a notice Telegram may have shown nor
+//! forgets one not yet tried; a 429 is waited out, a user who blocked the bot is
+//! skipped, a transient failure is tried again with a doubling pause.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use domain::backoff::doubling;
+use domain::command::CommandError;
+use projections::read_models::notifications::deliveries::{self, Delivery, PendingNotice};
+use tokio_util::sync::CancellationToken;
+
+use crate::handlers::BotContext;
+use crate::notices::render;
+use crate::outgoing::{Pace, SendError};
+use crate::texts::Lang;
+
+const BATCH: i64 = 100;
+
+/// Delivers notifications until `shutdown`.
+pub async fn deliver(context: BotContext, shutdown: CancellationToken) {
+    while !shutdown.is_cancelled() {
+        let pause = match deliveries::pending(context.pool(), Utc::now(), BATCH).await {
+            Ok(due) if due.is_empty() => context.settings.sender_poll,
+            Ok(due) => {
+                let mut pause = Duration::ZERO;
+                for notice in due {
+                    if shutdown.is_cancelled() {
+                        break;
+                    }
+                    match deliver_one(&context, &notice).await {
+                        Ok(Some(wait)) => {
+                            pause = wait;
+                            break;
+                        }
+                        Ok(None) => {}
+                        Err(error) => {
+                            tracing::warn!(notification = %notice.notification_id, %error, "a notification's delivery could not be recorded; trying again");
+                            pause = Duration::from_secs(1);
+                            break;
+                        }
+                    }
+                }
+                pause
+            }
+            Err(error) => {
+                tracing::warn!(%error, "pending notifications could not be read; trying again");
+                Duration::from_secs(1)
+            }
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => {}
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+}
+
+/// Delivers one notice; `Some(pause)` when Telegram asked every send to wait.
+async fn deliver_one(
+    context: &BotContext,
+    notice: &PendingNotice,
+) -> Result<Option<Duration>, CommandError> {
+    let now = Utc::now();
+    let pool = context.pool();
+    let id = notice.notification_id.as_str();
+    if notice
+        .params
+        .get("deleted")
+        .and_then(|deleted| deleted.as_bool())
+        == Some(true)
+    {
+        let gone = Delivery::Failed {
+            error: "the message was deleted before it was sent".into(),
+        };
+        deliveries::record(pool, id, &gone, now).await?;
+        return Ok(None);
+    }
+    let (chat, lang) = match (notice.recipient.as_str(), notice.user_id) {
+        ("staff_group", _) => match context.settings.staff_chat_id {
+            Some(chat) => (chat, Lang::Ru),
+            None => {
+                let unset = Delivery::Failed {
+                    error: "no staff group is configured (LEDGERBOT_STAFF_CHAT_ID)".into(),
+                };
+                deliveries::record(pool, id, &unset, now).await?;
+                return Ok(None);
+            }
+        },
+        (_, Some(user_id)) => match context.core.telegram_of_user(user_id).await? {
+            Some(chat) => {
+                let me = context.reads.me(user_id, None).await?;
+                (chat, Lang::of(me.and_then(|me| me.language).as_deref()))
+            }
+            None => {
+                let unknown = Delivery::Failed {
+                    error: "the user has no Telegram account".into(),
+                };
+                deliveries::record(pool, id, &unknown, now).await?;
+                return Ok(None);
+            }
+        },
+        (recipient, None) => {
+            let unknown = Delivery::Failed {
+                error: format!("unknown recipient {recipient}"),
+            };
+            deliveries::record(pool, id, &unknown, now).await?;
+            return Ok(None);
+        }
+    };
+    if context.out.is_blocked(chat).await? {
+        deliveries::record(pool, id, &Delivery::Blocked, now).await?;
+        return Ok(None);
+    }
+    let text = render(&notice.template, &notice.params, lang);
+    deliveries::record(pool, id, &Delivery::Sending, now).await?;
+    let sent = context.out.html(chat, &text, None, Pace::Bulk).await;
+    let now = Utc::now();
+    let retry_in = |pause: Duration| Delivery::Retrying {
+        error: String::new(),
+        next_attempt_at: now + chrono::Duration::from_std(pause).unwrap_or_default(),
+    };
+    let (outcome, pause) = match sent {
+        Ok(_) => (Delivery::Sent, None),
+        Err(SendError::Blocked) => (Delivery::Blocked, None),
+        Err(SendError::RetryAfter(wait)) => {
+            let mut outcome = retry_in(wait);
+            if let Delivery::Retrying { error, .. } = &mut outcome {
+                *error = format!("Telegram asked to wait {} s", wait.as_secs());
+            }
+            (outcome, Some(wait))
+        }
+        Err(SendError::Unreachable(reason)) => {
+            let pause = doubling(
+                i64::from(notice.attempts) + 1,
+                Duration::from_secs(1),
+                Duration::from_secs(600),
+            );
+            let mut outcome = retry_in(pause);
+            if let Delivery::Retrying { error, .. } = &mut outcome {
+                *error = reason;
+            }
+            (outcome, None)
+        }
+        Err(SendError::Refused(reason)) => (Delivery::Failed { error: reason }, None),
+    };
+    deliveries::record(pool, id, &outcome, now).await?;
+    Ok(pause)
+}

@@ -1,0 +1,39 @@
+//! What the bot needs to know, given by the composition root.
+
+use std::time::Duration;
+
+/// The bot's settings (read from the environment by the `ledgerbot` binary).
+#[derive(Clone)]
+pub struct BotSettings {
+    /// `<bot id>:<secret>` from @BotFather.
+    pub token: String,
+    /// The Bot API's address: `https://api.telegram.org` or a local Bot API server.
+    pub api_url: String,
+    /// The bot's @username without the @, for t.me links.
+    pub username: Option<String>,
+    /// The version of the terms a person agrees to before registering.
+    pub terms_version: String,
+    /// Where the terms can be read, shown with the consent step.
+    pub terms_url: Option<String>,
+    /// The staff group that gets notices addressed to staff.
+    pub staff_chat_id: Option<i64>,
+    /// Who is told (with the error's id) when a handler fails unexpectedly.
+    pub owner_telegram_ids: Vec<i64>,
+    /// How long one getUpdates call waits for updates.
+    pub long_poll: Duration,
+    /// How often the sender looks for notifications when nothing woke it.
+    pub sender_poll: Duration,
+}
+
+impl std::fmt::Debug for BotSettings {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("BotSettings")
+            .field("token", &"<set>")
+            .field("api_url", &self.api_url)
+            .field("username", &self.username)
+            .field("terms_version", &self.terms_version)
+            .field("staff_chat_id", &self.staff_chat_id)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,145 @@
+//! Every text the bot says, in Russian (the default) and English (for users whose
+//! Telegram language is English). Placeholders `{name}` are filled by the caller with
+//! strings already escaped for HTML.
+
+/// The language a user is answered in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Ru,
+    En,
+}
+
+impl Lang {
+    /// English for an `en…` language tag, Russian otherwise.
+    pub fn of(language: Option<&str>) -> Lang {
+        match language {
+            Some(tag) if tag.to_ascii_lowercase().starts_with("en") => Lang::En,
+            _ => Lang::Ru,
+        }
+    }
+
+    /// Picks the text of this language.
+    pub fn pick(self, ru: &'static str, en: &'static str) -> &'static str {
+        match self {
+            Lang::Ru => ru,
+            Lang::En => en,
+        }
+    }
+}
+
+/// Fills the `{key}` placeholders of `template` with `values` (already escaped), in
+/// one pass: a value is never scanned for placeholders, and a placeholder with no
+/// value is left out.
+pub fn fill(template: &str, values: &[(&str, String)]) -> String {
+    let mut text = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        text.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let key_end = after.find(|c: char| !(c.is_ascii_lowercase() || c == '_'));
+        match key_end {
+            Some(end) if end > 0 && after[end..].starts_with('}') => {
+                let key = &after[..end];
+                if let Some((_, value)) = values.iter().find(|(name, _)| *name == key) {
+                    text.push_str(value);
+                }
+                rest = &after[end + 1..];
+            }
+            _ => {
+                text.push('{');
+                rest = after;
+            }
+        }
+    }
+    text.push_str(rest);
+    text
+}
+
+macro_rules! texts {
+    ($($name:ident => $ru:expr, $en:expr;)*) => {
+        $(
+            pub fn $name(lang: Lang) -> &'static str {
+                lang.pick($ru, $en)
+            }
+        )*
+    };
+}
+
+texts! {
+    consent =>
+        "Здравствуйте! Чтобы пользоваться ботом, примите условия сервиса (версия {version}).{link}\n\nМы храним ваше имя и Telegram id, чтобы вести ваши заказы, платежи и обращения.",
+        "Hello! To use the bot, please accept the terms of service (version {version}).{link}\n\nWe keep your name and Telegram id to run your orders, payments and tickets.";
+    consent_button => "Принимаю условия", "I accept the terms";
+    terms_link => "\nУсловия: {url}", "\nTerms: {url}";
+    welcome => "Добро пожаловать, {name}! Выберите, что нужно:", "Welcome, {name}! What would you like to do?";
+    help =>
+        "Что умеет бот:\n/start — главное меню\n/orders — мои заказы\n/balance — баланс кредитов\n/referral — моя реферальная ссылка\n/support — написать в поддержку\n/ticket — статус обращения\n/cancel — выйти из текущего шага\n/help — эта справка",
+        "What the bot does:\n/start — main menu\n/orders — my orders\n/balance — my credit balance\n/referral — my referral link\n/support — write to support\n/ticket — my ticket's status\n/cancel — leave the current step\n/help — this help";
+    staff_help =>
+        "\n\nДля сотрудников: вход с компьютера — откройте ссылку входа, показанную на компьютере.",
+        "\n\nFor staff: to sign in on a computer, open the login link it shows.";
+    button_orders => "📋 Мои заказы", "📋 My orders";
+    button_balance => "💳 Баланс", "💳 Balance";
+    button_referral => "🎁 Пригласить друга", "🎁 Invite a friend";
+    button_support => "🛟 Поддержка", "🛟 Support";
+    button_help => "❓ Помощь", "❓ Help";
+    not_registered => "Сначала нажмите /start.", "Please press /start first.";
+    blocked =>
+        "Ваш аккаунт заблокирован. Если это ошибка, напишите администратору.",
+        "Your account is blocked. If this is a mistake, please contact the administrator.";
+    apology =>
+        "Извините, что-то пошло не так. Мы уже разбираемся (код ошибки {id}). Попробуйте ещё раз чуть позже.",
+        "Sorry, something went wrong. We are looking into it (error id {id}). Please try again a little later.";
+    owner_alert => "⚠️ Ошибка в боте, id {id}:\n<code>{error}</code>", "⚠️ Bot error, id {id}:\n<code>{error}</code>";
+    unknown_command => "Не знаю такой команды. /help покажет, что я умею.", "I don't know that command. /help shows what I can do.";
+    just_text => "Выберите действие в меню или напишите /support, чтобы задать вопрос.", "Pick something from the menu, or write /support to ask a question.";
+    refused => "Не получилось: {reason}", "That didn't work: {reason}";
+    cancelled => "Хорошо, отменено.", "OK, cancelled.";
+    orders_none => "У вас пока нет заказов.", "You have no orders yet.";
+    orders_title => "Ваши заказы:", "Your orders:";
+    order_line => "• <b>{title}</b> — {status}{price}", "• <b>{title}</b> — {status}{price}";
+    order_card =>
+        "<b>{title}</b>\nСтатус: {status}\nЦена: {price}\nОплачено: {paid}\n\nИстория:\n{timeline}",
+        "<b>{title}</b>\nStatus: {status}\nPrice: {price}\nPaid: {paid}\n\nHistory:\n{timeline}";
+    not_found => "Не нашёл такого — возможно, он не ваш.", "I couldn't find that — perhaps it isn't yours.";
+    balance =>
+        "Баланс: <b>{balance}</b> кредитов\nПолучено: {granted}, потрачено: {spent}{expiring}",
+        "Balance: <b>{balance}</b> credits\nReceived: {granted}, spent: {spent}{expiring}";
+    expiring => "\nСгорят скоро: {amount} (до {date})", "\nExpiring soon: {amount} (by {date})";
+    referral =>
+        "Ваша ссылка для друзей:\n{link}\n\nПриглашено: {count}, заработано кредитов: {earned}",
+        "Your link for friends:\n{link}\n\nJoined: {count}, credits earned: {earned}";
+    referral_code_only => "Ваш реферальный код: <code>{code}</code>", "Your referral code: <code>{code}</code>";
+    support_pick_category => "О чём ваш вопрос?", "What is your question about?";
+    support_ask => "Опишите вопрос одним сообщением — я передам его в поддержку.", "Describe your question in one message and I will pass it to support.";
+    ticket_opened =>
+        "Обращение «{title}» создано. Пишите сюда — все сообщения попадут в обращение, ответ придёт в этот чат. /cancel — закончить.",
+        "Ticket “{title}” is open. Keep writing here: every message goes to the ticket and the answer comes to this chat. /cancel to stop.";
+    ticket_message_sent => "✉️ Передано в поддержку.", "✉️ Sent to support.";
+    ticket_none => "У вас нет открытых обращений. /support — задать вопрос.", "You have no open tickets. /support to ask a question.";
+    ticket_status =>
+        "Обращение «{title}»: {status}, сообщений: {messages}.",
+        "Ticket “{title}”: {status}, messages: {messages}.";
+    login_request =>
+        "Вход с компьютера:\n<b>{from}</b>\n\nЭто вы? Подтверждайте, только если вход запросили вы сами.",
+        "Sign-in on a computer:\n<b>{from}</b>\n\nIs this you? Confirm only if you asked to sign in yourself.";
+    login_confirm => "✅ Подтвердить", "✅ Confirm";
+    login_decline => "✖️ Это не я", "✖️ Not me";
+    login_confirmed => "✅ Вход подтверждён: {from}", "✅ Sign-in confirmed: {from}";
+    login_declined => "Вход отклонён. Ссылка больше не работает.", "Sign-in declined. The link no longer works.";
+    login_refused => "Вход не подтверждён: {reason}", "Sign-in not confirmed: {reason}";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_not_scanned_for_placeholders() {
+        let filled = fill(
+            "{a} and {b}, {missing}{",
+            &[("a", "{b}".to_owned()), ("b", "two".to_owned())],
+        );
+        assert_eq!(filled, "{b} and two, {");
+    }
+}

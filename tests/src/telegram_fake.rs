@@ -1,0 +1,331 @@
+//! A Telegram Bot API stand-in for the bot's tests: `POST /bot<token>/<method>` as
+//! teloxide calls it (method names in any case), answering `getMe` with a username,
+//! handing out the updates a test feeds through `getUpdates` (long polling with its
+//! offset), and recording every call with the moment it came (sendMessage,
+//! editMessageText, answerCallbackQuery, …). A chat can be made to have blocked the
+//! bot (403) and the next sends can be answered 429 with `retry_after`.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+pub const BOT_USERNAME: &str = "ledgerbot_test_bot";
+
+/// One request the bot made.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// The method in lower case (`sendmessage`).
+    pub method: String,
+    pub body: Value,
+    /// When it came, on the fake server's clock.
+    pub at: Instant,
+}
+
+#[derive(Default)]
+struct Books {
+    updates: Vec<Value>,
+    next_update_id: i64,
+    next_message_id: i64,
+    calls: Vec<Call>,
+    blocked: HashSet<i64>,
+    too_many_next: u32,
+}
+
+/// A running fake Bot API.
+#[derive(Clone)]
+pub struct FakeTelegram {
+    pub address: SocketAddr,
+    books: Arc<Mutex<Books>>,
+}
+
+/// A Telegram user as updates carry them.
+#[derive(Debug, Clone)]
+pub struct TgUser {
+    pub id: i64,
+    pub first_name: String,
+    pub language: &'static str,
+}
+
+impl TgUser {
+    pub fn new(id: i64, first_name: &str, language: &'static str) -> Self {
+        Self {
+            id,
+            first_name: first_name.to_owned(),
+            language,
+        }
+    }
+
+    fn json(&self) -> Value {
+        json!({"id": self.id, "is_bot": false, "first_name": self.first_name,
+               "username": format!("user{}", self.id), "language_code": self.language})
+    }
+}
+
+impl FakeTelegram {
+    pub async fn start() -> Self {
+        let books = Arc::new(Mutex::new(Books {
+            next_update_id: 700_000_000,
+            next_message_id: 1,
+            ..Books::default()
+        }));
+        let app = Router::new()
+            .route("/{token}/{method}", post(answer))
+            .with_state(books.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("the fake Bot API binds");
+        let address = listener.local_addr().expect("an address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { address, books }
+    }
+
+    /// The base URL to give the bot (`LEDGERBOT_BOT_API_URL`).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    fn books(&self) -> std::sync::MutexGuard<'_, Books> {
+        self.books.lock().expect("the fake's books")
+    }
+
+    /// Feeds an update as Telegram would (its `update_id` is set here); returns it.
+    pub fn feed(&self, mut update: Value) -> i64 {
+        let mut books = self.books();
+        books.next_update_id += 1;
+        let id = books.next_update_id;
+        update["update_id"] = json!(id);
+        books.updates.push(update);
+        id
+    }
+
+    /// `user` writes `text` in the private chat.
+    pub fn write(&self, user: &TgUser, text: &str) -> i64 {
+        let message_id = self.message_id();
+        let mut message = json!({
+            "message_id": message_id, "from": user.json(), "date": chrono::Utc::now().timestamp(),
+            "chat": {"id": user.id, "type": "private", "first_name": user.first_name},
+            "text": text,
+        });
+        if text.starts_with('/') {
+            let length = text
+                .split(' ')
+                .next()
+                .map_or(0, |command| command.encode_utf16().count());
+            message["entities"] = json!([{"type": "bot_command", "offset": 0, "length": length}]);
+        }
+        self.feed(json!({"message": message}))
+    }
+
+    /// `user` presses a button with `data` under the bot's message `message_id`.
+    pub fn press(&self, user: &TgUser, message_id: i64, data: &str) -> i64 {
+        let id = format!("{}{}", user.id, self.message_id());
+        self.feed(json!({"callback_query": {
+            "id": id, "from": user.json(), "chat_instance": "42", "data": data,
+            "message": {"message_id": message_id, "date": chrono::Utc::now().timestamp(),
+                        "from": bot_user(),
+                        "chat": {"id": user.id, "type": "private", "first_name": user.first_name},
+                        "text": "…"},
+        }}))
+    }
+
+    fn message_id(&self) -> i64 {
+        let mut books = self.books();
+        books.next_message_id += 1;
+        books.next_message_id
+    }
+
+    /// Every call of `method` (any case), in order.
+    pub fn calls(&self, method: &str) -> Vec<Call> {
+        let method = method.to_ascii_lowercase();
+        self.books()
+            .calls
+            .iter()
+            .filter(|call| call.method == method)
+            .cloned()
+            .collect()
+    }
+
+    /// The texts sent (sendMessage) to `chat`, in order.
+    pub fn texts_to(&self, chat: i64) -> Vec<Value> {
+        self.calls("sendMessage")
+            .into_iter()
+            .filter(|call| call.body["chat_id"] == json!(chat))
+            .map(|call| call.body)
+            .collect()
+    }
+
+    /// Waits until `chat` got `count` messages; them.
+    pub async fn wait_for_texts(&self, chat: i64, count: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let texts = self.texts_to(chat);
+            if texts.len() >= count || Instant::now() > deadline {
+                assert!(
+                    texts.len() >= count,
+                    "chat {chat} got {} messages, not {count}: {texts:#?}",
+                    texts.len()
+                );
+                return texts;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until `chat` got a message containing `needle`; that message.
+    pub async fn wait_for_text(&self, chat: i64, needle: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let texts = self.texts_to(chat);
+            let found = texts.iter().find(|text| {
+                text["text"]
+                    .as_str()
+                    .is_some_and(|text| text.contains(needle))
+            });
+            if let Some(found) = found {
+                return found.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chat {chat} got no message with {needle:?}: {texts:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until `method` was called `count` times.
+    pub async fn wait_for_calls(&self, method: &str, count: usize) -> Vec<Call> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let calls = self.calls(method);
+            if calls.len() >= count || Instant::now() > deadline {
+                assert!(
+                    calls.len() >= count,
+                    "{method} was called {} times, not {count}",
+                    calls.len()
+                );
+                return calls;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// From now on `chat` has blocked the bot.
+    pub fn block(&self, chat: i64) {
+        self.books().blocked.insert(chat);
+    }
+
+    /// The next `count` sends are answered 429, retry after 1 s.
+    pub fn too_many_next(&self, count: u32) {
+        self.books().too_many_next = count;
+    }
+
+    /// Whether getUpdates was asked with an offset past `update_id` (Telegram would
+    /// have forgotten it).
+    pub fn confirmed(&self, update_id: i64) -> bool {
+        self.calls("getUpdates").iter().any(|call| {
+            call.body["offset"]
+                .as_i64()
+                .is_some_and(|offset| offset > update_id)
+        })
+    }
+}
+
+fn bot_user() -> Value {
+    json!({"id": 4242, "is_bot": true, "first_name": "Ledgerbot", "username": BOT_USERNAME})
+}
+
+fn ok(result: Value) -> (StatusCode, Json<Value>) {
+    (StatusCode::OK, Json(json!({"ok": true, "result": result})))
+}
+
+async fn answer(
+    State(books): State<Arc<Mutex<Books>>>,
+    Path((_token, method)): Path<(String, String)>,
+    body: Option<Json<Value>>,
+) -> (StatusCode, Json<Value>) {
+    let method = method.to_ascii_lowercase();
+    let body = body.map(|Json(body)| body).unwrap_or(Value::Null);
+    let at = Instant::now();
+    if method == "getupdates" {
+        let offset = body["offset"].as_i64().unwrap_or(0);
+        let wait = Duration::from_secs(body["timeout"].as_u64().unwrap_or(0));
+        {
+            let mut books = books.lock().expect("books");
+            books.calls.push(Call {
+                method: method.clone(),
+                body: body.clone(),
+                at,
+            });
+            books
+                .updates
+                .retain(|update| update["update_id"].as_i64().unwrap_or(0) >= offset);
+        }
+        let deadline = at + wait;
+        loop {
+            let ready: Vec<Value> = books.lock().expect("books").updates.clone();
+            if !ready.is_empty() || Instant::now() >= deadline {
+                return ok(json!(ready));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    let mut books = books.lock().expect("books");
+    books.calls.push(Call {
+        method: method.clone(),
+        body: body.clone(),
+        at,
+    });
+    let chat = body["chat_id"].as_i64().unwrap_or(0);
+    match method.as_str() {
+        "getme" => ok(
+            json!({"id": 4242, "is_bot": true, "first_name": "Ledgerbot",
+            "username": BOT_USERNAME, "can_join_groups": true,
+            "can_read_all_group_messages": false, "supports_inline_queries": false,
+            "has_main_web_app": false}),
+        ),
+        "sendmessage" | "editmessagetext" => {
+            if books.blocked.contains(&chat) {
+                return (
+                    StatusCode::FORBIDDEN,
+                    Json(json!({"ok": false, "error_code": 403,
+                    "description": "Forbidden: bot was blocked by the user"})),
+                );
+            }
+            if method == "sendmessage" && books.too_many_next > 0 {
+                books.too_many_next -= 1;
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Json(json!({"ok": false, "error_code": 429,
+                    "description": "Too Many Requests: retry after 1",
+                    "parameters": {"retry_after": 1}})),
+                );
+            }
+            let message_id = match body["message_id"].as_i64() {
+                Some(id) => id,
+                None => {
+                    books.next_message_id += 1;
+                    books.next_message_id
+                }
+            };
+            let chat_json = if chat < 0 {
+                json!({"id": chat, "type": "supergroup", "title": "Staff"})
+            } else {
+                json!({"id": chat, "type": "private", "first_name": "User"})
+            };
+            ok(
+                json!({"message_id": message_id, "date": chrono::Utc::now().timestamp(),
+                      "chat": chat_json, "from": bot_user(), "text": body["text"]}),
+            )
+        }
+        _ => ok(json!(true)),
+    }
+}
