@@ -46,7 +46,7 @@ pub struct PlaceCoursework {
 }
 
 fn default_revisions() -> u8 {
-    2
+    Coursework::DEFAULT_REVISIONS
 }
 
 /// A salon booking: the service (its duration and price come from the salon's

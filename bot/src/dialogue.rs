@@ -2,7 +2,7 @@
 //! A stored state this version cannot read (an older shape) counts as no dialogue,
 //! so a change of the steps never wedges a chat.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -15,6 +15,28 @@ pub enum Step {
     TicketQuestion { category: String },
     /// Talking in a ticket: every text goes to it.
     InTicket { ticket_id: Uuid },
+    /// Writing a coursework brief, field by field.
+    Brief(BriefDraft),
+    /// Staff: the next text is the order's price.
+    QuotePrice { order_id: Uuid },
+    /// The customer: the next text is what to revise.
+    RevisionReason { order_id: Uuid },
+    /// The executor: files of the result, until "submit".
+    SubmitResult { order_id: Uuid, files: Vec<String> },
+}
+
+/// A coursework brief as far as the customer has got; the first missing field is
+/// the one asked next.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BriefDraft {
+    pub work_type: Option<String>,
+    pub subject: Option<String>,
+    pub volume: Option<u32>,
+    pub deadline: Option<DateTime<Utc>>,
+    /// Telegram file ids of the materials.
+    pub files: Vec<String>,
+    /// The customer said the files are all there.
+    pub files_done: bool,
 }
 
 /// The chat's dialogue, if any.

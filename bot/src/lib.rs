@@ -10,6 +10,7 @@
 //! - `dialogue.rs`: where each chat is in a dialogue, in Postgres.
 //! - `outgoing.rs`: every message sent, paced within Telegram's limits, with 429s
 //!   waited out and chats that blocked the bot remembered.
+//! - `topics.rs`: a forum topic per ticket in the staff group, both ways.
 //! - `sender.rs`: delivers the notifications read model once each (`notices.rs`
 //!   renders them); `texts.rs`: every text the bot says, in Russian and English;
 //!   `html.rs`: escaping for Telegram's HTML parse mode.
@@ -25,6 +26,7 @@ mod runner;
 mod sender;
 mod settings;
 mod texts;
+mod topics;
 
 pub use runner::{BotError, run};
 pub use settings::BotSettings;

@@ -2,6 +2,7 @@
 //! notifications read model, in the recipient's language, every parameter escaped.
 
 use serde_json::Value;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 use crate::html::escape;
 use crate::texts::{Lang, fill};
@@ -27,6 +28,26 @@ pub fn render(template: &str, params: &Value, lang: Lang) -> String {
         }
     }
     fill(text, &values)
+}
+
+/// The button under a notice: open the order or the ticket it is about (in the
+/// staff group, the card then comes to the presser's private chat).
+pub fn buttons(params: &Value, lang: Lang) -> Option<InlineKeyboardMarkup> {
+    let (label, data) = if let Some(order) = params.get("order_id").and_then(Value::as_str) {
+        (
+            lang.pick("Открыть заказ", "Open the order"),
+            format!("order:{order}"),
+        )
+    } else {
+        let ticket = params.get("ticket_id").and_then(Value::as_str)?;
+        (
+            lang.pick("Открыть обращение", "Open the ticket"),
+            format!("ticket:{ticket}"),
+        )
+    };
+    Some(InlineKeyboardMarkup::new([[
+        InlineKeyboardButton::callback(label, data),
+    ]]))
 }
 
 fn text_of(template: &str, lang: Lang) -> Option<&'static str> {

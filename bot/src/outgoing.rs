@@ -17,7 +17,7 @@ use sqlx::PgPool;
 use teloxide::ApiError;
 use teloxide::RequestError;
 use teloxide::prelude::*;
-use teloxide::types::{InlineKeyboardMarkup, MessageId, ParseMode};
+use teloxide::types::{InlineKeyboardMarkup, MessageId, ParseMode, ThreadId};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
@@ -119,11 +119,22 @@ impl Outgoing {
         tokio::time::sleep_until(at).await;
     }
 
-    /// Sends `html` (Telegram HTML: user text must be escaped already) to `chat`, in
-    /// forum topic `thread` when given.
+    /// Sends `html` (Telegram HTML: user text must be escaped already) to `chat`.
     pub async fn html(
         &self,
         chat: i64,
+        html: &str,
+        keyboard: Option<InlineKeyboardMarkup>,
+        pace: Pace,
+    ) -> Result<MessageId, SendError> {
+        self.html_in(chat, None, html, keyboard, pace).await
+    }
+
+    /// Sends `html` to `chat`, in forum topic `thread` when given.
+    pub async fn html_in(
+        &self,
+        chat: i64,
+        thread: Option<ThreadId>,
         html: &str,
         keyboard: Option<InlineKeyboardMarkup>,
         pace: Pace,
@@ -133,6 +144,9 @@ impl Outgoing {
             .bot
             .send_message(ChatId(chat), html)
             .parse_mode(ParseMode::Html);
+        if let Some(thread) = thread {
+            request = request.message_thread_id(thread);
+        }
         if let Some(keyboard) = keyboard {
             request = request.reply_markup(keyboard);
         }

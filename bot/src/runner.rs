@@ -25,6 +25,7 @@ use crate::inbox::{self, StoredUpdate};
 use crate::outgoing::{Limits, Outgoing, Pace, SendError};
 use crate::settings::BotSettings;
 use crate::texts::{self, Lang, fill};
+use crate::topics::Topics;
 use crate::{polling, sender};
 
 /// The advisory lock of the active bot.
@@ -122,6 +123,7 @@ async fn active(
         out: Outgoing::new(bot.clone(), core.pool().clone(), Limits::default()),
         settings: Arc::new(settings.clone()),
         username: username.into(),
+        topics: Topics::new(core.pool().clone()),
     };
     let arrived = Arc::new(Notify::new());
     let fetching = tokio::spawn(polling::poll(

@@ -10,10 +10,12 @@ use chrono::Utc;
 use domain::backoff::doubling;
 use domain::command::CommandError;
 use projections::read_models::notifications::deliveries::{self, Delivery, PendingNotice};
+use teloxide::types::ThreadId;
 use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
 
 use crate::handlers::BotContext;
-use crate::notices::render;
+use crate::notices::{buttons, render};
 use crate::outgoing::{Pace, SendError};
 use crate::texts::Lang;
 
@@ -115,7 +117,16 @@ async fn deliver_one(
     }
     let text = render(&notice.template, &notice.params, lang);
     deliveries::record(pool, id, &Delivery::Sending, now).await?;
-    let sent = context.out.html(chat, &text, None, Pace::Bulk).await;
+    let keyboard = buttons(&notice.params, lang);
+    let sent = match topic_of(context, notice, chat).await {
+        Ok(thread) => {
+            context
+                .out
+                .html_in(chat, thread, &text, keyboard, Pace::Bulk)
+                .await
+        }
+        Err(refusal) => Err(refusal),
+    };
     let now = Utc::now();
     let retry_in = |pause: Duration| Delivery::Retrying {
         error: String::new(),
@@ -147,4 +158,30 @@ async fn deliver_one(
     };
     deliveries::record(pool, id, &outcome, now).await?;
     Ok(pause)
+}
+
+/// The forum topic of the ticket a staff group notice is about, if the group has
+/// topics.
+async fn topic_of(
+    context: &BotContext,
+    notice: &PendingNotice,
+    chat: i64,
+) -> Result<Option<ThreadId>, SendError> {
+    let ticket = notice
+        .params
+        .get("ticket_id")
+        .and_then(|id| id.as_str())
+        .and_then(|id| id.parse::<Uuid>().ok());
+    let (true, Some(ticket_id)) = (notice.recipient == "staff_group", ticket) else {
+        return Ok(None);
+    };
+    let title = notice
+        .params
+        .get("title")
+        .and_then(|title| title.as_str())
+        .unwrap_or("ticket");
+    context
+        .topics
+        .of_ticket(&context.out, chat, ticket_id, title, true)
+        .await
 }

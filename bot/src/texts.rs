@@ -73,11 +73,11 @@ texts! {
     terms_link => "\nУсловия: {url}", "\nTerms: {url}";
     welcome => "Добро пожаловать, {name}! Выберите, что нужно:", "Welcome, {name}! What would you like to do?";
     help =>
-        "Что умеет бот:\n/start — главное меню\n/orders — мои заказы\n/balance — баланс кредитов\n/referral — моя реферальная ссылка\n/support — написать в поддержку\n/ticket — статус обращения\n/cancel — выйти из текущего шага\n/help — эта справка",
-        "What the bot does:\n/start — main menu\n/orders — my orders\n/balance — my credit balance\n/referral — my referral link\n/support — write to support\n/ticket — my ticket's status\n/cancel — leave the current step\n/help — this help";
+        "Что умеет бот:\n/start — главное меню\n/neworder — новый заказ\n/orders — мои заказы\n/balance — баланс кредитов\n/referral — моя реферальная ссылка\n/support — написать в поддержку\n/ticket — статус обращения\n/cancel — выйти из текущего шага\n/help — эта справка",
+        "What the bot does:\n/start — main menu\n/neworder — a new order\n/orders — my orders\n/balance — my credit balance\n/referral — my referral link\n/support — write to support\n/ticket — my ticket's status\n/cancel — leave the current step\n/help — this help";
     staff_help =>
-        "\n\nДля сотрудников: вход с компьютера — откройте ссылку входа, показанную на компьютере.",
-        "\n\nFor staff: to sign in on a computer, open the login link it shows.";
+        "\n\nДля сотрудников:\n/pool — свободные оплаченные заказы\n/mywork — мои заказы в работе\nВход с компьютера — откройте ссылку входа, показанную на компьютере.",
+        "\n\nFor staff:\n/pool — paid orders nobody has taken\n/mywork — orders I work on\nTo sign in on a computer, open the login link it shows.";
     button_orders => "📋 Мои заказы", "📋 My orders";
     button_balance => "💳 Баланс", "💳 Balance";
     button_referral => "🎁 Пригласить друга", "🎁 Invite a friend";
@@ -120,6 +120,57 @@ texts! {
     ticket_status =>
         "Обращение «{title}»: {status}, сообщений: {messages}.",
         "Ticket “{title}”: {status}, messages: {messages}.";
+    button_new_order => "📝 Новый заказ", "📝 New order";
+    button_work => "🧰 Пул заказов", "🧰 Order pool";
+    brief_work_type => "Какая работа нужна? Выберите или напишите своими словами.", "What kind of work do you need? Pick one or type it in.";
+    brief_subject => "Предмет или тема работы?", "The subject or topic of the work?";
+    brief_volume => "Объём — сколько страниц (числом)?", "How many pages (a number)?";
+    brief_volume_bad => "Напишите объём числом от 1 до 1000.", "Please give the volume as a number from 1 to 1000.";
+    brief_deadline => "К какому сроку? Дата в виде ДД.ММ.ГГГГ.", "By when? A date like DD.MM.YYYY.";
+    brief_deadline_bad => "Не понял дату. Напишите её как 25.12.2026 — и не раньше завтрашнего дня.", "I couldn't read that date. Write it like 25.12.2026, no earlier than tomorrow.";
+    brief_files => "Пришлите материалы (файлы или фото), если есть. Когда всё — нажмите «Готово».", "Send any materials (files or photos). When you're done, press “Done”.";
+    brief_file_added => "📎 Получено файлов: {count}. Ещё или «Готово».", "📎 Files received: {count}. More, or “Done”.";
+    brief_files_full => "Больше 20 файлов приложить нельзя — нажмите «Готово».", "No more than 20 files — press “Done”.";
+    brief_done_button => "✅ Готово", "✅ Done";
+    brief_summary =>
+        "Проверьте заказ:\n<b>{work_type}</b> — {subject}\nОбъём: {volume} стр.\nСрок: {deadline}\nФайлов: {files}",
+        "Please check your order:\n<b>{work_type}</b> — {subject}\nVolume: {volume} pages\nDeadline: {deadline}\nFiles: {files}";
+    brief_place_button => "📨 Отправить заказ", "📨 Place the order";
+    brief_cancel_button => "✖️ Отменить", "✖️ Cancel";
+    brief_placed => "Заказ «{title}» отправлен. Мы пришлём цену сюда.", "Order “{title}” is placed. We will send the price here.";
+    brief_not_now => "Этот шаг уже закончен. /neworder — начать новый заказ.", "That step is over. /neworder starts a new order.";
+    work_types => "Курсовая|Реферат|Эссе|Контрольная|Дипломная", "Term paper|Report|Essay|Test|Thesis";
+    act_accept_quote => "👍 Принять цену", "👍 Accept the price";
+    act_pay => "💳 Оплатить", "💳 Pay";
+    act_accept => "✅ Принять работу", "✅ Accept the work";
+    act_revision => "🔁 На доработку", "🔁 Ask for a revision";
+    act_review => "⭐ Оценить", "⭐ Review";
+    act_take => "🙋 Взять заказ", "🙋 Take the order";
+    act_start => "▶️ Начать работу", "▶️ Start work";
+    act_submit => "📤 Сдать результат", "📤 Submit the result";
+    act_quote => "💰 Назначить цену", "💰 Set the price";
+    act_done => "Готово: {status}.", "Done: {status}.";
+    pay_link => "Оплата заказа «{title}»: {amount} ₽. Нажмите кнопку, чтобы оплатить.{sandbox}", "Payment for “{title}”: {amount} ₽. Press the button to pay.{sandbox}";
+    pay_sandbox => "\n(Тестовый режим: деньги не списываются.)", "\n(Test mode: no money moves.)";
+    pay_button => "Перейти к оплате", "Go to payment";
+    pay_no_link => "Платёж создан, но ссылки на оплату нет. Попробуйте позже.", "The payment was created but has no link yet. Please try again later.";
+    quote_ask => "Цена заказа в рублях (например, 1500 или 1500.50)?", "The order's price in roubles (like 1500 or 1500.50)?";
+    quote_bad => "Напишите цену числом, например 1500.", "Please give the price as a number, like 1500.";
+    revision_ask => "Что нужно исправить? Опишите одним сообщением.", "What needs fixing? Describe it in one message.";
+    review_ask => "Оцените заказ от 1 до 5:", "Rate the order from 1 to 5:";
+    review_thanks => "Спасибо за оценку!", "Thank you for the review!";
+    submit_ask => "Пришлите файлы результата, затем нажмите «Сдать».", "Send the result's files, then press “Submit”.";
+    submit_button => "📤 Сдать", "📤 Submit";
+    submit_no_files => "Сначала пришлите хотя бы один файл.", "Send at least one file first.";
+    pool_title => "Свободные оплаченные заказы:", "Paid orders nobody has taken:";
+    pool_none => "Свободных заказов нет.", "No orders are waiting.";
+    assigned_title => "Ваши заказы в работе:", "Orders you are working on:";
+    assigned_none => "У вас нет назначенных заказов.", "No orders are assigned to you.";
+    topic_not_staff => "Отвечать в обращениях могут только сотрудники.", "Only staff can answer tickets.";
+    topic_reply_sent => "✉️ Ответ отправлен клиенту.", "✉️ The reply was sent to the customer.";
+    topic_note_kept => "📝 Заметка сохранена, клиент её не видит.", "📝 Note kept; the customer does not see it.";
+    note_empty => "Напишите текст заметки после /note.", "Write the note's text after /note.";
+    note_outside_ticket => "Сначала откройте обращение (кнопка «Открыть обращение»).", "Open a ticket first (the “Open the ticket” button).";
     login_request =>
         "Вход с компьютера:\n<b>{from}</b>\n\nЭто вы? Подтверждайте, только если вход запросили вы сами.",
         "Sign-in on a computer:\n<b>{from}</b>\n\nIs this you? Confirm only if you asked to sign in yourself.";

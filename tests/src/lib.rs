@@ -9,6 +9,7 @@
 
 pub mod api_client;
 pub mod app;
+pub mod bot_client;
 pub mod events;
 pub mod history;
 pub mod nats_server;

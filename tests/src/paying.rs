@@ -94,3 +94,19 @@ pub async fn paid_shop_order(
     );
     order
 }
+
+/// Clicks "pay" (or "cancel") on the sandbox's checkout page, as a customer would.
+pub async fn checkout(app: &TestApp, confirmation_url: &str, action: &str) {
+    let path = confirmation_url
+        .split_once("/sandbox/")
+        .map(|(_, rest)| format!("/sandbox/{rest}/{action}"))
+        .expect("a sandbox checkout link");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client");
+    let page = client.get(confirmation_url).send().await.expect("the page");
+    assert!(page.text().await.expect("html").contains("SANDBOX"));
+    let answer = client.post(app.url(&path)).send().await.expect("the click");
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER, "back to the shop");
+}

@@ -7,56 +7,12 @@ use chrono::Utc;
 use domain::permissions::Role;
 use domain::use_cases::login_codes::Collected;
 use domain::use_cases::users::UserChange;
-use serde_json::{Value, json};
+use serde_json::json;
 use tests::TestContext;
-use tests::api_client::settings;
-use tests::app::{TestApp, spawn_app_with_bot};
+use tests::bot_client::{bot_app, buttons, events_of, reference_update};
 use tests::people::{owner, signed_in, staff};
 use tests::settles;
-use tests::telegram_fake::{BOT_USERNAME, FakeTelegram, TgUser};
-
-async fn bot_app(context: &TestContext, telegram: &FakeTelegram) -> TestApp {
-    let mut settings = settings(context);
-    settings.bot.api_url = telegram.url();
-    settings.bot.long_poll_secs = 1;
-    settings.bot_username = Some(BOT_USERNAME.to_owned());
-    spawn_app_with_bot(settings).await
-}
-
-fn reference_update(name: &str) -> Value {
-    let path = format!(
-        "{}/../../shared/reference/tg_updates/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("the reference update"))
-        .expect("JSON")
-}
-
-/// The button data of a sent message, row by row.
-fn buttons(message: &Value) -> Vec<String> {
-    message["reply_markup"]["inline_keyboard"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|row| row.as_array().cloned().unwrap_or_default())
-        .filter_map(|button| button["callback_data"].as_str().map(str::to_owned))
-        .collect()
-}
-
-async fn events_of(
-    context: &TestContext,
-    aggregate_type: &str,
-    aggregate_id: &str,
-) -> Vec<(String, Value)> {
-    sqlx::query_as(
-        "SELECT event_type, payload FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
-    )
-        .bind(aggregate_type)
-        .bind(aggregate_id)
-        .fetch_all(&context.pool)
-        .await
-        .expect("events")
-}
+use tests::telegram_fake::{FakeTelegram, TgUser};
 
 #[tokio::test]
 async fn a_newcomer_is_registered_only_after_agreeing_to_the_terms() {

@@ -15,28 +15,13 @@ use tests::api_client::{
     error_code, get_with, init_data, post, post_with, settings, sign_in, signed_in, signed_in_as,
 };
 use tests::app::{TestApp, spawn_app};
+use tests::paying::checkout;
 
 /// The monthly allowance every new user gets (the default programme).
 const ALLOWANCE: i64 = 10;
 
 fn pack(key: &str) -> Value {
     json!({"purpose": {"kind": "credit_pack", "pack": "M"}, "idempotence_key": key})
-}
-
-/// Clicks "pay" (or "cancel") on the sandbox's checkout page, as a customer would.
-async fn checkout(app: &TestApp, confirmation_url: &str, action: &str) {
-    let path = confirmation_url
-        .split_once("/sandbox/")
-        .map(|(_, rest)| format!("/sandbox/{rest}/{action}"))
-        .expect("a sandbox checkout link");
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("a client");
-    let page = client.get(confirmation_url).send().await.expect("the page");
-    assert!(page.text().await.expect("html").contains("SANDBOX"));
-    let answer = client.post(app.url(&path)).send().await.expect("the click");
-    assert_eq!(answer.status(), StatusCode::SEE_OTHER, "back to the shop");
 }
 
 async fn balance(app: &TestApp, token: &str) -> i64 {

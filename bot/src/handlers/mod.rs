@@ -4,8 +4,11 @@
 //! as words; anything unexpected is returned as an error for the runner to apologise
 //! for and report.
 
+mod brief;
 mod login;
 mod menu;
+mod orders;
+mod staff_group;
 mod start;
 mod support;
 
@@ -27,6 +30,8 @@ use crate::outgoing::{Outgoing, Pace};
 use crate::runner::BotError;
 use crate::settings::BotSettings;
 use crate::texts::{self, Lang, fill};
+use crate::topics::Topics;
+use orders::List;
 
 pub type HandlerResult = Result<(), BotError>;
 pub type Schema = teloxide::dptree::Handler<'static, HandlerResult, DpHandlerDescription>;
@@ -40,6 +45,8 @@ pub struct BotContext {
     pub settings: Arc<BotSettings>,
     /// The bot's own @username, as Telegram says (commands may carry it).
     pub username: Arc<str>,
+    /// The tickets' topics in the staff group.
+    pub topics: Topics,
 }
 
 impl BotContext {
@@ -72,6 +79,11 @@ pub fn schema() -> Schema {
             Update::filter_message()
                 .filter(|message: Message| message.chat.is_private())
                 .endpoint(private_message),
+        )
+        .branch(
+            Update::filter_message()
+                .filter(|message: Message| !message.chat.is_private())
+                .endpoint(staff_group::message),
         )
         .branch(Update::filter_callback_query().endpoint(button))
 }
@@ -137,12 +149,16 @@ async fn private_message(context: BotContext, message: Message) -> HandlerResult
         return match name {
             "help" => menu::help(&context, caller, chat, lang).await,
             "menu" => menu::main(&context, caller, chat, &user.first_name, lang).await,
-            "orders" => menu::orders(&context, caller, chat, lang).await,
-            "order" => menu::order(&context, caller, chat, argument, lang).await,
+            "neworder" => brief::begin(&context, chat, lang).await,
+            "orders" => orders::list(&context, caller, chat, List::Mine, lang).await,
+            "pool" => orders::list(&context, caller, chat, List::Pool, lang).await,
+            "mywork" => orders::list(&context, caller, chat, List::Assigned, lang).await,
+            "order" => orders::card(&context, caller, chat, argument, lang).await,
             "balance" => menu::balance(&context, caller, chat, lang).await,
             "referral" => menu::referral(&context, caller, chat, lang).await,
             "support" => support::begin(&context, caller, chat, lang).await,
             "ticket" => support::status(&context, caller, chat, lang).await,
+            "note" => support::note(&context, caller, chat, argument, lang).await,
             "cancel" => {
                 dialogue::leave(context.pool(), chat).await?;
                 context.say(chat, texts::cancelled(lang)).await
@@ -150,10 +166,24 @@ async fn private_message(context: BotContext, message: Message) -> HandlerResult
             _ => context.say(chat, texts::unknown_command(lang)).await,
         };
     }
-    if text.trim().is_empty() {
+    let attachment = attachment_of(&message);
+    if text.trim().is_empty() && attachment.is_none() {
         return context.say(chat, texts::just_text(lang)).await;
     }
     match dialogue::current(context.pool(), chat).await? {
+        Some(Step::Brief(draft)) => {
+            brief::answer(&context, chat, draft, text, attachment, lang).await
+        }
+        Some(Step::SubmitResult { order_id, files }) => {
+            orders::result_file(&context, chat, order_id, files, attachment, lang).await
+        }
+        _ if text.trim().is_empty() => context.say(chat, texts::just_text(lang)).await,
+        Some(Step::QuotePrice { order_id }) => {
+            orders::price(&context, caller, chat, order_id, text, lang).await
+        }
+        Some(Step::RevisionReason { order_id }) => {
+            orders::revision(&context, caller, chat, order_id, text, lang).await
+        }
         Some(Step::TicketQuestion { category }) => {
             support::question(&context, caller, chat, &category, text, lang).await
         }
@@ -171,7 +201,13 @@ async fn button(context: BotContext, query: CallbackQuery) -> HandlerResult {
     let Some(message) = query.message.as_ref() else {
         return Ok(());
     };
-    let (chat, message_id) = (message.chat().id.0, message.id());
+    let message_id = message.id();
+    // A press in a group (a staff card) is answered in the presser's private chat.
+    let chat = if message.chat().is_private() {
+        message.chat().id.0
+    } else {
+        user.id.0 as i64
+    };
     let data = query.data.as_deref().unwrap_or_default();
     if let Some(payload) = data.strip_prefix("consent:") {
         return start::accept(&context, user, chat, message_id, payload, lang).await;
@@ -188,15 +224,34 @@ async fn button(context: BotContext, query: CallbackQuery) -> HandlerResult {
         Who::Active(caller) => caller,
     };
     match data.split_once(':').unwrap_or((data, "")) {
-        ("menu", "orders") => menu::orders(&context, caller, chat, lang).await,
+        ("menu", "orders") => orders::list(&context, caller, chat, List::Mine, lang).await,
+        ("menu", "pool") => orders::list(&context, caller, chat, List::Pool, lang).await,
+        ("menu", "new_order") => brief::begin(&context, chat, lang).await,
         ("menu", "balance") => menu::balance(&context, caller, chat, lang).await,
         ("menu", "referral") => menu::referral(&context, caller, chat, lang).await,
         ("menu", "support") => support::begin(&context, caller, chat, lang).await,
         ("menu", "help") => menu::help(&context, caller, chat, lang).await,
-        ("order", id) => menu::order(&context, caller, chat, id, lang).await,
+        ("order", id) => orders::card(&context, caller, chat, id, lang).await,
+        ("ticket", id) => support::open_existing(&context, caller, chat, id, lang).await,
+        ("act", what) => orders::act(&context, caller, chat, what, lang).await,
+        ("pay", order) => orders::pay(&context, caller, chat, message_id.0, order, lang).await,
+        ("submit", _) => orders::submit(&context, caller, chat, lang).await,
+        ("review", what) => orders::review(&context, caller, chat, what, lang).await,
+        ("brief", what) => brief::button(&context, caller, chat, what, lang).await,
         ("support", category) => support::pick(&context, chat, category, lang).await,
         _ => Ok(()),
     }
+}
+
+/// The Telegram file id of a document or (the largest size of) a photo in `message`.
+fn attachment_of(message: &Message) -> Option<String> {
+    if let Some(document) = message.document() {
+        return Some(document.file.id.to_string());
+    }
+    message
+        .photo()
+        .and_then(|sizes| sizes.iter().max_by_key(|size| size.width * size.height))
+        .map(|size| size.file.id.to_string())
 }
 
 /// The current time, for the use cases.

@@ -6,7 +6,7 @@ use domain::use_cases::consent::{Arrival, Terms};
 use domain::use_cases::login_codes::START_PREFIX;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, MessageId, User};
 
-use super::{BotContext, HandlerResult, Who, login, menu, now, profile_of, support, who};
+use super::{BotContext, HandlerResult, Who, login, menu, now, orders, profile_of, support, who};
 use crate::html::escape;
 use crate::outgoing::Pace;
 use crate::texts::{self, Lang, fill};
@@ -69,7 +69,7 @@ async fn arrive(
             }
             let caller = signed_in.caller();
             if let Some(order) = payload.strip_prefix("order_") {
-                return menu::order(context, caller, chat, order, lang).await;
+                return orders::card(context, caller, chat, order, lang).await;
             }
             if let Some(ticket) = payload.strip_prefix("ticket_") {
                 return support::open_existing(context, caller, chat, ticket, lang).await;

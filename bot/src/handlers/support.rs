@@ -119,6 +119,31 @@ pub async fn follow_up(
     }
 }
 
+/// `/note …` while in a ticket: an internal note (staff only; the core refuses
+/// others).
+pub async fn note(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    text: &str,
+    lang: Lang,
+) -> HandlerResult {
+    let Some(Step::InTicket { ticket_id }) = dialogue::current(context.pool(), chat).await? else {
+        return context.say(chat, texts::note_outside_ticket(lang)).await;
+    };
+    if text.trim().is_empty() {
+        return context.say(chat, texts::note_empty(lang)).await;
+    }
+    match context
+        .core
+        .post_ticket_message(caller, ticket_id, text.to_owned(), true, now())
+        .await
+    {
+        Ok(_) => context.say(chat, texts::topic_note_kept(lang)).await,
+        Err(error) => context.refused(chat, lang, error).await,
+    }
+}
+
 /// A ticket link (`ticket_<id>`): show it and keep writing into it.
 pub async fn open_existing(
     context: &BotContext,

@@ -63,6 +63,11 @@ pub struct Coursework {
     pub max_revisions: u8,
 }
 
+impl Coursework {
+    /// Revisions a brief allows when the customer does not say.
+    pub const DEFAULT_REVISIONS: u8 = 2;
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineItem {
     pub product_id: String,

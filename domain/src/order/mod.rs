@@ -38,7 +38,7 @@ pub use events::{
     OrderRefund, OrderStatus, Slot,
 };
 pub use services::{OrderServices, SlotCalendar, SlotCheckError};
-pub use visibility::OrderParties;
+pub use visibility::{OrderParties, offered_steps};
 
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,8 @@
 
 use uuid::Uuid;
 
+use super::transitions::{Step, next};
+use super::{Kind, OrderStatus};
 use crate::permissions::{Action, Caller};
 
 /// The people of an order, and whether the pool offers it to executors.
@@ -35,4 +37,40 @@ impl OrderParties {
     pub fn shows_internal_notes(&self, caller: Caller) -> bool {
         caller.may(Action::ViewAllOrders) || (self.works_on(caller) && caller.role.is_staff())
     }
+}
+
+/// The steps an entry point offers `caller` on an order (`kind`, in `status`), in
+/// the order a customer meets them: each allowed by the state machine and taken by
+/// the one the aggregate lets take it. [`Step::MarkPaid`] here means "pay": the
+/// customer may start a payment. The aggregate still decides when the step is taken.
+pub fn offered_steps(
+    caller: Caller,
+    parties: &OrderParties,
+    kind: Kind,
+    status: OrderStatus,
+) -> Vec<Step> {
+    let customer = parties.customer_id == caller.user_id;
+    let executor = parties.executor_id == Some(caller.user_id);
+    let takes = |step: Step| match step {
+        Step::Quote => caller.may(Action::QuoteOrder),
+        Step::AcceptQuote | Step::MarkPaid => customer,
+        Step::TakeOrder => parties.in_pool && caller.may(Action::TakeOrderFromPool),
+        Step::Start | Step::SubmitResult => executor,
+        Step::RequestRevision | Step::Accept | Step::Review => customer,
+        _ => false,
+    };
+    [
+        Step::Quote,
+        Step::AcceptQuote,
+        Step::MarkPaid,
+        Step::TakeOrder,
+        Step::Start,
+        Step::SubmitResult,
+        Step::Accept,
+        Step::RequestRevision,
+        Step::Review,
+    ]
+    .into_iter()
+    .filter(|step| next(kind, status, *step).is_some() && takes(*step))
+    .collect()
 }

@@ -332,12 +332,22 @@ async fn ticket_notices(
         TicketEvent::MessagePosted {
             text, message_id, ..
         } => {
-            let to = parties.assignee_id.map(User).unwrap_or(StaffGroup);
-            vec![notice(
-                to,
+            // The staff group always (a forum keeps the ticket's topic complete),
+            // and the assignee in person.
+            let params = params(json!({"text": text, "message_id": message_id}));
+            let mut notices = vec![notice(
+                StaffGroup,
                 "staff_ticket_customer_message",
-                params(json!({"text": text, "message_id": message_id})),
-            )]
+                params.clone(),
+            )];
+            if let Some(assignee) = parties.assignee_id {
+                notices.push(notice(
+                    User(assignee),
+                    "staff_ticket_customer_message",
+                    params,
+                ));
+            }
+            notices
         }
         TicketEvent::TicketAssigned { assignee_id } => {
             assign(connection, event, assignee_id).await?;

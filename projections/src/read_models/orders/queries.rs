@@ -44,7 +44,8 @@ pub struct OrderView {
 }
 
 impl OrderView {
-    fn parties(&self) -> OrderParties {
+    /// Who the order's people are, for the domain's rules of who sees and acts.
+    pub fn parties(&self) -> OrderParties {
         OrderParties {
             customer_id: self.customer_id,
             executor_id: self.executor_id,

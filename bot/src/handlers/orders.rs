@@ -1,0 +1,436 @@
+//! Orders in the bot: lists (mine, the pool, assigned to me), one order's card with
+//! the buttons of the steps the domain offers the viewer, and those steps: accept a
+//! quote, pay (the payments use case's link), take, start, submit with files,
+//! accept, ask for a revision, review, and staff setting the price.
+
+use domain::order::transitions::Step as OrderStep;
+use domain::order::{Kind, OrderStatus, offered_steps};
+use domain::permissions::Caller;
+use domain::use_cases::order_actions::OrderAction;
+use domain::use_cases::payments::{PaymentOrder, PurposeRequest};
+use projections::read_models::orders::{OrderFilter, OrderScope, OrderView};
+use projections::read_models::paging::Page;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+use uuid::Uuid;
+
+use super::{BotContext, HandlerResult, now};
+use crate::dialogue::{self, Step};
+use crate::html::escape;
+use crate::notices::status_name;
+use crate::outgoing::Pace;
+use crate::texts::{self, Lang, fill};
+
+const LIST_LENGTH: i64 = 10;
+const TIMELINE_LINES: usize = 10;
+const MAX_RESULT_FILES: usize = 20;
+
+/// Which list to show.
+#[derive(Debug, Clone, Copy)]
+pub enum List {
+    Mine,
+    Pool,
+    Assigned,
+}
+
+pub async fn list(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    which: List,
+    lang: Lang,
+) -> HandlerResult {
+    let (scope, title, none) = match which {
+        List::Mine => (
+            OrderScope::Mine,
+            texts::orders_title(lang),
+            texts::orders_none(lang),
+        ),
+        List::Pool => (
+            OrderScope::Pool,
+            texts::pool_title(lang),
+            texts::pool_none(lang),
+        ),
+        List::Assigned => (
+            OrderScope::Assigned,
+            texts::assigned_title(lang),
+            texts::assigned_none(lang),
+        ),
+    };
+    let filter = OrderFilter {
+        scope,
+        status: None,
+        kind: None,
+    };
+    let page = Page::new(Some(LIST_LENGTH), None)?;
+    let orders = match context.reads.orders(caller, &filter, &page).await {
+        Ok(orders) => orders,
+        Err(error) => return context.refused(chat, lang, error).await,
+    };
+    if orders.items.is_empty() {
+        return context.say(chat, none).await;
+    }
+    let mut text = title.to_owned();
+    let mut rows = Vec::new();
+    for order in &orders.items {
+        let price = order
+            .price
+            .as_ref()
+            .map(|price| format!(", {} ₽", escape(price)))
+            .unwrap_or_default();
+        text.push('\n');
+        text.push_str(&fill(
+            texts::order_line(lang),
+            &[
+                ("title", escape(&order.title)),
+                ("status", escape(status_name(&order.status, lang))),
+                ("price", price),
+            ],
+        ));
+        let label: String = order.title.chars().take(40).collect();
+        rows.push(vec![InlineKeyboardButton::callback(
+            label,
+            format!("order:{}", order.order_id),
+        )]);
+    }
+    let keyboard = InlineKeyboardMarkup::new(rows);
+    context
+        .out
+        .html(chat, &text, Some(keyboard), Pace::Reply)
+        .await?;
+    Ok(())
+}
+
+/// One order: its card, its history and the buttons of what the viewer may do.
+pub async fn card(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    order_id: &str,
+    lang: Lang,
+) -> HandlerResult {
+    let found = match context.reads.order(caller, order_id.trim(), None).await {
+        Ok(found) => found,
+        Err(error) => return context.refused(chat, lang, error).await,
+    };
+    let Some(order) = found else {
+        return context.say(chat, texts::not_found(lang)).await;
+    };
+    let timeline: Vec<String> = order
+        .timeline
+        .iter()
+        .rev()
+        .take(TIMELINE_LINES)
+        .rev()
+        .map(|line| {
+            format!(
+                "{} — {}",
+                line.at.format("%d.%m %H:%M"),
+                escape(&line.summary)
+            )
+        })
+        .collect();
+    let text = fill(
+        texts::order_card(lang),
+        &[
+            ("title", escape(&order.order.title)),
+            ("status", escape(status_name(&order.order.status, lang))),
+            ("price", escape(order.order.price.as_deref().unwrap_or("—"))),
+            ("paid", escape(&order.order.paid_amount)),
+            ("timeline", timeline.join("\n")),
+        ],
+    );
+    let keyboard = step_buttons(caller, &order.order, lang);
+    context.out.html(chat, &text, keyboard, Pace::Reply).await?;
+    Ok(())
+}
+
+/// The buttons of the steps the domain offers `caller` on `order`.
+fn step_buttons(caller: Caller, order: &OrderView, lang: Lang) -> Option<InlineKeyboardMarkup> {
+    let kind = serde_json::from_value::<Kind>(order.kind.clone().into()).ok()?;
+    let status = serde_json::from_value::<OrderStatus>(order.status.clone().into()).ok()?;
+    let id = &order.order_id;
+    let rows: Vec<Vec<InlineKeyboardButton>> =
+        offered_steps(caller, &order.parties(), kind, status)
+            .into_iter()
+            .filter(|step| *step != OrderStep::Review || order.review_stars.is_none())
+            .filter_map(|step| {
+                let (label, data) = match step {
+                    OrderStep::Quote => (texts::act_quote(lang), format!("act:{id}:quote")),
+                    OrderStep::AcceptQuote => (
+                        texts::act_accept_quote(lang),
+                        format!("act:{id}:accept_quote"),
+                    ),
+                    OrderStep::MarkPaid => (texts::act_pay(lang), format!("pay:{id}")),
+                    OrderStep::TakeOrder => (texts::act_take(lang), format!("act:{id}:take")),
+                    OrderStep::Start => (texts::act_start(lang), format!("act:{id}:start")),
+                    OrderStep::SubmitResult => {
+                        (texts::act_submit(lang), format!("act:{id}:submit"))
+                    }
+                    OrderStep::Accept => (texts::act_accept(lang), format!("act:{id}:accept")),
+                    OrderStep::RequestRevision => {
+                        (texts::act_revision(lang), format!("act:{id}:revision"))
+                    }
+                    OrderStep::Review => (texts::act_review(lang), format!("act:{id}:review")),
+                    _ => return None,
+                };
+                Some(vec![InlineKeyboardButton::callback(label, data)])
+            })
+            .collect();
+    (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))
+}
+
+/// A step's button (`act:<order>:<step>`).
+pub async fn act(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    what: &str,
+    lang: Lang,
+) -> HandlerResult {
+    let Some((order, step)) = what.split_once(':') else {
+        return Ok(());
+    };
+    let Ok(order_id) = order.parse::<Uuid>() else {
+        return context.say(chat, texts::not_found(lang)).await;
+    };
+    let action = match step {
+        "accept_quote" => OrderAction::AcceptQuote,
+        "take" => OrderAction::Take,
+        "start" => OrderAction::Start,
+        "accept" => OrderAction::Accept,
+        "quote" => {
+            dialogue::enter(context.pool(), chat, &Step::QuotePrice { order_id }).await?;
+            return context.say(chat, texts::quote_ask(lang)).await;
+        }
+        "revision" => {
+            dialogue::enter(context.pool(), chat, &Step::RevisionReason { order_id }).await?;
+            return context.say(chat, texts::revision_ask(lang)).await;
+        }
+        "submit" => {
+            let step = Step::SubmitResult {
+                order_id,
+                files: Vec::new(),
+            };
+            dialogue::enter(context.pool(), chat, &step).await?;
+            return say_submit(context, chat, texts::submit_ask(lang), lang).await;
+        }
+        "review" => return ask_review(context, chat, order_id, lang).await,
+        _ => return Ok(()),
+    };
+    take_step(context, caller, chat, order_id, action, lang).await
+}
+
+/// Takes `action` and shows the order as it is then.
+async fn take_step(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    order_id: Uuid,
+    action: OrderAction,
+    lang: Lang,
+) -> HandlerResult {
+    let written = match context
+        .core
+        .act_on_order(caller, order_id, action, now())
+        .await
+    {
+        Ok(written) => written,
+        Err(error) => return context.refused(chat, lang, error).await,
+    };
+    let shown = context
+        .reads
+        .order(caller, &order_id.to_string(), Some(&written))
+        .await?;
+    match shown {
+        Some(order) => {
+            let status = escape(status_name(&order.order.status, lang));
+            context
+                .say(chat, &fill(texts::act_done(lang), &[("status", status)]))
+                .await
+        }
+        None => Ok(()),
+    }
+}
+
+/// `pay:<order>`: starts (or finds again) the order's payment and sends its link.
+/// The key is the order and the card's message, so pressing again gives the same
+/// payment and a new card may start a new one after a failed attempt.
+pub async fn pay(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    card_message: i32,
+    order: &str,
+    lang: Lang,
+) -> HandlerResult {
+    let Ok(order_id) = order.parse::<Uuid>() else {
+        return context.say(chat, texts::not_found(lang)).await;
+    };
+    let request = PaymentOrder {
+        purpose: PurposeRequest::Order { order_id },
+        idempotence_key: format!("bot:{order_id}:{card_message}"),
+        payer_kind: None,
+        customer_email: None,
+        customer_phone: None,
+    };
+    let started = match context.core.start_payment(caller, request).await {
+        Ok(started) => started,
+        Err(error) => return context.refused(chat, lang, error).await,
+    };
+    let Some(url) = started.confirmation_url.and_then(|url| url.parse().ok()) else {
+        return context.say(chat, texts::pay_no_link(lang)).await;
+    };
+    let shown = context.reads.order(caller, order, None).await?;
+    let (title, amount) = shown
+        .map(|order| (order.order.title, order.order.price.unwrap_or_default()))
+        .unwrap_or_default();
+    let sandbox = if started.sandbox {
+        texts::pay_sandbox(lang)
+    } else {
+        ""
+    };
+    let text = fill(
+        texts::pay_link(lang),
+        &[
+            ("title", escape(&title)),
+            ("amount", escape(&amount)),
+            ("sandbox", sandbox.to_owned()),
+        ],
+    );
+    let keyboard =
+        InlineKeyboardMarkup::new([[InlineKeyboardButton::url(texts::pay_button(lang), url)]]);
+    context
+        .out
+        .html(chat, &text, Some(keyboard), Pace::Reply)
+        .await?;
+    Ok(())
+}
+
+/// Staff wrote the price of the order they chose to quote.
+pub async fn price(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    order_id: Uuid,
+    text: &str,
+    lang: Lang,
+) -> HandlerResult {
+    let Ok(price) = text.trim().replace(',', ".").parse() else {
+        return context.say(chat, texts::quote_bad(lang)).await;
+    };
+    dialogue::leave(context.pool(), chat).await?;
+    let action = OrderAction::Quote { price };
+    take_step(context, caller, chat, order_id, action, lang).await
+}
+
+/// The customer wrote what to revise.
+pub async fn revision(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    order_id: Uuid,
+    text: &str,
+    lang: Lang,
+) -> HandlerResult {
+    dialogue::leave(context.pool(), chat).await?;
+    let action = OrderAction::RequestRevision {
+        reason: text.trim().to_owned(),
+    };
+    take_step(context, caller, chat, order_id, action, lang).await
+}
+
+/// A file of the result while submitting, or the "submit" button (`file` none).
+pub async fn result_file(
+    context: &BotContext,
+    chat: i64,
+    order_id: Uuid,
+    mut files: Vec<String>,
+    file: Option<String>,
+    lang: Lang,
+) -> HandlerResult {
+    let Some(file) = file else {
+        return say_submit(context, chat, texts::submit_ask(lang), lang).await;
+    };
+    if files.len() >= MAX_RESULT_FILES {
+        return say_submit(context, chat, texts::brief_files_full(lang), lang).await;
+    }
+    files.push(file);
+    let count = files.len();
+    dialogue::enter(
+        context.pool(),
+        chat,
+        &Step::SubmitResult { order_id, files },
+    )
+    .await?;
+    let added = fill(
+        texts::brief_file_added(lang),
+        &[("count", count.to_string())],
+    );
+    say_submit(context, chat, &added, lang).await
+}
+
+/// `submit:<order>`: hands in the files collected so far.
+pub async fn submit(context: &BotContext, caller: Caller, chat: i64, lang: Lang) -> HandlerResult {
+    let Some(Step::SubmitResult { order_id, files }) =
+        dialogue::current(context.pool(), chat).await?
+    else {
+        return context.say(chat, texts::brief_not_now(lang)).await;
+    };
+    if files.is_empty() {
+        return context.say(chat, texts::submit_no_files(lang)).await;
+    }
+    dialogue::leave(context.pool(), chat).await?;
+    let action = OrderAction::Submit { files, note: None };
+    take_step(context, caller, chat, order_id, action, lang).await
+}
+
+async fn say_submit(context: &BotContext, chat: i64, text: &str, lang: Lang) -> HandlerResult {
+    let keyboard = InlineKeyboardMarkup::new([[InlineKeyboardButton::callback(
+        texts::submit_button(lang),
+        "submit:",
+    )]]);
+    context
+        .out
+        .html(chat, text, Some(keyboard), Pace::Reply)
+        .await?;
+    Ok(())
+}
+
+async fn ask_review(context: &BotContext, chat: i64, order_id: Uuid, lang: Lang) -> HandlerResult {
+    let stars: Vec<InlineKeyboardButton> = (1..=5)
+        .map(|stars| {
+            InlineKeyboardButton::callback("⭐".repeat(stars), format!("review:{order_id}:{stars}"))
+        })
+        .collect();
+    let keyboard = InlineKeyboardMarkup::new([stars]);
+    context
+        .out
+        .html(chat, texts::review_ask(lang), Some(keyboard), Pace::Reply)
+        .await?;
+    Ok(())
+}
+
+/// `review:<order>:<stars>`.
+pub async fn review(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    what: &str,
+    lang: Lang,
+) -> HandlerResult {
+    let Some((order, stars)) = what.split_once(':') else {
+        return Ok(());
+    };
+    let (Ok(order_id), Ok(stars)) = (order.parse::<Uuid>(), stars.parse::<u8>()) else {
+        return Ok(());
+    };
+    let action = OrderAction::Review { stars, text: None };
+    match context
+        .core
+        .act_on_order(caller, order_id, action, now())
+        .await
+    {
+        Ok(_) => context.say(chat, texts::review_thanks(lang)).await,
+        Err(error) => context.refused(chat, lang, error).await,
+    }
+}

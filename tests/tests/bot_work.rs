@@ -1,0 +1,315 @@
+//! The bot's working flows end to end against the fake Bot API: a customer orders a
+//! coursework in a dialogue, staff price it, the customer pays in the sandbox and is
+//! told, an executor takes it from the pool and delivers; a ticket gets its own topic
+//! in a forum staff group and support answers there.
+
+use std::time::Duration;
+
+use domain::permissions::Role;
+use serde_json::{Value, json};
+use tests::TestContext;
+use tests::bot_client::{bot_app_with, button, buttons, events_of, registered, text};
+use tests::paying::checkout;
+use tests::people::{owner, staff};
+use tests::settles;
+use tests::telegram_fake::{FakeTelegram, TgUser};
+
+const STAFF_GROUP: i64 = -100_555_000;
+
+/// The latest message to `chat` with a button starting with `prefix`, once it came.
+async fn message_with_button(telegram: &FakeTelegram, chat: i64, prefix: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = telegram
+            .texts_to(chat)
+            .into_iter()
+            .rev()
+            .find(|message| buttons(message).iter().any(|data| data.starts_with(prefix)));
+        if let Some(found) = found {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "chat {chat} got no message with a {prefix}… button: {:#?}",
+            telegram.texts_to(chat)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn order_ids(context: &TestContext) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT aggregate_id FROM events WHERE aggregate_type = 'Order' ORDER BY 1",
+    )
+    .fetch_all(&context.pool)
+    .await
+    .expect("orders")
+}
+
+async fn order_status(context: &TestContext, order_id: &str) -> String {
+    sqlx::query_scalar("SELECT status FROM rm_orders WHERE order_id = $1")
+        .bind(order_id)
+        .fetch_optional(&context.pool)
+        .await
+        .expect("reads")
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_coursework_is_ordered_priced_paid_taken_and_delivered_in_the_bot() {
+    let context = TestContext::new().await;
+    let telegram = FakeTelegram::start().await;
+    let app = bot_app_with(&context, &telegram, Some(STAFF_GROUP)).await;
+    let core = app.state.core.clone();
+    let boss = owner(&core, 7_000).await;
+    staff(&core, boss, 7_002, "Админ", Role::Admin).await;
+    staff(&core, boss, 7_003, "Автор", Role::Executor).await;
+    let customer = TgUser::new(7_001, "Аня", "ru");
+    let admin = TgUser::new(7_002, "Админ", "ru");
+    let author = TgUser::new(7_003, "Автор", "ru");
+    registered(&telegram, &customer).await;
+
+    // The brief, field by field; a bad volume is asked again.
+    telegram.write(&customer, "/neworder");
+    let kinds = message_with_button(&telegram, 7_001, "brief:type:").await;
+    telegram.press(&customer, 10, &button(&kinds, "brief:type:0"));
+    telegram.wait_for_text(7_001, "Предмет").await;
+    telegram.write(&customer, "История <России>");
+    telegram.wait_for_text(7_001, "Объём").await;
+    telegram.write(&customer, "двадцать");
+    telegram.wait_for_text(7_001, "числом от 1 до 1000").await;
+    telegram.write(&customer, "25");
+    telegram.wait_for_text(7_001, "ДД.ММ.ГГГГ").await;
+    let deadline = (chrono::Utc::now() + chrono::Duration::days(10)).format("%d.%m.%Y");
+    telegram.write(&customer, &deadline.to_string());
+    telegram.wait_for_text(7_001, "Пришлите материалы").await;
+    telegram.send_document(&customer, "materials-file-1");
+    let added = telegram.wait_for_text(7_001, "Получено файлов: 1").await;
+    telegram.press(&customer, 11, &button(&added, "brief:files_done"));
+    let summary = message_with_button(&telegram, 7_001, "brief:place").await;
+    insta::assert_json_snapshot!(
+        "bot_brief_summary",
+        json!({"text": text(&summary).replace(&deadline.to_string(), "[deadline]"), "buttons": buttons(&summary)})
+    );
+    telegram.press(&customer, 12, "brief:place");
+    telegram.wait_for_text(7_001, "отправлен").await;
+    let orders = order_ids(&context).await;
+    assert_eq!(orders.len(), 1, "one order placed");
+    let order_id = orders[0].clone();
+    let placed = events_of(&context, "Order", &order_id).await;
+    assert_eq!(placed[0].0, "OrderPlaced");
+    let brief = &placed[0].1["OrderPlaced"]["details"];
+    assert_eq!(brief["subject"], json!("История <России>"), "{placed:#?}");
+    assert_eq!(brief["volume"], json!(25));
+    assert_eq!(brief["files"], json!(["materials-file-1"]));
+
+    // The staff group gets a card; the admin opens it and sets the price.
+    let card = message_with_button(&telegram, STAFF_GROUP, "order:").await;
+    assert!(text(&card).contains("История &lt;России&gt;"), "{card:#}");
+    telegram.press(&admin, 20, &button(&card, "order:"));
+    let admin_card = message_with_button(&telegram, 7_002, "act:").await;
+    telegram.press(
+        &admin,
+        21,
+        &button(&admin_card, &format!("act:{order_id}:quote")),
+    );
+    telegram.wait_for_text(7_002, "Цена заказа в рублях").await;
+    telegram.write(&admin, "1500");
+    telegram.wait_for_text(7_002, "Готово").await;
+
+    // The customer is told the price, accepts it and pays in the sandbox.
+    let quoted = telegram.wait_for_text(7_001, "1500.00 ₽").await;
+    telegram.press(&customer, 30, &button(&quoted, "order:"));
+    let with_accept = message_with_button(&telegram, 7_001, "act:").await;
+    telegram.press(
+        &customer,
+        31,
+        &button(&with_accept, &format!("act:{order_id}:accept_quote")),
+    );
+    telegram.wait_for_text(7_001, "Готово: ждёт оплаты").await;
+    telegram.press(&customer, 32, &format!("order:{order_id}"));
+    let with_pay = message_with_button(&telegram, 7_001, "pay:").await;
+    telegram.press(&customer, 33, &button(&with_pay, "pay:"));
+    let link = telegram.wait_for_text(7_001, "Тестовый режим").await;
+    let url = link["reply_markup"]["inline_keyboard"][0][0]["url"]
+        .as_str()
+        .expect("a payment link")
+        .to_owned();
+    // Pressing "pay" on the same card again gives the same payment.
+    telegram.press(&customer, 33, &button(&with_pay, "pay:"));
+    telegram
+        .wait_for_calls("sendMessage", telegram.calls("sendMessage").len() + 1)
+        .await;
+    checkout(&app, &url, "pay").await;
+    telegram.wait_for_text(7_001, "оплачен: 1500.00 ₽").await;
+    let payments: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM rm_payments WHERE order_id = $1::uuid")
+            .bind(&order_id)
+            .fetch_one(&context.pool)
+            .await
+            .expect("payments");
+    assert_eq!(payments, 1, "one payment for two presses");
+
+    // The executor finds it in the pool, takes it, starts and submits a file.
+    telegram.write(&author, "/pool");
+    let pool = message_with_button(&telegram, 7_003, "order:").await;
+    telegram.press(&author, 40, &button(&pool, "order:"));
+    let take = message_with_button(&telegram, 7_003, "act:").await;
+    telegram.press(&author, 41, &button(&take, &format!("act:{order_id}:take")));
+    telegram
+        .wait_for_text(7_003, "Готово: исполнитель назначен")
+        .await;
+    telegram.write(&author, &format!("/order {order_id}"));
+    let start = message_with_button(&telegram, 7_003, &format!("act:{order_id}:start")).await;
+    telegram.press(
+        &author,
+        42,
+        &button(&start, &format!("act:{order_id}:start")),
+    );
+    telegram.wait_for_text(7_003, "Готово: в работе").await;
+    telegram.write(&author, "/mywork");
+    let mine = message_with_button(&telegram, 7_003, "order:").await;
+    telegram.press(&author, 43, &button(&mine, "order:"));
+    let submit = message_with_button(&telegram, 7_003, &format!("act:{order_id}:submit")).await;
+    telegram.press(
+        &author,
+        44,
+        &button(&submit, &format!("act:{order_id}:submit")),
+    );
+    telegram
+        .wait_for_text(7_003, "Пришлите файлы результата")
+        .await;
+    telegram.press(&author, 45, "submit:");
+    telegram.wait_for_text(7_003, "хотя бы один файл").await;
+    telegram.send_document(&author, "result-file-1");
+    telegram.wait_for_text(7_003, "Получено файлов: 1").await;
+    telegram.press(&author, 46, "submit:");
+    telegram
+        .wait_for_text(7_003, "Готово: результат готов")
+        .await;
+
+    // The customer is told and accepts; the executor hears of it.
+    let ready = telegram.wait_for_text(7_001, "готов").await;
+    telegram.press(&customer, 50, &button(&ready, "order:"));
+    let result = message_with_button(&telegram, 7_001, &format!("act:{order_id}:revision")).await;
+    assert!(buttons(&result).contains(&format!("act:{order_id}:accept")));
+    telegram.press(&customer, 51, &format!("act:{order_id}:accept"));
+    telegram.wait_for_text(7_003, "принял").await;
+    settles(
+        "the order is accepted",
+        Duration::from_secs(20),
+        async || order_status(&context, &order_id).await == "accepted",
+    )
+    .await;
+    let history: Vec<String> = events_of(&context, "Order", &order_id)
+        .await
+        .into_iter()
+        .map(|(event_type, _)| event_type)
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "OrderPlaced",
+            "PriceQuoted",
+            "QuoteAccepted",
+            "PaymentOpened",
+            "OrderPaid",
+            "ExecutorAssigned",
+            "WorkStarted",
+            "ResultSubmitted",
+            "ResultAccepted"
+        ]
+    );
+
+    app.stop().await;
+    context.cleanup().await;
+}
+
+#[tokio::test]
+async fn support_answers_a_ticket_in_its_forum_topic_and_notes_stay_inside() {
+    let context = TestContext::new().await;
+    let telegram = FakeTelegram::start().await;
+    let app = bot_app_with(&context, &telegram, Some(STAFF_GROUP)).await;
+    let core = app.state.core.clone();
+    let boss = owner(&core, 8_000).await;
+    staff(&core, boss, 8_002, "Оля", Role::Support).await;
+    let customer = TgUser::new(8_001, "Петя", "ru");
+    let agent = TgUser::new(8_002, "Оля", "ru");
+    let stranger = TgUser::new(8_003, "Гость", "ru");
+    registered(&telegram, &customer).await;
+    registered(&telegram, &stranger).await;
+
+    telegram.write(&customer, "/support");
+    telegram.wait_for_text(8_001, "Опишите вопрос").await;
+    telegram.write(&customer, "Не пришли кредиты");
+    telegram.wait_for_text(8_001, "создано").await;
+
+    // The ticket gets its topic, named by its title, and its card lands there.
+    let topics = telegram.wait_for_calls("createForumTopic", 1).await;
+    assert_eq!(topics[0].body["name"], json!("Не пришли кредиты"));
+    let opened = telegram.wait_for_text(STAFF_GROUP, "Новое обращение").await;
+    let thread = opened["message_thread_id"].as_i64().expect("in a topic");
+
+    // The customer's next message lands in the same topic.
+    telegram.write(&customer, "Оплатил вчера <вечером>");
+    let follow_up = telegram.wait_for_text(STAFF_GROUP, "вчера").await;
+    assert_eq!(follow_up["message_thread_id"], json!(thread));
+    assert!(text(&follow_up).contains("&lt;вечером&gt;"));
+    assert_eq!(telegram.calls("createForumTopic").len(), 1, "one topic");
+
+    // Support answers in the topic; the customer gets it, escaped.
+    telegram.write_in_topic(&agent, STAFF_GROUP, thread, "Проверим <сейчас> & ответим");
+    telegram
+        .wait_for_text(STAFF_GROUP, "Ответ отправлен клиенту")
+        .await;
+    let reply = telegram.wait_for_text(8_001, "Проверим").await;
+    insta::assert_json_snapshot!("bot_topic_reply", reply["text"]);
+
+    // A note stays inside; someone who is not staff cannot answer.
+    telegram.write_in_topic(&agent, STAFF_GROUP, thread, "/note клиент нервничает");
+    telegram
+        .wait_for_text(STAFF_GROUP, "Заметка сохранена")
+        .await;
+    telegram.write_in_topic(&stranger, STAFF_GROUP, thread, "я тоже хочу ответить");
+    telegram
+        .wait_for_text(STAFF_GROUP, "только сотрудники")
+        .await;
+    let ticket_id: String = sqlx::query_scalar(
+        "SELECT DISTINCT aggregate_id FROM events WHERE aggregate_type = 'Ticket'",
+    )
+    .fetch_one(&context.pool)
+    .await
+    .expect("one ticket");
+    let messages: Vec<(bool, bool, String)> = events_of(&context, "Ticket", &ticket_id)
+        .await
+        .into_iter()
+        .filter(|(event_type, _)| event_type == "MessagePosted")
+        .map(|(_, payload)| {
+            let posted = &payload["MessagePosted"];
+            (
+                posted["by_staff"].as_bool().unwrap_or_default(),
+                posted["internal"].as_bool().unwrap_or_default(),
+                posted["text"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            (false, false, "Оплатил вчера <вечером>".to_owned()),
+            (true, false, "Проверим <сейчас> & ответим".to_owned()),
+            (true, true, "клиент нервничает".to_owned()),
+        ]
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        telegram
+            .texts_to(8_001)
+            .iter()
+            .all(|message| !text(message).contains("нервничает")),
+        "the customer never sees the note"
+    );
+
+    app.stop().await;
+    context.cleanup().await;
+}
