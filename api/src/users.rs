@@ -28,6 +28,8 @@ pub struct Search {
     pub role: Option<String>,
     /// Only blocked (true) or unblocked (false) users.
     pub blocked: Option<bool>,
+    /// Only users of this loyalty tier.
+    pub loyalty_tier: Option<String>,
     /// Page size, 1 to 200 (50 by default).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
@@ -35,7 +37,7 @@ pub struct Search {
     pub before: Option<String>,
 }
 
-/// `GET /api/v1/users?q=&role=&blocked=&limit=&before=`: newest first.
+/// `GET /api/v1/users?q=&role=&blocked=&loyalty_tier=&limit=&before=`: newest first.
 #[utoipa::path(
     get,
     path = "/users",
@@ -62,6 +64,7 @@ pub async fn list(
         text: query.q,
         role: query.role,
         blocked: query.blocked,
+        loyalty_tier: query.loyalty_tier,
     };
     Ok(Json(
         state.reads.users(caller.caller(), &filter, &page).await?,

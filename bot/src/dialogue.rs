@@ -3,6 +3,8 @@
 //! so a change of the steps never wedges a chat.
 
 use chrono::{DateTime, Utc};
+use domain::use_cases::broadcasts::Audience;
+use projections::read_models::users::UserFilter;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -23,6 +25,10 @@ pub enum Step {
     RevisionReason { order_id: Uuid },
     /// The executor: files of the result, until "submit".
     SubmitResult { order_id: Uuid, files: Vec<String> },
+    /// An admin paging through users: the filter and where the next page starts.
+    UserList { filter: UserFilter, next: String },
+    /// Staff writing a broadcast for `audience`: the next message is its text.
+    BroadcastText { audience: Audience },
 }
 
 /// A coursework brief as far as the customer has got; the first missing field is

@@ -10,11 +10,14 @@
 //! - `dialogue.rs`: where each chat is in a dialogue, in Postgres.
 //! - `outgoing.rs`: every message sent, paced within Telegram's limits, with 429s
 //!   waited out and chats that blocked the bot remembered.
+//! - `broadcaster.rs`: sends confirmed broadcasts, at most once per recipient,
+//!   resumable, ending with a report.
 //! - `topics.rs`: a forum topic per ticket in the staff group, both ways.
 //! - `sender.rs`: delivers the notifications read model once each (`notices.rs`
 //!   renders them); `texts.rs`: every text the bot says, in Russian and English;
 //!   `html.rs`: escaping for Telegram's HTML parse mode.
 
+mod broadcaster;
 mod dialogue;
 mod handlers;
 pub mod html;

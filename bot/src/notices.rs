@@ -238,7 +238,8 @@ pub fn status_name(status: &str, lang: Lang) -> &str {
     lang.pick(ru, en)
 }
 
-fn role_name(role: &str, lang: Lang) -> &str {
+/// A role in words.
+pub fn role_name(role: &str, lang: Lang) -> &str {
     let (ru, en) = match role {
         "client" => ("клиент", "customer"),
         "executor" => ("исполнитель", "executor"),

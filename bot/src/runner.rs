@@ -26,7 +26,7 @@ use crate::outgoing::{Limits, Outgoing, Pace, SendError};
 use crate::settings::BotSettings;
 use crate::texts::{self, Lang, fill};
 use crate::topics::Topics;
-use crate::{polling, sender};
+use crate::{broadcaster, polling, sender};
 
 /// The advisory lock of the active bot.
 const BOT_LOCK: i64 = 0x4c42_424f_5401;
@@ -132,9 +132,11 @@ async fn active(
         shutdown.clone(),
     ));
     let delivering = tokio::spawn(sender::deliver(context.clone(), shutdown.clone()));
+    let broadcasting = tokio::spawn(broadcaster::run(context.clone(), shutdown.clone()));
     handle_inbox(context, arrived, shutdown.clone()).await;
     let _ = fetching.await;
     let _ = delivering.await;
+    let _ = broadcasting.await;
     Ok(())
 }
 

@@ -171,6 +171,54 @@ texts! {
     topic_note_kept => "📝 Заметка сохранена, клиент её не видит.", "📝 Note kept; the customer does not see it.";
     note_empty => "Напишите текст заметки после /note.", "Write the note's text after /note.";
     note_outside_ticket => "Сначала откройте обращение (кнопка «Открыть обращение»).", "Open a ticket first (the “Open the ticket” button).";
+    admin_only => "Это меню — для администраторов.", "This menu is for administrators.";
+    admin_menu => "Администрирование:", "Administration:";
+    button_stats => "📊 Статистика", "📊 Statistics";
+    button_users => "👥 Пользователи", "👥 Users";
+    button_to_price => "💰 Ждут цены", "💰 Waiting for a price";
+    button_broadcast => "📣 Рассылка", "📣 Broadcast";
+    button_more => "Ещё ▶️", "More ▶️";
+    button_block => "🚫 Заблокировать", "🚫 Block";
+    button_unblock => "✅ Разблокировать", "✅ Unblock";
+    stats_title => "📊 Статистика", "📊 Statistics";
+    stats_today => "Сегодня", "Today";
+    stats_week => "7 дней", "7 days";
+    stats_month => "30 дней", "30 days";
+    stats_block =>
+        "\n\n<b>{label}</b>\nЗаказы: {placed} новых, {paid} оплачено, {completed} выполнено, {cancelled} отменено\nВыручка: {revenue} ₽, возвраты: {refunds} ₽\nОбращения: {tickets} новых, {resolved} решено\nНовых пользователей: {users}",
+        "\n\n<b>{label}</b>\nOrders: {placed} new, {paid} paid, {completed} completed, {cancelled} cancelled\nRevenue: {revenue} ₽, refunds: {refunds} ₽\nTickets: {tickets} new, {resolved} resolved\nNew users: {users}";
+    find_user_how => "Напишите: /find_user имя, @username или Telegram id.", "Write: /find_user name, @username or Telegram id.";
+    users_how =>
+        "Напишите: /users [role=client|executor|support|admin|owner] [tier=название] [blocked|active].",
+        "Write: /users [role=client|executor|support|admin|owner] [tier=name] [blocked|active].";
+    users_none => "Никого не нашёл.", "Nobody found.";
+    users_title => "Пользователи:", "Users:";
+    user_blocked_mark => " 🚫", " 🚫";
+    user_card =>
+        "{line}\nTelegram id: <code>{telegram_id}</code>\nОплачено: {paid} ₽, уровень: {tier}\nС нами с {since}",
+        "{line}\nTelegram id: <code>{telegram_id}</code>\nPaid: {paid} ₽, tier: {tier}\nWith us since {since}";
+    user_changed => "Готово: {line}", "Done: {line}";
+    role_how => "Напишите: /role @username client|executor|support|admin", "Write: /role @username client|executor|support|admin";
+    blocked_from_bot => "заблокирован администратором в боте", "blocked by an administrator in the bot";
+    to_price_title => "Заказы, которые ждут цены:", "Orders waiting for a price:";
+    to_price_none => "Все заказы оценены.", "Every order has a price.";
+    broadcast_how =>
+        "Напишите: /broadcast, /broadcast tier=название или /broadcast active=дней.",
+        "Write: /broadcast, /broadcast tier=name or /broadcast active=days.";
+    broadcast_pick => "Кому отправить рассылку?", "Who should the broadcast go to?";
+    audience_everyone => "Всем", "Everyone";
+    audience_role => "Роль: {role}", "Role: {role}";
+    audience_active => "Активным за {days} дн.", "Active in the last {days} days";
+    broadcast_ask =>
+        "Пришлите текст рассылки или фото с подписью. Я покажу, как это увидят получатели.",
+        "Send the broadcast's text, or a photo with a caption. I will show how recipients will see it.";
+    broadcast_confirm => "☝️ Так увидят рассылку. Получателей: {count}. Отправить?", "☝️ This is how it will look. Recipients: {count}. Send it?";
+    broadcast_send_button => "📣 Отправить", "📣 Send";
+    broadcast_started => "📣 Рассылка запущена. Отчёт придёт сюда, когда она закончится.", "📣 The broadcast has started. The report will come here when it is done.";
+    broadcast_decided => "Эта рассылка уже запущена или отменена.", "That broadcast was already sent or cancelled.";
+    broadcast_report =>
+        "📣 Рассылка завершена: доставлено {delivered}, заблокировали бота {blocked}, не доставлено {failed}.",
+        "📣 The broadcast is done: delivered {delivered}, blocked the bot {blocked}, failed {failed}.";
     login_request =>
         "Вход с компьютера:\n<b>{from}</b>\n\nЭто вы? Подтверждайте, только если вход запросили вы сами.",
         "Sign-in on a computer:\n<b>{from}</b>\n\nIs this you? Confirm only if you asked to sign in yourself.";

@@ -154,6 +154,18 @@ impl FakeTelegram {
         self.feed(json!({"message": message}))
     }
 
+    /// `user` sends a photo (its Telegram `file_id`) with `caption`.
+    pub fn send_photo(&self, user: &TgUser, file_id: &str, caption: &str) -> i64 {
+        let message_id = self.message_id();
+        self.feed(json!({"message": {
+            "message_id": message_id, "from": user.json(), "date": chrono::Utc::now().timestamp(),
+            "chat": {"id": user.id, "type": "private", "first_name": user.first_name},
+            "photo": [{"file_id": format!("{file_id}-small"), "file_unique_id": "s", "width": 90, "height": 90},
+                      {"file_id": file_id, "file_unique_id": "l", "width": 1280, "height": 960}],
+            "caption": caption,
+        }}))
+    }
+
     /// `user` presses a button with `data` under the bot's message `message_id`.
     pub fn press(&self, user: &TgUser, message_id: i64, data: &str) -> i64 {
         let id = format!("{}{}", user.id, self.message_id());
@@ -211,7 +223,13 @@ impl FakeTelegram {
 
     /// Waits until `chat` got a message containing `needle`; that message.
     pub async fn wait_for_text(&self, chat: i64, needle: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
+        self.wait_for_text_within(chat, needle, Duration::from_secs(20))
+            .await
+    }
+
+    /// [`Self::wait_for_text`], waiting at most `limit`.
+    pub async fn wait_for_text_within(&self, chat: i64, needle: &str, limit: Duration) -> Value {
+        let deadline = Instant::now() + limit;
         loop {
             let texts = self.texts_to(chat);
             let found = texts.iter().find(|text| {
@@ -321,7 +339,7 @@ async fn answer(
             "can_read_all_group_messages": false, "supports_inline_queries": false,
             "has_main_web_app": false}),
         ),
-        "sendmessage" | "editmessagetext" => {
+        "sendmessage" | "editmessagetext" | "sendphoto" => {
             if books.blocked.contains(&chat) {
                 return (
                     StatusCode::FORBIDDEN,
@@ -329,7 +347,7 @@ async fn answer(
                     "description": "Forbidden: bot was blocked by the user"})),
                 );
             }
-            if method == "sendmessage" && books.too_many_next > 0 {
+            if method != "editmessagetext" && books.too_many_next > 0 {
                 books.too_many_next -= 1;
                 return (
                     StatusCode::TOO_MANY_REQUESTS,
@@ -350,10 +368,16 @@ async fn answer(
             } else {
                 json!({"id": chat, "type": "private", "first_name": "User"})
             };
-            ok(
-                json!({"message_id": message_id, "date": chrono::Utc::now().timestamp(),
-                      "chat": chat_json, "from": bot_user(), "text": body["text"]}),
-            )
+            let mut message = json!({"message_id": message_id, "date": chrono::Utc::now().timestamp(),
+                                     "chat": chat_json, "from": bot_user()});
+            if method == "sendphoto" {
+                message["photo"] = json!([{"file_id": body["photo"], "file_unique_id": "p",
+                                           "width": 640, "height": 480}]);
+                message["caption"] = body["caption"].clone();
+            } else {
+                message["text"] = body["text"].clone();
+            }
+            ok(message)
         }
         "createforumtopic" => {
             books.next_message_id += 1;

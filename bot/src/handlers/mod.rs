@@ -4,7 +4,9 @@
 //! as words; anything unexpected is returned as an error for the runner to apologise
 //! for and report.
 
+mod admin;
 mod brief;
+mod broadcast;
 mod login;
 mod menu;
 mod orders;
@@ -99,6 +101,7 @@ pub async fn who(context: &BotContext, telegram_id: i64) -> Result<Who, CommandE
     let Some(user_id) = context.core.user_of_telegram(telegram_id).await? else {
         return Ok(Who::Stranger);
     };
+    context.core.seen_on_telegram(telegram_id, now()).await?;
     Ok(match context.core.standing_of(user_id).await? {
         Standing::Active { caller, .. } => Who::Active(caller),
         Standing::Blocked => Who::Blocked,
@@ -159,6 +162,12 @@ async fn private_message(context: BotContext, message: Message) -> HandlerResult
             "support" => support::begin(&context, caller, chat, lang).await,
             "ticket" => support::status(&context, caller, chat, lang).await,
             "note" => support::note(&context, caller, chat, argument, lang).await,
+            "admin" => admin::menu(&context, caller, chat, lang).await,
+            "stats" => admin::stats(&context, caller, chat, lang).await,
+            "find_user" => admin::find(&context, caller, chat, argument, lang).await,
+            "users" => admin::users(&context, caller, chat, argument, lang).await,
+            "role" => admin::role(&context, caller, chat, argument, lang).await,
+            "broadcast" => broadcast::begin(&context, caller, chat, argument, lang).await,
             "cancel" => {
                 dialogue::leave(context.pool(), chat).await?;
                 context.say(chat, texts::cancelled(lang)).await
@@ -177,6 +186,10 @@ async fn private_message(context: BotContext, message: Message) -> HandlerResult
         Some(Step::SubmitResult { order_id, files }) => {
             orders::result_file(&context, chat, order_id, files, attachment, lang).await
         }
+        Some(Step::BroadcastText { audience }) => {
+            let photo = photo_of(&message);
+            broadcast::message(&context, caller, chat, audience, text, photo, lang).await
+        }
         _ if text.trim().is_empty() => context.say(chat, texts::just_text(lang)).await,
         Some(Step::QuotePrice { order_id }) => {
             orders::price(&context, caller, chat, order_id, text, lang).await
@@ -190,7 +203,7 @@ async fn private_message(context: BotContext, message: Message) -> HandlerResult
         Some(Step::InTicket { ticket_id }) => {
             support::follow_up(&context, caller, chat, ticket_id, text, lang).await
         }
-        None => context.say(chat, texts::just_text(lang)).await,
+        Some(Step::UserList { .. }) | None => context.say(chat, texts::just_text(lang)).await,
     }
 }
 
@@ -238,6 +251,14 @@ async fn button(context: BotContext, query: CallbackQuery) -> HandlerResult {
         ("submit", _) => orders::submit(&context, caller, chat, lang).await,
         ("review", what) => orders::review(&context, caller, chat, what, lang).await,
         ("brief", what) => brief::button(&context, caller, chat, what, lang).await,
+        ("admin", "stats") => admin::stats(&context, caller, chat, lang).await,
+        ("admin", "users") => admin::users(&context, caller, chat, "", lang).await,
+        ("admin", "to_price") => orders::list(&context, caller, chat, List::ToPrice, lang).await,
+        ("users", "more") => admin::more(&context, caller, chat, lang).await,
+        ("user", id) => admin::card(&context, caller, chat, id, lang).await,
+        ("ua", what) => admin::act(&context, caller, chat, what, lang).await,
+        ("admin", "broadcast") => broadcast::begin(&context, caller, chat, "", lang).await,
+        ("bc", what) => broadcast::button(&context, caller, chat, what, lang).await,
         ("support", category) => support::pick(&context, chat, category, lang).await,
         _ => Ok(()),
     }
@@ -245,9 +266,14 @@ async fn button(context: BotContext, query: CallbackQuery) -> HandlerResult {
 
 /// The Telegram file id of a document or (the largest size of) a photo in `message`.
 fn attachment_of(message: &Message) -> Option<String> {
-    if let Some(document) = message.document() {
-        return Some(document.file.id.to_string());
+    match message.document() {
+        Some(document) => Some(document.file.id.to_string()),
+        None => photo_of(message),
     }
+}
+
+/// The Telegram file id of the largest size of the photo in `message`.
+fn photo_of(message: &Message) -> Option<String> {
     message
         .photo()
         .and_then(|sizes| sizes.iter().max_by_key(|size| size.width * size.height))

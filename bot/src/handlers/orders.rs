@@ -30,6 +30,8 @@ pub enum List {
     Mine,
     Pool,
     Assigned,
+    /// Briefs waiting for a price (staff).
+    ToPrice,
 }
 
 pub async fn list(
@@ -39,6 +41,7 @@ pub async fn list(
     which: List,
     lang: Lang,
 ) -> HandlerResult {
+    let status = matches!(which, List::ToPrice).then(|| "placed".to_owned());
     let (scope, title, none) = match which {
         List::Mine => (
             OrderScope::Mine,
@@ -55,10 +58,15 @@ pub async fn list(
             texts::assigned_title(lang),
             texts::assigned_none(lang),
         ),
+        List::ToPrice => (
+            OrderScope::All,
+            texts::to_price_title(lang),
+            texts::to_price_none(lang),
+        ),
     };
     let filter = OrderFilter {
         scope,
-        status: None,
+        status,
         kind: None,
     };
     let page = Page::new(Some(LIST_LENGTH), None)?;

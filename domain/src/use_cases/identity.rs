@@ -201,6 +201,24 @@ impl Core {
         }
     }
 
+    /// The Telegram account wrote to the bot at `now` (for "active in the last N
+    /// days"); written at most every ten minutes per account.
+    pub async fn seen_on_telegram(
+        &self,
+        telegram_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), CommandError> {
+        sqlx::query(
+            "UPDATE telegram_identities SET last_seen_at = $2 \
+             WHERE telegram_id = $1 AND last_seen_at < $2 - interval '10 minutes'",
+        )
+        .bind(telegram_id)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
     /// The user of a Telegram account, if it ever signed in.
     pub async fn user_of_telegram(&self, telegram_id: i64) -> Result<Option<Uuid>, CommandError> {
         Ok(
@@ -245,24 +263,18 @@ pub(crate) async fn identity_for(
     now: DateTime<Utc>,
 ) -> Result<Uuid, CommandError> {
     let candidate = Uuid::now_v7();
-    // Two statements: a concurrent first sign-in's row becomes visible only to a
-    // statement started after it committed (which the insert waited for).
-    let inserted: Option<Uuid> = sqlx::query_scalar(
-        "INSERT INTO telegram_identities (telegram_id, user_id, created_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (telegram_id) DO NOTHING RETURNING user_id",
+    // On a conflict the row that won (a concurrent first sign-in's too: the insert
+    // waits for it) is updated and returned, so its user id is the one answered.
+    Ok(sqlx::query_scalar(
+        "INSERT INTO telegram_identities (telegram_id, user_id, created_at, last_seen_at) \
+         VALUES ($1, $2, $3, $3) \
+         ON CONFLICT (telegram_id) DO UPDATE \
+         SET last_seen_at = GREATEST(telegram_identities.last_seen_at, EXCLUDED.last_seen_at) \
+         RETURNING user_id",
     )
     .bind(telegram_id)
     .bind(candidate)
     .bind(now)
-    .fetch_optional(pool)
-    .await?;
-    Ok(match inserted {
-        Some(user_id) => user_id,
-        None => {
-            sqlx::query_scalar("SELECT user_id FROM telegram_identities WHERE telegram_id = $1")
-                .bind(telegram_id)
-                .fetch_one(pool)
-                .await?
-        }
-    })
+    .fetch_one(pool)
+    .await?)
 }

@@ -9,6 +9,7 @@ use sqlx::PgConnection;
 use crate::envelope::EventEnvelope;
 use crate::worker::{ApplyError, ApplyFuture, Projection};
 
+pub mod audience;
 mod queries;
 
 pub use queries::{Access, History, Me, Referral, Referrals, UserFilter, UserPage, UserView};

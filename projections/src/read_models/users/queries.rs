@@ -71,12 +71,13 @@ pub struct UserPage {
 }
 
 /// What staff search users by.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct UserFilter {
     /// Part of a name or username, or a whole Telegram id.
     pub text: Option<String>,
     pub role: Option<String>,
     pub blocked: Option<bool>,
+    pub loyalty_tier: Option<String>,
 }
 
 /// A user's latest 100 orders, tickets and payments, newest first.
@@ -182,6 +183,7 @@ impl ReadModels {
                     OR lower(COALESCE(username, '')) LIKE $1 OR telegram_id = $2) \
                AND ($3::text IS NULL OR role = $3) AND ($4::bool IS NULL OR blocked = $4) \
                AND ($5::timestamptz IS NULL OR (registered_at, user_id) < ($5, $6)) \
+               AND ($8::text IS NULL OR loyalty_tier = $8) \
              ORDER BY registered_at DESC, user_id DESC LIMIT $7"
         ))
         .bind(text.map(contains_pattern))
@@ -191,6 +193,7 @@ impl ReadModels {
         .bind(page.before_at())
         .bind(page.before_id())
         .bind(page.limit)
+        .bind(&filter.loyalty_tier)
         .fetch_all(self.pool())
         .await?;
         let next_cursor =
