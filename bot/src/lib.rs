@@ -6,7 +6,8 @@
 //! - `inbox.rs`: every update is stored in `bot_updates` before Telegram is told it
 //!   arrived (the next getUpdates offset), then handled from there, so a crash loses
 //!   none; `polling.rs` fetches them; `runner.rs` handles what is stored, each chat's
-//!   updates in order, chats side by side, through the dptree schema in `handlers/`.
+//!   updates in order, chats side by side, through the dptree schema in `handlers/`;
+//!   `webhook.rs` is the other way in: the API's router stores what Telegram posts.
 //! - `dialogue.rs`: where each chat is in a dialogue, in Postgres.
 //! - `outgoing.rs`: every message sent, paced within Telegram's limits, with 429s
 //!   waited out and chats that blocked the bot remembered.
@@ -30,7 +31,9 @@ mod sender;
 mod settings;
 mod texts;
 mod topics;
+pub mod webhook;
 
 pub use runner::{BotError, run};
 pub use settings::BotSettings;
 pub use texts::Lang;
+pub use webhook::{Webhook, WebhookError};

@@ -26,7 +26,7 @@ use crate::outgoing::{Limits, Outgoing, Pace, SendError};
 use crate::settings::BotSettings;
 use crate::texts::{self, Lang, fill};
 use crate::topics::Topics;
-use crate::{broadcaster, polling, sender};
+use crate::{broadcaster, polling, sender, webhook};
 
 /// The advisory lock of the active bot.
 const BOT_LOCK: i64 = 0x4c42_424f_5401;
@@ -126,11 +126,20 @@ async fn active(
         topics: Topics::new(core.pool().clone()),
     };
     let arrived = Arc::new(Notify::new());
-    let fetching = tokio::spawn(polling::poll(
-        context.clone(),
-        arrived.clone(),
-        shutdown.clone(),
-    ));
+    let fetching = match settings.webhook.clone() {
+        Some(webhook) => tokio::spawn(webhook::serve(
+            bot.clone(),
+            core.pool().clone(),
+            webhook,
+            arrived.clone(),
+            shutdown.clone(),
+        )),
+        None => tokio::spawn(polling::poll(
+            context.clone(),
+            arrived.clone(),
+            shutdown.clone(),
+        )),
+    };
     let delivering = tokio::spawn(sender::deliver(context.clone(), shutdown.clone()));
     let broadcasting = tokio::spawn(broadcaster::run(context.clone(), shutdown.clone()));
     handle_inbox(context, arrived, shutdown.clone()).await;

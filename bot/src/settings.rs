@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::webhook::Webhook;
+
 /// The bot's settings (read from the environment by the `ledgerbot` binary).
 #[derive(Clone)]
 pub struct BotSettings {
@@ -19,6 +21,8 @@ pub struct BotSettings {
     pub staff_chat_id: Option<i64>,
     /// Who is told (with the error's id) when a handler fails unexpectedly.
     pub owner_telegram_ids: Vec<i64>,
+    /// Webhook mode: where Telegram posts updates. `None`: long polling.
+    pub webhook: Option<Webhook>,
     /// How long one getUpdates call waits for updates.
     pub long_poll: Duration,
     /// How often the sender looks for notifications when nothing woke it.
@@ -34,6 +38,7 @@ impl std::fmt::Debug for BotSettings {
             .field("username", &self.username)
             .field("terms_version", &self.terms_version)
             .field("staff_chat_id", &self.staff_chat_id)
+            .field("webhook", &self.webhook)
             .finish_non_exhaustive()
     }
 }

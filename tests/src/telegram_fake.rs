@@ -13,7 +13,8 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::post;
 use serde_json::{Value, json};
 use tokio::time::Instant;
@@ -294,13 +295,47 @@ fn ok(result: Value) -> (StatusCode, Json<Value>) {
     (StatusCode::OK, Json(json!({"ok": true, "result": result})))
 }
 
+/// A request's fields: JSON, or the text fields of a multipart form (teloxide sends
+/// methods that may carry files, such as setWebhook, as forms).
+fn fields_of(headers: &HeaderMap, body: &[u8]) -> Value {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let Some(boundary) = content_type
+        .split(';')
+        .find_map(|part| part.trim().strip_prefix("boundary="))
+    else {
+        return serde_json::from_slice(body).unwrap_or(Value::Null);
+    };
+    let text = String::from_utf8_lossy(body);
+    let mut fields = serde_json::Map::new();
+    for part in text.split(&format!("--{boundary}")) {
+        let Some((head, value)) = part.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let Some(name) = head
+            .split("name=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+        else {
+            continue;
+        };
+        let value = value.trim_end_matches("\r\n");
+        let value = serde_json::from_str(value).unwrap_or_else(|_| json!(value));
+        fields.insert(name.to_owned(), value);
+    }
+    Value::Object(fields)
+}
+
 async fn answer(
     State(books): State<Arc<Mutex<Books>>>,
     Path((_token, method)): Path<(String, String)>,
-    body: Option<Json<Value>>,
+    headers: HeaderMap,
+    body: Bytes,
 ) -> (StatusCode, Json<Value>) {
     let method = method.to_ascii_lowercase();
-    let body = body.map(|Json(body)| body).unwrap_or(Value::Null);
+    let body = fields_of(&headers, &body);
     let at = Instant::now();
     if method == "getupdates" {
         let offset = body["offset"].as_i64().unwrap_or(0);

@@ -7,7 +7,7 @@ use chrono::Utc;
 use domain::permissions::Role;
 use domain::use_cases::login_codes::Collected;
 use domain::use_cases::users::UserChange;
-use serde_json::json;
+use serde_json::{Value, json};
 use tests::TestContext;
 use tests::bot_client::{bot_app, buttons, events_of, reference_update};
 use tests::people::{owner, signed_in, staff};
@@ -482,6 +482,91 @@ async fn a_dialogue_and_a_stored_update_survive_a_restart() {
             .is_empty()
     })
     .await;
+    app.stop().await;
+    context.cleanup().await;
+}
+
+#[tokio::test]
+async fn webhook_updates_are_stored_before_the_200_and_handled_after_a_restart() {
+    let context = TestContext::new().await;
+    let telegram = FakeTelegram::start().await;
+    let mut settings = tests::api_client::settings(&context);
+    settings.bot.api_url = telegram.url();
+    settings.bot.webhook_on = Some("https://bot.example".to_owned());
+    settings.bot_username = Some(tests::telegram_fake::BOT_USERNAME.to_owned());
+    let webhook = bot::Webhook::new(
+        "https://bot.example",
+        None,
+        settings.auth.bot_token.as_deref().expect("a token"),
+    );
+    // The API alone: it takes updates while no bot handles them (as after a crash).
+    let api_only = tests::app::spawn_app(settings.clone(), api::startup::Parts::ALL).await;
+    let client = reqwest::Client::new();
+    let post = |secret: Option<&str>, body: Value| {
+        let mut request = client
+            .post(api_only.url(bot::webhook::WEBHOOK_PATH))
+            .json(&body);
+        if let Some(secret) = secret {
+            request = request.header(bot::webhook::SECRET_HEADER, secret);
+        }
+        request.send()
+    };
+    let newcomer = TgUser::new(7_700, "Вебхук", "ru");
+    let update = json!({"update_id": 900_001, "message": {
+        "message_id": 1, "date": Utc::now().timestamp(),
+        "from": {"id": 7_700, "is_bot": false, "first_name": newcomer.first_name, "language_code": "ru"},
+        "chat": {"id": 7_700, "type": "private", "first_name": newcomer.first_name},
+        "text": "/start", "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}});
+    let wrong = post(Some("not-the-secret"), update.clone())
+        .await
+        .expect("answers");
+    assert_eq!(wrong.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let missing = post(None, update.clone()).await.expect("answers");
+    assert_eq!(missing.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let junk = post(Some(webhook.secret()), json!({"hello": 1}))
+        .await
+        .expect("answers");
+    assert_eq!(junk.status(), reqwest::StatusCode::BAD_REQUEST);
+    for _ in 0..2 {
+        let taken = post(Some(webhook.secret()), update.clone())
+            .await
+            .expect("answers");
+        assert_eq!(
+            taken.status(),
+            reqwest::StatusCode::OK,
+            "Telegram may send it again"
+        );
+    }
+    let stored: Vec<(i64, bool)> =
+        sqlx::query_as("SELECT update_id, handled_at IS NOT NULL FROM bot_updates")
+            .fetch_all(&context.pool)
+            .await
+            .expect("reads");
+    assert_eq!(stored, [(900_001, false)], "stored once, before the 200");
+    api_only.stop().await;
+
+    // With the bot running again it is handled, once; Telegram was told the webhook.
+    let app = tests::app::spawn_app_with_bot(settings).await;
+    let consent = telegram.wait_for_texts(7_700, 1).await;
+    assert!(
+        consent[0]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("условия")
+    );
+    let set = telegram.wait_for_calls("setWebhook", 1).await;
+    assert_eq!(
+        set[0].body["url"],
+        json!("https://bot.example/telegram/webhook")
+    );
+    assert_eq!(set[0].body["secret_token"], json!(webhook.secret()));
+    assert!(
+        telegram.calls("getUpdates").is_empty(),
+        "no polling in webhook mode"
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(telegram.texts_to(7_700).len(), 1, "handled once");
+
     app.stop().await;
     context.cleanup().await;
 }

@@ -19,6 +19,12 @@ pub struct BotConfig {
     pub terms_url: Option<String>,
     /// How long one getUpdates waits (`LEDGERBOT_BOT_LONG_POLL_SECS`).
     pub long_poll_secs: u64,
+    /// Webhook mode: the public URL Telegram posts updates to (`LEDGERBOT_BOT_MODE`
+    /// `webhook`, or unset with an https:// `LEDGERBOT_PUBLIC_URL`). `None`: polling.
+    pub webhook_on: Option<String>,
+    /// The webhook's secret token (`LEDGERBOT_BOT_WEBHOOK_SECRET`); derived from the
+    /// bot token when unset.
+    pub webhook_secret: Option<String>,
 }
 
 pub(super) fn bot(get: &dyn Fn(&str) -> Option<String>) -> Result<BotConfig, ConfigError> {
@@ -61,7 +67,41 @@ pub(super) fn bot(get: &dyn Fn(&str) -> Option<String>) -> Result<BotConfig, Con
             });
         }
     };
+    let public_url =
+        get("LEDGERBOT_PUBLIC_URL").map(|url| url.trim().trim_end_matches('/').to_owned());
+    let webhook_on = match get("LEDGERBOT_BOT_MODE").as_deref().map(str::trim) {
+        None => public_url.filter(|url| url.starts_with("https://")),
+        Some("polling") => None,
+        Some("webhook") if public_url.is_some() => public_url,
+        Some(other) => {
+            return Err(ConfigError {
+                variable: "LEDGERBOT_BOT_MODE",
+                expected: "polling, or webhook (with LEDGERBOT_PUBLIC_URL set)",
+                found: Some(other.to_owned()),
+            });
+        }
+    };
+    let webhook_secret = match get("LEDGERBOT_BOT_WEBHOOK_SECRET") {
+        None => None,
+        Some(secret)
+            if (1..=256).contains(&secret.len())
+                && secret
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+        {
+            Some(secret)
+        }
+        Some(_) => {
+            return Err(ConfigError {
+                variable: "LEDGERBOT_BOT_WEBHOOK_SECRET",
+                expected: "1 to 256 characters of A-Z, a-z, 0-9, _ and -",
+                found: Some("<hidden>".to_owned()),
+            });
+        }
+    };
     Ok(BotConfig {
+        webhook_on,
+        webhook_secret,
         api_url,
         staff_chat_id,
         terms_version,

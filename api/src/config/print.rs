@@ -206,6 +206,18 @@ pub fn effective_settings(settings: &Settings) -> Vec<(&'static str, String)> {
             settings.bot.long_poll_secs.to_string(),
         ),
         (
+            "LEDGERBOT_BOT_MODE",
+            if settings.bot.webhook_on.is_some() {
+                "webhook".to_owned()
+            } else {
+                "polling".to_owned()
+            },
+        ),
+        (
+            "LEDGERBOT_BOT_WEBHOOK_SECRET",
+            secret(settings.bot.webhook_secret.as_deref()),
+        ),
+        (
             "LEDGERBOT_RATE_LIMIT_PER_USER",
             limits.per_user_per_minute.to_string(),
         ),

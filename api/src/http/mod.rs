@@ -58,6 +58,8 @@ pub struct AppState {
     pub live: crate::live::LiveHub,
     /// YooKassa, or the built-in sandbox: the webhook's allowlist and the sandbox.
     pub payments: crate::payments::PaymentGateway,
+    /// The bot's webhook, in webhook mode (`POST /telegram/webhook`).
+    pub telegram_webhook: Option<bot::Webhook>,
 }
 
 /// The whole router: operational endpoints (`/health/*`, `/metrics`) that every
@@ -96,6 +98,13 @@ pub fn router(state: AppState) -> Router {
     let (api, document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest("/api/v1", api_v1())
         .split_for_parts();
+    if state.telegram_webhook.is_some() {
+        router = router.route(
+            bot::webhook::WEBHOOK_PATH,
+            axum::routing::post(crate::telegram::webhook::receive)
+                .layer(DefaultBodyLimit::max(1024 * 1024)),
+        );
+    }
     router
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))

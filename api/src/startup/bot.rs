@@ -17,6 +17,7 @@ pub fn bot_settings(settings: &Settings) -> Option<bot::BotSettings> {
         return None;
     };
     Some(bot::BotSettings {
+        webhook: webhook_of(settings),
         token,
         api_url: settings.bot.api_url.clone(),
         username: settings.bot_username.clone(),
@@ -27,6 +28,17 @@ pub fn bot_settings(settings: &Settings) -> Option<bot::BotSettings> {
         long_poll: Duration::from_secs(settings.bot.long_poll_secs),
         sender_poll: Duration::from_millis(250),
     })
+}
+
+/// The bot's webhook in webhook mode (with a bot token and a public URL).
+pub fn webhook_of(settings: &Settings) -> Option<bot::Webhook> {
+    let token = settings.auth.bot_token.as_deref()?;
+    let public_url = settings.bot.webhook_on.as_deref()?;
+    Some(bot::Webhook::new(
+        public_url,
+        settings.bot.webhook_secret.clone(),
+        token,
+    ))
 }
 
 /// Spawns the bot over the API's core and read models.

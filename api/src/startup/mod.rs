@@ -148,6 +148,7 @@ impl Application {
             bot_username: settings.bot_username.as_deref().map(Arc::from),
             limiter: RateLimiter::new(settings.limits),
             cors_origins: settings.cors_origins.clone().into(),
+            telegram_webhook: bot::webhook_of(&settings),
         };
         Ok(Self {
             listener,
