@@ -76,8 +76,8 @@ texts! {
         "Что умеет бот:\n/start — главное меню\n/neworder — новый заказ\n/orders — мои заказы\n/balance — баланс кредитов\n/referral — моя реферальная ссылка\n/support — написать в поддержку\n/ticket — статус обращения\n/cancel — выйти из текущего шага\n/help — эта справка",
         "What the bot does:\n/start — main menu\n/neworder — a new order\n/orders — my orders\n/balance — my credit balance\n/referral — my referral link\n/support — write to support\n/ticket — my ticket's status\n/cancel — leave the current step\n/help — this help";
     staff_help =>
-        "\n\nДля сотрудников:\n/pool — свободные оплаченные заказы\n/mywork — мои заказы в работе\nВход с компьютера — откройте ссылку входа, показанную на компьютере.",
-        "\n\nFor staff:\n/pool — paid orders nobody has taken\n/mywork — orders I work on\nTo sign in on a computer, open the login link it shows.";
+        "\n\nДля сотрудников:\n/pool — свободные оплаченные заказы\n/mywork — мои заказы в работе\n/queue — очередь обращений\n/admin — управление (для администраторов)\nВход с компьютера — откройте ссылку входа, показанную на компьютере.",
+        "\n\nFor staff:\n/pool — paid orders nobody has taken\n/mywork — orders I work on\n/queue — the ticket queue\n/admin — administration (administrators)\nTo sign in on a computer, open the login link it shows.";
     button_orders => "📋 Мои заказы", "📋 My orders";
     button_balance => "💳 Баланс", "💳 Balance";
     button_referral => "🎁 Пригласить друга", "🎁 Invite a friend";
@@ -122,6 +122,8 @@ texts! {
         "Ticket “{title}”: {status}, messages: {messages}.";
     button_new_order => "📝 Новый заказ", "📝 New order";
     button_work => "🧰 Пул заказов", "🧰 Order pool";
+    button_queue => "🛟 Очередь", "🛟 Queue";
+    button_admin => "⚙️ Управление", "⚙️ Admin";
     brief_work_type => "Какая работа нужна? Выберите или напишите своими словами.", "What kind of work do you need? Pick one or type it in.";
     brief_subject => "Предмет или тема работы?", "The subject or topic of the work?";
     brief_volume => "Объём — сколько страниц (числом)?", "How many pages (a number)?";
@@ -219,6 +221,16 @@ texts! {
     broadcast_report =>
         "📣 Рассылка завершена: доставлено {delivered}, заблокировали бота {blocked}, не доставлено {failed}.",
         "📣 The broadcast is done: delivered {delivered}, blocked the bot {blocked}, failed {failed}.";
+    queue_empty => "Очередь пуста: все обращения разобраны.", "The queue is empty: every ticket is handled.";
+    queue_title => "Очередь обращений (сначала срочные):", "The ticket queue (most urgent first):";
+    queue_line => "\n{priority} <b>{title}</b> — {status}, с {since}", "\n{priority} <b>{title}</b> — {status}, since {since}";
+    desk_card =>
+        "{priority} <b>{title}</b>\nКатегория: {category}\nСтатус: {status}\n\n{messages}\n\nПишите сюда — это ответ клиенту; /note текст — внутренняя заметка; /cancel — выйти.",
+        "{priority} <b>{title}</b>\nCategory: {category}\nStatus: {status}\n\n{messages}\n\nWrite here to answer the customer; /note text for an internal note; /cancel to leave.";
+    desk_note_mark => "📝", "📝";
+    desk_staff_mark => "🛟", "🛟";
+    desk_customer_mark => "👤", "👤";
+    desk_take => "🙋 Взять себе", "🙋 Take it";
     login_request =>
         "Вход с компьютера:\n<b>{from}</b>\n\nЭто вы? Подтверждайте, только если вход запросили вы сами.",
         "Sign-in on a computer:\n<b>{from}</b>\n\nIs this you? Confirm only if you asked to sign in yourself.";

@@ -313,3 +313,92 @@ async fn support_answers_a_ticket_in_its_forum_topic_and_notes_stay_inside() {
     app.stop().await;
     context.cleanup().await;
 }
+
+#[tokio::test]
+async fn support_takes_a_ticket_from_the_queue_answers_resolves_and_is_rated() {
+    let context = TestContext::new().await;
+    let telegram = FakeTelegram::start().await;
+    let app = bot_app_with(&context, &telegram, None).await;
+    let core = app.state.core.clone();
+    let boss = owner(&core, 8_500).await;
+    staff(&core, boss, 8_502, "Оля", Role::Support).await;
+    let customer = TgUser::new(8_501, "Петя", "ru");
+    let agent = TgUser::new(8_502, "Оля", "ru");
+    registered(&telegram, &customer).await;
+    telegram.write(&customer, "/support");
+    telegram.wait_for_text(8_501, "Опишите вопрос").await;
+    telegram.write(&customer, "Где мой <заказ>?");
+    telegram.wait_for_text(8_501, "создано").await;
+    settles(
+        "the ticket is in the read model",
+        Duration::from_secs(20),
+        async || {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM rm_tickets")
+                .fetch_one(&context.pool)
+                .await
+                .expect("reads")
+                == 1
+        },
+    )
+    .await;
+    let ticket_id: String = sqlx::query_scalar("SELECT ticket_id FROM rm_tickets")
+        .fetch_one(&context.pool)
+        .await
+        .expect("a ticket");
+
+    telegram.write(&customer, "/queue");
+    telegram.wait_for_text(8_501, "Не получилось").await;
+    telegram.write(&agent, "/queue");
+    let queue = message_with_button(&telegram, 8_502, "ticket:").await;
+    assert!(text(&queue).contains("Где мой &lt;заказ&gt;?"), "{queue:#}");
+    telegram.press(&agent, 5, &button(&queue, "ticket:"));
+    let card = message_with_button(&telegram, 8_502, "tk:").await;
+    insta::assert_json_snapshot!(
+        "bot_desk_card",
+        json!({"text": text(&card), "buttons": buttons(&card).iter().map(|data| data.replace(&ticket_id, "[ticket]")).collect::<Vec<_>>()})
+    );
+    telegram.press(&agent, 6, &format!("tk:{ticket_id}:t"));
+    telegram.wait_for_text(8_502, "Вам назначено").await;
+    telegram.write(&agent, "Уже едет, трек 123");
+    telegram
+        .wait_for_text(8_502, "Ответ отправлен клиенту")
+        .await;
+    telegram.wait_for_text(8_501, "Уже едет").await;
+    telegram.write(&agent, "/note проверить доставку");
+    telegram.wait_for_text(8_502, "Заметка сохранена").await;
+    telegram.press(&agent, 7, &format!("tk:{ticket_id}:s:r"));
+    let resolved = telegram.wait_for_text(8_501, "решено").await;
+    telegram.press(&customer, 8, &button(&resolved, "ticket:"));
+    let rate = message_with_button(&telegram, 8_501, "tr:").await;
+    telegram.press(&customer, 9, &format!("tr:{ticket_id}:5"));
+    telegram.wait_for_text(8_501, "Спасибо").await;
+    assert!(buttons(&rate).contains(&format!("tr:{ticket_id}:1")));
+
+    let history: Vec<String> = events_of(&context, "Ticket", &ticket_id)
+        .await
+        .into_iter()
+        .map(|(event_type, _)| event_type)
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "TicketOpened",
+            "TicketAssigned",
+            "MessagePosted",
+            "MessagePosted",
+            "StatusChanged",
+            "SupportRated"
+        ]
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        telegram
+            .texts_to(8_501)
+            .iter()
+            .all(|message| !text(message).contains("проверить доставку")),
+        "the customer never sees the note"
+    );
+
+    app.stop().await;
+    context.cleanup().await;
+}

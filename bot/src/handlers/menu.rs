@@ -32,8 +32,18 @@ pub async fn main(
         ],
         vec![button(texts::button_help(lang), "menu:help")],
     ];
+    let mut staff_row = Vec::new();
     if caller.may(Action::TakeOrderFromPool) {
-        rows.insert(1, vec![button(texts::button_work(lang), "menu:pool")]);
+        staff_row.push(button(texts::button_work(lang), "menu:pool"));
+    }
+    if caller.may(Action::ViewAllTickets) {
+        staff_row.push(button(texts::button_queue(lang), "menu:queue"));
+    }
+    if caller.may(Action::ViewUsers) {
+        staff_row.push(button(texts::button_admin(lang), "menu:admin"));
+    }
+    if !staff_row.is_empty() {
+        rows.insert(1, staff_row);
     }
     let keyboard = InlineKeyboardMarkup::new(rows);
     context

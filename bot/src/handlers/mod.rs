@@ -7,6 +7,7 @@
 mod admin;
 mod brief;
 mod broadcast;
+mod desk;
 mod login;
 mod menu;
 mod orders;
@@ -168,6 +169,7 @@ async fn private_message(context: BotContext, message: Message) -> HandlerResult
             "users" => admin::users(&context, caller, chat, argument, lang).await,
             "role" => admin::role(&context, caller, chat, argument, lang).await,
             "broadcast" => broadcast::begin(&context, caller, chat, argument, lang).await,
+            "queue" => desk::queue(&context, caller, chat, lang).await,
             "cancel" => {
                 dialogue::leave(context.pool(), chat).await?;
                 context.say(chat, texts::cancelled(lang)).await
@@ -259,6 +261,10 @@ async fn button(context: BotContext, query: CallbackQuery) -> HandlerResult {
         ("ua", what) => admin::act(&context, caller, chat, what, lang).await,
         ("admin", "broadcast") => broadcast::begin(&context, caller, chat, "", lang).await,
         ("bc", what) => broadcast::button(&context, caller, chat, what, lang).await,
+        ("tk", what) => desk::act(&context, caller, chat, what, lang).await,
+        ("tr", what) => support::rate(&context, caller, chat, what, lang).await,
+        ("menu", "queue") => desk::queue(&context, caller, chat, lang).await,
+        ("menu", "admin") => admin::menu(&context, caller, chat, lang).await,
         ("support", category) => support::pick(&context, chat, category, lang).await,
         _ => Ok(()),
     }

@@ -2,14 +2,14 @@
 //! ticket opens), then just keep writing — every message goes to the ticket, and
 //! staff replies come back as notifications.
 
-use domain::permissions::Caller;
-use domain::use_cases::tickets::NewTicket;
+use domain::permissions::{Action, Caller};
+use domain::use_cases::tickets::{NewTicket, TicketChange};
 use projections::read_models::paging::Page;
 use projections::read_models::tickets::TicketFilter;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use uuid::Uuid;
 
-use super::{BotContext, HandlerResult, now};
+use super::{BotContext, HandlerResult, desk, now};
 use crate::dialogue::{self, Step};
 use crate::html::escape;
 use crate::notices::status_name;
@@ -111,6 +111,9 @@ pub async fn follow_up(
         .post_ticket_message(caller, ticket_id, text.to_owned(), false, now())
         .await
     {
+        Ok(_) if caller.may(Action::ViewAllTickets) => {
+            context.say(chat, texts::topic_reply_sent(lang)).await
+        }
         Ok(_) => context.say(chat, texts::ticket_message_sent(lang)).await,
         Err(error) => {
             dialogue::leave(context.pool(), chat).await?;
@@ -159,8 +162,39 @@ pub async fn open_existing(
     let (Some(ticket), Ok(id)) = (found, ticket_id.parse::<Uuid>()) else {
         return context.say(chat, texts::not_found(lang)).await;
     };
+    if ticket.ticket.customer_id != caller.user_id && caller.may(Action::ViewAllTickets) {
+        return desk::card(context, chat, &ticket, lang).await;
+    }
     dialogue::enter(context.pool(), chat, &Step::InTicket { ticket_id: id }).await?;
     say_status(context, chat, &ticket.ticket, lang).await
+}
+
+/// `tr:<ticket>:<stars>`: the customer rates a resolved ticket.
+pub async fn rate(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    what: &str,
+    lang: Lang,
+) -> HandlerResult {
+    let Some((ticket, stars)) = what.split_once(':') else {
+        return Ok(());
+    };
+    let (Ok(ticket_id), Ok(stars)) = (ticket.parse::<Uuid>(), stars.parse::<u8>()) else {
+        return Ok(());
+    };
+    let change = TicketChange::Rate {
+        stars,
+        comment: None,
+    };
+    match context
+        .core
+        .change_ticket(caller, ticket_id, change, now())
+        .await
+    {
+        Ok(_) => context.say(chat, texts::review_thanks(lang)).await,
+        Err(error) => context.refused(chat, lang, error).await,
+    }
 }
 
 pub async fn status(context: &BotContext, caller: Caller, chat: i64, lang: Lang) -> HandlerResult {
@@ -195,5 +229,17 @@ async fn say_status(
             ("messages", ticket.message_count.to_string()),
         ],
     );
-    context.say(chat, &text).await
+    let keyboard = (ticket.status == "resolved" && ticket.rating.is_none()).then(|| {
+        let stars: Vec<InlineKeyboardButton> = (1..=5)
+            .map(|stars| {
+                InlineKeyboardButton::callback(
+                    "⭐".repeat(stars),
+                    format!("tr:{}:{stars}", ticket.ticket_id),
+                )
+            })
+            .collect();
+        InlineKeyboardMarkup::new([stars])
+    });
+    context.out.html(chat, &text, keyboard, Pace::Reply).await?;
+    Ok(())
 }

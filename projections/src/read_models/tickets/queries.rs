@@ -161,6 +161,25 @@ impl ReadModels {
         Ok(TicketPage { items, next_cursor })
     }
 
+    /// The desk's queue: tickets still to be handled (open, in progress), most
+    /// urgent first, then oldest first.
+    pub async fn ticket_queue(
+        &self,
+        viewer: Caller,
+        limit: i64,
+    ) -> Result<Vec<TicketView>, CommandError> {
+        viewer.require(Action::ViewAllTickets)?;
+        Ok(sqlx::query_as(&format!(
+            "SELECT {TICKET_COLUMNS} FROM rm_tickets WHERE status IN ('open', 'in_progress') \
+             ORDER BY CASE priority WHEN 'CRITICAL' THEN 0 WHEN 'HIGH' THEN 1 WHEN 'NORMAL' THEN 2 ELSE 3 END, \
+                      opened_at, ticket_id \
+             LIMIT $1"
+        ))
+        .bind(limit.clamp(1, 100))
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     /// Tickets per status, for the desk's counters (statuses without tickets left
     /// out).
     pub async fn ticket_counts(
