@@ -2,7 +2,7 @@
 //! A stored state this version cannot read (an older shape) counts as no dialogue,
 //! so a change of the steps never wedges a chat.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use domain::use_cases::broadcasts::Audience;
 use projections::read_models::users::UserFilter;
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,18 @@ pub enum Step {
     UserList { filter: UserFilter, next: String },
     /// Staff writing a broadcast for `audience`: the next message is its text.
     BroadcastText { audience: Audience },
+    /// Booking the salon (or moving a booking), choice by choice.
+    Booking(BookingDraft),
+}
+
+/// A booking as far as the customer has chosen.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookingDraft {
+    pub service_id: Option<String>,
+    pub master_id: Option<Uuid>,
+    pub date: Option<NaiveDate>,
+    /// Moving this booking rather than making a new one.
+    pub moving: Option<Uuid>,
 }
 
 /// A coursework brief as far as the customer has got; the first missing field is

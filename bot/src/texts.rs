@@ -73,11 +73,11 @@ texts! {
     terms_link => "\nУсловия: {url}", "\nTerms: {url}";
     welcome => "Добро пожаловать, {name}! Выберите, что нужно:", "Welcome, {name}! What would you like to do?";
     help =>
-        "Что умеет бот:\n/start — главное меню\n/neworder — новый заказ\n/orders — мои заказы\n/balance — баланс кредитов\n/referral — моя реферальная ссылка\n/support — написать в поддержку\n/ticket — статус обращения\n/cancel — выйти из текущего шага\n/help — эта справка",
-        "What the bot does:\n/start — main menu\n/neworder — a new order\n/orders — my orders\n/balance — my credit balance\n/referral — my referral link\n/support — write to support\n/ticket — my ticket's status\n/cancel — leave the current step\n/help — this help";
+        "Что умеет бот:\n/start — главное меню\n/neworder — новый заказ\n/book — записаться в салон\n/orders — мои заказы\n/balance — баланс кредитов\n/referral — моя реферальная ссылка\n/support — написать в поддержку\n/ticket — статус обращения\n/cancel — выйти из текущего шага\n/help — эта справка",
+        "What the bot does:\n/start — main menu\n/neworder — a new order\n/book — book the salon\n/orders — my orders\n/balance — my credit balance\n/referral — my referral link\n/support — write to support\n/ticket — my ticket's status\n/cancel — leave the current step\n/help — this help";
     staff_help =>
-        "\n\nДля сотрудников:\n/pool — свободные оплаченные заказы\n/mywork — мои заказы в работе\n/queue — очередь обращений\n/admin — управление (для администраторов)\nВход с компьютера — откройте ссылку входа, показанную на компьютере.",
-        "\n\nFor staff:\n/pool — paid orders nobody has taken\n/mywork — orders I work on\n/queue — the ticket queue\n/admin — administration (administrators)\nTo sign in on a computer, open the login link it shows.";
+        "\n\nДля сотрудников:\n/pool — свободные оплаченные заказы\n/mywork — мои заказы в работе\n/today, /tomorrow — мои записи (мастерам)\n/queue — очередь обращений\n/admin — управление (для администраторов)\nВход с компьютера — откройте ссылку входа, показанную на компьютере.",
+        "\n\nFor staff:\n/pool — paid orders nobody has taken\n/mywork — orders I work on\n/today, /tomorrow — my bookings (masters)\n/queue — the ticket queue\n/admin — administration (administrators)\nTo sign in on a computer, open the login link it shows.";
     button_orders => "📋 Мои заказы", "📋 My orders";
     button_balance => "💳 Баланс", "💳 Balance";
     button_referral => "🎁 Пригласить друга", "🎁 Invite a friend";
@@ -231,6 +231,28 @@ texts! {
     desk_staff_mark => "🛟", "🛟";
     desk_customer_mark => "👤", "👤";
     desk_take => "🙋 Взять себе", "🙋 Take it";
+    act_complete => "✅ Выполнено", "✅ Done";
+    act_no_show => "🚷 Не пришёл", "🚷 No-show";
+    act_reschedule => "🔁 Перенести", "🔁 Reschedule";
+    act_cancel => "✖️ Отменить заказ", "✖️ Cancel the order";
+    act_cancel_yes => "Да, отменить", "Yes, cancel it";
+    cancel_ask => "Отменить заказ? Деньги вернём по правилам отмены.", "Cancel the order? Any refund follows the cancellation rules.";
+    cancelled_by_customer => "отменён клиентом в боте", "cancelled by the customer in the bot";
+    button_book => "📅 Записаться", "📅 Book";
+    book_services => "Какая услуга?", "Which service?";
+    book_no_services => "Салон пока не принимает записи.", "The salon takes no bookings yet.";
+    book_masters => "К какому мастеру?", "With which master?";
+    book_no_masters => "Свободных мастеров нет.", "No master is available.";
+    book_days => "Какой день?", "Which day?";
+    book_slots => "Свободное время {date}:", "Free times on {date}:";
+    book_no_slots => "На {date} свободного времени нет — выберите другой день.", "Nothing is free on {date}; please pick another day.";
+    book_confirm => "Записать: <b>{service}</b>, {master}, {when}?", "Book <b>{service}</b> with {master} at {when}?";
+    book_yes => "✅ Записаться", "✅ Book it";
+    book_done => "Записали: <b>{service}</b>, {when}.", "Booked: <b>{service}</b> at {when}.";
+    book_moved => "Перенесли на {when}.", "Moved to {when}.";
+    day_title => "Записи на {date}:", "Bookings on {date}:";
+    day_none => "На {date} записей нет.", "No bookings on {date}.";
+    day_line => "\n{time} — {service} ({status})", "\n{time} — {service} ({status})";
     login_request =>
         "Вход с компьютера:\n<b>{from}</b>\n\nЭто вы? Подтверждайте, только если вход запросили вы сами.",
         "Sign-in on a computer:\n<b>{from}</b>\n\nIs this you? Confirm only if you asked to sign in yourself.";

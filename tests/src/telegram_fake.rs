@@ -249,6 +249,31 @@ impl FakeTelegram {
         }
     }
 
+    /// Waits until `chat` got `n` messages containing `needle`; the `n`th.
+    pub async fn wait_for_nth_text(&self, chat: i64, needle: &str, n: usize) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let mut found: Vec<Value> = self
+                .texts_to(chat)
+                .into_iter()
+                .filter(|text| {
+                    text["text"]
+                        .as_str()
+                        .is_some_and(|text| text.contains(needle))
+                })
+                .collect();
+            if found.len() >= n {
+                return found.swap_remove(n - 1);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chat {chat} got {} messages with {needle:?}, not {n}",
+                found.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Waits until `method` was called `count` times.
     pub async fn wait_for_calls(&self, method: &str, count: usize) -> Vec<Call> {
         let deadline = Instant::now() + Duration::from_secs(20);

@@ -402,3 +402,100 @@ async fn support_takes_a_ticket_from_the_queue_answers_resolves_and_is_rated() {
     app.stop().await;
     context.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_customer_books_the_salon_moves_the_booking_and_the_master_completes_it() {
+    let context = TestContext::new().await;
+    let telegram = FakeTelegram::start().await;
+    let app = bot_app_with(&context, &telegram, None).await;
+    let core = app.state.core.clone();
+    let boss = owner(&core, 8_800).await;
+    staff(&core, boss, 8_802, "Ира", Role::Executor).await;
+    let customer = TgUser::new(8_801, "Лена", "ru");
+    let master = TgUser::new(8_802, "Ира", "ru");
+    registered(&telegram, &customer).await;
+    settles(
+        "the master is in the read model",
+        Duration::from_secs(20),
+        async || {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM rm_users WHERE role = 'executor'")
+                .fetch_one(&context.pool)
+                .await
+                .expect("reads")
+                == 1
+        },
+    )
+    .await;
+    let salon_today = (chrono::Utc::now() + chrono::Duration::hours(3)).date_naive();
+    let day = |ahead: i64| {
+        (salon_today + chrono::Duration::days(ahead))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+
+    telegram.write(&customer, "/book");
+    let services = message_with_button(&telegram, 8_801, "bk:s:").await;
+    telegram.press(&customer, 5, &button(&services, "bk:s:"));
+    let masters = message_with_button(&telegram, 8_801, "bk:m:").await;
+    assert!(text(&masters).contains("мастеру"));
+    telegram.press(&customer, 6, &button(&masters, "bk:m:"));
+    let days = message_with_button(&telegram, 8_801, "bk:d:").await;
+    telegram.press(&customer, 7, &button(&days, &format!("bk:d:{}", day(2))));
+    let slots = message_with_button(&telegram, 8_801, "bk:t:").await;
+    telegram.press(&customer, 8, &button(&slots, "bk:t:"));
+    let confirm = message_with_button(&telegram, 8_801, "bk:ok:").await;
+    assert!(text(&confirm).contains("Ира"), "{confirm:#}");
+    telegram.press(&customer, 9, &button(&confirm, "bk:ok:"));
+    telegram.wait_for_text(8_801, "Записали").await;
+    let card = message_with_button(&telegram, 8_801, "pay:").await;
+    let order_id = button(&card, "pay:").trim_start_matches("pay:").to_owned();
+    assert!(buttons(&card).contains(&format!("act:{order_id}:reschedule")));
+    assert!(buttons(&card).contains(&format!("act:{order_id}:cancel")));
+
+    // Moved to tomorrow, the master sees it there and completes it.
+    telegram.press(&customer, 10, &format!("act:{order_id}:reschedule"));
+    let days = telegram.wait_for_nth_text(8_801, "Какой день?", 2).await;
+    telegram.press(&customer, 11, &button(&days, &format!("bk:d:{}", day(1))));
+    let shown_day = (salon_today + chrono::Duration::days(1))
+        .format("%d.%m")
+        .to_string();
+    let slots = telegram
+        .wait_for_text(8_801, &format!("Свободное время {shown_day}"))
+        .await;
+    let moved_to = button(&slots, "bk:t:");
+    telegram.press(&customer, 12, &moved_to);
+    telegram.press(&customer, 13, &moved_to.replace("bk:t:", "bk:ok:"));
+    telegram.wait_for_text(8_801, "Перенесли").await;
+    settles("the booking moved", Duration::from_secs(20), async || {
+        sqlx::query_scalar::<_, Option<chrono::DateTime<chrono::Utc>>>(
+            "SELECT starts_at FROM rm_bookings WHERE order_id = $1",
+        )
+        .bind(&order_id)
+        .fetch_one(&context.pool)
+        .await
+        .expect("reads")
+        .map(|at| at.timestamp().to_string())
+            == moved_to.strip_prefix("bk:t:").map(str::to_owned)
+    })
+    .await;
+    telegram.write(&master, "/tomorrow");
+    let tomorrow = telegram.wait_for_text(8_802, "Записи на").await;
+    telegram.press(&master, 14, &button(&tomorrow, "order:"));
+    let master_card =
+        message_with_button(&telegram, 8_802, &format!("act:{order_id}:complete")).await;
+    assert!(buttons(&master_card).contains(&format!("act:{order_id}:no_show")));
+    telegram.press(&master, 15, &format!("act:{order_id}:complete"));
+    telegram.wait_for_text(8_802, "Готово: выполнен").await;
+    let history: Vec<String> = events_of(&context, "Order", &order_id)
+        .await
+        .into_iter()
+        .map(|(event_type, _)| event_type)
+        .collect();
+    assert_eq!(
+        history,
+        ["OrderPlaced", "BookingRescheduled", "OrderCompleted"]
+    );
+
+    app.stop().await;
+    context.cleanup().await;
+}

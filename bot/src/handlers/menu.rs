@@ -25,7 +25,10 @@ pub async fn main(
             button(texts::button_new_order(lang), "menu:new_order"),
             button(texts::button_orders(lang), "menu:orders"),
         ],
-        vec![button(texts::button_balance(lang), "menu:balance")],
+        vec![
+            button(texts::button_book(lang), "menu:book"),
+            button(texts::button_balance(lang), "menu:balance"),
+        ],
         vec![
             button(texts::button_referral(lang), "menu:referral"),
             button(texts::button_support(lang), "menu:support"),

@@ -5,6 +5,7 @@
 //! for and report.
 
 mod admin;
+mod booking;
 mod brief;
 mod broadcast;
 mod desk;
@@ -170,6 +171,9 @@ async fn private_message(context: BotContext, message: Message) -> HandlerResult
             "role" => admin::role(&context, caller, chat, argument, lang).await,
             "broadcast" => broadcast::begin(&context, caller, chat, argument, lang).await,
             "queue" => desk::queue(&context, caller, chat, lang).await,
+            "book" => booking::begin(&context, chat, lang).await,
+            "today" => booking::day(&context, caller, chat, 0, lang).await,
+            "tomorrow" => booking::day(&context, caller, chat, 1, lang).await,
             "cancel" => {
                 dialogue::leave(context.pool(), chat).await?;
                 context.say(chat, texts::cancelled(lang)).await
@@ -205,7 +209,9 @@ async fn private_message(context: BotContext, message: Message) -> HandlerResult
         Some(Step::InTicket { ticket_id }) => {
             support::follow_up(&context, caller, chat, ticket_id, text, lang).await
         }
-        Some(Step::UserList { .. }) | None => context.say(chat, texts::just_text(lang)).await,
+        Some(Step::UserList { .. } | Step::Booking(_)) | None => {
+            context.say(chat, texts::just_text(lang)).await
+        }
     }
 }
 
@@ -265,6 +271,8 @@ async fn button(context: BotContext, query: CallbackQuery) -> HandlerResult {
         ("tr", what) => support::rate(&context, caller, chat, what, lang).await,
         ("menu", "queue") => desk::queue(&context, caller, chat, lang).await,
         ("menu", "admin") => admin::menu(&context, caller, chat, lang).await,
+        ("menu", "book") => booking::begin(&context, chat, lang).await,
+        ("bk", what) => booking::button(&context, caller, chat, what, lang).await,
         ("support", category) => support::pick(&context, chat, category, lang).await,
         _ => Ok(()),
     }

@@ -13,7 +13,7 @@ use projections::read_models::paging::Page;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use uuid::Uuid;
 
-use super::{BotContext, HandlerResult, now};
+use super::{BotContext, HandlerResult, booking, now};
 use crate::dialogue::{self, Step};
 use crate::html::escape;
 use crate::notices::status_name;
@@ -179,6 +179,16 @@ fn step_buttons(caller: Caller, order: &OrderView, lang: Lang) -> Option<InlineK
                         (texts::act_revision(lang), format!("act:{id}:revision"))
                     }
                     OrderStep::Review => (texts::act_review(lang), format!("act:{id}:review")),
+                    OrderStep::Complete => {
+                        (texts::act_complete(lang), format!("act:{id}:complete"))
+                    }
+                    OrderStep::MarkNoShow => {
+                        (texts::act_no_show(lang), format!("act:{id}:no_show"))
+                    }
+                    OrderStep::Reschedule => {
+                        (texts::act_reschedule(lang), format!("act:{id}:reschedule"))
+                    }
+                    OrderStep::Cancel => (texts::act_cancel(lang), format!("act:{id}:cancel")),
                     _ => return None,
                 };
                 Some(vec![InlineKeyboardButton::callback(label, data)])
@@ -206,6 +216,24 @@ pub async fn act(
         "take" => OrderAction::Take,
         "start" => OrderAction::Start,
         "accept" => OrderAction::Accept,
+        "complete" => OrderAction::Complete,
+        "no_show" => OrderAction::NoShow,
+        "cancel_yes" => OrderAction::Cancel {
+            reason: texts::cancelled_by_customer(lang).to_owned(),
+            refund: None,
+        },
+        "cancel" => {
+            let keyboard = InlineKeyboardMarkup::new([[InlineKeyboardButton::callback(
+                texts::act_cancel_yes(lang),
+                format!("act:{order_id}:cancel_yes"),
+            )]]);
+            context
+                .out
+                .html(chat, texts::cancel_ask(lang), Some(keyboard), Pace::Reply)
+                .await?;
+            return Ok(());
+        }
+        "reschedule" => return booking::reschedule(context, caller, chat, order_id, lang).await,
         "quote" => {
             dialogue::enter(context.pool(), chat, &Step::QuotePrice { order_id }).await?;
             return context.say(chat, texts::quote_ask(lang)).await;

@@ -51,12 +51,16 @@ pub fn offered_steps(
 ) -> Vec<Step> {
     let customer = parties.customer_id == caller.user_id;
     let executor = parties.executor_id == Some(caller.user_id);
+    let master = kind == Kind::Booking && parties.master_id == Some(caller.user_id);
     let takes = |step: Step| match step {
         Step::Quote => caller.may(Action::QuoteOrder),
         Step::AcceptQuote | Step::MarkPaid => customer,
         Step::TakeOrder => parties.in_pool && caller.may(Action::TakeOrderFromPool),
         Step::Start | Step::SubmitResult => executor,
         Step::RequestRevision | Step::Accept | Step::Review => customer,
+        Step::Complete | Step::MarkNoShow => master,
+        Step::Reschedule => customer && kind == Kind::Booking,
+        Step::Cancel => customer && caller.may(Action::CancelOwnOrder),
         _ => false,
     };
     [
@@ -68,7 +72,11 @@ pub fn offered_steps(
         Step::SubmitResult,
         Step::Accept,
         Step::RequestRevision,
+        Step::Complete,
+        Step::MarkNoShow,
         Step::Review,
+        Step::Reschedule,
+        Step::Cancel,
     ]
     .into_iter()
     .filter(|step| next(kind, status, *step).is_some() && takes(*step))

@@ -151,4 +151,64 @@ impl crate::ReadModels {
             slots,
         })
     }
+
+    /// The salon's masters (executors who are not blocked), by name, for customers
+    /// choosing one: their id and first name only.
+    pub async fn masters(&self) -> Result<Vec<Master>, domain::command::CommandError> {
+        Ok(sqlx::query_as(
+            "SELECT user_id::uuid AS master_id, first_name FROM rm_users \
+             WHERE role = 'executor' AND NOT blocked ORDER BY first_name, user_id LIMIT 50",
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The caller's own bookings as a master on `date` (the salon's day), earliest
+    /// first.
+    pub async fn master_day(
+        &self,
+        viewer: domain::permissions::Caller,
+        offer: &domain::catalogue::Offer,
+        date: chrono::NaiveDate,
+    ) -> Result<Vec<MasterBooking>, domain::command::CommandError> {
+        use chrono::TimeZone;
+        let start = offer
+            .salon
+            .utc_offset
+            .from_local_datetime(&date.and_time(chrono::NaiveTime::MIN))
+            .single()
+            .map(|start| start.with_timezone(&Utc))
+            .ok_or_else(|| {
+                domain::command::CommandError::invalid("date", "a date the salon's calendar has")
+            })?;
+        Ok(sqlx::query_as(
+            "SELECT order_id, service_name, customer_id, starts_at, ends_at, status FROM rm_bookings \
+             WHERE master_id = $1 AND starts_at >= $2 AND starts_at < $3 \
+             ORDER BY starts_at, order_id",
+        )
+        .bind(viewer.user_id)
+        .bind(start)
+        .bind(start + Duration::days(1))
+        .fetch_all(self.pool())
+        .await?)
+    }
+}
+
+/// A master a customer can book.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct Master {
+    pub master_id: Uuid,
+    pub first_name: String,
+}
+
+/// One of a master's bookings.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct MasterBooking {
+    pub order_id: String,
+    pub service_name: String,
+    pub customer_id: Uuid,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// booked, completed, cancelled or no_show.
+    pub status: String,
 }
