@@ -73,8 +73,8 @@ texts! {
     terms_link => "\nУсловия: {url}", "\nTerms: {url}";
     welcome => "Добро пожаловать, {name}! Выберите, что нужно:", "Welcome, {name}! What would you like to do?";
     help =>
-        "Что умеет бот:\n/start — главное меню\n/neworder — новый заказ\n/book — записаться в салон\n/orders — мои заказы\n/balance — баланс кредитов\n/referral — моя реферальная ссылка\n/support — написать в поддержку\n/ticket — статус обращения\n/cancel — выйти из текущего шага\n/help — эта справка",
-        "What the bot does:\n/start — main menu\n/neworder — a new order\n/book — book the salon\n/orders — my orders\n/balance — my credit balance\n/referral — my referral link\n/support — write to support\n/ticket — my ticket's status\n/cancel — leave the current step\n/help — this help";
+        "Что умеет бот:\n/start — главное меню\n/neworder — новый заказ\n/book — записаться в салон\n/orders — мои заказы\n/balance — баланс кредитов\n/statement — выписка по кредитам\n/buy — купить кредиты\n/referral — моя реферальная ссылка\n/support — написать в поддержку\n/ticket — статус обращения\n/cancel — выйти из текущего шага\n/help — эта справка",
+        "What the bot does:\n/start — main menu\n/neworder — a new order\n/book — book the salon\n/orders — my orders\n/balance — my credit balance\n/statement — my credit statement\n/buy — buy credits\n/referral — my referral link\n/support — write to support\n/ticket — my ticket's status\n/cancel — leave the current step\n/help — this help";
     staff_help =>
         "\n\nДля сотрудников:\n/pool — свободные оплаченные заказы\n/mywork — мои заказы в работе\n/today, /tomorrow — мои записи (мастерам)\n/queue — очередь обращений\n/admin — управление (для администраторов)\nВход с компьютера — откройте ссылку входа, показанную на компьютере.",
         "\n\nFor staff:\n/pool — paid orders nobody has taken\n/mywork — orders I work on\n/today, /tomorrow — my bookings (masters)\n/queue — the ticket queue\n/admin — administration (administrators)\nTo sign in on a computer, open the login link it shows.";
@@ -253,6 +253,17 @@ texts! {
     day_title => "Записи на {date}:", "Bookings on {date}:";
     day_none => "На {date} записей нет.", "No bookings on {date}.";
     day_line => "\n{time} — {service} ({status})", "\n{time} — {service} ({status})";
+    button_statement => "📜 Выписка", "📜 Statement";
+    button_buy => "🛒 Купить кредиты", "🛒 Buy credits";
+    statement_empty => "Операций по кредитам пока не было.", "No credit movements yet.";
+    statement_title => "Последние операции:", "Latest movements:";
+    statement_line => "\n{date} {change} — {reason}", "\n{date} {change} — {reason}";
+    catalogue_title => "Что купить?", "What would you like to buy?";
+    catalogue_empty => "Сейчас нечего купить.", "Nothing is on sale right now.";
+    pack_button => "{credits} кредитов — {price} ₽", "{credits} credits — {price} ₽";
+    plan_button => "Подписка: {credits} кредитов / {days} дн. — {price} ₽", "Plan: {credits} credits / {days} days — {price} ₽";
+    pack_title => "{credits} кредитов", "{credits} credits";
+    plan_title => "подписка {plan}", "plan {plan}";
     login_request =>
         "Вход с компьютера:\n<b>{from}</b>\n\nЭто вы? Подтверждайте, только если вход запросили вы сами.",
         "Sign-in on a computer:\n<b>{from}</b>\n\nIs this you? Confirm only if you asked to sign in yourself.";

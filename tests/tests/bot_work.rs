@@ -499,3 +499,32 @@ async fn a_customer_books_the_salon_moves_the_booking_and_the_master_completes_i
     app.stop().await;
     context.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_customer_buys_a_pack_in_the_sandbox_and_sees_balance_and_statement() {
+    let context = TestContext::new().await;
+    let telegram = FakeTelegram::start().await;
+    let app = bot_app_with(&context, &telegram, None).await;
+    let customer = TgUser::new(8_901, "Маша", "ru");
+    registered(&telegram, &customer).await;
+
+    telegram.write(&customer, "/balance");
+    let balance = message_with_button(&telegram, 8_901, "menu:buy").await;
+    telegram.press(&customer, 5, "menu:buy");
+    let catalogue = message_with_button(&telegram, 8_901, "buy:pack:").await;
+    assert!(text(&catalogue).contains("Что купить"), "{balance:#}");
+    telegram.press(&customer, 6, "buy:pack:M");
+    let link = telegram.wait_for_text(8_901, "Тестовый режим").await;
+    let url = link["reply_markup"]["inline_keyboard"][0][0]["url"]
+        .as_str()
+        .expect("a payment link")
+        .to_owned();
+    checkout(&app, &url, "pay").await;
+    telegram.wait_for_text(8_901, "Начислено кредитов").await;
+    telegram.write(&customer, "/statement");
+    let statement = telegram.wait_for_text(8_901, "Последние операции").await;
+    assert!(text(&statement).contains('+'), "{statement:#}");
+
+    app.stop().await;
+    context.cleanup().await;
+}

@@ -1,4 +1,4 @@
-//! The main menu, help, and the customer's own things: balance, referral link.
+//! The main menu, help, and the customer's referral link.
 
 use domain::permissions::{Action, Caller};
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
@@ -61,36 +61,6 @@ pub async fn help(context: &BotContext, caller: Caller, chat: i64, lang: Lang) -
     if caller.role.is_staff() {
         text.push_str(texts::staff_help(lang));
     }
-    context.say(chat, &text).await
-}
-
-pub async fn balance(context: &BotContext, caller: Caller, chat: i64, lang: Lang) -> HandlerResult {
-    let balance = match context.reads.balance(caller, None).await {
-        Ok(balance) => balance,
-        Err(error) => return context.refused(chat, lang, error).await,
-    };
-    let expiring: String = balance
-        .expiring_soon
-        .iter()
-        .map(|lot| {
-            fill(
-                texts::expiring(lang),
-                &[
-                    ("amount", lot.remaining.to_string()),
-                    ("date", lot.expires_at.format("%d.%m.%Y").to_string()),
-                ],
-            )
-        })
-        .collect();
-    let text = fill(
-        texts::balance(lang),
-        &[
-            ("balance", balance.balance.to_string()),
-            ("granted", balance.granted.to_string()),
-            ("spent", balance.spent.to_string()),
-            ("expiring", expiring),
-        ],
-    );
     context.say(chat, &text).await
 }
 

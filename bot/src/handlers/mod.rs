@@ -8,10 +8,12 @@ mod admin;
 mod booking;
 mod brief;
 mod broadcast;
+mod credits;
 mod desk;
 mod login;
 mod menu;
 mod orders;
+mod paying;
 mod staff_group;
 mod start;
 mod support;
@@ -159,7 +161,9 @@ async fn private_message(context: BotContext, message: Message) -> HandlerResult
             "pool" => orders::list(&context, caller, chat, List::Pool, lang).await,
             "mywork" => orders::list(&context, caller, chat, List::Assigned, lang).await,
             "order" => orders::card(&context, caller, chat, argument, lang).await,
-            "balance" => menu::balance(&context, caller, chat, lang).await,
+            "balance" => credits::balance(&context, caller, chat, lang).await,
+            "statement" => credits::statement(&context, caller, chat, lang).await,
+            "buy" => paying::catalogue(&context, chat, lang).await,
             "referral" => menu::referral(&context, caller, chat, lang).await,
             "support" => support::begin(&context, caller, chat, lang).await,
             "ticket" => support::status(&context, caller, chat, lang).await,
@@ -248,14 +252,17 @@ async fn button(context: BotContext, query: CallbackQuery) -> HandlerResult {
         ("menu", "orders") => orders::list(&context, caller, chat, List::Mine, lang).await,
         ("menu", "pool") => orders::list(&context, caller, chat, List::Pool, lang).await,
         ("menu", "new_order") => brief::begin(&context, chat, lang).await,
-        ("menu", "balance") => menu::balance(&context, caller, chat, lang).await,
+        ("menu", "balance") => credits::balance(&context, caller, chat, lang).await,
+        ("menu", "statement") => credits::statement(&context, caller, chat, lang).await,
+        ("menu", "buy") => paying::catalogue(&context, chat, lang).await,
+        ("buy", what) => paying::buy(&context, caller, chat, message_id.0, what, lang).await,
         ("menu", "referral") => menu::referral(&context, caller, chat, lang).await,
         ("menu", "support") => support::begin(&context, caller, chat, lang).await,
         ("menu", "help") => menu::help(&context, caller, chat, lang).await,
         ("order", id) => orders::card(&context, caller, chat, id, lang).await,
         ("ticket", id) => support::open_existing(&context, caller, chat, id, lang).await,
         ("act", what) => orders::act(&context, caller, chat, what, lang).await,
-        ("pay", order) => orders::pay(&context, caller, chat, message_id.0, order, lang).await,
+        ("pay", order) => paying::order(&context, caller, chat, message_id.0, order, lang).await,
         ("submit", _) => orders::submit(&context, caller, chat, lang).await,
         ("review", what) => orders::review(&context, caller, chat, what, lang).await,
         ("brief", what) => brief::button(&context, caller, chat, what, lang).await,

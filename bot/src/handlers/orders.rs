@@ -1,13 +1,12 @@
 //! Orders in the bot: lists (mine, the pool, assigned to me), one order's card with
 //! the buttons of the steps the domain offers the viewer, and those steps: accept a
-//! quote, pay (the payments use case's link), take, start, submit with files,
+//! quote, pay (`paying.rs`), take, start, submit with files,
 //! accept, ask for a revision, review, and staff setting the price.
 
 use domain::order::transitions::Step as OrderStep;
 use domain::order::{Kind, OrderStatus, offered_steps};
 use domain::permissions::Caller;
 use domain::use_cases::order_actions::OrderAction;
-use domain::use_cases::payments::{PaymentOrder, PurposeRequest};
 use projections::read_models::orders::{OrderFilter, OrderScope, OrderView};
 use projections::read_models::paging::Page;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
@@ -286,60 +285,6 @@ async fn take_step(
         }
         None => Ok(()),
     }
-}
-
-/// `pay:<order>`: starts (or finds again) the order's payment and sends its link.
-/// The key is the order and the card's message, so pressing again gives the same
-/// payment and a new card may start a new one after a failed attempt.
-pub async fn pay(
-    context: &BotContext,
-    caller: Caller,
-    chat: i64,
-    card_message: i32,
-    order: &str,
-    lang: Lang,
-) -> HandlerResult {
-    let Ok(order_id) = order.parse::<Uuid>() else {
-        return context.say(chat, texts::not_found(lang)).await;
-    };
-    let request = PaymentOrder {
-        purpose: PurposeRequest::Order { order_id },
-        idempotence_key: format!("bot:{order_id}:{card_message}"),
-        payer_kind: None,
-        customer_email: None,
-        customer_phone: None,
-    };
-    let started = match context.core.start_payment(caller, request).await {
-        Ok(started) => started,
-        Err(error) => return context.refused(chat, lang, error).await,
-    };
-    let Some(url) = started.confirmation_url.and_then(|url| url.parse().ok()) else {
-        return context.say(chat, texts::pay_no_link(lang)).await;
-    };
-    let shown = context.reads.order(caller, order, None).await?;
-    let (title, amount) = shown
-        .map(|order| (order.order.title, order.order.price.unwrap_or_default()))
-        .unwrap_or_default();
-    let sandbox = if started.sandbox {
-        texts::pay_sandbox(lang)
-    } else {
-        ""
-    };
-    let text = fill(
-        texts::pay_link(lang),
-        &[
-            ("title", escape(&title)),
-            ("amount", escape(&amount)),
-            ("sandbox", sandbox.to_owned()),
-        ],
-    );
-    let keyboard =
-        InlineKeyboardMarkup::new([[InlineKeyboardButton::url(texts::pay_button(lang), url)]]);
-    context
-        .out
-        .html(chat, &text, Some(keyboard), Pace::Reply)
-        .await?;
-    Ok(())
 }
 
 /// Staff wrote the price of the order they chose to quote.
