@@ -14,9 +14,13 @@ CREATE TABLE bot_updates
     body         jsonb       NOT NULL,
     received_at  timestamptz NOT NULL DEFAULT now(),
     handled_at   timestamptz,
+    -- how often handling was cut short by an outage (after a few it fails for good)
+    attempts     integer     NOT NULL DEFAULT 0,
     -- what went wrong when handling failed for good (the user was told)
     error        text
 );
+-- Handled updates are deleted after a week (they hold people's messages).
+CREATE INDEX bot_updates_handled ON bot_updates (handled_at) WHERE handled_at IS NOT NULL;
 CREATE INDEX bot_updates_unhandled ON bot_updates (update_id) WHERE handled_at IS NULL;
 
 -- Where each chat is in a dialogue (a step and what it collected so far), so a

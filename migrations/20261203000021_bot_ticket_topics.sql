@@ -4,9 +4,10 @@
 -- bot's memory, not a read model: a rebuild never creates a topic twice.
 CREATE TABLE bot_ticket_topics
 (
-    ticket_id  uuid        NOT NULL PRIMARY KEY,
+    ticket_id  uuid        NOT NULL,
     chat_id    bigint      NOT NULL,
     thread_id  integer     NOT NULL,
     created_at timestamptz NOT NULL,
+    PRIMARY KEY (ticket_id, chat_id),
     UNIQUE (chat_id, thread_id)
 );

@@ -44,3 +44,6 @@ CREATE TABLE broadcast_recipients
     PRIMARY KEY (broadcast_id, chat_id)
 );
 CREATE INDEX broadcast_recipients_pending_idx ON broadcast_recipients (broadcast_id, chat_id) WHERE state = 'pending';
+
+-- Staff find a user by exact @username (`/role @user ROLE`).
+CREATE INDEX rm_users_username_idx ON rm_users (lower(username));

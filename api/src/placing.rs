@@ -30,8 +30,8 @@ pub struct PlaceCoursework {
     pub subject: String,
     /// The type of work ("курсовая", "реферат", ...).
     pub work_type: String,
-    /// Pages, slides or another unit the business uses; at least 1.
-    #[schema(minimum = 1)]
+    /// Pages, slides or another unit the business uses; 1 to 10000.
+    #[schema(minimum = 1, maximum = 10000)]
     pub volume: u32,
     /// In the future.
     pub deadline: DateTime<Utc>,

@@ -136,7 +136,7 @@ async fn send_one(
     match sent {
         Ok(_) => mark(context, id, chat, "delivered", None).await?,
         Err(SendError::Blocked) => mark(context, id, chat, "blocked", None).await?,
-        Err(SendError::Refused(reason)) => {
+        Err(SendError::Refused(reason) | SendError::InDoubt(reason)) => {
             mark(context, id, chat, "failed", Some(&reason)).await?;
         }
         Err(SendError::RetryAfter(wait)) => {

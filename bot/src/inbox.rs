@@ -2,7 +2,8 @@
 //! arrived, and handled from here. Long polling stores a batch before asking for the
 //! next (whose offset confirms the batch); a webhook stores the update before it
 //! answers 200. An update is handled at least once: one whose handling was cut off
-//! by a crash is handled again after the restart.
+//! by a crash is handled again after the restart. Handled updates are deleted after
+//! a week.
 
 use serde_json::Value;
 use sqlx::PgPool;
@@ -35,12 +36,26 @@ pub async fn store(
     Ok(())
 }
 
-/// The getUpdates offset that confirms everything stored: one past the newest.
-pub async fn next_offset(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    let newest: Option<i64> = sqlx::query_scalar("SELECT max(update_id) FROM bot_updates")
-        .fetch_one(pool)
-        .await?;
-    Ok(newest.map_or(0, |newest| newest + 1))
+/// Counts one more attempt at `update_id` cut short by an outage; how many so far.
+pub async fn attempted(pool: &PgPool, update_id: i64) -> Result<i32, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE bot_updates SET attempts = attempts + 1 WHERE update_id = $1 RETURNING attempts",
+    )
+    .bind(update_id)
+    .fetch_one(pool)
+    .await
+}
+
+/// Deletes updates handled before `before` (they hold people's messages); how many.
+pub async fn prune(
+    pool: &PgPool,
+    before: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM bot_updates WHERE handled_at < $1")
+        .bind(before)
+        .execute(pool)
+        .await?
+        .rows_affected())
 }
 
 /// Up to `limit` updates not handled yet, oldest first.

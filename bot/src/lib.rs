@@ -25,6 +25,7 @@ pub mod html;
 pub mod inbox;
 mod notices;
 mod outgoing;
+mod pacer;
 mod polling;
 mod runner;
 mod sender;

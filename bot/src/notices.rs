@@ -20,7 +20,7 @@ pub fn render(template: &str, params: &Value, lang: Lang) -> String {
             let shown = match (key.as_str(), value) {
                 ("status", Value::String(status)) => status_name(status, lang).to_owned(),
                 ("role", Value::String(role)) => role_name(role, lang).to_owned(),
-                (_, Value::String(text)) => text.clone(),
+                (_, Value::String(text)) => within_limit(text),
                 (_, Value::Null) => String::new(),
                 (_, other) => other.to_string(),
             };
@@ -29,6 +29,27 @@ pub fn render(template: &str, params: &Value, lang: Lang) -> String {
     }
     fill(text, &values)
 }
+
+/// A parameter of at most `PARAMETER_LIMIT` UTF-16 units (as Telegram counts), cut
+/// with "…": a notice stays within Telegram's 4096 and the open button shows the rest.
+fn within_limit(text: &str) -> String {
+    if text.encode_utf16().count() <= PARAMETER_LIMIT {
+        return text.to_owned();
+    }
+    let mut units = 0;
+    let mut cut: String = text
+        .chars()
+        .take_while(|c| {
+            units += c.len_utf16();
+            units < PARAMETER_LIMIT
+        })
+        .collect();
+    cut.push('…');
+    cut
+}
+
+/// The longest parameter a notice shows.
+const PARAMETER_LIMIT: usize = 3_500;
 
 /// The button under a notice: open the order or the ticket it is about (in the
 /// staff group, the card then comes to the presser's private chat).
@@ -274,5 +295,23 @@ mod tests {
             render("new_thing", &json!({}), Lang::En),
             "🔔 Update: new_thing"
         );
+    }
+
+    #[test]
+    fn a_long_message_is_cut_within_telegrams_limit() {
+        let long = "😀".repeat(3_000);
+        let text = render(
+            "staff_ticket_customer_message",
+            &json!({"title": "T", "text": long}),
+            Lang::Ru,
+        );
+        assert!(text.encode_utf16().count() <= 4_096);
+        assert!(text.ends_with('…'));
+        let short = render(
+            "staff_ticket_customer_message",
+            &json!({"title": "T", "text": "ok"}),
+            Lang::Ru,
+        );
+        assert!(short.ends_with("ok"));
     }
 }

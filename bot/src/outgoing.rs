@@ -1,15 +1,14 @@
 //! Everything the bot sends goes through [`Outgoing`]: paced within Telegram's limits
-//! (28 messages a second overall, under Telegram's "about 30"; for bulk sending one a
-//! second per private chat and 20 a minute per group; edits count too), 429 answers
-//! turned into a wait, and chats that blocked the bot remembered in `bot_blocked_chats` so nothing
-//! more is sent there until they write again.
+//! (`pacer.rs`; edits count too), a 429 on an answer waited out and tried again (a
+//! 429 is never delivered), private chats that blocked the bot remembered in
+//! `bot_blocked_chats` so nothing more is sent there until they write again, and a
+//! failure after which Telegram may have shown the message told apart (`InDoubt`)
+//! from one where it cannot have, so callers repeat only the latter.
 //!
 //! teloxide's `Throttle` adaptor is not used: it paces sends but not edits, and it
 //! gives every supergroup the channel limit (10 a minute) because a chat id cannot
 //! tell them apart; this pacer counts every request and gives groups 20 a minute.
 
-use std::collections::{BTreeSet, HashMap};
-use std::ops::Bound;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +19,12 @@ use teloxide::RequestError;
 use teloxide::prelude::*;
 use teloxide::types::{FileId, InlineKeyboardMarkup, InputFile, MessageId, ParseMode, ThreadId};
 use tokio::sync::Mutex;
-use tokio::time::Instant;
+
+use crate::pacer::Pacer;
+pub use crate::pacer::{Limits, Pace};
+
+/// How often an answer is tried again after a 429.
+const ANSWER_RETRIES: usize = 2;
 
 /// Why a message was not sent.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -31,90 +35,13 @@ pub enum SendError {
     RetryAfter(Duration),
     #[error("Telegram refused the message: {0}")]
     Refused(String),
+    /// The request never reached Telegram (trying again cannot repeat a message).
     #[error("Telegram could not be reached: {0}")]
     Unreachable(String),
-}
-
-/// How a message is paced.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pace {
-    /// An answer to what the person just did: only the overall limit applies.
-    Reply,
-    /// Notifications and broadcasts: the per-chat limits apply too.
-    Bulk,
-    /// The caller already waited its turn ([`Outgoing::wait_turn`]).
-    Waited,
-}
-
-/// Gaps between requests: overall, per private chat, per group.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub overall: Duration,
-    pub private_chat: Duration,
-    pub group: Duration,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            // 28 a second: Telegram's "about 30", with room for requests that
-            // arrive a little closer together than they left.
-            overall: Duration::from_micros(1_000_000 / 28),
-            private_chat: Duration::from_secs(1),
-            group: Duration::from_secs(3),
-        }
-    }
-}
-
-#[derive(Default)]
-struct Pacer {
-    /// The moments already given out, each at least `overall` from the next.
-    slots: BTreeSet<Instant>,
-    next_in_chat: HashMap<i64, Instant>,
-}
-
-impl Pacer {
-    /// When a request to `chat` may go, reserving that moment: the chat's next free
-    /// moment (for bulk sends), then the first moment no other request is closer to
-    /// than the overall gap. A request waiting for its chat takes no moment from the
-    /// others meanwhile.
-    fn reserve(&mut self, limits: &Limits, chat: i64, pace: Pace) -> Instant {
-        let now = Instant::now();
-        let gap = limits.overall;
-        if let Some(stale) = now.checked_sub(gap) {
-            self.slots = self.slots.split_off(&stale);
-        }
-        let mut at = now;
-        if pace == Pace::Bulk
-            && let Some(next) = self.next_in_chat.get(&chat)
-        {
-            at = at.max(*next);
-        }
-        while let Some(taken) = self
-            .slots
-            .range((
-                Bound::Excluded(at.checked_sub(gap).unwrap_or(at)),
-                Bound::Excluded(at + gap),
-            ))
-            .next_back()
-            .copied()
-        {
-            at = taken + gap;
-        }
-        self.slots.insert(at);
-        if pace == Pace::Bulk {
-            let chat_gap = if chat < 0 {
-                limits.group
-            } else {
-                limits.private_chat
-            };
-            if self.next_in_chat.len() > 10_000 {
-                self.next_in_chat.retain(|_, next| *next > now);
-            }
-            self.next_in_chat.insert(chat, at + chat_gap);
-        }
-        at
-    }
+    /// The request may have reached Telegram (a timeout, an unreadable answer):
+    /// trying again could show the message twice.
+    #[error("Telegram may or may not have taken the message: {0}")]
+    InDoubt(String),
 }
 
 /// The bot's way out to Telegram.
@@ -160,7 +87,8 @@ impl Outgoing {
         self.html_in(chat, None, html, keyboard, pace).await
     }
 
-    /// Sends `html` to `chat`, in forum topic `thread` when given.
+    /// Sends `html` to `chat`, in forum topic `thread` when given. An answer
+    /// (`Pace::Reply`) Telegram asked to wait for is sent again after the wait.
     pub async fn html_in(
         &self,
         chat: i64,
@@ -169,20 +97,31 @@ impl Outgoing {
         keyboard: Option<InlineKeyboardMarkup>,
         pace: Pace,
     ) -> Result<MessageId, SendError> {
-        self.wait_turn(chat, pace).await;
-        let mut request = self
-            .bot
-            .send_message(ChatId(chat), html)
-            .parse_mode(ParseMode::Html);
-        if let Some(thread) = thread {
-            request = request.message_thread_id(thread);
-        }
-        if let Some(keyboard) = keyboard {
-            request = request.reply_markup(keyboard);
-        }
-        match request.await {
-            Ok(message) => Ok(message.id),
-            Err(error) => Err(self.refusal(chat, error).await),
+        let mut retries = if pace == Pace::Reply {
+            ANSWER_RETRIES
+        } else {
+            0
+        };
+        loop {
+            self.wait_turn(chat, pace).await;
+            let mut request = self
+                .bot
+                .send_message(ChatId(chat), html)
+                .parse_mode(ParseMode::Html);
+            if let Some(thread) = thread {
+                request = request.message_thread_id(thread);
+            }
+            if let Some(keyboard) = keyboard.clone() {
+                request = request.reply_markup(keyboard);
+            }
+            match request.await {
+                Ok(message) => return Ok(message.id),
+                Err(RequestError::RetryAfter(wait)) if retries > 0 => {
+                    retries -= 1;
+                    tokio::time::sleep(wait.duration()).await;
+                }
+                Err(error) => return Err(self.refusal(chat, error).await),
+            }
         }
     }
 
@@ -227,7 +166,8 @@ impl Outgoing {
             request = request.reply_markup(keyboard);
         }
         match request.await {
-            Ok(_) => Ok(()),
+            // A second press repeats the same edit: nothing to change is no failure.
+            Ok(_) | Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(()),
             Err(error) => Err(self.refusal(chat, error).await),
         }
     }
@@ -271,9 +211,16 @@ impl Outgoing {
             RequestError::MigrateToChatId(to) => {
                 SendError::Refused(format!("the group moved to chat {to}"))
             }
-            other => SendError::Unreachable(other.to_string()),
+            // teloxide hides the token in its errors' text.
+            RequestError::Network(error) if error.is_connect() => {
+                SendError::Unreachable(error.to_string())
+            }
+            RequestError::Network(error) => SendError::InDoubt(error.to_string()),
+            other => SendError::InDoubt(other.to_string()),
         };
-        if matches!(refusal, SendError::Blocked) {
+        // Only a person's chat is given up on; the staff group is the operators' to
+        // mend (its failures are logged and recorded per notice).
+        if matches!(refusal, SendError::Blocked) && chat > 0 {
             let marked = sqlx::query(
                 "INSERT INTO bot_blocked_chats (chat_id, blocked_at) VALUES ($1, $2) \
                  ON CONFLICT (chat_id) DO NOTHING",
@@ -287,53 +234,5 @@ impl Outgoing {
             }
         }
         refusal
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test(start_paused = true)]
-    async fn bulk_sends_keep_the_gaps_overall_and_per_chat() {
-        let limits = Limits::default();
-        let mut pacer = Pacer::default();
-        let start = Instant::now();
-        let first = pacer.reserve(&limits, 7, Pace::Bulk);
-        let same_chat = pacer.reserve(&limits, 7, Pace::Bulk);
-        let other_chat = pacer.reserve(&limits, 8, Pace::Bulk);
-        let group = pacer.reserve(&limits, -100, Pace::Bulk);
-        let group_again = pacer.reserve(&limits, -100, Pace::Bulk);
-        let reply = pacer.reserve(&limits, 7, Pace::Reply);
-        assert_eq!(first, start);
-        assert_eq!(same_chat - first, Duration::from_secs(1));
-        assert_eq!(
-            other_chat - first,
-            limits.overall,
-            "a chat is not held up by another chat's wait"
-        );
-        assert_eq!(group_again - group, Duration::from_secs(3));
-        assert!(
-            reply < same_chat,
-            "answers do not wait for the chat's bulk gap"
-        );
-        let mut moments = [first, same_chat, other_chat, group, group_again, reply];
-        moments.sort();
-        for pair in moments.windows(2) {
-            assert!(pair[1] - pair[0] >= limits.overall, "{moments:?}");
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_thousand_chats_go_at_twenty_eight_a_second() {
-        let limits = Limits::default();
-        let mut pacer = Pacer::default();
-        let start = Instant::now();
-        let last = (0..1_000)
-            .map(|chat| pacer.reserve(&limits, chat, Pace::Bulk))
-            .max()
-            .expect("reserved");
-        let seconds = (last - start).as_secs_f64();
-        assert!((35.5..36.0).contains(&seconds), "{seconds} s");
     }
 }

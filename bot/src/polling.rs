@@ -1,6 +1,8 @@
 //! Long polling: getUpdates, each batch stored in the inbox before the next call,
 //! whose offset tells Telegram the batch arrived. A crash between the two loses
-//! nothing: the next start asks from the newest stored update on.
+//! nothing: the next start asks without an offset, Telegram sends again what was not
+//! confirmed, and what was stored already is stored once. (Telegram may pick update
+//! ids at random after a quiet week, so no offset is derived from stored ids.)
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,11 +24,13 @@ pub async fn poll(context: BotContext, arrived: Arc<Notify>, shutdown: Cancellat
     }
     let timeout = u32::try_from(context.settings.long_poll.as_secs()).unwrap_or(25);
     let mut failures = 0;
+    let mut offset = None;
     while !shutdown.is_cancelled() {
-        let pause = match fetch_once(&context, &bot, timeout, &shutdown).await {
-            Ok(Some(0)) | Ok(None) => Duration::ZERO,
-            Ok(Some(_)) => {
+        let pause = match fetch_once(&context, &bot, offset, timeout, &shutdown).await {
+            Ok(Fetched::Nothing) => Duration::ZERO,
+            Ok(Fetched::Stored { next_offset }) => {
                 failures = 0;
+                offset = Some(next_offset);
                 arrived.notify_one();
                 Duration::ZERO
             }
@@ -51,39 +55,49 @@ enum Fetch {
     Failed(String),
 }
 
-/// One getUpdates; the number of updates stored, `None` when shut down meanwhile.
-/// The call is made by hand so each update is stored exactly as Telegram sent it
-/// (teloxide's `Update` does not serialize back to its JSON).
+/// What one getUpdates brought.
+enum Fetched {
+    /// No update (or shut down meanwhile).
+    Nothing,
+    /// Updates stored; the offset that confirms them.
+    Stored { next_offset: i64 },
+}
+
+/// One getUpdates from `offset` on, its updates stored. The call is made by hand so
+/// each update is stored exactly as Telegram sent it (teloxide's `Update` does not
+/// serialize back to its JSON).
 async fn fetch_once(
     context: &BotContext,
     bot: &Bot,
+    offset: Option<i64>,
     timeout: u32,
     shutdown: &CancellationToken,
-) -> Result<Option<usize>, Fetch> {
+) -> Result<Fetched, Fetch> {
     let pool = context.pool();
-    let offset = inbox::next_offset(pool)
-        .await
-        .map_err(|error| Fetch::Failed(error.to_string()))?;
     let url = format!(
         "{}/bot{}/getUpdates",
         context.settings.api_url.trim_end_matches('/'),
         bot.token()
     );
+    let mut parameters = json!({
+        "timeout": timeout,
+        "allowed_updates": ["message", "callback_query"],
+    });
+    if let Some(offset) = offset {
+        parameters["offset"] = json!(offset);
+    }
     let request = bot
         .client()
         .post(url)
         .timeout(Duration::from_secs(u64::from(timeout) + 10))
-        .json(&json!({
-            "offset": offset,
-            "timeout": timeout,
-            "allowed_updates": ["message", "callback_query"],
-        }))
+        .json(&parameters)
         .send();
     let answer: Value = tokio::select! {
-        () = shutdown.cancelled() => return Ok(None),
+        () = shutdown.cancelled() => return Ok(Fetched::Nothing),
         answer = request => match answer {
-            Ok(response) => response.json().await.map_err(|error| Fetch::Failed(error.to_string()))?,
-            Err(error) => return Err(Fetch::Failed(error.to_string())),
+            // `without_url`: the URL carries the bot's token.
+            Ok(response) => response.json().await.map_err(|error| Fetch::Failed(error.without_url().to_string()))?,
+            Err(error) => return Err(Fetch::Failed(error.without_url().to_string())),
         },
     };
     if answer["ok"] != json!(true) {
@@ -96,6 +110,7 @@ async fn fetch_once(
         )));
     }
     let updates = answer["result"].as_array().cloned().unwrap_or_default();
+    let mut newest = None;
     for body in &updates {
         let Some(update_id) = body["update_id"].as_i64() else {
             tracing::warn!("Telegram sent an update without an update_id; skipped");
@@ -105,6 +120,12 @@ async fn fetch_once(
         inbox::store(pool, update_id, chat, body)
             .await
             .map_err(|error| Fetch::Failed(error.to_string()))?;
+        newest = newest.max(Some(update_id));
     }
-    Ok(Some(updates.len()))
+    Ok(match newest {
+        Some(newest) => Fetched::Stored {
+            next_offset: newest + 1,
+        },
+        None => Fetched::Nothing,
+    })
 }

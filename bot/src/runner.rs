@@ -34,6 +34,11 @@ const BOT_LOCK: i64 = 0x4c42_424f_5401;
 const ROUND: i64 = 200;
 /// At most one error report to the owners per this long.
 const ALERT_EVERY: Duration = Duration::from_secs(60);
+/// Attempts an update cut short by outages gets before it fails for good (the user
+/// is told), so one chat is never held up for ever.
+const MAX_ATTEMPTS: i32 = 5;
+/// Handled updates are kept this long.
+const KEEP_HANDLED: chrono::Duration = chrono::Duration::days(7);
 
 /// Why the bot failed.
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +63,9 @@ impl BotError {
                 matches!(error.kind, ErrorKind::Unavailable | ErrorKind::Conflict)
             }
             BotError::Database(error) => domain::event_store::is_transient(error),
-            BotError::Send(SendError::Unreachable(_) | SendError::RetryAfter(_)) => true,
+            // Not a failed send: what the handler did before it (a command) must not
+            // be done again for an answer that did not go out.
+            BotError::Send(_) => false,
             BotError::LoginCode(LoginCodeError::Unavailable(_)) => true,
             _ => false,
         }
@@ -172,7 +179,16 @@ async fn who_am_i(bot: &Bot, shutdown: &CancellationToken) -> Option<String> {
 async fn handle_inbox(context: BotContext, arrived: Arc<Notify>, shutdown: CancellationToken) {
     let schema = Arc::new(schema());
     let alerts = Arc::new(Mutex::new(None::<Instant>));
+    let mut pruned_at: Option<Instant> = None;
     while !shutdown.is_cancelled() {
+        if pruned_at.is_none_or(|at| at.elapsed() > Duration::from_secs(3_600)) {
+            pruned_at = Some(Instant::now());
+            match inbox::prune(context.pool(), chrono::Utc::now() - KEEP_HANDLED).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(deleted, "handled updates older than a week deleted"),
+                Err(error) => tracing::warn!(%error, "old handled updates could not be deleted"),
+            }
+        }
         let pause = match inbox::unhandled(context.pool(), ROUND).await {
             Ok(updates) if updates.is_empty() => Duration::from_millis(500),
             Ok(updates) => {
@@ -239,8 +255,16 @@ async fn handle_one(
     let error = match outcome {
         std::ops::ControlFlow::Break(Ok(())) | std::ops::ControlFlow::Continue(_) => None,
         std::ops::ControlFlow::Break(Err(error)) if error.is_transient() => {
-            tracing::warn!(update = stored.update_id, %error, "an update could not be handled now; it waits");
-            return false;
+            match inbox::attempted(context.pool(), stored.update_id).await {
+                Ok(attempts) if attempts >= MAX_ATTEMPTS => {
+                    tracing::warn!(update = stored.update_id, %error, attempts, "an update failed on every attempt; given up");
+                    Some(error)
+                }
+                _ => {
+                    tracing::warn!(update = stored.update_id, %error, "an update could not be handled now; it waits");
+                    return false;
+                }
+            }
         }
         std::ops::ControlFlow::Break(Err(error)) => Some(error),
     };

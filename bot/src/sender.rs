@@ -155,6 +155,13 @@ async fn deliver_one(
             (outcome, None)
         }
         Err(SendError::Refused(reason)) => (Delivery::Failed { error: reason }, None),
+        // Telegram may have shown it: not sent again.
+        Err(SendError::InDoubt(reason)) => (
+            Delivery::Failed {
+                error: format!("in doubt, not sent again: {reason}"),
+            },
+            None,
+        ),
     };
     deliveries::record(pool, id, &outcome, now).await?;
     Ok(pause)

@@ -127,7 +127,7 @@ texts! {
     brief_work_type => "Какая работа нужна? Выберите или напишите своими словами.", "What kind of work do you need? Pick one or type it in.";
     brief_subject => "Предмет или тема работы?", "The subject or topic of the work?";
     brief_volume => "Объём — сколько страниц (числом)?", "How many pages (a number)?";
-    brief_volume_bad => "Напишите объём числом от 1 до 1000.", "Please give the volume as a number from 1 to 1000.";
+    brief_volume_bad => "Напишите объём числом от 1 до 10000.", "Please give the volume as a number from 1 to 10000.";
     brief_deadline => "К какому сроку? Дата в виде ДД.ММ.ГГГГ.", "By when? A date like DD.MM.YYYY.";
     brief_deadline_bad => "Не понял дату. Напишите её как 25.12.2026 — и не раньше завтрашнего дня.", "I couldn't read that date. Write it like 25.12.2026, no earlier than tomorrow.";
     brief_files => "Пришлите материалы (файлы или фото), если есть. Когда всё — нажмите «Готово».", "Send any materials (files or photos). When you're done, press “Done”.";
@@ -271,6 +271,9 @@ texts! {
     login_decline => "✖️ Это не я", "✖️ Not me";
     login_confirmed => "✅ Вход подтверждён: {from}", "✅ Sign-in confirmed: {from}";
     login_declined => "Вход отклонён. Ссылка больше не работает.", "Sign-in declined. The link no longer works.";
+    login_decline_late =>
+        "Этот вход уже подтверждён или истёк. Если это были не вы, попросите администратора закрыть ваши сеансы.",
+        "That sign-in was already confirmed or has expired. If it was not you, ask an administrator to end your sessions.";
     login_refused => "Вход не подтверждён: {reason}", "Sign-in not confirmed: {reason}";
 }
 

@@ -3,7 +3,8 @@
 //! customer's messages are posted in it, and staff messages written in it are the
 //! ticket's replies (`/note …` stays an internal note). A group that is no forum (or
 //! where the bot may not make topics) gets the notices as plain messages; that is
-//! learnt from Telegram's refusal once per run.
+//! learnt from Telegram's refusal once per run. A crash between making a topic and
+//! recording it leaves that topic unused and makes another: the one case of two.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,7 +15,7 @@ use teloxide::prelude::*;
 use teloxide::types::{MessageId, ThreadId};
 use uuid::Uuid;
 
-use crate::outgoing::{Outgoing, SendError};
+use crate::outgoing::{Outgoing, Pace, SendError};
 
 /// Topic names hold at most 128 characters.
 const NAME_LENGTH: usize = 128;
@@ -51,11 +52,16 @@ impl Topics {
             return Ok(None);
         }
         let name: String = title.chars().take(NAME_LENGTH).collect();
+        out.wait_turn(chat, Pace::Bulk).await;
         let topic = match out.bot().create_forum_topic(ChatId(chat), name).await {
             Ok(topic) => topic,
-            Err(teloxide::RequestError::Api(refusal)) => {
+            Err(teloxide::RequestError::Api(refusal)) if takes_no_topics(&refusal) => {
                 tracing::info!(chat, %refusal, "the staff group takes no topics; tickets are posted in the group");
                 self.enabled.store(false, Ordering::Relaxed);
+                return Ok(None);
+            }
+            Err(teloxide::RequestError::Api(refusal)) => {
+                tracing::warn!(chat, %refusal, %ticket_id, "no topic for this ticket; it is posted in the group");
                 return Ok(None);
             }
             Err(teloxide::RequestError::RetryAfter(wait)) => {
@@ -65,7 +71,7 @@ impl Topics {
         };
         sqlx::query(
             "INSERT INTO bot_ticket_topics (ticket_id, chat_id, thread_id, created_at) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (ticket_id) DO NOTHING",
+             VALUES ($1, $2, $3, $4) ON CONFLICT (ticket_id, chat_id) DO NOTHING",
         )
         .bind(ticket_id)
         .bind(chat)
@@ -103,4 +109,11 @@ impl Topics {
         .fetch_optional(&self.pool)
         .await
     }
+}
+
+/// Whether Telegram's refusal says the group cannot have topics at all (no forum,
+/// or the bot may not manage topics), rather than something about this one.
+fn takes_no_topics(refusal: &teloxide::ApiError) -> bool {
+    let text = refusal.to_string().to_ascii_lowercase();
+    text.contains("not a forum") || text.contains("not enough rights")
 }

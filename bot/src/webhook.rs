@@ -119,6 +119,9 @@ pub async fn serve(
                 .set_webhook(url)
                 .secret_token(webhook.secret.clone())
                 .allowed_updates([AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
+                // One at a time: updates are stored in the order Telegram sends them,
+                // so a chat's are handled in order.
+                .max_connections(1)
                 .await
                 .map(|_| ())
                 .map_err(|error| error.to_string()),

@@ -1,12 +1,19 @@
 //! Doing something in one process at a time: a session advisory lock held on one
-//! connection for the length of the work.
+//! connection for the length of the work. The connection is checked every few
+//! seconds; if it is gone (and with it the lock, which another process may now
+//! take) the work is stopped at once rather than carried on alongside.
 
 use std::future::Future;
+use std::time::Duration;
 
 use sqlx::PgPool;
 
+/// How often the lock's connection is checked.
+const CHECK_EVERY: Duration = Duration::from_secs(5);
+
 /// Runs `work` while this process holds advisory lock `key`; `None` (and `work` not
-/// run) when another holds it.
+/// run) when another holds it. An error when the lock's connection was lost (the
+/// work was stopped).
 pub async fn while_holding<T, E>(
     pool: &PgPool,
     key: i64,
@@ -23,7 +30,25 @@ where
     if !locked {
         return Ok(None);
     }
-    let outcome = work.await;
+    let outcome = {
+        let connection = &mut *lock;
+        let watch = async move {
+            loop {
+                tokio::time::sleep(CHECK_EVERY).await;
+                if let Err(error) = sqlx::query("SELECT 1").execute(&mut *connection).await {
+                    return error;
+                }
+            }
+        };
+        tokio::pin!(work);
+        tokio::select! {
+            outcome = &mut work => outcome,
+            lost = watch => {
+                tracing::warn!(key, error = %lost, "the advisory lock's connection is gone; the work stops");
+                return Err(lost.into());
+            }
+        }
+    };
     sqlx::query("SELECT pg_advisory_unlock($1)")
         .bind(key)
         .execute(&mut *lock)

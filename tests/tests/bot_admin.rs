@@ -185,6 +185,11 @@ async fn a_broadcast_to_a_thousand_keeps_the_limits_survives_a_kill_and_reports(
     .await;
     bot.kill().await;
     let at_kill = broadcast_calls(&telegram, needle).len();
+    let in_doubt: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM broadcast_recipients WHERE state = 'sending'")
+            .fetch_one(&context.pool)
+            .await
+            .expect("counts");
     let bot = LedgerbotProcess::start(&["bot"], &env).await;
     let report = telegram
         .wait_for_text_within(9_001, "Рассылка завершена", Duration::from_secs(120))
@@ -227,11 +232,12 @@ async fn a_broadcast_to_a_thousand_keeps_the_limits_survives_a_kill_and_reports(
         panic!("a report of three figures: {report:#}");
     };
     assert_eq!(blocked, 10, "{report:#}");
-    // At most the sends in flight at the kill (one every 33 ms) are in doubt.
-    assert!(
-        failed <= 2,
+    // Exactly the sends in flight at the kill are in doubt, never sent again.
+    assert_eq!(
+        failed, in_doubt,
         "only the messages in flight at the kill: {report:#}"
     );
+    assert!(in_doubt <= 2, "{in_doubt} were in flight at once");
     assert_eq!(delivered + blocked + failed, everyone, "{report:#}");
     let received = per_chat.len() as i64 - 10;
     assert!(

@@ -285,23 +285,11 @@ pub async fn role(
     let Some(role) = Role::named(&role.to_ascii_lowercase()) else {
         return context.say(chat, texts::role_how(lang)).await;
     };
-    let username = who.trim_start_matches('@');
-    let filter = UserFilter {
-        text: Some(username.to_owned()),
-        ..UserFilter::default()
-    };
-    let page = Page::new(Some(PAGE_LENGTH), None)?;
-    let found = match context.reads.users(caller, &filter, &page).await {
+    let found = match context.reads.user_by_handle(caller, who).await {
         Ok(found) => found,
         Err(error) => return context.refused(chat, lang, error).await,
     };
-    let exact = found.items.iter().find(|user| {
-        user.username
-            .as_deref()
-            .is_some_and(|name| name.eq_ignore_ascii_case(username))
-            || user.telegram_id.to_string() == username
-    });
-    let Some(user_id) = exact.and_then(|user| user.user_id.parse::<Uuid>().ok()) else {
+    let Some(user_id) = found.and_then(|user| user.user_id.parse::<Uuid>().ok()) else {
         return context.say(chat, texts::users_none(lang)).await;
     };
     change_user(context, caller, chat, user_id, UserChange::Role(role), lang).await

@@ -16,9 +16,9 @@ use crate::html::escape;
 use crate::outgoing::Pace;
 use crate::texts::{self, Lang, fill};
 
-/// At most this many files go with a brief (the Order aggregate's limit).
-const MAX_FILES: usize = 20;
-const MAX_VOLUME: u32 = 1000;
+/// The Order aggregate's limits, so the dialogue asks within them.
+const MAX_FILES: usize = Coursework::MAX_FILES;
+const MAX_VOLUME: u32 = Coursework::MAX_VOLUME;
 
 /// `/neworder`: a fresh draft.
 pub async fn begin(context: &BotContext, chat: i64, lang: Lang) -> HandlerResult {

@@ -147,6 +147,9 @@ pub async fn button(
     what: &str,
     lang: Lang,
 ) -> HandlerResult {
+    if !caller.may(Action::SendBroadcast) {
+        return context.say(chat, texts::admin_only(lang)).await;
+    }
     let (kind, rest) = what.split_once(':').unwrap_or((what, ""));
     match kind {
         "aud" => {

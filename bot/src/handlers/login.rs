@@ -79,11 +79,14 @@ pub async fn decline(
     lang: Lang,
 ) -> HandlerResult {
     match context.core.decline_login_code(code, now()).await {
-        Ok(_) => {
-            context
-                .out
-                .edit_html(chat, message, texts::login_declined(lang), None)
-                .await?;
+        Ok(declined) => {
+            // Too late: it was confirmed (or ran out) before "not me" was pressed.
+            let text = if declined {
+                texts::login_declined(lang)
+            } else {
+                texts::login_decline_late(lang)
+            };
+            context.out.edit_html(chat, message, text, None).await?;
             Ok(())
         }
         Err(error) => refused(context, chat, Some(message), error, lang).await,

@@ -12,6 +12,7 @@ mod credits;
 mod desk;
 mod login;
 mod menu;
+mod order_lists;
 mod orders;
 mod paying;
 mod staff_group;
@@ -37,7 +38,7 @@ use crate::runner::BotError;
 use crate::settings::BotSettings;
 use crate::texts::{self, Lang, fill};
 use crate::topics::Topics;
-use orders::List;
+use order_lists::List;
 
 pub type HandlerResult = Result<(), BotError>;
 pub type Schema = teloxide::dptree::Handler<'static, HandlerResult, DpHandlerDescription>;
@@ -157,9 +158,9 @@ async fn private_message(context: BotContext, message: Message) -> HandlerResult
             "help" => menu::help(&context, caller, chat, lang).await,
             "menu" => menu::main(&context, caller, chat, &user.first_name, lang).await,
             "neworder" => brief::begin(&context, chat, lang).await,
-            "orders" => orders::list(&context, caller, chat, List::Mine, lang).await,
-            "pool" => orders::list(&context, caller, chat, List::Pool, lang).await,
-            "mywork" => orders::list(&context, caller, chat, List::Assigned, lang).await,
+            "orders" => order_lists::list(&context, caller, chat, List::Mine, lang).await,
+            "pool" => order_lists::list(&context, caller, chat, List::Pool, lang).await,
+            "mywork" => order_lists::list(&context, caller, chat, List::Assigned, lang).await,
             "order" => orders::card(&context, caller, chat, argument, lang).await,
             "balance" => credits::balance(&context, caller, chat, lang).await,
             "statement" => credits::statement(&context, caller, chat, lang).await,
@@ -249,8 +250,8 @@ async fn button(context: BotContext, query: CallbackQuery) -> HandlerResult {
         Who::Active(caller) => caller,
     };
     match data.split_once(':').unwrap_or((data, "")) {
-        ("menu", "orders") => orders::list(&context, caller, chat, List::Mine, lang).await,
-        ("menu", "pool") => orders::list(&context, caller, chat, List::Pool, lang).await,
+        ("menu", "orders") => order_lists::list(&context, caller, chat, List::Mine, lang).await,
+        ("menu", "pool") => order_lists::list(&context, caller, chat, List::Pool, lang).await,
         ("menu", "new_order") => brief::begin(&context, chat, lang).await,
         ("menu", "balance") => credits::balance(&context, caller, chat, lang).await,
         ("menu", "statement") => credits::statement(&context, caller, chat, lang).await,
@@ -268,7 +269,9 @@ async fn button(context: BotContext, query: CallbackQuery) -> HandlerResult {
         ("brief", what) => brief::button(&context, caller, chat, what, lang).await,
         ("admin", "stats") => admin::stats(&context, caller, chat, lang).await,
         ("admin", "users") => admin::users(&context, caller, chat, "", lang).await,
-        ("admin", "to_price") => orders::list(&context, caller, chat, List::ToPrice, lang).await,
+        ("admin", "to_price") => {
+            order_lists::list(&context, caller, chat, List::ToPrice, lang).await
+        }
         ("users", "more") => admin::more(&context, caller, chat, lang).await,
         ("user", id) => admin::card(&context, caller, chat, id, lang).await,
         ("ua", what) => admin::act(&context, caller, chat, what, lang).await,

@@ -1,5 +1,5 @@
-//! Orders in the bot: lists (mine, the pool, assigned to me), one order's card with
-//! the buttons of the steps the domain offers the viewer, and those steps: accept a
+//! One order in the bot: its card with the buttons of the steps the domain offers
+//! the viewer (lists are in `order_lists.rs`), and those steps: accept a
 //! quote, pay (`paying.rs`), take, start, submit with files,
 //! accept, ask for a revision, review, and staff setting the price.
 
@@ -7,8 +7,7 @@ use domain::order::transitions::Step as OrderStep;
 use domain::order::{Kind, OrderStatus, offered_steps};
 use domain::permissions::Caller;
 use domain::use_cases::order_actions::OrderAction;
-use projections::read_models::orders::{OrderFilter, OrderScope, OrderView};
-use projections::read_models::paging::Page;
+use projections::read_models::orders::OrderView;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use uuid::Uuid;
 
@@ -19,93 +18,8 @@ use crate::notices::status_name;
 use crate::outgoing::Pace;
 use crate::texts::{self, Lang, fill};
 
-const LIST_LENGTH: i64 = 10;
 const TIMELINE_LINES: usize = 10;
-const MAX_RESULT_FILES: usize = 20;
-
-/// Which list to show.
-#[derive(Debug, Clone, Copy)]
-pub enum List {
-    Mine,
-    Pool,
-    Assigned,
-    /// Briefs waiting for a price (staff).
-    ToPrice,
-}
-
-pub async fn list(
-    context: &BotContext,
-    caller: Caller,
-    chat: i64,
-    which: List,
-    lang: Lang,
-) -> HandlerResult {
-    let status = matches!(which, List::ToPrice).then(|| "placed".to_owned());
-    let (scope, title, none) = match which {
-        List::Mine => (
-            OrderScope::Mine,
-            texts::orders_title(lang),
-            texts::orders_none(lang),
-        ),
-        List::Pool => (
-            OrderScope::Pool,
-            texts::pool_title(lang),
-            texts::pool_none(lang),
-        ),
-        List::Assigned => (
-            OrderScope::Assigned,
-            texts::assigned_title(lang),
-            texts::assigned_none(lang),
-        ),
-        List::ToPrice => (
-            OrderScope::All,
-            texts::to_price_title(lang),
-            texts::to_price_none(lang),
-        ),
-    };
-    let filter = OrderFilter {
-        scope,
-        status,
-        kind: None,
-    };
-    let page = Page::new(Some(LIST_LENGTH), None)?;
-    let orders = match context.reads.orders(caller, &filter, &page).await {
-        Ok(orders) => orders,
-        Err(error) => return context.refused(chat, lang, error).await,
-    };
-    if orders.items.is_empty() {
-        return context.say(chat, none).await;
-    }
-    let mut text = title.to_owned();
-    let mut rows = Vec::new();
-    for order in &orders.items {
-        let price = order
-            .price
-            .as_ref()
-            .map(|price| format!(", {} ₽", escape(price)))
-            .unwrap_or_default();
-        text.push('\n');
-        text.push_str(&fill(
-            texts::order_line(lang),
-            &[
-                ("title", escape(&order.title)),
-                ("status", escape(status_name(&order.status, lang))),
-                ("price", price),
-            ],
-        ));
-        let label: String = order.title.chars().take(40).collect();
-        rows.push(vec![InlineKeyboardButton::callback(
-            label,
-            format!("order:{}", order.order_id),
-        )]);
-    }
-    let keyboard = InlineKeyboardMarkup::new(rows);
-    context
-        .out
-        .html(chat, &text, Some(keyboard), Pace::Reply)
-        .await?;
-    Ok(())
-}
+const MAX_RESULT_FILES: usize = domain::order::Coursework::MAX_FILES;
 
 /// One order: its card, its history and the buttons of what the viewer may do.
 pub async fn card(
@@ -233,6 +147,11 @@ pub async fn act(
             return Ok(());
         }
         "reschedule" => return booking::reschedule(context, caller, chat, order_id, lang).await,
+        "quote" | "revision" | "submit" | "review"
+            if !offered(context, caller, order_id, step).await? =>
+        {
+            return context.say(chat, texts::brief_not_now(lang)).await;
+        }
         "quote" => {
             dialogue::enter(context.pool(), chat, &Step::QuotePrice { order_id }).await?;
             return context.say(chat, texts::quote_ask(lang)).await;
@@ -253,6 +172,36 @@ pub async fn act(
         _ => return Ok(()),
     };
     take_step(context, caller, chat, order_id, action, lang).await
+}
+
+/// Whether the domain offers `caller` the step named `step` on the order now (before
+/// a dialogue step is entered for it).
+async fn offered(
+    context: &BotContext,
+    caller: Caller,
+    order_id: Uuid,
+    step: &str,
+) -> Result<bool, crate::runner::BotError> {
+    let Some(order) = context
+        .reads
+        .order(caller, &order_id.to_string(), None)
+        .await?
+    else {
+        return Ok(false);
+    };
+    let wanted = match step {
+        "quote" => OrderStep::Quote,
+        "revision" => OrderStep::RequestRevision,
+        "submit" => OrderStep::SubmitResult,
+        _ => OrderStep::Review,
+    };
+    let (Ok(kind), Ok(status)) = (
+        serde_json::from_value::<Kind>(order.order.kind.clone().into()),
+        serde_json::from_value::<OrderStatus>(order.order.status.clone().into()),
+    ) else {
+        return Ok(false);
+    };
+    Ok(offered_steps(caller, &order.order.parties(), kind, status).contains(&wanted))
 }
 
 /// Takes `action` and shows the order as it is then.

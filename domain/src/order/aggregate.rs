@@ -5,8 +5,8 @@ use uuid::Uuid;
 
 use super::transitions::{self, Step};
 use super::{
-    Actor, BookingTerms, Kind, OrderCommand, OrderDetails, OrderError, OrderEvent, OrderServices,
-    OrderStatus, Slot,
+    Actor, BookingTerms, Coursework, Kind, OrderCommand, OrderDetails, OrderError, OrderEvent,
+    OrderServices, OrderStatus, Slot,
 };
 use crate::money::Money;
 use crate::permissions::{Action, Role, is_allowed};
@@ -244,13 +244,13 @@ impl Order {
             OrderDetails::Coursework(brief) => {
                 text("subject", &brief.subject, 200, "1 to 200 characters")?;
                 text("type of work", &brief.work_type, 100, "1 to 100 characters")?;
-                if brief.volume == 0 {
+                if brief.volume == 0 || brief.volume > Coursework::MAX_VOLUME {
                     return Err(OrderError::Invalid {
                         field: "volume",
-                        rule: "at least 1",
+                        rule: "1 to 10000",
                     });
                 }
-                if brief.files.len() > 20 || brief.max_revisions > 10 {
+                if brief.files.len() > Coursework::MAX_FILES || brief.max_revisions > 10 {
                     return Err(OrderError::Invalid {
                         field: "brief",
                         rule: "at most 20 files and 10 revisions",
@@ -477,7 +477,9 @@ impl Order {
                         rule: "at least one file or a note",
                     });
                 }
-                if files.len() > 20 || note.as_ref().is_some_and(|n| n.chars().count() > MAX_TEXT) {
+                if files.len() > Coursework::MAX_FILES
+                    || note.as_ref().is_some_and(|n| n.chars().count() > MAX_TEXT)
+                {
                     return Err(OrderError::Invalid {
                         field: "result",
                         rule: "at most 20 files and a note of 2,000 characters",

@@ -66,6 +66,10 @@ pub struct Coursework {
 impl Coursework {
     /// Revisions a brief allows when the customer does not say.
     pub const DEFAULT_REVISIONS: u8 = 2;
+    /// Files a brief, or a result, carries at most.
+    pub const MAX_FILES: usize = 20;
+    /// The largest volume a brief may ask for.
+    pub const MAX_VOLUME: u32 = 10_000;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

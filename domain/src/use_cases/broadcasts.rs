@@ -58,9 +58,12 @@ impl Core {
         } else {
             TEXT_LIMIT
         };
-        if draft.photo.is_none() {
-            super::text_within("text", &draft.text, limit, "1 to 4096 characters")?;
-        } else if draft.text.chars().count() > limit {
+        // Telegram counts UTF-16 units (an emoji is two).
+        let length = draft.text.encode_utf16().count();
+        if draft.photo.is_none() && (draft.text.trim().is_empty() || length > limit) {
+            return Err(CommandError::invalid("text", "1 to 4096 characters"));
+        }
+        if draft.photo.is_some() && length > limit {
             return Err(CommandError::invalid(
                 "text",
                 "a photo's caption holds at most 1024 characters",

@@ -201,6 +201,26 @@ impl ReadModels {
         Ok(UserPage { items, next_cursor })
     }
 
+    /// The user with exactly this @username (any case, `@` optional) or Telegram id,
+    /// for staff.
+    pub async fn user_by_handle(
+        &self,
+        viewer: Caller,
+        handle: &str,
+    ) -> Result<Option<UserView>, CommandError> {
+        viewer.require(Action::ViewUsers)?;
+        let handle = handle.trim().trim_start_matches('@');
+        Ok(sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS} FROM rm_user_overview \
+             WHERE lower(username) = lower($1) OR telegram_id = $2 \
+             ORDER BY registered_at LIMIT 1"
+        ))
+        .bind(handle)
+        .bind(handle.parse::<i64>().ok())
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
     /// One user, for staff, once the users read model shows `after`.
     pub async fn user(
         &self,
