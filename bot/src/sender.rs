@@ -4,11 +4,13 @@
 //! forgets one not yet tried; a 429 is waited out, a user who blocked the bot is
 //! skipped, a transient failure is tried again with a doubling pause.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::Utc;
 use domain::backoff::doubling;
 use domain::command::CommandError;
+use futures_util::{StreamExt, stream};
 use projections::read_models::notifications::deliveries::{self, Delivery, PendingNotice};
 use teloxide::types::ThreadId;
 use tokio_util::sync::CancellationToken;
@@ -20,33 +22,16 @@ use crate::outgoing::{Pace, SendError};
 use crate::texts::Lang;
 
 const BATCH: i64 = 100;
+/// Recipients sent to side by side.
+const RECIPIENTS_AT_ONCE: usize = 16;
 
-/// Delivers notifications until `shutdown`.
+/// Delivers notifications until `shutdown`: each recipient's in order, recipients
+/// side by side (one waiting for its chat's gap holds up no other).
 pub async fn deliver(context: BotContext, shutdown: CancellationToken) {
     while !shutdown.is_cancelled() {
         let pause = match deliveries::pending(context.pool(), Utc::now(), BATCH).await {
             Ok(due) if due.is_empty() => context.settings.sender_poll,
-            Ok(due) => {
-                let mut pause = Duration::ZERO;
-                for notice in due {
-                    if shutdown.is_cancelled() {
-                        break;
-                    }
-                    match deliver_one(&context, &notice).await {
-                        Ok(Some(wait)) => {
-                            pause = wait;
-                            break;
-                        }
-                        Ok(None) => {}
-                        Err(error) => {
-                            tracing::warn!(notification = %notice.notification_id, %error, "a notification's delivery could not be recorded; trying again");
-                            pause = Duration::from_secs(1);
-                            break;
-                        }
-                    }
-                }
-                pause
-            }
+            Ok(due) => deliver_batch(&context, due, &shutdown).await,
             Err(error) => {
                 tracing::warn!(%error, "pending notifications could not be read; trying again");
                 Duration::from_secs(1)
@@ -57,6 +42,40 @@ pub async fn deliver(context: BotContext, shutdown: CancellationToken) {
             () = tokio::time::sleep(pause) => {}
         }
     }
+}
+
+/// Delivers `due`, oldest first per recipient; the pause before the next batch.
+async fn deliver_batch(
+    context: &BotContext,
+    due: Vec<PendingNotice>,
+    shutdown: &CancellationToken,
+) -> Duration {
+    let mut by_recipient: BTreeMap<(String, Option<Uuid>), Vec<PendingNotice>> = BTreeMap::new();
+    for notice in due {
+        let key = (notice.recipient.clone(), notice.user_id);
+        by_recipient.entry(key).or_default().push(notice);
+    }
+    let pauses: Vec<Duration> = stream::iter(by_recipient.into_values())
+        .map(|notices| async move {
+            for notice in notices {
+                if shutdown.is_cancelled() {
+                    break;
+                }
+                match deliver_one(context, &notice).await {
+                    Ok(Some(wait)) => return wait,
+                    Ok(None) => {}
+                    Err(error) => {
+                        tracing::warn!(notification = %notice.notification_id, %error, "a notification's delivery could not be recorded; trying again");
+                        return Duration::from_secs(1);
+                    }
+                }
+            }
+            Duration::ZERO
+        })
+        .buffer_unordered(RECIPIENTS_AT_ONCE)
+        .collect()
+        .await;
+    pauses.into_iter().max().unwrap_or_default()
 }
 
 /// Delivers one notice; `Some(pause)` when Telegram asked every send to wait.

@@ -19,6 +19,9 @@ use axum::routing::post;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
+mod updates;
+mod waits;
+
 pub const BOT_USERNAME: &str = "ledgerbot_test_bot";
 
 /// One request the bot made.
@@ -65,7 +68,7 @@ impl TgUser {
         }
     }
 
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         json!({"id": self.id, "is_bot": false, "first_name": self.first_name,
                "username": format!("user{}", self.id), "language_code": self.language})
     }
@@ -108,78 +111,7 @@ impl FakeTelegram {
         id
     }
 
-    /// `user` writes `text` in the private chat.
-    pub fn write(&self, user: &TgUser, text: &str) -> i64 {
-        let message_id = self.message_id();
-        let mut message = json!({
-            "message_id": message_id, "from": user.json(), "date": chrono::Utc::now().timestamp(),
-            "chat": {"id": user.id, "type": "private", "first_name": user.first_name},
-            "text": text,
-        });
-        if text.starts_with('/') {
-            let length = text
-                .split(' ')
-                .next()
-                .map_or(0, |command| command.encode_utf16().count());
-            message["entities"] = json!([{"type": "bot_command", "offset": 0, "length": length}]);
-        }
-        self.feed(json!({"message": message}))
-    }
-
-    /// `user` sends a document (its Telegram `file_id`) in the private chat.
-    pub fn send_document(&self, user: &TgUser, file_id: &str) -> i64 {
-        let message_id = self.message_id();
-        self.feed(json!({"message": {
-            "message_id": message_id, "from": user.json(), "date": chrono::Utc::now().timestamp(),
-            "chat": {"id": user.id, "type": "private", "first_name": user.first_name},
-            "document": {"file_id": file_id, "file_unique_id": format!("u-{file_id}"),
-                         "file_name": "work.pdf", "mime_type": "application/pdf", "file_size": 1024},
-        }}))
-    }
-
-    /// `user` writes `text` in forum topic `thread` of the group `chat`.
-    pub fn write_in_topic(&self, user: &TgUser, chat: i64, thread: i64, text: &str) -> i64 {
-        let message_id = self.message_id();
-        let mut message = json!({
-            "message_id": message_id, "from": user.json(), "date": chrono::Utc::now().timestamp(),
-            "chat": {"id": chat, "type": "supergroup", "title": "Staff", "is_forum": true},
-            "message_thread_id": thread, "is_topic_message": true, "text": text,
-        });
-        if text.starts_with('/') {
-            let length = text
-                .split(' ')
-                .next()
-                .map_or(0, |command| command.encode_utf16().count());
-            message["entities"] = json!([{"type": "bot_command", "offset": 0, "length": length}]);
-        }
-        self.feed(json!({"message": message}))
-    }
-
-    /// `user` sends a photo (its Telegram `file_id`) with `caption`.
-    pub fn send_photo(&self, user: &TgUser, file_id: &str, caption: &str) -> i64 {
-        let message_id = self.message_id();
-        self.feed(json!({"message": {
-            "message_id": message_id, "from": user.json(), "date": chrono::Utc::now().timestamp(),
-            "chat": {"id": user.id, "type": "private", "first_name": user.first_name},
-            "photo": [{"file_id": format!("{file_id}-small"), "file_unique_id": "s", "width": 90, "height": 90},
-                      {"file_id": file_id, "file_unique_id": "l", "width": 1280, "height": 960}],
-            "caption": caption,
-        }}))
-    }
-
-    /// `user` presses a button with `data` under the bot's message `message_id`.
-    pub fn press(&self, user: &TgUser, message_id: i64, data: &str) -> i64 {
-        let id = format!("{}{}", user.id, self.message_id());
-        self.feed(json!({"callback_query": {
-            "id": id, "from": user.json(), "chat_instance": "42", "data": data,
-            "message": {"message_id": message_id, "date": chrono::Utc::now().timestamp(),
-                        "from": bot_user(),
-                        "chat": {"id": user.id, "type": "private", "first_name": user.first_name},
-                        "text": "…"},
-        }}))
-    }
-
-    fn message_id(&self) -> i64 {
+    pub(crate) fn message_id(&self) -> i64 {
         let mut books = self.books();
         books.next_message_id += 1;
         books.next_message_id
@@ -205,92 +137,6 @@ impl FakeTelegram {
             .collect()
     }
 
-    /// Waits until `chat` got `count` messages; them.
-    pub async fn wait_for_texts(&self, chat: i64, count: usize) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let texts = self.texts_to(chat);
-            if texts.len() >= count || Instant::now() > deadline {
-                assert!(
-                    texts.len() >= count,
-                    "chat {chat} got {} messages, not {count}: {texts:#?}",
-                    texts.len()
-                );
-                return texts;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Waits until `chat` got a message containing `needle`; that message.
-    pub async fn wait_for_text(&self, chat: i64, needle: &str) -> Value {
-        self.wait_for_text_within(chat, needle, Duration::from_secs(20))
-            .await
-    }
-
-    /// [`Self::wait_for_text`], waiting at most `limit`.
-    pub async fn wait_for_text_within(&self, chat: i64, needle: &str, limit: Duration) -> Value {
-        let deadline = Instant::now() + limit;
-        loop {
-            let texts = self.texts_to(chat);
-            let found = texts.iter().find(|text| {
-                text["text"]
-                    .as_str()
-                    .is_some_and(|text| text.contains(needle))
-            });
-            if let Some(found) = found {
-                return found.clone();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "chat {chat} got no message with {needle:?}: {texts:#?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Waits until `chat` got `n` messages containing `needle`; the `n`th.
-    pub async fn wait_for_nth_text(&self, chat: i64, needle: &str, n: usize) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let mut found: Vec<Value> = self
-                .texts_to(chat)
-                .into_iter()
-                .filter(|text| {
-                    text["text"]
-                        .as_str()
-                        .is_some_and(|text| text.contains(needle))
-                })
-                .collect();
-            if found.len() >= n {
-                return found.swap_remove(n - 1);
-            }
-            assert!(
-                Instant::now() < deadline,
-                "chat {chat} got {} messages with {needle:?}, not {n}",
-                found.len()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Waits until `method` was called `count` times.
-    pub async fn wait_for_calls(&self, method: &str, count: usize) -> Vec<Call> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let calls = self.calls(method);
-            if calls.len() >= count || Instant::now() > deadline {
-                assert!(
-                    calls.len() >= count,
-                    "{method} was called {} times, not {count}",
-                    calls.len()
-                );
-                return calls;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
     /// From now on `chat` has blocked the bot.
     pub fn block(&self, chat: i64) {
         self.books().blocked.insert(chat);
@@ -312,7 +158,38 @@ impl FakeTelegram {
     }
 }
 
-fn bot_user() -> Value {
+/// What Telegram would refuse in a message: text over 4096 UTF-16 units (a caption
+/// over 1024), button data over 64 bytes.
+fn refusal_of(body: &Value) -> Option<String> {
+    let units = |field: &str| {
+        body[field]
+            .as_str()
+            .map_or(0, |text| text.encode_utf16().count())
+    };
+    if units("text") > 4096 {
+        return Some("Bad Request: message is too long".to_owned());
+    }
+    if units("caption") > 1024 {
+        return Some("Bad Request: message caption is too long".to_owned());
+    }
+    let keyboard = match &body["reply_markup"] {
+        Value::String(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+        other => other.clone(),
+    };
+    let too_long = keyboard["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row.as_array().cloned().unwrap_or_default())
+        .any(|button| {
+            button["callback_data"]
+                .as_str()
+                .is_some_and(|data| data.len() > 64)
+        });
+    too_long.then(|| "Bad Request: BUTTON_DATA_INVALID".to_owned())
+}
+
+pub(crate) fn bot_user() -> Value {
     json!({"id": 4242, "is_bot": true, "first_name": "Ledgerbot", "username": BOT_USERNAME})
 }
 
@@ -405,6 +282,12 @@ async fn answer(
                     StatusCode::FORBIDDEN,
                     Json(json!({"ok": false, "error_code": 403,
                     "description": "Forbidden: bot was blocked by the user"})),
+                );
+            }
+            if let Some(refusal) = refusal_of(&body) {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({"ok": false, "error_code": 400, "description": refusal})),
                 );
             }
             if method != "editmessagetext" && books.too_many_next > 0 {
