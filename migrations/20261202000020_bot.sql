@@ -14,6 +14,8 @@ CREATE TABLE bot_updates
     body         jsonb       NOT NULL,
     received_at  timestamptz NOT NULL DEFAULT now(),
     handled_at   timestamptz,
+    -- how long the handling took, in milliseconds (for finding slow handlers)
+    handling_ms  integer,
     -- how often handling was cut short by an outage (after a few it fails for good)
     attempts     integer     NOT NULL DEFAULT 0,
     -- what went wrong when handling failed for good (the user was told)

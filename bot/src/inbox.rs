@@ -69,18 +69,23 @@ pub async fn unhandled(pool: &PgPool, limit: i64) -> Result<Vec<StoredUpdate>, s
     .await
 }
 
-/// Marks an update handled; `error` when its handling failed for good (the user was
-/// told).
+/// Marks an update handled, with how long it took; `error` when its handling failed
+/// for good (the user was told).
 pub async fn mark_handled(
     pool: &PgPool,
     update_id: i64,
     error: Option<&str>,
+    handling: Option<std::time::Duration>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE bot_updates SET handled_at = now(), error = $2 WHERE update_id = $1")
-        .bind(update_id)
-        .bind(error)
-        .execute(pool)
-        .await?;
+    let handling_ms = handling.map(|took| i32::try_from(took.as_millis()).unwrap_or(i32::MAX));
+    sqlx::query(
+        "UPDATE bot_updates SET handled_at = now(), error = $2, handling_ms = $3 WHERE update_id = $1",
+    )
+    .bind(update_id)
+    .bind(error)
+    .bind(handling_ms)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

@@ -29,6 +29,16 @@ pub struct Limits {
     pub group: Duration,
 }
 
+impl Limits {
+    /// The limits with `per_second` requests a second overall.
+    pub fn with_overall_rate(per_second: u32) -> Self {
+        Self {
+            overall: Duration::from_micros(1_000_000 / u64::from(per_second.max(1))),
+            ..Self::default()
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {

@@ -127,7 +127,11 @@ async fn active(
     let context = BotContext {
         core: core.clone(),
         reads: reads.clone(),
-        out: Outgoing::new(bot.clone(), core.pool().clone(), Limits::default()),
+        out: Outgoing::new(
+            bot.clone(),
+            core.pool().clone(),
+            Limits::with_overall_rate(settings.sends_per_second),
+        ),
         settings: Arc::new(settings.clone()),
         username: username.into(),
         topics: Topics::new(core.pool().clone()),
@@ -244,7 +248,7 @@ async fn handle_one(
             "an update this version cannot read; skipped"
         );
         let error = "an update of a kind or shape this version cannot read";
-        return inbox::mark_handled(context.pool(), stored.update_id, Some(error))
+        return inbox::mark_handled(context.pool(), stored.update_id, Some(error), None)
             .await
             .is_ok();
     };
@@ -268,6 +272,7 @@ async fn handle_one(
         }
         std::ops::ControlFlow::Break(Err(error)) => Some(error),
     };
+    let took = Some(started.elapsed());
     tracing::debug!(
         update = stored.update_id,
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -277,7 +282,7 @@ async fn handle_one(
         None => None,
         Some(error) => Some(apologise(context, alerts, &update, error).await),
     };
-    match inbox::mark_handled(context.pool(), stored.update_id, recorded.as_deref()).await {
+    match inbox::mark_handled(context.pool(), stored.update_id, recorded.as_deref(), took).await {
         Ok(()) => true,
         Err(error) => {
             tracing::warn!(update = stored.update_id, %error, "a handled update could not be marked; it will be handled again");

@@ -25,6 +25,9 @@ pub struct BotSettings {
     pub webhook: Option<Webhook>,
     /// How long one getUpdates call waits for updates.
     pub long_poll: Duration,
+    /// Requests a second to Telegram overall (25 by default, under Telegram's about
+    /// 30; more only with Telegram's paid broadcasts or a local Bot API server).
+    pub sends_per_second: u32,
     /// How often the sender looks for notifications when nothing woke it.
     pub sender_poll: Duration,
 }

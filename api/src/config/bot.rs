@@ -19,6 +19,8 @@ pub struct BotConfig {
     pub terms_url: Option<String>,
     /// How long one getUpdates waits (`LEDGERBOT_BOT_LONG_POLL_SECS`).
     pub long_poll_secs: u64,
+    /// Requests a second to Telegram overall (`LEDGERBOT_BOT_SENDS_PER_SECOND`).
+    pub sends_per_second: u32,
     /// Webhook mode: the public URL Telegram posts updates to (`LEDGERBOT_BOT_MODE`
     /// `webhook`, or unset with an https:// `LEDGERBOT_PUBLIC_URL`). `None`: polling.
     pub webhook_on: Option<String>,
@@ -100,6 +102,13 @@ pub(super) fn bot(get: &dyn Fn(&str) -> Option<String>) -> Result<BotConfig, Con
         }
     };
     Ok(BotConfig {
+        sends_per_second: ranged(
+            "LEDGERBOT_BOT_SENDS_PER_SECOND",
+            get("LEDGERBOT_BOT_SENDS_PER_SECOND"),
+            25,
+            1..=1_000,
+            "requests a second from 1 to 1000 (over 30 only with Telegram's paid broadcasts)",
+        )?,
         webhook_on,
         webhook_secret,
         api_url,

@@ -206,6 +206,10 @@ pub fn effective_settings(settings: &Settings) -> Vec<(&'static str, String)> {
             settings.bot.long_poll_secs.to_string(),
         ),
         (
+            "LEDGERBOT_BOT_SENDS_PER_SECOND",
+            settings.bot.sends_per_second.to_string(),
+        ),
+        (
             "LEDGERBOT_BOT_MODE",
             if settings.bot.webhook_on.is_some() {
                 "webhook".to_owned()

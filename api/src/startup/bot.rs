@@ -26,6 +26,7 @@ pub fn bot_settings(settings: &Settings) -> Option<bot::BotSettings> {
         staff_chat_id: settings.bot.staff_chat_id,
         owner_telegram_ids: settings.owner_telegram_ids.clone(),
         long_poll: Duration::from_secs(settings.bot.long_poll_secs),
+        sends_per_second: settings.bot.sends_per_second,
         sender_poll: Duration::from_millis(250),
     })
 }

@@ -32,6 +32,8 @@ pub struct Call {
     pub body: Value,
     /// When it came, on the fake server's clock.
     pub at: Instant,
+    /// When it came, on the wall clock (to compare with times in the database).
+    pub wall: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Default)]
@@ -248,6 +250,7 @@ async fn answer(
                 method: method.clone(),
                 body: body.clone(),
                 at,
+                wall: chrono::Utc::now(),
             });
             books
                 .updates
@@ -255,7 +258,16 @@ async fn answer(
         }
         let deadline = at + wait;
         loop {
-            let ready: Vec<Value> = books.lock().expect("books").updates.clone();
+            // At most `limit` (100 unless given), as Telegram.
+            let limit = body["limit"].as_u64().unwrap_or(100) as usize;
+            let ready: Vec<Value> = books
+                .lock()
+                .expect("books")
+                .updates
+                .iter()
+                .take(limit)
+                .cloned()
+                .collect();
             if !ready.is_empty() || Instant::now() >= deadline {
                 return ok(json!(ready));
             }
@@ -267,6 +279,7 @@ async fn answer(
         method: method.clone(),
         body: body.clone(),
         at,
+        wall: chrono::Utc::now(),
     });
     let chat = body["chat_id"].as_i64().unwrap_or(0);
     match method.as_str() {
