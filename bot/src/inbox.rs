@@ -36,10 +36,15 @@ pub async fn store(
     Ok(())
 }
 
-/// Counts one more attempt at `update_id` cut short by an outage; how many so far.
-pub async fn attempted(pool: &PgPool, update_id: i64) -> Result<i32, sqlx::Error> {
-    sqlx::query_scalar(
-        "UPDATE bot_updates SET attempts = attempts + 1 WHERE update_id = $1 RETURNING attempts",
+/// Counts one more attempt at `update_id` cut short by an outage; how many so far,
+/// and when the update arrived.
+pub async fn attempted(
+    pool: &PgPool,
+    update_id: i64,
+) -> Result<(i32, chrono::DateTime<chrono::Utc>), sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE bot_updates SET attempts = attempts + 1 WHERE update_id = $1 \
+         RETURNING attempts, received_at",
     )
     .bind(update_id)
     .fetch_one(pool)

@@ -118,7 +118,8 @@ impl Outgoing {
                 Ok(message) => return Ok(message.id),
                 Err(RequestError::RetryAfter(wait)) if retries > 0 => {
                     retries -= 1;
-                    tokio::time::sleep(wait.duration()).await;
+                    let until = tokio::time::Instant::now() + wait.duration();
+                    self.pacer.lock().await.hold(until);
                 }
                 Err(error) => return Err(self.refusal(chat, error).await),
             }
@@ -197,6 +198,11 @@ impl Outgoing {
     }
 
     async fn refusal(&self, chat: i64, error: RequestError) -> SendError {
+        if let RequestError::RetryAfter(wait) = &error {
+            // Flood control is for the whole bot: every later request waits too.
+            let until = tokio::time::Instant::now() + wait.duration();
+            self.pacer.lock().await.hold(until);
+        }
         let refusal = match error {
             RequestError::RetryAfter(seconds) => SendError::RetryAfter(seconds.duration()),
             RequestError::Api(

@@ -53,12 +53,19 @@ impl Default for Limits {
 
 #[derive(Default)]
 pub struct Pacer {
+    /// Telegram asked every request to wait until then (a 429).
+    held_until: Option<Instant>,
     /// The moments already given out, each at least `overall` from the next.
     slots: BTreeSet<Instant>,
     next_in_chat: HashMap<i64, Instant>,
 }
 
 impl Pacer {
+    /// Telegram answered 429: no request goes before `until`.
+    pub fn hold(&mut self, until: Instant) {
+        self.held_until = Some(self.held_until.map_or(until, |held| held.max(until)));
+    }
+
     /// When a request to `chat` may go, reserving that moment: the chat's next free
     /// moment (for bulk sends), then the first moment no other request is closer to
     /// than the overall gap. A request waiting for its chat takes no moment from the
@@ -69,7 +76,7 @@ impl Pacer {
         if let Some(stale) = now.checked_sub(gap) {
             self.slots = self.slots.split_off(&stale);
         }
-        let mut at = now;
+        let mut at = self.held_until.map_or(now, |held| held.max(now));
         // Groups keep their gap for every request; private chats for bulk sends.
         let paced_in_chat = pace == Pace::Bulk || chat < 0;
         if paced_in_chat && let Some(next) = self.next_in_chat.get(&chat) {

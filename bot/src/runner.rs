@@ -34,9 +34,10 @@ const BOT_LOCK: i64 = 0x4c42_424f_5401;
 const ROUND: i64 = 200;
 /// At most one error report to the owners per this long.
 const ALERT_EVERY: Duration = Duration::from_secs(60);
-/// Attempts an update cut short by outages gets before it fails for good (the user
-/// is told), so one chat is never held up for ever.
+/// An update cut short by outages fails for good (the user is told) after this many
+/// attempts and this long, so one chat is never held up for ever.
 const MAX_ATTEMPTS: i32 = 5;
+const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::minutes(10);
 /// Handled updates are kept this long.
 const KEEP_HANDLED: chrono::Duration = chrono::Duration::days(7);
 
@@ -136,6 +137,10 @@ async fn active(
         username: username.into(),
         topics: Topics::new(core.pool().clone()),
     };
+    // The parts below stop with this run: when the run is dropped (the advisory lock
+    // was lost) the guard cancels them, so no second sender outlives it.
+    let scope = shutdown.child_token();
+    let _stop_parts = scope.clone().drop_guard();
     let arrived = Arc::new(Notify::new());
     let fetching = match settings.webhook.clone() {
         Some(webhook) => tokio::spawn(webhook::serve(
@@ -143,17 +148,17 @@ async fn active(
             core.pool().clone(),
             webhook,
             arrived.clone(),
-            shutdown.clone(),
+            scope.clone(),
         )),
         None => tokio::spawn(polling::poll(
             context.clone(),
             arrived.clone(),
-            shutdown.clone(),
+            scope.clone(),
         )),
     };
-    let delivering = tokio::spawn(sender::deliver(context.clone(), shutdown.clone()));
-    let broadcasting = tokio::spawn(broadcaster::run(context.clone(), shutdown.clone()));
-    handle_inbox(context, arrived, shutdown.clone()).await;
+    let delivering = tokio::spawn(sender::deliver(context.clone(), scope.clone()));
+    let broadcasting = tokio::spawn(broadcaster::run(context.clone(), scope.clone()));
+    handle_inbox(context, arrived, scope.clone()).await;
     let _ = fetching.await;
     let _ = delivering.await;
     let _ = broadcasting.await;
@@ -184,6 +189,7 @@ async fn handle_inbox(context: BotContext, arrived: Arc<Notify>, shutdown: Cance
     let schema = Arc::new(schema());
     let alerts = Arc::new(Mutex::new(None::<Instant>));
     let mut pruned_at: Option<Instant> = None;
+    let mut failed_rounds = 0;
     while !shutdown.is_cancelled() {
         if pruned_at.is_none_or(|at| at.elapsed() > Duration::from_secs(3_600)) {
             pruned_at = Some(Instant::now());
@@ -213,9 +219,15 @@ async fn handle_inbox(context: BotContext, arrived: Arc<Notify>, shutdown: Cance
                     }
                 });
                 if join_all(rounds).await.iter().all(|done| *done) {
+                    failed_rounds = 0;
                     Duration::ZERO
                 } else {
-                    Duration::from_secs(1)
+                    failed_rounds += 1;
+                    doubling(
+                        failed_rounds,
+                        Duration::from_secs(1),
+                        Duration::from_secs(30),
+                    )
                 }
             }
             Err(error) => {
@@ -260,7 +272,10 @@ async fn handle_one(
         std::ops::ControlFlow::Break(Ok(())) | std::ops::ControlFlow::Continue(_) => None,
         std::ops::ControlFlow::Break(Err(error)) if error.is_transient() => {
             match inbox::attempted(context.pool(), stored.update_id).await {
-                Ok(attempts) if attempts >= MAX_ATTEMPTS => {
+                Ok((attempts, received_at))
+                    if attempts >= MAX_ATTEMPTS
+                        && chrono::Utc::now() - received_at > GIVE_UP_AFTER =>
+                {
                     tracing::warn!(update = stored.update_id, %error, attempts, "an update failed on every attempt; given up");
                     Some(error)
                 }

@@ -25,8 +25,9 @@ const BATCH: i64 = 100;
 /// Recipients sent to side by side.
 const RECIPIENTS_AT_ONCE: usize = 16;
 
-/// Delivers notifications until `shutdown`: each recipient's in order, recipients
-/// side by side (one waiting for its chat's gap holds up no other).
+/// Delivers notifications until `shutdown`, batch by batch: within a batch each
+/// recipient's oldest first, recipients side by side (one waiting for its chat's gap
+/// does not hold up the others' sends in the batch).
 pub async fn deliver(context: BotContext, shutdown: CancellationToken) {
     while !shutdown.is_cancelled() {
         let pause = match deliveries::pending(context.pool(), Utc::now(), BATCH).await {
@@ -135,13 +136,16 @@ async fn deliver_one(
         return Ok(None);
     }
     let text = render(&notice.template, &notice.params, lang);
-    deliveries::record(pool, id, &Delivery::Sending, now).await?;
     let keyboard = buttons(&notice.params, lang);
     let sent = match topic_of(context, notice, chat).await {
         Ok(thread) => {
+            // Marked just before the call (after the wait for its turn), so a kill
+            // leaves only a request in flight in doubt.
+            context.out.wait_turn(chat, Pace::Bulk).await;
+            deliveries::record(pool, id, &Delivery::Sending, Utc::now()).await?;
             context
                 .out
-                .html_in(chat, thread, &text, keyboard, Pace::Bulk)
+                .html_in(chat, thread, &text, keyboard, Pace::Waited)
                 .await
         }
         Err(refusal) => Err(refusal),

@@ -67,7 +67,14 @@ impl Topics {
             Err(teloxide::RequestError::RetryAfter(wait)) => {
                 return Err(SendError::RetryAfter(wait.duration()));
             }
-            Err(other) => return Err(SendError::Unreachable(other.to_string())),
+            Err(teloxide::RequestError::Network(error)) if error.is_connect() => {
+                return Err(SendError::Unreachable(error.to_string()));
+            }
+            // The topic may have been made: never a second one; post in the group.
+            Err(other) => {
+                tracing::warn!(chat, %ticket_id, error = %other, "a ticket's topic may or may not exist; it is posted in the group");
+                return Ok(None);
+            }
         };
         sqlx::query(
             "INSERT INTO bot_ticket_topics (ticket_id, chat_id, thread_id, created_at) \
@@ -115,5 +122,7 @@ impl Topics {
 /// or the bot may not manage topics), rather than something about this one.
 fn takes_no_topics(refusal: &teloxide::ApiError) -> bool {
     let text = refusal.to_string().to_ascii_lowercase();
-    text.contains("not a forum") || text.contains("not enough rights")
+    text.contains("not a forum")
+        || text.contains("not enough rights")
+        || text.contains("only for supergroups")
 }

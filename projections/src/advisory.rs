@@ -42,16 +42,24 @@ where
         };
         tokio::pin!(work);
         tokio::select! {
-            outcome = &mut work => outcome,
-            lost = watch => {
-                tracing::warn!(key, error = %lost, "the advisory lock's connection is gone; the work stops");
-                return Err(lost.into());
-            }
+            outcome = &mut work => Ok(outcome),
+            lost = watch => Err(lost),
         }
     };
-    sqlx::query("SELECT pg_advisory_unlock($1)")
-        .bind(key)
-        .execute(&mut *lock)
-        .await?;
-    outcome.map(Some)
+    match outcome {
+        Ok(outcome) => {
+            sqlx::query("SELECT pg_advisory_unlock($1)")
+                .bind(key)
+                .execute(&mut *lock)
+                .await?;
+            outcome.map(Some)
+        }
+        Err(lost) => {
+            tracing::warn!(key, error = %lost, "the advisory lock's connection is gone; the work stops");
+            // Never back into the pool: if the session still lives, closing it is what
+            // releases the lock.
+            drop(lock.detach());
+            Err(lost.into())
+        }
+    }
 }

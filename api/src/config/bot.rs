@@ -74,11 +74,17 @@ pub(super) fn bot(get: &dyn Fn(&str) -> Option<String>) -> Result<BotConfig, Con
     let webhook_on = match get("LEDGERBOT_BOT_MODE").as_deref().map(str::trim) {
         None => public_url.filter(|url| url.starts_with("https://")),
         Some("polling") => None,
-        Some("webhook") if public_url.is_some() => public_url,
+        Some("webhook")
+            if public_url
+                .as_deref()
+                .is_some_and(|url| url.starts_with("https://")) =>
+        {
+            public_url
+        }
         Some(other) => {
             return Err(ConfigError {
                 variable: "LEDGERBOT_BOT_MODE",
-                expected: "polling, or webhook (with LEDGERBOT_PUBLIC_URL set)",
+                expected: "polling, or webhook (with LEDGERBOT_PUBLIC_URL an https:// URL, as Telegram requires)",
                 found: Some(other.to_owned()),
             });
         }

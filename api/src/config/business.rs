@@ -125,6 +125,10 @@ pub(super) fn scheduler(
 
 /// `LEDGERBOT_CREDIT_PACKS` as `id:credits:price`, `LEDGERBOT_PLANS` as
 /// `id:credits_per_period:period_days:price`, comma-separated; prices in roubles.
+/// The longest id of a pack, plan, service or product (they go into the bot's
+/// buttons, whose data holds 64 bytes).
+const ID_LIMIT: usize = 32;
+
 pub(super) fn catalogue(get: &dyn Fn(&str) -> Option<String>) -> Result<Catalogue, ConfigError> {
     let defaults = Catalogue::default();
     let entries = |variable: &'static str, parts: usize, expected: &'static str| {
@@ -143,7 +147,11 @@ pub(super) fn catalogue(get: &dyn Fn(&str) -> Option<String>) -> Result<Catalogu
                     .split(':')
                     .map(|f| f.trim().to_owned())
                     .collect();
-                if fields.len() != parts || fields.iter().any(String::is_empty) {
+                // Ids go into the bot's buttons (64 bytes of data in all).
+                if fields.len() != parts
+                    || fields.iter().any(String::is_empty)
+                    || fields[0].len() > ID_LIMIT
+                {
                     return Err(malformed);
                 }
                 rows.push(fields);
@@ -233,7 +241,10 @@ pub(super) fn shopfront(get: &dyn Fn(&str) -> Option<String>) -> Result<Shopfron
                 .splitn(parts, ':')
                 .map(|field| field.trim().to_owned())
                 .collect();
-            if fields.len() != parts || fields.iter().any(String::is_empty) {
+            if fields.len() != parts
+                || fields.iter().any(String::is_empty)
+                || fields[0].len() > ID_LIMIT
+            {
                 return Err(malformed(entry));
             }
             rows.push(fields);

@@ -34,6 +34,8 @@ pub struct Call {
     pub at: Instant,
     /// When it came, on the wall clock (to compare with times in the database).
     pub wall: chrono::DateTime<chrono::Utc>,
+    /// Answered with an error (403, 400, 429): nothing was shown.
+    pub refused: bool,
 }
 
 #[derive(Default)]
@@ -130,11 +132,20 @@ impl FakeTelegram {
             .collect()
     }
 
-    /// The texts sent (sendMessage) to `chat`, in order.
+    /// The texts sent (sendMessage) to `chat`, in order, refused ones too.
     pub fn texts_to(&self, chat: i64) -> Vec<Value> {
         self.calls("sendMessage")
             .into_iter()
             .filter(|call| call.body["chat_id"] == json!(chat))
+            .map(|call| call.body)
+            .collect()
+    }
+
+    /// The texts shown in `chat` (sendMessage calls not answered with an error).
+    pub fn delivered_to(&self, chat: i64) -> Vec<Value> {
+        self.calls("sendMessage")
+            .into_iter()
+            .filter(|call| call.body["chat_id"] == json!(chat) && !call.refused)
             .map(|call| call.body)
             .collect()
     }
@@ -251,6 +262,7 @@ async fn answer(
                 body: body.clone(),
                 at,
                 wall: chrono::Utc::now(),
+                refused: false,
             });
             books
                 .updates
@@ -280,6 +292,7 @@ async fn answer(
         body: body.clone(),
         at,
         wall: chrono::Utc::now(),
+        refused: false,
     });
     let chat = body["chat_id"].as_i64().unwrap_or(0);
     match method.as_str() {
@@ -290,6 +303,12 @@ async fn answer(
             "has_main_web_app": false}),
         ),
         "sendmessage" | "editmessagetext" | "sendphoto" => {
+            let refused = books.blocked.contains(&chat)
+                || refusal_of(&body).is_some()
+                || (method != "editmessagetext" && books.too_many_next > 0);
+            if let Some(call) = books.calls.last_mut() {
+                call.refused = refused;
+            }
             if books.blocked.contains(&chat) {
                 return (
                     StatusCode::FORBIDDEN,

@@ -202,7 +202,8 @@ impl ReadModels {
     }
 
     /// The user with exactly this @username (any case, `@` optional) or Telegram id,
-    /// for staff.
+    /// for staff; `None` when nobody or more than one has it (usernames change hands:
+    /// a name two accounts have is no answer).
     pub async fn user_by_handle(
         &self,
         viewer: Caller,
@@ -210,15 +211,15 @@ impl ReadModels {
     ) -> Result<Option<UserView>, CommandError> {
         viewer.require(Action::ViewUsers)?;
         let handle = handle.trim().trim_start_matches('@');
-        Ok(sqlx::query_as(&format!(
+        let mut found: Vec<UserView> = sqlx::query_as(&format!(
             "SELECT {USER_COLUMNS} FROM rm_user_overview \
-             WHERE lower(username) = lower($1) OR telegram_id = $2 \
-             ORDER BY registered_at LIMIT 1"
+             WHERE lower(username) = lower($1) OR telegram_id = $2 LIMIT 2"
         ))
         .bind(handle)
         .bind(handle.parse::<i64>().ok())
-        .fetch_optional(self.pool())
-        .await?)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(if found.len() == 1 { found.pop() } else { None })
     }
 
     /// One user, for staff, once the users read model shows `after`.
