@@ -6,6 +6,7 @@ pub mod bookings;
 pub mod cli;
 pub mod config;
 pub mod credits;
+pub mod faq;
 pub mod http;
 pub mod live;
 pub mod metrics;

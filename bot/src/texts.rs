@@ -73,11 +73,11 @@ texts! {
     terms_link => "\nУсловия: {url}", "\nTerms: {url}";
     welcome => "Добро пожаловать, {name}! Выберите, что нужно:", "Welcome, {name}! What would you like to do?";
     help =>
-        "Что умеет бот:\n/start — главное меню\n/neworder — новый заказ\n/book — записаться в салон\n/orders — мои заказы\n/balance — баланс кредитов\n/statement — выписка по кредитам\n/buy — купить кредиты\n/referral — моя реферальная ссылка\n/support — написать в поддержку\n/ticket — статус обращения\n/cancel — выйти из текущего шага\n/help — эта справка",
-        "What the bot does:\n/start — main menu\n/neworder — a new order\n/book — book the salon\n/orders — my orders\n/balance — my credit balance\n/statement — my credit statement\n/buy — buy credits\n/referral — my referral link\n/support — write to support\n/ticket — my ticket's status\n/cancel — leave the current step\n/help — this help";
+        "Что умеет бот:\n/start — главное меню\n/neworder — новый заказ\n/book — записаться в салон\n/orders — мои заказы\n/balance — баланс кредитов\n/statement — выписка по кредитам\n/buy — купить кредиты\n/referral — моя реферальная ссылка\n/faq — частые вопросы\n/support — написать в поддержку\n/ticket — статус обращения\n/cancel — выйти из текущего шага\n/help — эта справка",
+        "What the bot does:\n/start — main menu\n/neworder — a new order\n/book — book the salon\n/orders — my orders\n/balance — my credit balance\n/statement — my credit statement\n/buy — buy credits\n/referral — my referral link\n/faq — frequently asked questions\n/support — write to support\n/ticket — my ticket's status\n/cancel — leave the current step\n/help — this help";
     staff_help =>
-        "\n\nДля сотрудников:\n/pool — свободные оплаченные заказы\n/mywork — мои заказы в работе\n/today, /tomorrow — мои записи (мастерам)\n/queue — очередь обращений\n/admin — управление (для администраторов)\nВход с компьютера — откройте ссылку входа, показанную на компьютере.",
-        "\n\nFor staff:\n/pool — paid orders nobody has taken\n/mywork — orders I work on\n/today, /tomorrow — my bookings (masters)\n/queue — the ticket queue\n/admin — administration (administrators)\nTo sign in on a computer, open the login link it shows.";
+        "\n\nДля сотрудников:\n/pool — свободные оплаченные заказы\n/mywork — мои заказы в работе\n/today, /tomorrow — мои записи (мастерам)\n/queue — очередь обращений\n/admin — управление (для администраторов)\n/faq_add Тема | Вопрос | Ответ — добавить в частые вопросы\nВход с компьютера — откройте ссылку входа, показанную на компьютере.",
+        "\n\nFor staff:\n/pool — paid orders nobody has taken\n/mywork — orders I work on\n/today, /tomorrow — my bookings (masters)\n/queue — the ticket queue\n/admin — administration (administrators)\n/faq_add Topic | Question | Answer — add to the FAQ\nTo sign in on a computer, open the login link it shows.";
     button_orders => "📋 Мои заказы", "📋 My orders";
     button_balance => "💳 Баланс", "💳 Balance";
     button_referral => "🎁 Пригласить друга", "🎁 Invite a friend";
@@ -264,6 +264,15 @@ texts! {
     plan_button => "Подписка: {credits} кредитов / {days} дн. — {price} ₽", "Plan: {credits} credits / {days} days — {price} ₽";
     pack_title => "{credits} кредитов", "{credits} credits";
     plan_title => "подписка {plan}", "plan {plan}";
+    button_faq => "📚 Частые вопросы", "📚 FAQ";
+    faq_empty => "Частых вопросов пока нет. /support — спросить поддержку.", "No FAQ yet. /support to ask support.";
+    faq_categories => "Частые вопросы — выберите тему:", "FAQ — pick a topic:";
+    faq_questions => "<b>{category}</b>:", "<b>{category}</b>:";
+    faq_answer => "<b>{question}</b>\n\n{answer}", "<b>{question}</b>\n\n{answer}";
+    faq_delete => "🗑 Удалить", "🗑 Delete";
+    faq_deleted => "Вопрос удалён.", "The question is deleted.";
+    faq_saved => "Сохранено.", "Saved.";
+    faq_add_how => "Напишите: /faq_add Тема | Вопрос | Ответ", "Write: /faq_add Topic | Question | Answer";
     login_request =>
         "Вход с компьютера:\n<b>{from}</b>\n\nЭто вы? Подтверждайте, только если вход запросили вы сами.",
         "Sign-in on a computer:\n<b>{from}</b>\n\nIs this you? Confirm only if you asked to sign in yourself.";

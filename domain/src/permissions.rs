@@ -93,6 +93,8 @@ pub enum Action {
     DeleteTicketMessage,
     /// Create, change and delete ticket categories.
     ManageTicketCategories,
+    /// Write and delete the FAQ's questions and answers.
+    ManageFaq,
     // Users
     UpdateOwnProfile,
     ChangeRole,
@@ -106,7 +108,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 42] = [
+    pub const ALL: [Action; 43] = [
         Action::PlaceOrder,
         Action::QuoteOrder,
         Action::AcceptQuote,
@@ -141,6 +143,7 @@ impl Action {
         Action::ViewAllTickets,
         Action::DeleteTicketMessage,
         Action::ManageTicketCategories,
+        Action::ManageFaq,
         Action::UpdateOwnProfile,
         Action::ChangeRole,
         Action::AppointAdmin,
@@ -188,7 +191,8 @@ pub fn is_allowed(role: Role, action: Action) -> bool {
         | ViewUsers
         | ViewReports
         | SendBroadcast
-        | ManageTicketCategories => managers,
+        | ManageTicketCategories
+        | ManageFaq => managers,
         ViewTaxLedger | AppointAdmin => role == Owner,
     }
 }

@@ -27,12 +27,13 @@ pub async fn bot_app(context: &TestContext, telegram: &FakeTelegram) -> TestApp 
     bot_app_with(context, telegram, None).await
 }
 
-/// One of Telegram's own Update samples in `shared/reference/tg_updates/`.
+/// Where the copies of Telegram's own Update samples are kept (from
+/// `shared/reference/tg_updates/`, see `SOURCES.md` there).
+pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/tg_updates");
+
+/// One of Telegram's own Update samples, from the copies in `tests/fixtures/`.
 pub fn reference_update(name: &str) -> Value {
-    let path = format!(
-        "{}/../../shared/reference/tg_updates/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{FIXTURES}/{name}");
     serde_json::from_str(&std::fs::read_to_string(&path).expect("the reference update"))
         .expect("JSON")
 }

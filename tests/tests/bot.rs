@@ -395,6 +395,19 @@ async fn notifications_are_delivered_once_across_restarts_429s_and_blocked_chats
         .expect("deliveries")
     };
     settles(
+        "the notice answered 429 was shown",
+        Duration::from_secs(20),
+        async || {
+            telegram.delivered_to(9_001).iter().any(|text| {
+                text["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("исполнитель")
+            })
+        },
+    )
+    .await;
+    settles(
         "every notice to the chat that blocked the bot is recorded blocked",
         Duration::from_secs(10),
         async || {
@@ -582,4 +595,27 @@ async fn webhook_updates_are_stored_before_the_200_and_handled_after_a_restart()
 
     app.stop().await;
     context.cleanup().await;
+}
+
+/// The copies in `tests/fixtures/` are the reference folder's files. Skipped where
+/// the folder is absent (a clone outside the work tree).
+#[test]
+fn the_update_fixtures_are_copies_of_the_reference_samples() {
+    let folder =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/tg_updates");
+    if !folder.exists() {
+        eprintln!("{} is absent; comparing nothing", folder.display());
+        return;
+    }
+    let copies = std::fs::read_dir(tests::bot_client::FIXTURES).expect("the fixtures");
+    for copy in copies {
+        let copy = copy.expect("an entry").path();
+        let name = copy.file_name().expect("a name");
+        let original = std::fs::read(folder.join(name)).expect("the reference sample");
+        assert_eq!(
+            std::fs::read(&copy).expect("the copy"),
+            original,
+            "{copy:?}"
+        );
+    }
 }

@@ -531,3 +531,75 @@ async fn a_customer_buys_a_pack_in_the_sandbox_and_sees_balance_and_statement() 
     app.stop().await;
     context.cleanup().await;
 }
+
+#[tokio::test]
+async fn an_admin_writes_the_faq_in_the_bot_and_customers_read_it_there_and_over_the_api() {
+    use tests::api_client::{get_with, post_with, signed_in as api_signed_in, signed_in_as};
+    let context = TestContext::new().await;
+    let telegram = FakeTelegram::start().await;
+    let app = bot_app_with(&context, &telegram, None).await;
+    let (admin_token, _) = signed_in_as(&app, &context.pool, 9_301, "Админ", Role::Admin).await;
+    let (customer_token, _) = api_signed_in(&app, 9_302, "Вика").await;
+    let admin = TgUser::new(9_301, "Админ", "ru");
+    let customer = TgUser::new(9_302, "Вика", "ru");
+
+    telegram.write(&customer, "/faq");
+    telegram
+        .wait_for_text(9_302, "Частых вопросов пока нет")
+        .await;
+    telegram.write(&customer, "/faq_add Оплата | Как? | Так");
+    telegram.wait_for_text(9_302, "Не получилось").await;
+    telegram.write(
+        &admin,
+        "/faq_add Оплата | Как оплатить? | Картой <b>или</b> СБП",
+    );
+    telegram.wait_for_text(9_301, "Сохранено").await;
+    telegram.write(&admin, "/faq_add Оплата без разделителей");
+    telegram.wait_for_text(9_301, "/faq_add Тема").await;
+
+    telegram.write(&customer, "/faq");
+    let topics = message_with_button(&telegram, 9_302, "faq:c:").await;
+    assert!(buttons(&topics).len() == 1, "{topics:#}");
+    telegram.press(&customer, 5, &button(&topics, "faq:c:"));
+    let questions = message_with_button(&telegram, 9_302, "faq:q:").await;
+    telegram.press(&customer, 6, &button(&questions, "faq:q:"));
+    let answer = telegram.wait_for_text(9_302, "Картой").await;
+    insta::assert_json_snapshot!("bot_faq_answer", text(&answer));
+    assert!(buttons(&answer).is_empty(), "customers cannot delete");
+
+    let (status, listed) = get_with(&app, "/api/v1/faq", &customer_token).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert_eq!(listed["items"][0]["question"], json!("Как оплатить?"));
+    let (status, _) = post_with(
+        &app,
+        "/api/v1/faq",
+        &customer_token,
+        json!({"category": "A", "question": "B", "answer": "C"}),
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::FORBIDDEN);
+    let (status, refused) = post_with(
+        &app,
+        "/api/v1/faq",
+        &admin_token,
+        json!({"category": "A", "question": "?".repeat(201), "answer": "C"}),
+    )
+    .await;
+    assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused["error"]["details"]["field"], json!("question"));
+
+    // The admin deletes it from its answer; the API shows it gone.
+    telegram.write(&admin, "/faq");
+    let topics = message_with_button(&telegram, 9_301, "faq:c:").await;
+    telegram.press(&admin, 7, &button(&topics, "faq:c:"));
+    let questions = message_with_button(&telegram, 9_301, "faq:q:").await;
+    telegram.press(&admin, 8, &button(&questions, "faq:q:"));
+    let with_delete = message_with_button(&telegram, 9_301, "faq:d:").await;
+    telegram.press(&admin, 9, &button(&with_delete, "faq:d:"));
+    telegram.wait_for_text(9_301, "удалён").await;
+    let (_, listed) = get_with(&app, "/api/v1/faq", &customer_token).await;
+    assert_eq!(listed["items"], json!([]));
+
+    app.stop().await;
+    context.cleanup().await;
+}

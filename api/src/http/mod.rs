@@ -30,8 +30,8 @@ use utoipa_axum::routes;
 use crate::auth::{self, AuthState};
 use crate::metrics::Metrics;
 use crate::{
-    bookings, credits, orders, placing, reports, shopfront, ticket_categories, ticket_messages,
-    tickets, users,
+    bookings, credits, faq, orders, placing, reports, shopfront, ticket_categories,
+    ticket_messages, tickets, users,
 };
 use error::ApiError;
 pub use request_id::RequestId;
@@ -158,6 +158,8 @@ fn api_v1() -> OpenApiRouter<AppState> {
             ticket_categories::update,
             ticket_categories::delete
         ))
+        .routes(routes!(faq::list, faq::create))
+        .routes(routes!(faq::update, faq::delete))
         .routes(routes!(tickets::get_one))
         .routes(routes!(ticket_messages::post_message))
         .routes(routes!(

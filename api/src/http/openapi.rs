@@ -52,6 +52,7 @@ pub const BEARER: &str = "bearer";
         (name = "bookings", description = "The salon's free slots"),
         (name = "credits", description = "Credits and points: balance, statement, spending, the catalogue"),
         (name = "tickets", description = "The support desk"),
+        (name = "faq", description = "Questions and answers, by category"),
         (name = "users", description = "Users, for staff: search, roles, blocking, history"),
         (name = "referrals", description = "The caller's referral link and what it brought"),
         (name = "reports", description = "The NPD tax ledger, the receipts register, analytics"),

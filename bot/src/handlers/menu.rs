@@ -33,7 +33,10 @@ pub async fn main(
             button(texts::button_referral(lang), "menu:referral"),
             button(texts::button_support(lang), "menu:support"),
         ],
-        vec![button(texts::button_help(lang), "menu:help")],
+        vec![
+            button(texts::button_faq(lang), "menu:faq"),
+            button(texts::button_help(lang), "menu:help"),
+        ],
     ];
     let mut staff_row = Vec::new();
     if caller.may(Action::TakeOrderFromPool) {

@@ -10,6 +10,7 @@ mod brief;
 mod broadcast;
 mod credits;
 mod desk;
+mod faq;
 mod login;
 mod menu;
 mod order_lists;
@@ -177,6 +178,8 @@ async fn private_message(context: BotContext, message: Message) -> HandlerResult
             "broadcast" => broadcast::begin(&context, caller, chat, argument, lang).await,
             "queue" => desk::queue(&context, caller, chat, lang).await,
             "book" => booking::begin(&context, chat, lang).await,
+            "faq" => faq::categories(&context, chat, lang).await,
+            "faq_add" => faq::add(&context, caller, chat, argument, lang).await,
             "today" => booking::day(&context, caller, chat, 0, lang).await,
             "tomorrow" => booking::day(&context, caller, chat, 1, lang).await,
             "cancel" => {
@@ -283,6 +286,8 @@ async fn button(context: BotContext, query: CallbackQuery) -> HandlerResult {
         ("menu", "admin") => admin::menu(&context, caller, chat, lang).await,
         ("menu", "book") => booking::begin(&context, chat, lang).await,
         ("bk", what) => booking::button(&context, caller, chat, what, lang).await,
+        ("menu", "faq") => faq::categories(&context, chat, lang).await,
+        ("faq", what) => faq::button(&context, caller, chat, what, lang).await,
         ("support", category) => support::pick(&context, chat, category, lang).await,
         _ => Ok(()),
     }

@@ -15,6 +15,7 @@
 pub mod broadcasts;
 pub mod consent;
 pub mod credits;
+pub mod faq;
 pub mod identity;
 pub mod login_codes;
 pub mod order_actions;

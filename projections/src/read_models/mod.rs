@@ -10,6 +10,7 @@ pub mod bookings;
 pub mod credit_lots;
 pub mod credits;
 pub mod csv;
+pub mod faq;
 pub mod live_updates;
 pub mod notifications;
 pub mod orders;
