@@ -31,6 +31,8 @@ pub enum Step {
     BroadcastText { audience: Audience },
     /// Booking the salon (or moving a booking), choice by choice.
     Booking(BookingDraft),
+    /// Applying to become an executor: the next text is the form.
+    Application,
 }
 
 /// A booking as far as the customer has chosen.

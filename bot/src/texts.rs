@@ -73,11 +73,11 @@ texts! {
     terms_link => "\nУсловия: {url}", "\nTerms: {url}";
     welcome => "Добро пожаловать, {name}! Выберите, что нужно:", "Welcome, {name}! What would you like to do?";
     help =>
-        "Что умеет бот:\n/start — главное меню\n/neworder — новый заказ\n/book — записаться в салон\n/orders — мои заказы\n/balance — баланс кредитов\n/statement — выписка по кредитам\n/buy — купить кредиты\n/referral — моя реферальная ссылка\n/faq — частые вопросы\n/support — написать в поддержку\n/ticket — статус обращения\n/cancel — выйти из текущего шага\n/help — эта справка",
-        "What the bot does:\n/start — main menu\n/neworder — a new order\n/book — book the salon\n/orders — my orders\n/balance — my credit balance\n/statement — my credit statement\n/buy — buy credits\n/referral — my referral link\n/faq — frequently asked questions\n/support — write to support\n/ticket — my ticket's status\n/cancel — leave the current step\n/help — this help";
+        "Что умеет бот:\n/start — главное меню\n/neworder — новый заказ\n/book — записаться в салон\n/orders — мои заказы\n/balance — баланс кредитов\n/statement — выписка по кредитам\n/buy — купить кредиты\n/referral — моя реферальная ссылка\n/faq — частые вопросы\n/apply — стать исполнителем\n/support — написать в поддержку\n/ticket — статус обращения\n/cancel — выйти из текущего шага\n/help — эта справка",
+        "What the bot does:\n/start — main menu\n/neworder — a new order\n/book — book the salon\n/orders — my orders\n/balance — my credit balance\n/statement — my credit statement\n/buy — buy credits\n/referral — my referral link\n/faq — frequently asked questions\n/apply — become an executor\n/support — write to support\n/ticket — my ticket's status\n/cancel — leave the current step\n/help — this help";
     staff_help =>
-        "\n\nДля сотрудников:\n/pool — свободные оплаченные заказы\n/mywork — мои заказы в работе\n/today, /tomorrow — мои записи (мастерам)\n/queue — очередь обращений\n/admin — управление (для администраторов)\n/faq_add Тема | Вопрос | Ответ — добавить в частые вопросы\nВход с компьютера — откройте ссылку входа, показанную на компьютере.",
-        "\n\nFor staff:\n/pool — paid orders nobody has taken\n/mywork — orders I work on\n/today, /tomorrow — my bookings (masters)\n/queue — the ticket queue\n/admin — administration (administrators)\n/faq_add Topic | Question | Answer — add to the FAQ\nTo sign in on a computer, open the login link it shows.";
+        "\n\nДля сотрудников:\n/pool — свободные оплаченные заказы\n/mywork — мои заказы в работе\n/today, /tomorrow — мои записи (мастерам)\n/queue — очередь обращений\n/admin — управление (для администраторов)\n/applications — заявки исполнителей\n/faq_add Тема | Вопрос | Ответ — добавить в частые вопросы\nВход с компьютера — откройте ссылку входа, показанную на компьютере.",
+        "\n\nFor staff:\n/pool — paid orders nobody has taken\n/mywork — orders I work on\n/today, /tomorrow — my bookings (masters)\n/queue — the ticket queue\n/admin — administration (administrators)\n/applications — executor applications\n/faq_add Topic | Question | Answer — add to the FAQ\nTo sign in on a computer, open the login link it shows.";
     button_orders => "📋 Мои заказы", "📋 My orders";
     button_balance => "💳 Баланс", "💳 Balance";
     button_referral => "🎁 Пригласить друга", "🎁 Invite a friend";
@@ -273,6 +273,22 @@ texts! {
     faq_deleted => "Вопрос удалён.", "The question is deleted.";
     faq_saved => "Сохранено.", "Saved.";
     faq_add_how => "Напишите: /faq_add Тема | Вопрос | Ответ", "Write: /faq_add Topic | Question | Answer";
+    apply_ask =>
+        "Расскажите о себе в одном сообщении: что умеете, опыт, как с вами связаться. Администратор ответит здесь.",
+        "Tell us about yourself in one message: what you do, your experience, how to reach you. An administrator will answer here.";
+    apply_sent => "Заявка отправлена. Мы ответим здесь.", "Application sent. We will answer here.";
+    applications_none => "Новых заявок нет.", "No new applications.";
+    application_card =>
+        "Заявка в исполнители: <b>{name}</b>{username}, {since}\n\n{about}",
+        "Application to become an executor: <b>{name}</b>{username}, {since}\n\n{about}";
+    application_approve => "✅ Одобрить", "✅ Approve";
+    application_decline => "✖️ Отклонить", "✖️ Decline";
+    application_approved_done => "Одобрено: теперь это исполнитель.", "Approved: they are an executor now.";
+    application_declined_done => "Заявка отклонена, человеку сообщили.", "Declined; they were told.";
+    application_declined =>
+        "К сожалению, сейчас мы не можем принять вас исполнителем. Спасибо за интерес!",
+        "Sorry, we cannot take you on as an executor right now. Thank you for your interest!";
+    button_applications => "🧑‍💻 Заявки исполнителей", "🧑‍💻 Executor applications";
     login_request =>
         "Вход с компьютера:\n<b>{from}</b>\n\nЭто вы? Подтверждайте, только если вход запросили вы сами.",
         "Sign-in on a computer:\n<b>{from}</b>\n\nIs this you? Confirm only if you asked to sign in yourself.";

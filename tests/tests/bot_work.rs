@@ -603,3 +603,74 @@ async fn an_admin_writes_the_faq_in_the_bot_and_customers_read_it_there_and_over
     app.stop().await;
     context.cleanup().await;
 }
+
+#[tokio::test]
+async fn a_customer_applies_to_be_an_executor_and_an_admin_approves_or_declines() {
+    let context = TestContext::new().await;
+    let telegram = FakeTelegram::start().await;
+    let app = bot_app_with(&context, &telegram, None).await;
+    let core = app.state.core.clone();
+    let boss = owner(&core, 9_400).await;
+    staff(&core, boss, 9_401, "Админ", Role::Admin).await;
+    let admin = TgUser::new(9_401, "Админ", "ru");
+    let author = TgUser::new(9_402, "Глеб", "ru");
+    let other = TgUser::new(9_403, "Дина", "ru");
+    registered(&telegram, &author).await;
+    registered(&telegram, &other).await;
+
+    telegram.write(&author, "/apply");
+    telegram.wait_for_text(9_402, "Расскажите о себе").await;
+    telegram.write(&author, "Пишу курсовые пять лет <b>по экономике</b>");
+    telegram.wait_for_text(9_402, "Заявка отправлена").await;
+    telegram.write(&author, "/apply");
+    telegram
+        .wait_for_nth_text(9_402, "Расскажите о себе", 2)
+        .await;
+    telegram.write(&author, "Ещё раз");
+    telegram.wait_for_text(9_402, "applied already").await;
+    telegram.write(&other, "/apply");
+    telegram.wait_for_text(9_403, "Расскажите о себе").await;
+    telegram.write(&other, "Хочу попробовать");
+    telegram.wait_for_text(9_403, "Заявка отправлена").await;
+    telegram.write(&author, "/applications");
+    telegram.wait_for_text(9_402, "Не получилось").await;
+
+    telegram.write(&admin, "/applications");
+    let first = telegram.wait_for_text(9_401, "Глеб").await;
+    insta::assert_json_snapshot!(
+        "bot_application_card",
+        text(&first).replace(
+            &chrono::Utc::now().format("%d.%m.%Y").to_string(),
+            "[today]"
+        )
+    );
+    let second = telegram.wait_for_text(9_401, "Дина").await;
+    telegram.press(&admin, 5, &button(&first, "ap:y:"));
+    telegram.wait_for_text(9_401, "Одобрено").await;
+    telegram
+        .wait_for_text(9_402, "Ваша роль теперь: исполнитель")
+        .await;
+    telegram.press(&admin, 6, &button(&second, "ap:n:"));
+    telegram.wait_for_text(9_401, "отклонена").await;
+    telegram.wait_for_text(9_403, "не можем принять").await;
+    // A decided application is decided once.
+    telegram.press(&admin, 7, &button(&first, "ap:n:"));
+    telegram.wait_for_text(9_401, "no such application").await;
+    settles("the roles are in the read model", Duration::from_secs(20), async || {
+        let roles: Vec<(String, String)> = sqlx::query_as(
+            "SELECT first_name, role FROM rm_users WHERE telegram_id IN (9402, 9403) ORDER BY telegram_id",
+        )
+        .fetch_all(&context.pool)
+        .await
+        .expect("reads");
+        roles
+            == [
+                ("Глеб".to_owned(), "executor".to_owned()),
+                ("Дина".to_owned(), "client".to_owned()),
+            ]
+    })
+    .await;
+
+    app.stop().await;
+    context.cleanup().await;
+}

@@ -31,6 +31,10 @@ pub async fn menu(context: &BotContext, caller: Caller, chat: i64, lang: Lang) -
         vec![button(texts::button_stats(lang), "admin:stats")],
         vec![button(texts::button_users(lang), "admin:users")],
         vec![button(texts::button_to_price(lang), "admin:to_price")],
+        vec![button(
+            texts::button_applications(lang),
+            "admin:applications",
+        )],
     ];
     if caller.may(Action::SendBroadcast) {
         rows.push(vec![button(

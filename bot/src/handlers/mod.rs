@@ -5,6 +5,7 @@
 //! for and report.
 
 mod admin;
+mod applications;
 mod booking;
 mod brief;
 mod broadcast;
@@ -179,6 +180,8 @@ async fn private_message(context: BotContext, message: Message) -> HandlerResult
             "queue" => desk::queue(&context, caller, chat, lang).await,
             "book" => booking::begin(&context, chat, lang).await,
             "faq" => faq::categories(&context, chat, lang).await,
+            "apply" => applications::begin(&context, chat, lang).await,
+            "applications" => applications::pending(&context, caller, chat, lang).await,
             "faq_add" => faq::add(&context, caller, chat, argument, lang).await,
             "today" => booking::day(&context, caller, chat, 0, lang).await,
             "tomorrow" => booking::day(&context, caller, chat, 1, lang).await,
@@ -208,6 +211,7 @@ async fn private_message(context: BotContext, message: Message) -> HandlerResult
         Some(Step::QuotePrice { order_id }) => {
             orders::price(&context, caller, chat, order_id, text, lang).await
         }
+        Some(Step::Application) => applications::submit(&context, caller, chat, text, lang).await,
         Some(Step::RevisionReason { order_id }) => {
             orders::revision(&context, caller, chat, order_id, text, lang).await
         }
@@ -288,6 +292,8 @@ async fn button(context: BotContext, query: CallbackQuery) -> HandlerResult {
         ("bk", what) => booking::button(&context, caller, chat, what, lang).await,
         ("menu", "faq") => faq::categories(&context, chat, lang).await,
         ("faq", what) => faq::button(&context, caller, chat, what, lang).await,
+        ("ap", what) => applications::decide(&context, caller, chat, what, lang).await,
+        ("admin", "applications") => applications::pending(&context, caller, chat, lang).await,
         ("support", category) => support::pick(&context, chat, category, lang).await,
         _ => Ok(()),
     }

@@ -12,6 +12,7 @@
 //! case reads no read model: rules that span aggregates are decided by aggregates or
 //! by the store (`migrations/*_write_side_guards.sql`).
 
+pub mod applications;
 pub mod broadcasts;
 pub mod consent;
 pub mod credits;

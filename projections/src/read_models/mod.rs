@@ -6,6 +6,7 @@
 //! after a write it first waits until its read model shows it.
 
 pub mod analytics;
+pub mod applications;
 pub mod bookings;
 pub mod credit_lots;
 pub mod credits;
