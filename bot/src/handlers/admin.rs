@@ -15,7 +15,6 @@ use super::{BotContext, HandlerResult, now};
 use crate::dialogue::{self, Step};
 use crate::html::escape;
 use crate::notices::role_name;
-use crate::outgoing::Pace;
 use crate::texts::{self, Lang, fill};
 
 const PAGE_LENGTH: i64 = 10;
@@ -44,10 +43,8 @@ pub async fn menu(context: &BotContext, caller: Caller, chat: i64, lang: Lang) -
     }
     let keyboard = InlineKeyboardMarkup::new(rows);
     context
-        .out
-        .html(chat, texts::admin_menu(lang), Some(keyboard), Pace::Reply)
-        .await?;
-    Ok(())
+        .say_with(chat, texts::admin_menu(lang), keyboard)
+        .await
 }
 
 /// `/stats`: today, the last 7 and the last 30 days (UTC days, as the read model).
@@ -171,11 +168,7 @@ async fn list(
         None => dialogue::leave(context.pool(), chat).await?,
     }
     let keyboard = InlineKeyboardMarkup::new(rows);
-    context
-        .out
-        .html(chat, &text, Some(keyboard), Pace::Reply)
-        .await?;
-    Ok(())
+    context.say_with(chat, &text, keyboard).await
 }
 
 fn line(user: &UserView, lang: Lang) -> String {
@@ -239,11 +232,7 @@ pub async fn card(
         })
         .collect();
     let keyboard = InlineKeyboardMarkup::new([vec![block], roles]);
-    context
-        .out
-        .html(chat, &text, Some(keyboard), Pace::Reply)
-        .await?;
-    Ok(())
+    context.say_with(chat, &text, keyboard).await
 }
 
 /// `ua:<user>:block`, `ua:<user>:unblock`, `ua:<user>:role:<role>`.

@@ -16,7 +16,6 @@ use super::{BotContext, HandlerResult, now, orders};
 use crate::dialogue::{self, BookingDraft, Step};
 use crate::html::escape;
 use crate::notices::status_name;
-use crate::outgoing::Pace;
 use crate::texts::{self, Lang, fill};
 
 /// Days offered ahead, from today.
@@ -44,7 +43,13 @@ pub async fn begin(context: &BotContext, chat: i64, lang: Lang) -> HandlerResult
             )]
         })
         .collect::<Vec<_>>();
-    choose(context, chat, texts::book_services(lang), rows).await
+    context
+        .say_with(
+            chat,
+            texts::book_services(lang),
+            InlineKeyboardMarkup::new(rows),
+        )
+        .await
 }
 
 /// A booking's "reschedule": the same service and master, a new day and slot.
@@ -131,7 +136,7 @@ async fn ask_master(context: &BotContext, chat: i64, lang: Lang) -> HandlerResul
     if masters.is_empty() {
         return context.say(chat, texts::book_no_masters(lang)).await;
     }
-    let rows = masters
+    let rows: Vec<Vec<InlineKeyboardButton>> = masters
         .iter()
         .map(|master| {
             vec![InlineKeyboardButton::callback(
@@ -140,7 +145,13 @@ async fn ask_master(context: &BotContext, chat: i64, lang: Lang) -> HandlerResul
             )]
         })
         .collect();
-    choose(context, chat, texts::book_masters(lang), rows).await
+    context
+        .say_with(
+            chat,
+            texts::book_masters(lang),
+            InlineKeyboardMarkup::new(rows),
+        )
+        .await
 }
 
 async fn ask_day(context: &BotContext, chat: i64, lang: Lang) -> HandlerResult {
@@ -156,8 +167,14 @@ async fn ask_day(context: &BotContext, chat: i64, lang: Lang) -> HandlerResult {
             )
         })
         .collect();
-    let rows = days.chunks(4).map(<[_]>::to_vec).collect();
-    choose(context, chat, texts::book_days(lang), rows).await
+    let rows: Vec<Vec<InlineKeyboardButton>> = days.chunks(4).map(<[_]>::to_vec).collect();
+    context
+        .say_with(
+            chat,
+            texts::book_days(lang),
+            InlineKeyboardMarkup::new(rows),
+        )
+        .await
 }
 
 async fn ask_slot(
@@ -203,9 +220,11 @@ async fn ask_slot(
             )
         })
         .collect();
-    let rows = buttons.chunks(4).map(<[_]>::to_vec).collect();
+    let rows: Vec<Vec<InlineKeyboardButton>> = buttons.chunks(4).map(<[_]>::to_vec).collect();
     let text = fill(texts::book_slots(lang), &[("date", shown_date)]);
-    choose(context, chat, &text, rows).await
+    context
+        .say_with(chat, &text, InlineKeyboardMarkup::new(rows))
+        .await
 }
 
 async fn confirm(
@@ -244,7 +263,9 @@ async fn confirm(
         texts::book_yes(lang),
         format!("bk:ok:{}", start.timestamp()),
     )]];
-    choose(context, chat, &text, rows).await
+    context
+        .say_with(chat, &text, InlineKeyboardMarkup::new(rows))
+        .await
 }
 
 async fn book(
@@ -359,21 +380,9 @@ pub async fn day(
             format!("order:{}", booking.order_id),
         )]);
     }
-    choose(context, chat, &text, rows).await
-}
-
-async fn choose(
-    context: &BotContext,
-    chat: i64,
-    text: &str,
-    rows: Vec<Vec<InlineKeyboardButton>>,
-) -> HandlerResult {
-    let keyboard = InlineKeyboardMarkup::new(rows);
     context
-        .out
-        .html(chat, text, Some(keyboard), Pace::Reply)
-        .await?;
-    Ok(())
+        .say_with(chat, &text, InlineKeyboardMarkup::new(rows))
+        .await
 }
 
 fn start_of(value: &str) -> Option<DateTime<Utc>> {

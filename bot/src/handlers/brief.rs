@@ -13,7 +13,6 @@ use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use super::{BotContext, HandlerResult, now};
 use crate::dialogue::{self, BriefDraft, Step};
 use crate::html::escape;
-use crate::outgoing::Pace;
 use crate::texts::{self, Lang, fill};
 
 /// The Order aggregate's limits, so the dialogue asks within them.
@@ -64,7 +63,9 @@ pub async fn answer(
             texts::brief_file_added(lang),
             &[("count", draft.files.len().to_string())],
         );
-        return say_with(context, chat, &added, files_done_keyboard(lang)).await;
+        return context
+            .say_with(chat, &added, files_done_keyboard(lang))
+            .await;
     } else {
         return ask_next(context, chat, &draft, lang).await;
     }
@@ -178,13 +179,13 @@ async fn ask_next(
                 )]
             })
             .collect();
-        return say_with(
-            context,
-            chat,
-            texts::brief_work_type(lang),
-            InlineKeyboardMarkup::new(rows),
-        )
-        .await;
+        return context
+            .say_with(
+                chat,
+                texts::brief_work_type(lang),
+                InlineKeyboardMarkup::new(rows),
+            )
+            .await;
     }
     if draft.subject.is_none() {
         return context.say(chat, texts::brief_subject(lang)).await;
@@ -196,13 +197,9 @@ async fn ask_next(
         return context.say(chat, texts::brief_deadline(lang)).await;
     };
     if !draft.files_done {
-        return say_with(
-            context,
-            chat,
-            texts::brief_files(lang),
-            files_done_keyboard(lang),
-        )
-        .await;
+        return context
+            .say_with(chat, texts::brief_files(lang), files_done_keyboard(lang))
+            .await;
     }
     let local = deadline.with_timezone(&context.core.offer.salon.utc_offset);
     let summary = fill(
@@ -222,7 +219,7 @@ async fn ask_next(
         InlineKeyboardButton::callback(texts::brief_place_button(lang), "brief:place"),
         InlineKeyboardButton::callback(texts::brief_cancel_button(lang), "brief:cancel"),
     ]]);
-    say_with(context, chat, &summary, keyboard).await
+    context.say_with(chat, &summary, keyboard).await
 }
 
 fn files_done_keyboard(lang: Lang) -> InlineKeyboardMarkup {
@@ -230,19 +227,6 @@ fn files_done_keyboard(lang: Lang) -> InlineKeyboardMarkup {
         texts::brief_done_button(lang),
         "brief:files_done",
     )]])
-}
-
-async fn say_with(
-    context: &BotContext,
-    chat: i64,
-    html: &str,
-    keyboard: InlineKeyboardMarkup,
-) -> HandlerResult {
-    context
-        .out
-        .html(chat, html, Some(keyboard), Pace::Reply)
-        .await?;
-    Ok(())
 }
 
 /// `25.12.2026` (or `2026-12-25`) as the end of that day in the business's time

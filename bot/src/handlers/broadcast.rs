@@ -132,11 +132,7 @@ pub async fn message(
             format!("bc:drop:{broadcast_id}"),
         ),
     ]]);
-    context
-        .out
-        .html(chat, &question, Some(keyboard), Pace::Reply)
-        .await?;
-    Ok(())
+    context.say_with(chat, &question, keyboard).await
 }
 
 /// `bc:aud:…`, `bc:send:<id>`, `bc:drop:<id>`.

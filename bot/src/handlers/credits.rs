@@ -6,7 +6,6 @@ use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 use super::{BotContext, HandlerResult};
 use crate::html::escape;
-use crate::outgoing::Pace;
 use crate::texts::{self, Lang, fill};
 
 const STATEMENT_LINES: i64 = 15;
@@ -42,11 +41,7 @@ pub async fn balance(context: &BotContext, caller: Caller, chat: i64, lang: Lang
         InlineKeyboardButton::callback(texts::button_statement(lang), "menu:statement"),
         InlineKeyboardButton::callback(texts::button_buy(lang), "menu:buy"),
     ]]);
-    context
-        .out
-        .html(chat, &text, Some(keyboard), Pace::Reply)
-        .await?;
-    Ok(())
+    context.say_with(chat, &text, keyboard).await
 }
 
 /// The latest lines of the caller's statement, newest first.

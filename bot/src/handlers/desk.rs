@@ -128,11 +128,7 @@ pub async fn card(
             })
             .collect(),
     ]);
-    context
-        .out
-        .html(chat, &text, Some(keyboard), Pace::Reply)
-        .await?;
-    Ok(())
+    context.say_with(chat, &text, keyboard).await
 }
 
 /// `tk:<ticket>:t` (take it), `tk:<ticket>:s:<status>`, `tk:<ticket>:p:<priority>`.

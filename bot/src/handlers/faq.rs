@@ -30,7 +30,13 @@ pub async fn categories(context: &BotContext, chat: i64, lang: Lang) -> HandlerR
             )]);
         }
     }
-    choose(context, chat, texts::faq_categories(lang), rows).await
+    context
+        .say_with(
+            chat,
+            texts::faq_categories(lang),
+            InlineKeyboardMarkup::new(rows),
+        )
+        .await
 }
 
 /// `faq:c:<entry>`, `faq:q:<entry>`, `faq:d:<entry>`.
@@ -65,7 +71,7 @@ pub async fn button(
 }
 
 async fn questions(context: &BotContext, chat: i64, category: &str, lang: Lang) -> HandlerResult {
-    let rows = context
+    let rows: Vec<Vec<InlineKeyboardButton>> = context
         .reads
         .faq()
         .await?
@@ -82,7 +88,9 @@ async fn questions(context: &BotContext, chat: i64, category: &str, lang: Lang) 
         texts::faq_questions(lang),
         &[("category", escape(category))],
     );
-    choose(context, chat, &title, rows).await
+    context
+        .say_with(chat, &title, InlineKeyboardMarkup::new(rows))
+        .await
 }
 
 async fn answer(
@@ -130,22 +138,4 @@ pub async fn add(
         Ok(_) => context.say(chat, texts::faq_saved(lang)).await,
         Err(error) => context.refused(chat, lang, error).await,
     }
-}
-
-async fn choose(
-    context: &BotContext,
-    chat: i64,
-    text: &str,
-    rows: Vec<Vec<InlineKeyboardButton>>,
-) -> HandlerResult {
-    context
-        .out
-        .html(
-            chat,
-            text,
-            Some(InlineKeyboardMarkup::new(rows)),
-            Pace::Reply,
-        )
-        .await?;
-    Ok(())
 }

@@ -36,11 +36,7 @@ pub async fn ask(
                     format!("login:no:{code}"),
                 ),
             ]]);
-            context
-                .out
-                .html(chat, &text, Some(keyboard), Pace::Reply)
-                .await?;
-            Ok(())
+            context.say_with(chat, &text, keyboard).await
         }
         Err(error) => refused(context, chat, None, error, lang).await,
     }

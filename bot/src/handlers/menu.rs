@@ -5,7 +5,6 @@ use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
 use super::{BotContext, HandlerResult};
 use crate::html::escape;
-use crate::outgoing::Pace;
 use crate::texts::{self, Lang, fill};
 
 pub async fn main(
@@ -52,11 +51,7 @@ pub async fn main(
         rows.insert(1, staff_row);
     }
     let keyboard = InlineKeyboardMarkup::new(rows);
-    context
-        .out
-        .html(chat, &text, Some(keyboard), Pace::Reply)
-        .await?;
-    Ok(())
+    context.say_with(chat, &text, keyboard).await
 }
 
 pub async fn help(context: &BotContext, caller: Caller, chat: i64, lang: Lang) -> HandlerResult {

@@ -69,6 +69,19 @@ impl BotContext {
         Ok(())
     }
 
+    /// Sends `html` with `keyboard` under it, in answer to what the person did.
+    pub async fn say_with(
+        &self,
+        chat: i64,
+        html: &str,
+        keyboard: teloxide::types::InlineKeyboardMarkup,
+    ) -> HandlerResult {
+        self.out
+            .html(chat, html, Some(keyboard), Pace::Reply)
+            .await?;
+        Ok(())
+    }
+
     /// Answers a refusal of the core in words, or passes an unexpected error on.
     pub async fn refused(&self, chat: i64, lang: Lang, error: CommandError) -> HandlerResult {
         match error.kind {

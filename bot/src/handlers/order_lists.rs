@@ -10,7 +10,6 @@ use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use super::{BotContext, HandlerResult};
 use crate::html::escape;
 use crate::notices::status_name;
-use crate::outgoing::Pace;
 use crate::texts::{self, Lang, fill};
 
 const LIST_LENGTH: i64 = 10;
@@ -92,9 +91,5 @@ pub async fn list(
         )]);
     }
     let keyboard = InlineKeyboardMarkup::new(rows);
-    context
-        .out
-        .html(chat, &text, Some(keyboard), Pace::Reply)
-        .await?;
-    Ok(())
+    context.say_with(chat, &text, keyboard).await
 }

@@ -319,11 +319,7 @@ async fn say_submit(context: &BotContext, chat: i64, text: &str, lang: Lang) -> 
         texts::submit_button(lang),
         "submit:",
     )]]);
-    context
-        .out
-        .html(chat, text, Some(keyboard), Pace::Reply)
-        .await?;
-    Ok(())
+    context.say_with(chat, text, keyboard).await
 }
 
 async fn ask_review(context: &BotContext, chat: i64, order_id: Uuid, lang: Lang) -> HandlerResult {
@@ -334,10 +330,8 @@ async fn ask_review(context: &BotContext, chat: i64, order_id: Uuid, lang: Lang)
         .collect();
     let keyboard = InlineKeyboardMarkup::new([stars]);
     context
-        .out
-        .html(chat, texts::review_ask(lang), Some(keyboard), Pace::Reply)
-        .await?;
-    Ok(())
+        .say_with(chat, texts::review_ask(lang), keyboard)
+        .await
 }
 
 /// `review:<order>:<stars>`.

@@ -181,9 +181,5 @@ async fn send_link(
     );
     let keyboard =
         InlineKeyboardMarkup::new([[InlineKeyboardButton::url(texts::pay_button(lang), url)]]);
-    context
-        .out
-        .html(chat, &text, Some(keyboard), Pace::Reply)
-        .await?;
-    Ok(())
+    context.say_with(chat, &text, keyboard).await
 }

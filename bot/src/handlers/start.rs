@@ -8,7 +8,6 @@ use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, MessageId, Use
 
 use super::{BotContext, HandlerResult, Who, login, menu, now, orders, profile_of, support, who};
 use crate::html::escape;
-use crate::outgoing::Pace;
 use crate::texts::{self, Lang, fill};
 
 /// Callback data holds at most 64 bytes; a longer payload is dropped from it.
@@ -100,9 +99,5 @@ async fn ask_consent(context: &BotContext, chat: i64, payload: &str, lang: Lang)
         texts::consent_button(lang),
         data,
     )]]);
-    context
-        .out
-        .html(chat, &text, Some(keyboard), Pace::Reply)
-        .await?;
-    Ok(())
+    context.say_with(chat, &text, keyboard).await
 }
