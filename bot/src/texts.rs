@@ -73,8 +73,8 @@ texts! {
     terms_link => "\nУсловия: {url}", "\nTerms: {url}";
     welcome => "Добро пожаловать, {name}! Выберите, что нужно:", "Welcome, {name}! What would you like to do?";
     help =>
-        "Что умеет бот:\n/start — главное меню\n/neworder — новый заказ\n/book — записаться в салон\n/orders — мои заказы\n/balance — баланс кредитов\n/statement — выписка по кредитам\n/buy — купить кредиты\n/referral — моя реферальная ссылка\n/faq — частые вопросы\n/apply — стать исполнителем\n/support — написать в поддержку\n/ticket — статус обращения\n/cancel — выйти из текущего шага\n/help — эта справка",
-        "What the bot does:\n/start — main menu\n/neworder — a new order\n/book — book the salon\n/orders — my orders\n/balance — my credit balance\n/statement — my credit statement\n/buy — buy credits\n/referral — my referral link\n/faq — frequently asked questions\n/apply — become an executor\n/support — write to support\n/ticket — my ticket's status\n/cancel — leave the current step\n/help — this help";
+        "Что умеет бот:\n/start — главное меню\n/neworder — новый заказ\n/book — записаться в салон\n/orders — мои заказы\n/balance — баланс кредитов\n/statement — выписка по кредитам\n/buy — купить кредиты\n/referral — моя реферальная ссылка\n/faq — частые вопросы\n/reviews — отзывы\n/apply — стать исполнителем\n/support — написать в поддержку\n/ticket — статус обращения\n/cancel — выйти из текущего шага\n/help — эта справка",
+        "What the bot does:\n/start — main menu\n/neworder — a new order\n/book — book the salon\n/orders — my orders\n/balance — my credit balance\n/statement — my credit statement\n/buy — buy credits\n/referral — my referral link\n/faq — frequently asked questions\n/reviews — reviews\n/apply — become an executor\n/support — write to support\n/ticket — my ticket's status\n/cancel — leave the current step\n/help — this help";
     staff_help =>
         "\n\nДля сотрудников:\n/pool — свободные оплаченные заказы\n/mywork — мои заказы в работе\n/today, /tomorrow — мои записи (мастерам)\n/queue — очередь обращений\n/admin — управление (для администраторов)\n/applications — заявки исполнителей\n/faq_add Тема | Вопрос | Ответ — добавить в частые вопросы\nВход с компьютера — откройте ссылку входа, показанную на компьютере.",
         "\n\nFor staff:\n/pool — paid orders nobody has taken\n/mywork — orders I work on\n/today, /tomorrow — my bookings (masters)\n/queue — the ticket queue\n/admin — administration (administrators)\n/applications — executor applications\n/faq_add Topic | Question | Answer — add to the FAQ\nTo sign in on a computer, open the login link it shows.";
@@ -289,6 +289,14 @@ texts! {
         "К сожалению, сейчас мы не можем принять вас исполнителем. Спасибо за интерес!",
         "Sorry, we cannot take you on as an executor right now. Thank you for your interest!";
     button_applications => "🧑‍💻 Заявки исполнителей", "🧑‍💻 Executor applications";
+    reviews_none => "Отзывов пока нет.", "No reviews yet.";
+    reviews_title => "Отзывы клиентов:{reviews}", "What customers say:{reviews}";
+    review_line => "\n\n{stars} <b>{title}</b>{hidden}\n{text}", "\n\n{stars} <b>{title}</b>{hidden}\n{text}";
+    review_hidden_mark => " (скрыт)", " (hidden)";
+    review_hide => "🙈 Скрыть", "🙈 Hide";
+    review_publish => "👁 Показать", "👁 Publish";
+    review_hidden => "Отзыв скрыт.", "The review is hidden.";
+    review_published => "Отзыв снова виден всем.", "The review is visible again.";
     login_request =>
         "Вход с компьютера:\n<b>{from}</b>\n\nЭто вы? Подтверждайте, только если вход запросили вы сами.",
         "Sign-in on a computer:\n<b>{from}</b>\n\nIs this you? Confirm only if you asked to sign in yourself.";

@@ -95,6 +95,8 @@ pub enum Action {
     ManageTicketCategories,
     /// Write and delete the FAQ's questions and answers.
     ManageFaq,
+    /// Hide a review from the published ones, or publish it again.
+    ModerateReviews,
     // Users
     UpdateOwnProfile,
     ChangeRole,
@@ -108,7 +110,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 43] = [
+    pub const ALL: [Action; 44] = [
         Action::PlaceOrder,
         Action::QuoteOrder,
         Action::AcceptQuote,
@@ -144,6 +146,7 @@ impl Action {
         Action::DeleteTicketMessage,
         Action::ManageTicketCategories,
         Action::ManageFaq,
+        Action::ModerateReviews,
         Action::UpdateOwnProfile,
         Action::ChangeRole,
         Action::AppointAdmin,
@@ -192,7 +195,8 @@ pub fn is_allowed(role: Role, action: Action) -> bool {
         | ViewReports
         | SendBroadcast
         | ManageTicketCategories
-        | ManageFaq => managers,
+        | ManageFaq
+        | ModerateReviews => managers,
         ViewTaxLedger | AppointAdmin => role == Owner,
     }
 }

@@ -674,3 +674,82 @@ async fn a_customer_applies_to_be_an_executor_and_an_admin_approves_or_declines(
     app.stop().await;
     context.cleanup().await;
 }
+
+#[tokio::test]
+async fn customers_read_published_reviews_and_an_admin_hides_one() {
+    use domain::use_cases::order_actions::OrderAction;
+    use domain::use_cases::placing::NewOrder;
+    let context = TestContext::new().await;
+    let telegram = FakeTelegram::start().await;
+    let app = bot_app_with(&context, &telegram, None).await;
+    let core = app.state.core.clone();
+    let boss = owner(&core, 9_500).await;
+    staff(&core, boss, 9_501, "Админ", Role::Admin).await;
+    let master = staff(&core, boss, 9_502, "Ира", Role::Executor).await;
+    let customer = tests::people::signed_in(&core, 9_503, "Оля").await;
+    let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).date_naive();
+    let start = tomorrow.and_hms_opt(9, 0, 0).expect("a time").and_utc();
+    let now = chrono::Utc::now();
+    let placed = core
+        .place_order(
+            customer,
+            NewOrder::Booking {
+                service_id: "haircut".to_owned(),
+                master_id: master.user_id,
+                start,
+            },
+            now,
+        )
+        .await
+        .expect("booked");
+    let order_id: uuid::Uuid = placed.aggregate_id.parse().expect("an id");
+    core.act_on_order(master, order_id, OrderAction::Complete, now)
+        .await
+        .expect("done");
+    core.act_on_order(
+        customer,
+        order_id,
+        OrderAction::Review {
+            stars: 4,
+            text: Some("Отлично <b>стригут</b>".to_owned()),
+        },
+        now,
+    )
+    .await
+    .expect("reviewed");
+    settles(
+        "the review is in the read model",
+        Duration::from_secs(20),
+        async || {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM rm_orders WHERE review_text IS NOT NULL",
+            )
+            .fetch_one(&context.pool)
+            .await
+            .expect("reads")
+                == 1
+        },
+    )
+    .await;
+    let reader = TgUser::new(9_503, "Оля", "ru");
+    let admin = TgUser::new(9_501, "Админ", "ru");
+
+    telegram.write(&reader, "/reviews");
+    let published = telegram.wait_for_text(9_503, "Отзывы клиентов").await;
+    insta::assert_json_snapshot!("bot_reviews", text(&published));
+    assert!(buttons(&published).is_empty());
+    telegram.write(&admin, "/reviews");
+    let card = message_with_button(&telegram, 9_501, "rv:h:").await;
+    telegram.press(&admin, 5, &button(&card, "rv:h:"));
+    telegram.wait_for_text(9_501, "Отзыв скрыт").await;
+    telegram.write(&reader, "/reviews");
+    telegram.wait_for_text(9_503, "Отзывов пока нет").await;
+    telegram.write(&admin, "/reviews");
+    let hidden = message_with_button(&telegram, 9_501, "rv:p:").await;
+    assert!(text(&hidden).contains("(скрыт)"));
+    telegram.press(&reader, 6, &button(&hidden, "rv:p:"));
+    telegram.wait_for_text(9_503, "Не получилось").await;
+
+    app.stop().await;
+    context.cleanup().await;
+}

@@ -17,6 +17,7 @@ mod menu;
 mod order_lists;
 mod orders;
 mod paying;
+mod reviews;
 mod staff_group;
 mod start;
 mod support;
@@ -193,6 +194,7 @@ async fn private_message(context: BotContext, message: Message) -> HandlerResult
             "queue" => desk::queue(&context, caller, chat, lang).await,
             "book" => booking::begin(&context, chat, lang).await,
             "faq" => faq::categories(&context, chat, lang).await,
+            "reviews" => reviews::list(&context, caller, chat, lang).await,
             "apply" => applications::begin(&context, chat, lang).await,
             "applications" => applications::pending(&context, caller, chat, lang).await,
             "faq_add" => faq::add(&context, caller, chat, argument, lang).await,
@@ -305,6 +307,7 @@ async fn button(context: BotContext, query: CallbackQuery) -> HandlerResult {
         ("bk", what) => booking::button(&context, caller, chat, what, lang).await,
         ("menu", "faq") => faq::categories(&context, chat, lang).await,
         ("faq", what) => faq::button(&context, caller, chat, what, lang).await,
+        ("rv", what) => reviews::moderate(&context, caller, chat, what, lang).await,
         ("ap", what) => applications::decide(&context, caller, chat, what, lang).await,
         ("admin", "applications") => applications::pending(&context, caller, chat, lang).await,
         ("support", category) => support::pick(&context, chat, category, lang).await,

@@ -143,6 +143,11 @@ impl Order {
         })
     }
 
+    /// Whether the customer reviewed the order.
+    pub fn is_reviewed(&self) -> bool {
+        self.reviewed
+    }
+
     /// The payment the order waits for, if one was started and neither paid nor
     /// released.
     pub fn open_payment(&self) -> Option<Uuid> {

@@ -23,6 +23,7 @@ pub mod order_actions;
 pub mod owners;
 pub mod payments;
 pub mod placing;
+pub mod reviews;
 pub mod ticket_categories;
 pub mod tickets;
 pub mod users;

@@ -19,6 +19,7 @@ pub mod paging;
 pub mod payments;
 pub mod receipts;
 pub mod reports;
+pub mod reviews;
 pub mod status;
 pub mod tax_ledger;
 pub mod ticket_categories;

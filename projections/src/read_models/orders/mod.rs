@@ -268,9 +268,10 @@ async fn apply(
             booking_status(connection, id, at, "no_show").await?;
             line(Some(by), "the client did not come")
         }
-        E::OrderReviewed { stars, .. } => {
-            set("UPDATE rm_orders SET review_stars = $3, updated_at = $2 WHERE order_id = $1")
+        E::OrderReviewed { stars, text } => {
+            set("UPDATE rm_orders SET review_stars = $3, review_text = $4, updated_at = $2 WHERE order_id = $1")
                 .bind(i16::from(stars))
+                .bind(text)
                 .execute(&mut *connection)
                 .await?;
             line(None, format!("reviewed: {stars} of 5"))
