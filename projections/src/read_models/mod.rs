@@ -8,6 +8,7 @@
 pub mod analytics;
 pub mod applications;
 pub mod bookings;
+pub mod broadcasts;
 pub mod credit_lots;
 pub mod credits;
 pub mod csv;

@@ -55,7 +55,7 @@ impl ReadModels {
 
 /// Fixes the recipients of broadcast `broadcast_id`: everyone `audience` reaches now,
 /// in the caller's transaction; how many.
-pub async fn fix_recipients(
+pub(crate) async fn fix_recipients(
     connection: &mut PgConnection,
     broadcast_id: Uuid,
     audience: &Audience,
