@@ -4,7 +4,6 @@
 //! accept, ask for a revision, review, and staff setting the price.
 
 use domain::order::transitions::Step as OrderStep;
-use domain::order::{Kind, OrderStatus, offered_steps};
 use domain::permissions::Caller;
 use domain::use_cases::order_actions::OrderAction;
 use projections::read_models::orders::OrderView;
@@ -67,46 +66,37 @@ pub async fn card(
 
 /// The buttons of the steps the domain offers `caller` on `order`.
 fn step_buttons(caller: Caller, order: &OrderView, lang: Lang) -> Option<InlineKeyboardMarkup> {
-    let kind = serde_json::from_value::<Kind>(order.kind.clone().into()).ok()?;
-    let status = serde_json::from_value::<OrderStatus>(order.status.clone().into()).ok()?;
     let id = &order.order_id;
-    let rows: Vec<Vec<InlineKeyboardButton>> =
-        offered_steps(caller, &order.parties(), kind, status)
-            .into_iter()
-            .filter(|step| *step != OrderStep::Review || order.review_stars.is_none())
-            .filter_map(|step| {
-                let (label, data) = match step {
-                    OrderStep::Quote => (texts::act_quote(lang), format!("act:{id}:quote")),
-                    OrderStep::AcceptQuote => (
-                        texts::act_accept_quote(lang),
-                        format!("act:{id}:accept_quote"),
-                    ),
-                    OrderStep::MarkPaid => (texts::act_pay(lang), format!("pay:{id}")),
-                    OrderStep::TakeOrder => (texts::act_take(lang), format!("act:{id}:take")),
-                    OrderStep::Start => (texts::act_start(lang), format!("act:{id}:start")),
-                    OrderStep::SubmitResult => {
-                        (texts::act_submit(lang), format!("act:{id}:submit"))
-                    }
-                    OrderStep::Accept => (texts::act_accept(lang), format!("act:{id}:accept")),
-                    OrderStep::RequestRevision => {
-                        (texts::act_revision(lang), format!("act:{id}:revision"))
-                    }
-                    OrderStep::Review => (texts::act_review(lang), format!("act:{id}:review")),
-                    OrderStep::Complete => {
-                        (texts::act_complete(lang), format!("act:{id}:complete"))
-                    }
-                    OrderStep::MarkNoShow => {
-                        (texts::act_no_show(lang), format!("act:{id}:no_show"))
-                    }
-                    OrderStep::Reschedule => {
-                        (texts::act_reschedule(lang), format!("act:{id}:reschedule"))
-                    }
-                    OrderStep::Cancel => (texts::act_cancel(lang), format!("act:{id}:cancel")),
-                    _ => return None,
-                };
-                Some(vec![InlineKeyboardButton::callback(label, data)])
-            })
-            .collect();
+    let rows: Vec<Vec<InlineKeyboardButton>> = order
+        .offered_steps(caller)
+        .into_iter()
+        .filter_map(|step| {
+            let (label, data) = match step {
+                OrderStep::Quote => (texts::act_quote(lang), format!("act:{id}:quote")),
+                OrderStep::AcceptQuote => (
+                    texts::act_accept_quote(lang),
+                    format!("act:{id}:accept_quote"),
+                ),
+                OrderStep::MarkPaid => (texts::act_pay(lang), format!("pay:{id}")),
+                OrderStep::TakeOrder => (texts::act_take(lang), format!("act:{id}:take")),
+                OrderStep::Start => (texts::act_start(lang), format!("act:{id}:start")),
+                OrderStep::SubmitResult => (texts::act_submit(lang), format!("act:{id}:submit")),
+                OrderStep::Accept => (texts::act_accept(lang), format!("act:{id}:accept")),
+                OrderStep::RequestRevision => {
+                    (texts::act_revision(lang), format!("act:{id}:revision"))
+                }
+                OrderStep::Review => (texts::act_review(lang), format!("act:{id}:review")),
+                OrderStep::Complete => (texts::act_complete(lang), format!("act:{id}:complete")),
+                OrderStep::MarkNoShow => (texts::act_no_show(lang), format!("act:{id}:no_show")),
+                OrderStep::Reschedule => {
+                    (texts::act_reschedule(lang), format!("act:{id}:reschedule"))
+                }
+                OrderStep::Cancel => (texts::act_cancel(lang), format!("act:{id}:cancel")),
+                _ => return None,
+            };
+            Some(vec![InlineKeyboardButton::callback(label, data)])
+        })
+        .collect();
     (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))
 }
 
@@ -195,13 +185,7 @@ async fn offered(
         "submit" => OrderStep::SubmitResult,
         _ => OrderStep::Review,
     };
-    let (Ok(kind), Ok(status)) = (
-        serde_json::from_value::<Kind>(order.order.kind.clone().into()),
-        serde_json::from_value::<OrderStatus>(order.order.status.clone().into()),
-    ) else {
-        return Ok(false);
-    };
-    Ok(offered_steps(caller, &order.order.parties(), kind, status).contains(&wanted))
+    Ok(order.order.offered_steps(caller).contains(&wanted))
 }
 
 /// Takes `action` and shows the order as it is then.

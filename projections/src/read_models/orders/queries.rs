@@ -44,6 +44,24 @@ pub struct OrderView {
 }
 
 impl OrderView {
+    /// The steps the domain offers `caller` on this order now
+    /// ([`domain::order::offered_steps`]); none for a kind or status this version
+    /// cannot read, and a review only while there is none (the aggregate takes one).
+    pub fn offered_steps(&self, caller: Caller) -> Vec<domain::order::transitions::Step> {
+        use domain::order::transitions::Step;
+        use domain::order::{Kind, OrderStatus};
+        let (Ok(kind), Ok(status)) = (
+            serde_json::from_value::<Kind>(self.kind.clone().into()),
+            serde_json::from_value::<OrderStatus>(self.status.clone().into()),
+        ) else {
+            return Vec::new();
+        };
+        domain::order::offered_steps(caller, &self.parties(), kind, status)
+            .into_iter()
+            .filter(|step| *step != Step::Review || self.review_stars.is_none())
+            .collect()
+    }
+
     /// Who the order's people are, for the domain's rules of who sees and acts.
     pub fn parties(&self) -> OrderParties {
         OrderParties {
