@@ -1,6 +1,7 @@
 //! Notifications rendered as Telegram HTML: one text per template of the
 //! notifications read model, in the recipient's language, every parameter escaped.
 
+use projections::read_models::users::assignees::Work;
 use serde_json::Value;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
@@ -51,24 +52,52 @@ fn within_limit(text: &str) -> String {
 /// The longest parameter a notice shows.
 const PARAMETER_LIMIT: usize = 3_500;
 
-/// The button under a notice: open the order or the ticket it is about (in the
-/// staff group, the card then comes to the presser's private chat).
-pub fn buttons(params: &Value, lang: Lang) -> Option<InlineKeyboardMarkup> {
-    let (label, data) = if let Some(order) = params.get("order_id").and_then(Value::as_str) {
+/// The buttons under a notice: open the order or the ticket it is about; in the
+/// staff group (`to_staff_group`), also take it and assign it where that is the next
+/// step (a paid order, a new ticket or a customer's message), and the card then comes
+/// to the presser's private chat.
+pub fn buttons(
+    template: &str,
+    params: &Value,
+    to_staff_group: bool,
+    lang: Lang,
+) -> Option<InlineKeyboardMarkup> {
+    let (open, take, work, id) = if let Some(order) = params.get("order_id").and_then(Value::as_str)
+    {
         (
-            lang.pick("Открыть заказ", "Open the order"),
-            format!("order:{order}"),
+            InlineKeyboardButton::callback(
+                lang.pick("Открыть заказ", "Open the order"),
+                format!("order:{order}"),
+            ),
+            format!("act:{order}:take"),
+            Work::Orders,
+            order,
         )
     } else {
         let ticket = params.get("ticket_id").and_then(Value::as_str)?;
         (
-            lang.pick("Открыть обращение", "Open the ticket"),
-            format!("ticket:{ticket}"),
+            InlineKeyboardButton::callback(
+                lang.pick("Открыть обращение", "Open the ticket"),
+                format!("ticket:{ticket}"),
+            ),
+            format!("tk:{ticket}:t"),
+            Work::Tickets,
+            ticket,
         )
     };
-    Some(InlineKeyboardMarkup::new([[
-        InlineKeyboardButton::callback(label, data),
-    ]]))
+    let handed_out = matches!(
+        template,
+        "staff_order_paid" | "staff_ticket_opened" | "staff_ticket_customer_message"
+    );
+    let mut row = vec![open];
+    if let (true, true, Ok(id)) = (to_staff_group, handed_out, id.parse()) {
+        row.push(InlineKeyboardButton::callback(
+            lang.pick("🙋 Взять", "🙋 Take"),
+            take,
+        ));
+        row.push(crate::handlers::assign_button(work, id, lang));
+    }
+    Some(InlineKeyboardMarkup::new([row]))
 }
 
 fn text_of(template: &str, lang: Lang) -> Option<&'static str> {

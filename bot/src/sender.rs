@@ -136,7 +136,8 @@ async fn deliver_one(
         return Ok(None);
     }
     let text = render(&notice.template, &notice.params, lang);
-    let keyboard = buttons(&notice.params, lang);
+    let to_staff_group = notice.recipient == "staff_group";
+    let keyboard = buttons(&notice.template, &notice.params, to_staff_group, lang);
     let sent = match topic_of(context, notice, chat).await {
         Ok(thread) => {
             // Marked just before the call (after the wait for its turn), so a kill

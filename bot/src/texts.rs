@@ -231,6 +231,12 @@ texts! {
     desk_staff_mark => "🛟", "🛟";
     desk_customer_mark => "👤", "👤";
     desk_take => "🙋 Взять себе", "🙋 Take it";
+    act_assign => "👤 Назначить", "👤 Assign";
+    assign_ask => "Кому передать? В скобках — сколько у человека сейчас в работе.",
+        "Who takes it? In brackets: how much each has in hand now.";
+    assign_nobody => "Передать некому: нет сотрудников с подходящей ролью.",
+        "There is nobody to give it to: no staff with a fitting role.";
+    assign_done => "👤 Передано: {name}.", "👤 Given to {name}.";
     act_complete => "✅ Выполнено", "✅ Done";
     act_no_show => "🚷 Не пришёл", "🚷 No-show";
     act_reschedule => "🔁 Перенести", "🔁 Reschedule";

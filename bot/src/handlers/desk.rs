@@ -7,6 +7,7 @@ use domain::permissions::Caller;
 use domain::ticket::{Priority, TicketStatus};
 use domain::use_cases::tickets::TicketChange;
 use projections::read_models::tickets::TicketWithMessages;
+use projections::read_models::users::assignees::Work;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use uuid::Uuid;
 
@@ -112,7 +113,10 @@ pub async fn card(
     let id = &view.ticket_id;
     let button = |label: &str, data: String| InlineKeyboardButton::callback(label, data);
     let keyboard = InlineKeyboardMarkup::new([
-        vec![button(texts::desk_take(lang), format!("tk:{id}:t"))],
+        vec![
+            button(texts::desk_take(lang), format!("tk:{id}:t")),
+            super::assign::button(Work::Tickets, ticket_id, lang),
+        ],
         STATUSES
             .iter()
             .map(|(code, status)| {

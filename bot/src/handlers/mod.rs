@@ -6,6 +6,7 @@
 
 mod admin;
 mod applications;
+mod assign;
 mod booking;
 mod brief;
 mod broadcast;
@@ -41,6 +42,7 @@ use crate::runner::BotError;
 use crate::settings::BotSettings;
 use crate::texts::{self, Lang, fill};
 use crate::topics::Topics;
+pub use assign::button as assign_button;
 use order_lists::List;
 
 pub type HandlerResult = Result<(), BotError>;
@@ -300,6 +302,7 @@ async fn button(context: BotContext, query: CallbackQuery) -> HandlerResult {
         ("admin", "broadcast") => broadcast::begin(&context, caller, chat, "", lang).await,
         ("bc", what) => broadcast::button(&context, caller, chat, what, lang).await,
         ("tk", what) => desk::act(&context, caller, chat, what, lang).await,
+        ("asg", what) => assign::act(&context, caller, chat, what, lang).await,
         ("tr", what) => support::rate(&context, caller, chat, what, lang).await,
         ("menu", "queue") => desk::queue(&context, caller, chat, lang).await,
         ("menu", "admin") => admin::menu(&context, caller, chat, lang).await,

@@ -7,10 +7,11 @@ use domain::order::transitions::Step as OrderStep;
 use domain::permissions::Caller;
 use domain::use_cases::order_actions::OrderAction;
 use projections::read_models::orders::OrderView;
+use projections::read_models::users::assignees::Work;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use uuid::Uuid;
 
-use super::{BotContext, HandlerResult, booking, now};
+use super::{BotContext, HandlerResult, assign, booking, now};
 use crate::dialogue::{self, Step};
 use crate::html::escape;
 use crate::notices::status_name;
@@ -78,6 +79,10 @@ fn step_buttons(caller: Caller, order: &OrderView, lang: Lang) -> Option<InlineK
                     format!("act:{id}:accept_quote"),
                 ),
                 OrderStep::MarkPaid => (texts::act_pay(lang), format!("pay:{id}")),
+                OrderStep::AssignExecutor => {
+                    let order = id.parse().ok()?;
+                    return Some(vec![assign::button(Work::Orders, order, lang)]);
+                }
                 OrderStep::TakeOrder => (texts::act_take(lang), format!("act:{id}:take")),
                 OrderStep::Start => (texts::act_start(lang), format!("act:{id}:start")),
                 OrderStep::SubmitResult => (texts::act_submit(lang), format!("act:{id}:submit")),

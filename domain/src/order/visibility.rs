@@ -55,6 +55,7 @@ pub fn offered_steps(
     let takes = |step: Step| match step {
         Step::Quote => caller.may(Action::QuoteOrder),
         Step::AcceptQuote | Step::MarkPaid => customer,
+        Step::AssignExecutor => caller.may(Action::AssignExecutor),
         Step::TakeOrder => parties.in_pool && caller.may(Action::TakeOrderFromPool),
         Step::Start | Step::SubmitResult => executor,
         Step::RequestRevision | Step::Accept | Step::Review => customer,
@@ -67,6 +68,7 @@ pub fn offered_steps(
         Step::Quote,
         Step::AcceptQuote,
         Step::MarkPaid,
+        Step::AssignExecutor,
         Step::TakeOrder,
         Step::Start,
         Step::SubmitResult,

@@ -10,7 +10,7 @@ use super::{Core, Written};
 use crate::command::CommandError;
 use crate::money::Money;
 use crate::order::{OrderCommand, Slot};
-use crate::permissions::Caller;
+use crate::permissions::{Action, Caller};
 
 /// One step, with what it needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,6 +123,9 @@ impl Core {
                 ));
             }
         }
+        if let OrderAction::Assign { executor_id } = &action {
+            self.require_executor(*executor_id).await?;
+        }
         let id = order_id.to_string();
         let (order, _) = self.commands.orders.load(&id).await?;
         if !order
@@ -141,5 +144,22 @@ impl Core {
             )
             .await?;
         Ok(Written::new(id, committed.sequence))
+    }
+
+    /// Refuses to give an order to someone who may not work on orders (by the
+    /// write side's directory: a client, someone unknown, or someone blocked).
+    async fn require_executor(&self, executor_id: Uuid) -> Result<(), CommandError> {
+        let works = match self.standing_of(executor_id).await? {
+            super::identity::Standing::Active { caller, .. } => caller.may(Action::StartWork),
+            _ => false,
+        };
+        if works {
+            Ok(())
+        } else {
+            Err(CommandError::invalid(
+                "executor_id",
+                "an executor who is not blocked",
+            ))
+        }
     }
 }

@@ -9,6 +9,7 @@ use sqlx::PgConnection;
 use crate::envelope::EventEnvelope;
 use crate::worker::{ApplyError, ApplyFuture, Projection};
 
+pub mod assignees;
 pub mod audience;
 mod queries;
 
