@@ -5,6 +5,7 @@
 //! by a crash is handled again after the restart. Handled updates are deleted after
 //! a week.
 
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgPool;
 use teloxide::types::{Update, UpdateKind};
@@ -15,6 +16,9 @@ pub struct StoredUpdate {
     pub update_id: i64,
     pub chat_id: Option<i64>,
     pub body: Value,
+    /// When it was stored: with the update id, a key no other update has (Telegram
+    /// starts ids afresh after a quiet week).
+    pub received_at: DateTime<Utc>,
 }
 
 /// Stores an update (a repeat of one already stored changes nothing).
@@ -66,7 +70,7 @@ pub async fn prune(
 /// Up to `limit` updates not handled yet, oldest first.
 pub async fn unhandled(pool: &PgPool, limit: i64) -> Result<Vec<StoredUpdate>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT update_id, chat_id, body FROM bot_updates WHERE handled_at IS NULL \
+        "SELECT update_id, chat_id, body, received_at FROM bot_updates WHERE handled_at IS NULL \
          ORDER BY update_id LIMIT $1",
     )
     .bind(limit)

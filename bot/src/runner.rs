@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::backoff::doubling;
-use domain::command::{CommandError, ErrorKind};
+use domain::command::{CommandError, ErrorKind, once_under};
 use domain::use_cases::Core;
 use domain::use_cases::login_codes::LoginCodeError;
 use futures_util::future::join_all;
@@ -265,9 +265,19 @@ async fn handle_one(
             .is_ok();
     };
     let started = Instant::now();
-    let outcome = schema
-        .dispatch(teloxide::dptree::deps![context.clone(), update.clone()])
-        .await;
+    // Handled again after an outage, its commands that had committed are not
+    // run twice.
+    let key = format!(
+        "telegram-update:{}@{}",
+        stored.update_id,
+        stored.received_at.timestamp_micros()
+    );
+    let outcome = once_under(
+        key,
+        stored.received_at,
+        schema.dispatch(teloxide::dptree::deps![context.clone(), update.clone()]),
+    )
+    .await;
     let error = match outcome {
         std::ops::ControlFlow::Break(Ok(())) | std::ops::ControlFlow::Continue(_) => None,
         std::ops::ControlFlow::Break(Err(error)) if error.is_transient() => {

@@ -5,11 +5,13 @@
 
 mod context;
 mod error;
+mod once;
 mod registry;
 mod service;
 mod stored_text;
 
 pub use context::{Actor, CommandContext};
 pub use error::{CommandError, ErrorKind, Refusal, Targeted};
+pub use once::{new_id, once_under};
 pub use registry::Commands;
 pub use service::{CommandService, Committed, DEFAULT_CACHE_CAPACITY};

@@ -64,7 +64,7 @@ struct Cached<A> {
 impl<A> CommandService<A>
 where
     A: Aggregate + Clone,
-    A::Command: Clone + Targeted,
+    A::Command: Clone + Targeted + std::fmt::Debug,
     A::Error: Refusal,
 {
     pub fn new(pool: PgPool, services: A::Services) -> Self {
@@ -232,6 +232,20 @@ where
         command: A::Command,
         context: &CommandContext,
     ) -> Result<Committed<A::Event>, AggregateError<A::Error>> {
+        let key = super::once::key_of(&command);
+        if let Some(key) = &key
+            && let Some(done) = self.done_under(aggregate_id, key).await?
+        {
+            debug!(
+                aggregate = A::TYPE,
+                aggregate_id, key, "already done under its key; not run again"
+            );
+            return Ok(Committed {
+                aggregate_id: aggregate_id.to_owned(),
+                sequence: before.max(done),
+                events: Vec::new(),
+            });
+        }
         let sink = EventSink::default();
         aggregate
             .handle(command, &self.services, &sink)
@@ -246,7 +260,10 @@ where
                 events,
             });
         }
-        let committed = match self.append(aggregate_id, before, &events, context).await {
+        let appended = self
+            .append(aggregate_id, before, &events, context, key.as_deref())
+            .await;
+        let committed = match appended {
             Ok(()) => events,
             Err(error) => {
                 self.forget(aggregate_id);
@@ -262,6 +279,26 @@ where
         })
     }
 
+    /// The last sequence of the events a command recorded under `key` on this
+    /// aggregate (see [`super::once`]).
+    async fn done_under(
+        &self,
+        aggregate_id: &str,
+        key: &str,
+    ) -> Result<Option<usize>, AggregateError<A::Error>> {
+        let done: Option<i64> = sqlx::query_scalar(
+            "SELECT max(sequence) FROM events \
+             WHERE aggregate_type = $1 AND aggregate_id = $2 AND metadata->>'command_key' = $3",
+        )
+        .bind(A::TYPE)
+        .bind(aggregate_id)
+        .bind(key)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|error| AggregateError::DatabaseConnectionError(Box::new(error)))?;
+        Ok(done.map(|sequence| sequence as usize))
+    }
+
     /// Appends `events` after sequence `after` in one INSERT statement (atomic on
     /// its own, one round trip), with exactly the columns and JSON postgres-es
     /// writes. A sequence that already exists means another writer got there
@@ -272,6 +309,7 @@ where
         after: usize,
         events: &[A::Event],
         context: &CommandContext,
+        key: Option<&str>,
     ) -> Result<(), AggregateError<A::Error>> {
         let unexpected =
             |error: serde_json::Error| AggregateError::UnexpectedError(Box::new(error));
@@ -291,7 +329,11 @@ where
             }
             payloads.push(payload);
         }
-        let metadata = serde_json::to_string(&context.metadata()).map_err(unexpected)?;
+        let mut metadata = context.metadata();
+        if let Some(key) = key {
+            metadata.insert("command_key".to_owned(), key.to_owned());
+        }
+        let metadata = serde_json::to_string(&metadata).map_err(unexpected)?;
         if let Some(field) = stored_text::nul_in(&format!("{{\"metadata\":{metadata}}}")) {
             return Err(AggregateError::UnexpectedError(Box::new(NulInText {
                 field,

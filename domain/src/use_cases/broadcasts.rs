@@ -83,10 +83,11 @@ impl Core {
         }
         let audience = serde_json::to_value(&draft.audience)
             .map_err(|error| CommandError::new(ErrorKind::Internal, error.to_string()))?;
-        let broadcast_id = Uuid::now_v7();
+        let broadcast_id = crate::command::new_id();
         sqlx::query(
             "INSERT INTO broadcasts (broadcast_id, created_by, report_chat, text, photo, audience, state, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'draft', $7)",
+             VALUES ($1, $2, $3, $4, $5, $6, 'draft', $7) \
+             ON CONFLICT (broadcast_id) DO NOTHING",
         )
         .bind(broadcast_id)
         .bind(caller.user_id)

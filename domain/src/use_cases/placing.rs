@@ -61,7 +61,7 @@ impl Core {
             ),
             NewOrder::Shop { items, delivery } => (self.shop(items, delivery)?, None),
         };
-        let order_id = Uuid::now_v7();
+        let order_id = crate::command::new_id();
         let id = order_id.to_string();
         let committed = self
             .commands

@@ -48,7 +48,7 @@ impl Core {
         if ticket.category.trim().is_empty() || ticket.category.chars().count() > 50 {
             return Err(CommandError::invalid("category", "1 to 50 characters"));
         }
-        let ticket_id = Uuid::now_v7().to_string();
+        let ticket_id = crate::command::new_id().to_string();
         let committed = self
             .commands
             .tickets
@@ -86,7 +86,7 @@ impl Core {
             caller,
             ticket_id,
             TicketCommand::PostMessage {
-                message_id: Uuid::now_v7(),
+                message_id: crate::command::new_id(),
                 author_id: caller.user_id,
                 author_role: caller.role,
                 text,
