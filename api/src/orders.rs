@@ -185,7 +185,8 @@ pub enum OrderActionBody {
     /// `quote` (staff): the price.
     #[schema(title = "quote")]
     Quote(Quote),
-    /// `assign` (staff): the executor.
+    /// `assign` (staff): the executor, someone who works on orders (an executor, an
+    /// admin or an owner) and is not blocked; anyone else is a 422 naming `executor_id`.
     #[schema(title = "assign")]
     Assign(Assign),
     /// `submit` (the executor): the result's files.

@@ -98,3 +98,50 @@ pub async fn leave(pool: &PgPool, chat_id: i64) -> Result<(), sqlx::Error> {
         .await?;
     Ok(())
 }
+
+/// Before update `update_id` of private chat `chat_id` is handled: on its first
+/// attempt, keeps the chat's step with the update; on a later one (the first was cut
+/// short after it may have moved the dialogue on), puts that step back, so the update
+/// takes the path it took the first time. The chat's later updates wait for this
+/// one, so nothing newer is overwritten.
+pub async fn as_first_time(pool: &PgPool, update_id: i64, chat_id: i64) -> Result<(), sqlx::Error> {
+    let mut transaction = pool.begin().await?;
+    let kept: Option<(bool, Option<serde_json::Value>)> = sqlx::query_as(
+        "SELECT dialogue_kept, dialogue_before FROM bot_updates WHERE update_id = $1 FOR UPDATE",
+    )
+    .bind(update_id)
+    .fetch_optional(&mut *transaction)
+    .await?;
+    match kept {
+        None => {}
+        Some((false, _)) => {
+            sqlx::query(
+                "UPDATE bot_updates SET dialogue_kept = true, \
+                        dialogue_before = (SELECT state FROM bot_dialogues WHERE chat_id = $2) \
+                 WHERE update_id = $1",
+            )
+            .bind(update_id)
+            .bind(chat_id)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        Some((true, None)) => {
+            sqlx::query("DELETE FROM bot_dialogues WHERE chat_id = $1")
+                .bind(chat_id)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        Some((true, Some(state))) => {
+            sqlx::query(
+                "INSERT INTO bot_dialogues (chat_id, state, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (chat_id) DO UPDATE SET state = $2, updated_at = $3",
+            )
+            .bind(chat_id)
+            .bind(state)
+            .bind(Utc::now())
+            .execute(&mut *transaction)
+            .await?;
+        }
+    }
+    transaction.commit().await
+}

@@ -19,6 +19,7 @@
 //!   `html.rs`: escaping for Telegram's HTML parse mode.
 
 mod broadcaster;
+mod callback;
 mod dialogue;
 mod handlers;
 pub mod html;

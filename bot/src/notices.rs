@@ -1,10 +1,13 @@
 //! Notifications rendered as Telegram HTML: one text per template of the
 //! notifications read model, in the recipient's language, every parameter escaped.
 
+use domain::order::transitions::{Step, next};
+use domain::order::{Kind, OrderStatus};
 use projections::read_models::users::assignees::Work;
 use serde_json::Value;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
+use crate::callback::assign_button;
 use crate::html::escape;
 use crate::texts::{Lang, fill};
 
@@ -53,17 +56,25 @@ fn within_limit(text: &str) -> String {
 const PARAMETER_LIMIT: usize = 3_500;
 
 /// The buttons under a notice: open the order or the ticket it is about; in the
-/// staff group (`to_staff_group`), also take it and assign it where that is the next
-/// step (a paid order, a new ticket or a customer's message), and the card then comes
-/// to the presser's private chat.
+/// staff group (`to_staff_group`), also take it and assign it while it waits for
+/// someone: a ticket nobody holds, or a paid order of a kind the state machine hands
+/// to executors (`domain::order::transitions`). The card then comes to the
+/// presser's private chat.
 pub fn buttons(
     template: &str,
     params: &Value,
     to_staff_group: bool,
     lang: Lang,
 ) -> Option<InlineKeyboardMarkup> {
-    let (open, take, work, id) = if let Some(order) = params.get("order_id").and_then(Value::as_str)
+    let assigned = params.get("assigned").and_then(Value::as_bool) == Some(true);
+    let (open, take, work, id, waits) = if let Some(order) =
+        params.get("order_id").and_then(Value::as_str)
     {
+        let handed_out = template == "staff_order_paid"
+            && params
+                .get("kind")
+                .and_then(|kind| serde_json::from_value::<Kind>(kind.clone()).ok())
+                .is_some_and(|kind| next(kind, OrderStatus::Paid, Step::AssignExecutor).is_some());
         (
             InlineKeyboardButton::callback(
                 lang.pick("Открыть заказ", "Open the order"),
@@ -72,6 +83,7 @@ pub fn buttons(
             format!("act:{order}:take"),
             Work::Orders,
             order,
+            handed_out,
         )
     } else {
         let ticket = params.get("ticket_id").and_then(Value::as_str)?;
@@ -83,19 +95,19 @@ pub fn buttons(
             format!("tk:{ticket}:t"),
             Work::Tickets,
             ticket,
+            matches!(
+                template,
+                "staff_ticket_opened" | "staff_ticket_customer_message"
+            ),
         )
     };
-    let handed_out = matches!(
-        template,
-        "staff_order_paid" | "staff_ticket_opened" | "staff_ticket_customer_message"
-    );
     let mut row = vec![open];
-    if let (true, true, Ok(id)) = (to_staff_group, handed_out, id.parse()) {
+    if let (true, true, false, Ok(id)) = (to_staff_group, waits, assigned, id.parse()) {
         row.push(InlineKeyboardButton::callback(
             lang.pick("🙋 Взять", "🙋 Take"),
             take,
         ));
-        row.push(crate::handlers::assign_button(work, id, lang));
+        row.push(assign_button(work, id, lang));
     }
     Some(InlineKeyboardMarkup::new([row]))
 }

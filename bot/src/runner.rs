@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use crate::dialogue;
 use crate::handlers::{BotContext, Schema, schema};
 use crate::html::escape;
 use crate::inbox::{self, StoredUpdate};
@@ -264,6 +265,14 @@ async fn handle_one(
             .await
             .is_ok();
     };
+    // A private chat's dialogue as it was before the update's first attempt.
+    if let Some(chat) = stored.chat_id
+        && update.from().is_some_and(|user| user.id.0 as i64 == chat)
+        && let Err(error) = dialogue::as_first_time(context.pool(), stored.update_id, chat).await
+    {
+        tracing::warn!(update = stored.update_id, %error, "the dialogue could not be kept; the update waits");
+        return false;
+    }
     let started = Instant::now();
     // Handled again after an outage, its commands that had committed are not
     // run twice.

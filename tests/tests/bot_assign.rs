@@ -11,6 +11,7 @@ use domain::permissions::Role;
 use domain::use_cases::order_actions::OrderAction;
 use domain::use_cases::payments::{PaymentOrder, PurposeRequest};
 use domain::use_cases::placing::NewOrder;
+use domain::use_cases::users::UserChange;
 use serde_json::{Value, json};
 use tests::TestContext;
 use tests::bot_client::{bot_app_with, button, buttons, events_of, registered, text};
@@ -126,14 +127,26 @@ async fn an_admin_gives_a_paid_order_to_an_executor_from_the_staff_group_card() 
     core.act_on_order(busy, first, OrderAction::Take, Utc::now())
         .await
         .expect("Боря takes the first");
+    settles(
+        "Боря holds the first",
+        Duration::from_secs(20),
+        async || {
+            sqlx::query_scalar::<_, Option<Uuid>>(
+                "SELECT executor_id FROM rm_orders WHERE order_id = $1",
+            )
+            .bind(first.to_string())
+            .fetch_optional(&context.pool)
+            .await
+            .expect("reads")
+            .flatten()
+                == Some(busy.user_id)
+        },
+    )
+    .await;
     let second = paid_order("Химия <органика>").await;
-    let card = loop {
-        let card = message_with_button(&telegram, STAFF_GROUP, "asg:o:").await;
-        if buttons(&card).contains(&format!("order:{second}")) {
-            break card;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let card = telegram
+        .wait_for_text(STAFF_GROUP, "Оплачен заказ «Химия &lt;органика&gt;»")
+        .await;
     let shown: Vec<String> = buttons(&card)
         .iter()
         .map(|data| data.replace(&second.to_string(), "[order]"))
@@ -196,6 +209,40 @@ async fn an_admin_gives_a_paid_order_to_an_executor_from_the_staff_group_card() 
         .await
         .expect_err("support may not work on orders");
     assert_eq!(refused.field.as_deref(), Some("executor_id"), "{refused:?}");
+    // Nor to a blocked executor, even one the list showed before.
+    core.change_user(
+        boss,
+        busy.user_id,
+        UserChange::Block {
+            reason: "test".to_owned(),
+        },
+        Utc::now(),
+    )
+    .await
+    .expect("blocked");
+    let refused = core
+        .act_on_order(
+            admin_caller,
+            second,
+            OrderAction::Assign {
+                executor_id: busy.user_id,
+            },
+            Utc::now(),
+        )
+        .await
+        .expect_err("a blocked executor gets no order");
+    assert_eq!(refused.field.as_deref(), Some("executor_id"), "{refused:?}");
+    // A booking's paid card offers no hand-out: its master has it.
+    assert!(
+        telegram
+            .texts_to(STAFF_GROUP)
+            .iter()
+            .filter(|message| text(message).contains("Новый заказ"))
+            .all(|message| buttons(message)
+                .iter()
+                .all(|data| !data.starts_with("asg:"))),
+        "a new, unpaid order is not handed out yet"
+    );
 
     app.stop().await;
     context.cleanup().await;

@@ -1,29 +1,18 @@
 //! Giving an order to an executor or a ticket to a member of the desk: the
-//! "assign" button lists who may take it (least busy first), and a press on a name
-//! gives it to them. `asg:o:<order>` / `asg:t:<ticket>` ask, and
-//! `asg:o:<order>:<user>` / `asg:t:<ticket>:<user>` give; the ids are written
-//! short (base64 of the UUID's bytes) so both fit Telegram's 64 bytes of button data.
+//! "assign" button (`crate::callback`) lists who may take it, least busy first, and
+//! a press on a name gives it to them. Who may give what to whom the core decides.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::permissions::Caller;
 use domain::use_cases::order_actions::OrderAction;
 use domain::use_cases::tickets::TicketChange;
 use projections::read_models::users::assignees::Work;
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+use teloxide::types::InlineKeyboardMarkup;
 use uuid::Uuid;
 
 use super::{BotContext, HandlerResult, desk, now};
+use crate::callback::{give_button, read_assign};
 use crate::html::escape;
 use crate::texts::{self, Lang, fill};
-
-/// The button that asks who takes `work` `id`.
-pub fn button(work: Work, id: Uuid, lang: Lang) -> InlineKeyboardButton {
-    InlineKeyboardButton::callback(
-        texts::act_assign(lang),
-        format!("asg:{}:{}", letter(work), short(id)),
-    )
-}
 
 /// `asg:<o|t>:<id>[:<user>]`.
 pub async fn act(
@@ -33,19 +22,12 @@ pub async fn act(
     what: &str,
     lang: Lang,
 ) -> HandlerResult {
-    let mut parts = what.split(':');
-    let work = match parts.next() {
-        Some("o") => Work::Orders,
-        Some("t") => Work::Tickets,
-        _ => return Ok(()),
-    };
-    let Some(id) = parts.next().and_then(from_short) else {
-        return context.say(chat, texts::not_found(lang)).await;
-    };
-    match parts.next().map(from_short) {
-        None => ask(context, caller, chat, work, id, lang).await,
-        Some(Some(assignee)) => give(context, caller, chat, work, id, assignee, lang).await,
-        Some(None) => context.say(chat, texts::not_found(lang)).await,
+    match read_assign(what) {
+        Some((work, id, None)) => ask(context, caller, chat, work, id, lang).await,
+        Some((work, id, Some(assignee))) => {
+            give(context, caller, chat, work, id, assignee, lang).await
+        }
+        None => context.say(chat, texts::not_found(lang)).await,
     }
 }
 
@@ -61,7 +43,7 @@ async fn ask(
         Ok(people) => people,
         Err(error) => return context.refused(chat, lang, error).await,
     };
-    let rows: Vec<Vec<InlineKeyboardButton>> = people
+    let rows: Vec<_> = people
         .iter()
         .filter_map(|person| {
             let user = person.user_id.parse::<Uuid>().ok()?;
@@ -71,8 +53,7 @@ async fn ask(
                 .map(|name| format!(" @{name}"))
                 .unwrap_or_default();
             let label = format!("{}{handle} ({})", person.first_name, person.active);
-            let data = format!("asg:{}:{}:{}", letter(work), short(id), short(user));
-            Some(vec![InlineKeyboardButton::callback(label, data)])
+            Some(vec![give_button(work, id, user, label)])
         })
         .collect();
     if rows.is_empty() {
@@ -115,55 +96,33 @@ async fn give(
         Err(error) => return context.refused(chat, lang, error).await,
     };
     let id = id.to_string();
+    // Waits until the read model shows the new holder.
     let ticket = match work {
-        // Waits until the order's read model shows the executor.
         Work::Orders => {
             context.reads.order(caller, &id, Some(&written)).await?;
             None
         }
         Work::Tickets => context.reads.ticket(caller, &id, Some(&written)).await?,
     };
-    let name = match context.reads.me(assignee, None).await? {
-        Some(me) => escape(&me.first_name),
-        None => assignee.to_string(),
-    };
+    let name = context
+        .reads
+        .assignees(caller, work)
+        .await?
+        .into_iter()
+        .find(|person| person.user_id == assignee.to_string())
+        .map_or_else(|| assignee.to_string(), |person| person.first_name);
     context
-        .say(chat, &fill(texts::assign_done(lang), &[("name", name)]))
+        .say(
+            chat,
+            &fill(texts::assign_done(lang), &[("name", escape(&name))]),
+        )
         .await?;
+    // Who took a ticket themselves gets its card (and writes into it); who gave it
+    // to a colleague is done with it.
     match ticket {
-        Some(ticket) => desk::card(context, chat, &ticket, lang).await,
-        None => Ok(()),
-    }
-}
-
-fn letter(work: Work) -> &'static str {
-    match work {
-        Work::Orders => "o",
-        Work::Tickets => "t",
-    }
-}
-
-/// A UUID in 22 characters.
-fn short(id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(id.as_bytes())
-}
-
-fn from_short(text: &str) -> Option<Uuid> {
-    let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
-    Uuid::from_slice(&bytes).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_fit_the_button_data_and_read_back() {
-        let (order, user) = (Uuid::now_v7(), Uuid::now_v7());
-        let data = format!("asg:o:{}:{}", short(order), short(user));
-        assert!(data.len() <= 64, "{} bytes", data.len());
-        assert_eq!(from_short(&short(order)), Some(order));
-        assert_eq!(from_short("not base64!"), None);
-        assert_eq!(from_short("AAAA"), None);
+        Some(ticket) if assignee == caller.user_id => {
+            desk::card(context, chat, &ticket, lang).await
+        }
+        _ => Ok(()),
     }
 }

@@ -115,7 +115,7 @@ pub async fn card(
     let keyboard = InlineKeyboardMarkup::new([
         vec![
             button(texts::desk_take(lang), format!("tk:{id}:t")),
-            super::assign::button(Work::Tickets, ticket_id, lang),
+            crate::callback::assign_button(Work::Tickets, ticket_id, lang),
         ],
         STATUSES
             .iter()

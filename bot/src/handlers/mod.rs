@@ -42,7 +42,6 @@ use crate::runner::BotError;
 use crate::settings::BotSettings;
 use crate::texts::{self, Lang, fill};
 use crate::topics::Topics;
-pub use assign::button as assign_button;
 use order_lists::List;
 
 pub type HandlerResult = Result<(), BotError>;

@@ -11,7 +11,8 @@ use projections::read_models::users::assignees::Work;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use uuid::Uuid;
 
-use super::{BotContext, HandlerResult, assign, booking, now};
+use super::{BotContext, HandlerResult, booking, now};
+use crate::callback::assign_button;
 use crate::dialogue::{self, Step};
 use crate::html::escape;
 use crate::notices::status_name;
@@ -81,7 +82,7 @@ fn step_buttons(caller: Caller, order: &OrderView, lang: Lang) -> Option<InlineK
                 OrderStep::MarkPaid => (texts::act_pay(lang), format!("pay:{id}")),
                 OrderStep::AssignExecutor => {
                     let order = id.parse().ok()?;
-                    return Some(vec![assign::button(Work::Orders, order, lang)]);
+                    return Some(vec![assign_button(Work::Orders, order, lang)]);
                 }
                 OrderStep::TakeOrder => (texts::act_take(lang), format!("act:{id}:take")),
                 OrderStep::Start => (texts::act_start(lang), format!("act:{id}:start")),

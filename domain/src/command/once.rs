@@ -1,10 +1,13 @@
 //! Commands done once under a key. An entry point that may handle the same input
 //! again (the bot an update whose handling an outage cut short after a command had
 //! committed) runs the handling inside [`once_under`] with a key of that input.
-//! Every command the handling runs then records `<key>/<command>` in its events'
-//! metadata (`command_key`), and a command whose aggregate already holds an event
-//! recorded under the same key and command is not run again: it answers as an
-//! idempotent repeat does (no events, the aggregate's sequence).
+//! Every command the handling runs then records `<key>/<command>#<n>` in its events'
+//! metadata (`command_key`; `n` counts that command on that aggregate within the
+//! run, so a second, deliberate one is not mistaken for a repeat), and a command
+//! whose aggregate already holds an event recorded under the same key is not run
+//! again: it answers as an idempotent repeat does (no events, the aggregate's
+//! sequence). A command's name is its variant as `Debug` spells it (every command
+//! enum derives it); one without a name runs unkeyed.
 //!
 //! The check is made after the aggregate's state was read and before its events
 //! are appended, so a first run that commits meanwhile makes the repeat's append
@@ -16,12 +19,14 @@
 //! the input's arrival time and bits from the key), so a repeat finds the aggregate
 //! the first run created instead of creating a second.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::fmt::Debug;
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use ring::digest;
+use sqlx::PgPool;
 use uuid::{Builder, Uuid};
 
 struct Scope {
@@ -30,6 +35,8 @@ struct Scope {
     at: DateTime<Utc>,
     /// How many ids were made under the key so far in this run.
     made: Cell<u32>,
+    /// How many times each command ran on each aggregate so far in this run.
+    ran: RefCell<HashMap<String, u32>>,
 }
 
 tokio::task_local! {
@@ -43,6 +50,7 @@ pub async fn once_under<F: Future>(key: String, at: DateTime<Utc>, work: F) -> F
         key,
         at,
         made: Cell::new(0),
+        ran: RefCell::new(HashMap::new()),
     };
     COMMAND_KEY.scope(scope, work).await
 }
@@ -66,20 +74,54 @@ pub fn new_id() -> Uuid {
         .unwrap_or_else(|_| Uuid::now_v7())
 }
 
-/// The key of `command` under the current [`once_under`], if any:
-/// `<key>/<command variant>`.
-pub(crate) fn key_of(command: &impl Debug) -> Option<String> {
+/// The key of `command` on `aggregate_type` `aggregate_id` under the current
+/// [`once_under`], if any: `<key>/<command variant>#<n>`, the n-th such command in
+/// this run. Called once per command (not per attempt).
+pub(crate) fn key_of(
+    aggregate_type: &str,
+    aggregate_id: &str,
+    command: &impl Debug,
+) -> Option<String> {
     COMMAND_KEY
         .try_with(|scope| {
-            let key = &scope.key;
             let shown = format!("{command:?}");
             let name = shown
                 .split(|c: char| !(c.is_alphanumeric() || c == '_'))
                 .next()
                 .unwrap_or_default();
-            format!("{key}/{name}")
+            if name.is_empty() {
+                return None;
+            }
+            let mut ran = scope.ran.borrow_mut();
+            let n = ran
+                .entry(format!("{aggregate_type}/{aggregate_id}/{name}"))
+                .or_insert(0);
+            let key = format!("{}/{name}#{n}", scope.key);
+            *n += 1;
+            Some(key)
         })
         .ok()
+        .flatten()
+}
+
+/// The last sequence of the events recorded under `key` on the aggregate, if it has
+/// any (the events' primary key narrows the search to the aggregate's own events).
+pub(crate) async fn done_under(
+    pool: &PgPool,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    key: &str,
+) -> Result<Option<usize>, sqlx::Error> {
+    let done: Option<i64> = sqlx::query_scalar(
+        "SELECT max(sequence) FROM events \
+         WHERE aggregate_type = $1 AND aggregate_id = $2 AND metadata->>'command_key' = $3",
+    )
+    .bind(aggregate_type)
+    .bind(aggregate_id)
+    .bind(key)
+    .fetch_one(pool)
+    .await?;
+    Ok(done.and_then(|sequence| usize::try_from(sequence).ok()))
 }
 
 #[cfg(test)]
@@ -109,23 +151,35 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_key_names_the_input_and_the_command() {
-        assert_eq!(key_of(&Command::Close), None, "outside once_under");
+    async fn a_key_names_the_input_the_command_and_its_count() {
+        assert_eq!(
+            key_of("Ticket", "a", &Command::Close),
+            None,
+            "outside once_under"
+        );
         let keys = once_under("telegram:7".to_owned(), Utc::now(), async {
-            (
-                key_of(&Command::Post {
-                    text: "a {brace}".to_owned(),
-                }),
-                key_of(&Command::Close),
-            )
+            [
+                key_of(
+                    "Ticket",
+                    "a",
+                    &Command::Post {
+                        text: "a {brace}".to_owned(),
+                    },
+                ),
+                key_of("Ticket", "a", &Command::Close),
+                key_of("Ticket", "a", &Command::Close),
+                key_of("Ticket", "b", &Command::Close),
+            ]
         })
         .await;
         assert_eq!(
-            keys,
-            (
-                Some("telegram:7/Post".to_owned()),
-                Some("telegram:7/Close".to_owned())
-            )
+            keys.map(Option::unwrap_or_default),
+            [
+                "telegram:7/Post#0",
+                "telegram:7/Close#0",
+                "telegram:7/Close#1",
+                "telegram:7/Close#0"
+            ]
         );
     }
 }

@@ -166,9 +166,13 @@ where
                 ),
             ));
         }
+        let key = super::once::key_of(A::TYPE, aggregate_id, &command);
         let mut attempt = 1;
         loop {
-            match self.try_once(aggregate_id, command.clone(), context).await {
+            let tried = self
+                .try_once(aggregate_id, command.clone(), context, key.as_deref())
+                .await;
+            match tried {
                 Err(AggregateError::AggregateConflict) if attempt < MAX_ATTEMPTS => {
                     debug!(
                         aggregate = A::TYPE,
@@ -198,13 +202,21 @@ where
         aggregate_id: &str,
         command: A::Command,
         context: &CommandContext,
+        key: Option<&str>,
     ) -> Result<Committed<A::Event>, AggregateError<A::Error>> {
         if let Some((aggregate, before)) = self.cached(aggregate_id) {
             // A commit on a cached state proves it current (the primary key would
             // refuse a stale sequence); a refusal or a no-op proves nothing, so those
             // are decided again on a fresh load.
             match self
-                .decide(aggregate_id, aggregate, before, command.clone(), context)
+                .decide(
+                    aggregate_id,
+                    aggregate,
+                    before,
+                    command.clone(),
+                    context,
+                    key,
+                )
                 .await
             {
                 Ok(committed) if committed.events.is_empty() => self.forget(aggregate_id),
@@ -219,11 +231,15 @@ where
             loaded.current_sequence,
             command,
             context,
+            key,
         )
         .await
     }
 
-    /// Runs `command` on `aggregate` (at sequence `before`) and appends its events.
+    /// Runs `command` on `aggregate` (at sequence `before`) and appends its events;
+    /// under a `key` (see [`super::once`]) one already done is not run again, checked
+    /// after the state was read so that a first run committing meanwhile makes this
+    /// append conflict.
     async fn decide(
         &self,
         aggregate_id: &str,
@@ -231,10 +247,12 @@ where
         before: usize,
         command: A::Command,
         context: &CommandContext,
+        key: Option<&str>,
     ) -> Result<Committed<A::Event>, AggregateError<A::Error>> {
-        let key = super::once::key_of(&command);
-        if let Some(key) = &key
-            && let Some(done) = self.done_under(aggregate_id, key).await?
+        if let Some(key) = key
+            && let Some(done) = super::once::done_under(&self.pool, A::TYPE, aggregate_id, key)
+                .await
+                .map_err(|error| AggregateError::DatabaseConnectionError(Box::new(error)))?
         {
             debug!(
                 aggregate = A::TYPE,
@@ -261,7 +279,7 @@ where
             });
         }
         let appended = self
-            .append(aggregate_id, before, &events, context, key.as_deref())
+            .append(aggregate_id, before, &events, context, key)
             .await;
         let committed = match appended {
             Ok(()) => events,
@@ -277,26 +295,6 @@ where
             sequence,
             events: committed,
         })
-    }
-
-    /// The last sequence of the events a command recorded under `key` on this
-    /// aggregate (see [`super::once`]).
-    async fn done_under(
-        &self,
-        aggregate_id: &str,
-        key: &str,
-    ) -> Result<Option<usize>, AggregateError<A::Error>> {
-        let done: Option<i64> = sqlx::query_scalar(
-            "SELECT max(sequence) FROM events \
-             WHERE aggregate_type = $1 AND aggregate_id = $2 AND metadata->>'command_key' = $3",
-        )
-        .bind(A::TYPE)
-        .bind(aggregate_id)
-        .bind(key)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(|error| AggregateError::DatabaseConnectionError(Box::new(error)))?;
-        Ok(done.map(|sequence| sequence as usize))
     }
 
     /// Appends `events` after sequence `after` in one INSERT statement (atomic on

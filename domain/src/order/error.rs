@@ -49,6 +49,10 @@ pub enum OrderError {
     NotThisOrdersPayment(uuid::Uuid),
     #[error("not one of the salon's masters")]
     NotAMaster,
+    #[error(
+        "not someone who works on orders (an executor, an admin or an owner who is not blocked)"
+    )]
+    NotAnExecutor,
     #[error("payment {0} for this order is open: pay or cancel it first")]
     PaymentOpen(uuid::Uuid),
     #[error("payment {0} was cancelled; start a new payment with a new key")]
@@ -70,6 +74,7 @@ impl Refusal for OrderError {
         match constraint {
             "booking_slots_no_overlap" => Some(OrderError::SlotTaken),
             "booking_master_is_executor" => Some(OrderError::NotAMaster),
+            "order_executor_works_on_orders" => Some(OrderError::NotAnExecutor),
             "too_many_unpaid_bookings" => Some(OrderError::TooManyUnpaidBookings),
             _ => None,
         }
@@ -83,6 +88,7 @@ impl Refusal for OrderError {
             } => Some("work_type".to_owned()),
             OrderError::Invalid { field, .. } => Some(field.replace(' ', "_")),
             OrderError::NotAMaster => Some("master_id".to_owned()),
+            OrderError::NotAnExecutor => Some("executor_id".to_owned()),
             OrderError::RefundTooLarge { .. } | OrderError::RefundNotStated { .. } => {
                 Some("refund".to_owned())
             }
@@ -104,6 +110,7 @@ impl Refusal for OrderError {
             OrderError::NotPlaced => ErrorKind::NotFound,
             OrderError::Invalid { .. }
             | OrderError::NotAMaster
+            | OrderError::NotAnExecutor
             | OrderError::RefundNotStated { .. }
             | OrderError::RefundTooLarge { .. } => ErrorKind::InvalidInput,
             OrderError::NotTheCustomer(_)

@@ -84,3 +84,49 @@ pub fn offered_steps(
     .filter(|step| next(kind, status, *step).is_some() && takes(*step))
     .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::permissions::Role;
+
+    fn parties(customer: Uuid, in_pool: bool) -> OrderParties {
+        OrderParties {
+            customer_id: customer,
+            executor_id: None,
+            master_id: None,
+            in_pool,
+        }
+    }
+
+    #[test]
+    fn a_paid_coursework_is_offered_for_assigning_to_managers_only() {
+        let customer = Uuid::now_v7();
+        let paid = parties(customer, true);
+        let as_role = |role| Caller::new(Uuid::now_v7(), role);
+        let steps = |caller, kind, status| offered_steps(caller, &paid, kind, status);
+        for role in [Role::Admin, Role::Owner] {
+            let offered = steps(as_role(role), Kind::Coursework, OrderStatus::Paid);
+            assert!(
+                offered.contains(&Step::AssignExecutor),
+                "{role:?}: {offered:?}"
+            );
+        }
+        for role in [Role::Support, Role::Executor, Role::Client] {
+            let offered = steps(as_role(role), Kind::Coursework, OrderStatus::Paid);
+            assert!(
+                !offered.contains(&Step::AssignExecutor),
+                "{role:?}: {offered:?}"
+            );
+        }
+        assert_eq!(
+            steps(as_role(Role::Executor), Kind::Coursework, OrderStatus::Paid),
+            [Step::TakeOrder],
+            "an executor takes from the pool"
+        );
+        let booked = steps(as_role(Role::Admin), Kind::Booking, OrderStatus::Booked);
+        assert!(!booked.contains(&Step::AssignExecutor), "{booked:?}");
+        let placed = steps(as_role(Role::Admin), Kind::Coursework, OrderStatus::Placed);
+        assert_eq!(placed, [Step::Quote], "not before it is paid");
+    }
+}

@@ -37,10 +37,11 @@ impl Core {
                 "text without NUL characters",
             ));
         }
-        let id = Uuid::now_v7();
+        // Under a key (a bot update handled again) the same id: the repeat finds it.
+        let id = crate::command::new_id();
         sqlx::query(
             "INSERT INTO executor_applications (application_id, user_id, about, state, created_at) \
-             VALUES ($1, $2, $3, 'pending', $4)",
+             VALUES ($1, $2, $3, 'pending', $4) ON CONFLICT (application_id) DO NOTHING",
         )
         .bind(id)
         .bind(caller.user_id)

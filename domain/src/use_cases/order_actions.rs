@@ -123,9 +123,6 @@ impl Core {
                 ));
             }
         }
-        if let OrderAction::Assign { executor_id } = &action {
-            self.require_executor(*executor_id).await?;
-        }
         let id = order_id.to_string();
         let (order, _) = self.commands.orders.load(&id).await?;
         if !order
@@ -133,6 +130,10 @@ impl Core {
             .is_some_and(|parties| parties.visible_to(caller))
         {
             return Err(CommandError::not_found("no such order"));
+        }
+        if let OrderAction::Assign { executor_id } = &action {
+            caller.require(Action::AssignExecutor)?;
+            self.require_executor(*executor_id).await?;
         }
         let committed = self
             .commands
@@ -146,8 +147,9 @@ impl Core {
         Ok(Written::new(id, committed.sequence))
     }
 
-    /// Refuses to give an order to someone who may not work on orders (by the
-    /// write side's directory: a client, someone unknown, or someone blocked).
+    /// Refuses early, in words, to give an order to someone who does not work on
+    /// orders (by the User aggregate: a client, someone unknown or blocked); the
+    /// store decides again in the event's transaction (`order_executor_works_on_orders`).
     async fn require_executor(&self, executor_id: Uuid) -> Result<(), CommandError> {
         let works = match self.standing_of(executor_id).await? {
             super::identity::Standing::Active { caller, .. } => caller.may(Action::StartWork),
@@ -156,9 +158,8 @@ impl Core {
         if works {
             Ok(())
         } else {
-            Err(CommandError::invalid(
-                "executor_id",
-                "an executor who is not blocked",
+            Err(CommandError::refused(
+                &crate::order::OrderError::NotAnExecutor,
             ))
         }
     }

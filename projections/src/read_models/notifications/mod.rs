@@ -67,6 +67,8 @@ struct Parties {
     customer_id: Uuid,
     assignee_id: Option<Uuid>,
     title: String,
+    /// An order's kind.
+    kind: Option<String>,
 }
 
 async fn parties(
@@ -74,7 +76,7 @@ async fn parties(
     event: &EventEnvelope,
 ) -> Result<Option<Parties>, ApplyError> {
     Ok(sqlx::query_as(
-        "SELECT customer_id, assignee_id, title FROM notification_parties \
+        "SELECT customer_id, assignee_id, title, kind FROM notification_parties \
          WHERE aggregate_type = $1 AND aggregate_id = $2",
     )
     .bind(&event.aggregate_type)
@@ -88,15 +90,17 @@ async fn remember(
     event: &EventEnvelope,
     customer_id: Uuid,
     title: &str,
+    kind: Option<&str>,
 ) -> Result<(), ApplyError> {
     sqlx::query(
-        "INSERT INTO notification_parties (aggregate_type, aggregate_id, customer_id, title) \
-         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        "INSERT INTO notification_parties (aggregate_type, aggregate_id, customer_id, title, kind) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
     )
     .bind(&event.aggregate_type)
     .bind(&event.aggregate_id)
     .bind(customer_id)
     .bind(title)
+    .bind(kind)
     .execute(connection)
     .await?;
     Ok(())
@@ -152,11 +156,13 @@ async fn order_notices(
                 json!({"master_id": master_id, "starts_at": slot.start}),
             ),
         };
-        remember(connection, event, *customer_id, &title).await?;
+        let kind = wire_name(&details.kind());
+        remember(connection, event, *customer_id, &title, Some(&kind)).await?;
         if let OrderDetails::Booking { master_id, .. } = details {
             assign(connection, event, *master_id).await?;
         }
-        let params = json!({"order_id": event.aggregate_id, "title": title, "kind": wire_name(&details.kind()), "details": extra});
+        let params =
+            json!({"order_id": event.aggregate_id, "title": title, "kind": kind, "details": extra});
         let mut notices = vec![
             notice(User(*customer_id), "order_placed", params.clone()),
             notice(StaffGroup, "staff_new_order", params.clone()),
@@ -202,7 +208,9 @@ async fn order_notices(
             notice(
                 StaffGroup,
                 "staff_order_paid",
-                base(json!({"amount": amount})),
+                base(
+                    json!({"amount": amount, "kind": parties.kind, "assigned": parties.assignee_id.is_some()}),
+                ),
             ),
         ],
         E::ExecutorAssigned { executor_id, .. } => {
@@ -283,7 +291,7 @@ async fn ticket_notices(
         ..
     } = &decoded
     {
-        remember(connection, event, *customer_id, title).await?;
+        remember(connection, event, *customer_id, title, None).await?;
         let params = json!({"ticket_id": event.aggregate_id, "title": title, "category": category, "priority": priority});
         return Ok(vec![
             notice(User(*customer_id), "ticket_received", params.clone()),
@@ -334,7 +342,9 @@ async fn ticket_notices(
         } => {
             // The staff group always (a forum keeps the ticket's topic complete),
             // and the assignee in person.
-            let params = params(json!({"text": text, "message_id": message_id}));
+            let assigned = parties.assignee_id.is_some();
+            let params =
+                params(json!({"text": text, "message_id": message_id, "assigned": assigned}));
             let mut notices = vec![notice(
                 StaffGroup,
                 "staff_ticket_customer_message",
@@ -379,7 +389,7 @@ async fn payment_notices(
 ) -> Result<Vec<Notice>, ApplyError> {
     let decoded: PaymentEvent = event.decode()?;
     if let PaymentEvent::PaymentCreated { payer_user_id, .. } = &decoded {
-        remember(connection, event, *payer_user_id, "").await?;
+        remember(connection, event, *payer_user_id, "", None).await?;
         return Ok(vec![]);
     }
     let Some(parties) = parties(connection, event).await? else {
