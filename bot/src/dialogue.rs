@@ -78,11 +78,12 @@ pub async fn current(pool: &PgPool, chat_id: i64) -> Result<Option<Step>, sqlx::
 /// Moves the chat to `step`.
 pub async fn enter(pool: &PgPool, chat_id: i64, step: &Step) -> Result<(), sqlx::Error> {
     let state = serde_json::to_value(step).map_err(|error| sqlx::Error::Encode(error.into()))?;
-    sqlx::query(
-        "INSERT INTO bot_dialogues (chat_id, state, updated_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (chat_id) DO UPDATE SET state = $2, updated_at = $3",
-    )
+    sqlx::query(&format!(
+        "WITH {KEEP} INSERT INTO bot_dialogues (chat_id, state, updated_at) VALUES ($1, $3, $4) \
+         ON CONFLICT (chat_id) DO UPDATE SET state = $3, updated_at = $4"
+    ))
     .bind(chat_id)
+    .bind(handling())
     .bind(state)
     .bind(Utc::now())
     .execute(pool)
@@ -92,46 +93,55 @@ pub async fn enter(pool: &PgPool, chat_id: i64, step: &Step) -> Result<(), sqlx:
 
 /// Ends the chat's dialogue.
 pub async fn leave(pool: &PgPool, chat_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM bot_dialogues WHERE chat_id = $1")
-        .bind(chat_id)
-        .execute(pool)
-        .await?;
+    sqlx::query(&format!(
+        "WITH {KEEP} DELETE FROM bot_dialogues WHERE chat_id = $1"
+    ))
+    .bind(chat_id)
+    .bind(handling())
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
-/// Before update `update_id` of private chat `chat_id` is handled: on its first
-/// attempt, keeps the chat's step with the update; on a later one (the first was cut
-/// short after it may have moved the dialogue on), puts that step back, so the update
-/// takes the path it took the first time. The chat's later updates wait for this
-/// one, so nothing newer is overwritten.
-pub async fn as_first_time(pool: &PgPool, update_id: i64, chat_id: i64) -> Result<(), sqlx::Error> {
-    let mut transaction = pool.begin().await?;
-    let kept: Option<(bool, Option<serde_json::Value>)> = sqlx::query_as(
-        "SELECT dialogue_kept, dialogue_before FROM bot_updates WHERE update_id = $1 FOR UPDATE",
-    )
-    .bind(update_id)
-    .fetch_optional(&mut *transaction)
-    .await?;
-    match kept {
-        None => {}
-        Some((false, _)) => {
-            sqlx::query(
-                "UPDATE bot_updates SET dialogue_kept = true, \
-                        dialogue_before = (SELECT state FROM bot_dialogues WHERE chat_id = $2) \
-                 WHERE update_id = $1",
-            )
-            .bind(update_id)
-            .bind(chat_id)
-            .execute(&mut *transaction)
-            .await?;
-        }
-        Some((true, None)) => {
+/// The first change of a chat's dialogue by the update being handled (`$2`, of this
+/// chat `$1`) keeps the step before it with the update, in the same statement (the
+/// sub-select reads the statement's snapshot: the step as it was). Updates that move
+/// no dialogue pay nothing.
+const KEEP: &str = "kept AS (UPDATE bot_updates \
+     SET dialogue_kept = true, dialogue_before = (SELECT state FROM bot_dialogues WHERE chat_id = $1) \
+     WHERE update_id = $2 AND chat_id = $1 AND NOT dialogue_kept)";
+
+tokio::task_local! {
+    static HANDLING: i64;
+}
+
+/// Runs `work`, the handling of update `update_id`, so that the dialogue steps it
+/// changes are kept with it.
+pub async fn handling_update<F: std::future::Future>(update_id: i64, work: F) -> F::Output {
+    HANDLING.scope(update_id, work).await
+}
+
+fn handling() -> Option<i64> {
+    HANDLING.try_with(|update| *update).ok()
+}
+
+/// Before update `update_id` of chat `chat_id` is handled again: its first attempt
+/// moved the dialogue on from `before` (`None`: there was none), so the step is put
+/// back and the update takes the path it took the first time. The chat's later
+/// updates wait for this one, so nothing newer is overwritten.
+pub async fn restore(
+    pool: &PgPool,
+    chat_id: i64,
+    before: Option<&serde_json::Value>,
+) -> Result<(), sqlx::Error> {
+    match before {
+        None => {
             sqlx::query("DELETE FROM bot_dialogues WHERE chat_id = $1")
                 .bind(chat_id)
-                .execute(&mut *transaction)
+                .execute(pool)
                 .await?;
         }
-        Some((true, Some(state))) => {
+        Some(state) => {
             sqlx::query(
                 "INSERT INTO bot_dialogues (chat_id, state, updated_at) VALUES ($1, $2, $3) \
                  ON CONFLICT (chat_id) DO UPDATE SET state = $2, updated_at = $3",
@@ -139,9 +149,9 @@ pub async fn as_first_time(pool: &PgPool, update_id: i64, chat_id: i64) -> Resul
             .bind(chat_id)
             .bind(state)
             .bind(Utc::now())
-            .execute(&mut *transaction)
+            .execute(pool)
             .await?;
         }
     }
-    transaction.commit().await
+    Ok(())
 }

@@ -19,6 +19,10 @@ pub struct StoredUpdate {
     /// When it was stored: with the update id, a key no other update has (Telegram
     /// starts ids afresh after a quiet week).
     pub received_at: DateTime<Utc>,
+    /// Whether an earlier attempt moved the chat's dialogue on, and from which step
+    /// (`bot::dialogue`).
+    pub dialogue_kept: bool,
+    pub dialogue_before: Option<Value>,
 }
 
 /// Stores an update (a repeat of one already stored changes nothing).
@@ -70,7 +74,8 @@ pub async fn prune(
 /// Up to `limit` updates not handled yet, oldest first.
 pub async fn unhandled(pool: &PgPool, limit: i64) -> Result<Vec<StoredUpdate>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT update_id, chat_id, body, received_at FROM bot_updates WHERE handled_at IS NULL \
+        "SELECT update_id, chat_id, body, received_at, dialogue_kept, dialogue_before \
+         FROM bot_updates WHERE handled_at IS NULL \
          ORDER BY update_id LIMIT $1",
     )
     .bind(limit)

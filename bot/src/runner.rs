@@ -265,12 +265,12 @@ async fn handle_one(
             .await
             .is_ok();
     };
-    // A private chat's dialogue as it was before the update's first attempt.
-    if let Some(chat) = stored.chat_id
-        && update.from().is_some_and(|user| user.id.0 as i64 == chat)
-        && let Err(error) = dialogue::as_first_time(context.pool(), stored.update_id, chat).await
+    // Handled again: the dialogue goes back to the step the first attempt met.
+    if let (true, Some(chat)) = (stored.dialogue_kept, stored.chat_id)
+        && let Err(error) =
+            dialogue::restore(context.pool(), chat, stored.dialogue_before.as_ref()).await
     {
-        tracing::warn!(update = stored.update_id, %error, "the dialogue could not be kept; the update waits");
+        tracing::warn!(update = stored.update_id, %error, "the dialogue could not be put back; the update waits");
         return false;
     }
     let started = Instant::now();
@@ -281,10 +281,11 @@ async fn handle_one(
         stored.update_id,
         stored.received_at.timestamp_micros()
     );
+    let dispatched = schema.dispatch(teloxide::dptree::deps![context.clone(), update.clone()]);
     let outcome = once_under(
         key,
         stored.received_at,
-        schema.dispatch(teloxide::dptree::deps![context.clone(), update.clone()]),
+        dialogue::handling_update(stored.update_id, dispatched),
     )
     .await;
     let error = match outcome {
