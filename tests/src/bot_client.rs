@@ -57,6 +57,39 @@ pub fn button(message: &Value, prefix: &str) -> String {
         .unwrap_or_else(|| panic!("no {prefix}… button under {message:#}"))
 }
 
+/// The labels of a sent message's buttons, row by row.
+pub fn labels(message: &Value) -> Vec<String> {
+    message["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row.as_array().cloned().unwrap_or_default())
+        .filter_map(|button| button["text"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The latest message to `chat` with a button whose data starts with `prefix`, once
+/// it came (within 20 s).
+pub async fn message_with_button(telegram: &FakeTelegram, chat: i64, prefix: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let found = telegram
+            .texts_to(chat)
+            .into_iter()
+            .rev()
+            .find(|message| buttons(message).iter().any(|data| data.starts_with(prefix)));
+        if let Some(found) = found {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "chat {chat} got no message with a {prefix}… button: {:#?}",
+            telegram.texts_to(chat)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// The text of a sent message.
 pub fn text(message: &Value) -> &str {
     message["text"].as_str().unwrap_or_default()

@@ -14,7 +14,9 @@ use domain::use_cases::placing::NewOrder;
 use domain::use_cases::users::UserChange;
 use serde_json::{Value, json};
 use tests::TestContext;
-use tests::bot_client::{bot_app_with, button, buttons, events_of, registered, text};
+use tests::bot_client::{
+    bot_app_with, button, buttons, events_of, labels, message_with_button, registered, text,
+};
 use tests::paying::checkout;
 use tests::people::{owner, signed_in, staff};
 use tests::settles;
@@ -22,38 +24,6 @@ use tests::telegram_fake::{FakeTelegram, TgUser};
 use uuid::Uuid;
 
 const STAFF_GROUP: i64 = -100_777_000;
-
-/// The latest message to `chat` with a button starting with `prefix`, once it came.
-async fn message_with_button(telegram: &FakeTelegram, chat: i64, prefix: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let found = telegram
-            .texts_to(chat)
-            .into_iter()
-            .rev()
-            .find(|message| buttons(message).iter().any(|data| data.starts_with(prefix)));
-        if let Some(found) = found {
-            return found;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "chat {chat} got no message with a {prefix}… button: {:#?}",
-            telegram.texts_to(chat)
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// The labels of a message's buttons.
-fn labels(message: &Value) -> Vec<String> {
-    message["reply_markup"]["inline_keyboard"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|row| row.as_array().cloned().unwrap_or_default())
-        .filter_map(|button| button["text"].as_str().map(str::to_owned))
-        .collect()
-}
 
 #[tokio::test]
 async fn an_admin_gives_a_paid_order_to_an_executor_from_the_staff_group_card() {

@@ -6,36 +6,17 @@
 use std::time::Duration;
 
 use domain::permissions::Role;
-use serde_json::{Value, json};
+use serde_json::json;
 use tests::TestContext;
-use tests::bot_client::{bot_app_with, button, buttons, events_of, registered, text};
+use tests::bot_client::{
+    bot_app_with, button, buttons, events_of, message_with_button, registered, text,
+};
 use tests::paying::checkout;
 use tests::people::{owner, staff};
 use tests::settles;
 use tests::telegram_fake::{FakeTelegram, TgUser};
 
 const STAFF_GROUP: i64 = -100_555_000;
-
-/// The latest message to `chat` with a button starting with `prefix`, once it came.
-async fn message_with_button(telegram: &FakeTelegram, chat: i64, prefix: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let found = telegram
-            .texts_to(chat)
-            .into_iter()
-            .rev()
-            .find(|message| buttons(message).iter().any(|data| data.starts_with(prefix)));
-        if let Some(found) = found {
-            return found;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "chat {chat} got no message with a {prefix}… button: {:#?}",
-            telegram.texts_to(chat)
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 async fn order_ids(context: &TestContext) -> Vec<String> {
     sqlx::query_scalar(
