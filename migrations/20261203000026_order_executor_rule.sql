@@ -1,9 +1,9 @@
 -- A rule that spans aggregates, decided by the store in the transaction of the event
--- (like the rules of 20261202000014_write_side_guards.sql): an order given to an
--- executor by staff (`ExecutorAssigned`) goes to someone whose role works on orders
--- (an executor, an admin or an owner: who may start work) and who is not blocked.
--- FOR SHARE waits for a role change or a block in flight and reads its outcome.
--- Taking from the pool is checked by the aggregate (the taker is the caller).
+-- (like the rules of 20261202000014_write_side_guards.sql): an order's executor
+-- (`ExecutorAssigned`, given by staff or taken from the pool) is someone whose role
+-- works on orders (an executor, an admin or an owner: who may start work) and who is
+-- not blocked. FOR SHARE waits for a role change or a block in flight and reads its
+-- outcome, so a taker demoted or blocked meanwhile is refused too.
 CREATE FUNCTION events_check_order_executor() RETURNS trigger
     LANGUAGE plpgsql AS
 $$

@@ -67,47 +67,55 @@ pub fn buttons(
     lang: Lang,
 ) -> Option<InlineKeyboardMarkup> {
     let assigned = params.get("assigned").and_then(Value::as_bool) == Some(true);
-    let (open, take, work, id, waits) = if let Some(order) =
-        params.get("order_id").and_then(Value::as_str)
-    {
-        let handed_out = template == "staff_order_paid"
-            && params
-                .get("kind")
-                .and_then(|kind| serde_json::from_value::<Kind>(kind.clone()).ok())
-                .is_some_and(|kind| next(kind, OrderStatus::Paid, Step::AssignExecutor).is_some());
+    // Whether the step is next for a paid order of the notice's kind (a notice
+    // without its kind, written before it carried one, offers it: the core decides).
+    let paid_order_offers = |step: Step| {
+        template == "staff_order_paid"
+            && match params.get("kind").filter(|kind| !kind.is_null()) {
+                Some(kind) => serde_json::from_value::<Kind>(kind.clone())
+                    .is_ok_and(|kind| next(kind, OrderStatus::Paid, step).is_some()),
+                None => true,
+            }
+    };
+    let (open, take, assign) = if let Some(order) = params.get("order_id").and_then(Value::as_str) {
+        let id = order.parse().ok();
         (
             InlineKeyboardButton::callback(
                 lang.pick("Открыть заказ", "Open the order"),
                 format!("order:{order}"),
             ),
-            format!("act:{order}:take"),
-            Work::Orders,
-            order,
-            handed_out,
+            paid_order_offers(Step::TakeOrder).then(|| format!("act:{order}:take")),
+            id.filter(|_| paid_order_offers(Step::AssignExecutor))
+                .map(|id| assign_button(Work::Orders, id, lang)),
         )
     } else {
         let ticket = params.get("ticket_id").and_then(Value::as_str)?;
+        let waits = matches!(
+            template,
+            "staff_ticket_opened" | "staff_ticket_customer_message"
+        );
         (
             InlineKeyboardButton::callback(
                 lang.pick("Открыть обращение", "Open the ticket"),
                 format!("ticket:{ticket}"),
             ),
-            format!("tk:{ticket}:t"),
-            Work::Tickets,
-            ticket,
-            matches!(
-                template,
-                "staff_ticket_opened" | "staff_ticket_customer_message"
-            ),
+            waits.then(|| format!("tk:{ticket}:t")),
+            ticket
+                .parse()
+                .ok()
+                .filter(|_| waits)
+                .map(|id| assign_button(Work::Tickets, id, lang)),
         )
     };
     let mut row = vec![open];
-    if let (true, true, false, Ok(id)) = (to_staff_group, waits, assigned, id.parse()) {
-        row.push(InlineKeyboardButton::callback(
-            lang.pick("🙋 Взять", "🙋 Take"),
-            take,
-        ));
-        row.push(assign_button(work, id, lang));
+    if to_staff_group && !assigned {
+        if let Some(take) = take {
+            row.push(InlineKeyboardButton::callback(
+                lang.pick("🙋 Взять", "🙋 Take"),
+                take,
+            ));
+        }
+        row.extend(assign);
     }
     Some(InlineKeyboardMarkup::new([row]))
 }
@@ -328,6 +336,76 @@ mod tests {
         assert_eq!(text, "💬 Поддержка, «&lt;b&gt;Заказ&lt;/b&gt;»:\na &amp; b");
         let text = render("order_cancelled", &json!({"title": "X"}), Lang::En);
         assert_eq!(text, "❌ “X” was cancelled: ");
+    }
+
+    fn button_data(params: Value, template: &str, to_group: bool) -> Vec<String> {
+        let keyboard = buttons(template, &params, to_group, Lang::Ru).expect("buttons");
+        keyboard
+            .inline_keyboard
+            .concat()
+            .into_iter()
+            .filter_map(|button| match button.kind {
+                teloxide::types::InlineKeyboardButtonKind::CallbackData(data) => {
+                    Some(data.split(':').take(2).collect::<Vec<_>>().join(":"))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_staff_group_is_offered_take_and_assign_only_for_work_waiting_for_someone() {
+        let order = "0190f0f0-0000-7000-8000-000000000001";
+        let paid = |kind: Value, assigned: bool| json!({"order_id": order, "title": "X", "kind": kind, "assigned": assigned});
+        let handed = [
+            "order:".to_owned() + order,
+            "act:".to_owned() + order,
+            "asg:o".to_owned(),
+        ];
+        let paid_coursework = paid(json!("coursework"), false);
+        assert_eq!(
+            button_data(paid_coursework.clone(), "staff_order_paid", true),
+            handed
+        );
+        assert_eq!(
+            button_data(paid_coursework, "staff_order_paid", false),
+            [format!("order:{order}")],
+            "not in a private chat"
+        );
+        for (kind, assigned) in [
+            (json!("booking"), false),
+            (json!("shop"), false),
+            (json!("coursework"), true),
+        ] {
+            assert_eq!(
+                button_data(paid(kind.clone(), assigned), "staff_order_paid", true),
+                [format!("order:{order}")],
+                "{kind} assigned {assigned}"
+            );
+        }
+        assert_eq!(
+            button_data(json!({"order_id": order}), "staff_order_paid", true),
+            handed,
+            "a notice from before kinds were kept offers them; the core decides"
+        );
+        assert_eq!(
+            button_data(json!({"order_id": order}), "staff_new_order", true),
+            [format!("order:{order}")]
+        );
+        let ticket = json!({"ticket_id": order, "assigned": false});
+        assert_eq!(
+            button_data(ticket, "staff_ticket_customer_message", true),
+            [
+                "ticket:".to_owned() + order,
+                "tk:".to_owned() + order,
+                "asg:t".to_owned()
+            ]
+        );
+        let held = json!({"ticket_id": order, "assigned": true});
+        assert_eq!(
+            button_data(held, "staff_ticket_customer_message", true),
+            ["ticket:".to_owned() + order]
+        );
     }
 
     #[test]

@@ -265,14 +265,14 @@ async fn handle_one(
             .await
             .is_ok();
     };
-    // Handled again: the dialogue goes back to the step the first attempt met.
-    if let (true, Some(chat)) = (stored.dialogue_kept, stored.chat_id)
-        && let Err(error) =
+    // Handled again: the dialogue goes back to the step the first attempt met (a
+    // failure to do so counts as an attempt cut short by an outage).
+    let restored = match (stored.dialogue_kept, stored.chat_id) {
+        (true, Some(chat)) => {
             dialogue::restore(context.pool(), chat, stored.dialogue_before.as_ref()).await
-    {
-        tracing::warn!(update = stored.update_id, %error, "the dialogue could not be put back; the update waits");
-        return false;
-    }
+        }
+        _ => Ok(()),
+    };
     let started = Instant::now();
     // Handled again after an outage, its commands that had committed are not
     // run twice.
@@ -281,13 +281,19 @@ async fn handle_one(
         stored.update_id,
         stored.received_at.timestamp_micros()
     );
-    let dispatched = schema.dispatch(teloxide::dptree::deps![context.clone(), update.clone()]);
-    let outcome = once_under(
-        key,
-        stored.received_at,
-        dialogue::handling_update(stored.update_id, dispatched),
-    )
-    .await;
+    let outcome = match restored {
+        Err(error) => std::ops::ControlFlow::Break(Err(BotError::from(error))),
+        Ok(()) => {
+            let dispatched =
+                schema.dispatch(teloxide::dptree::deps![context.clone(), update.clone()]);
+            once_under(
+                key,
+                stored.received_at,
+                dialogue::handling_update(stored.update_id, dispatched),
+            )
+            .await
+        }
+    };
     let error = match outcome {
         std::ops::ControlFlow::Break(Ok(())) | std::ops::ControlFlow::Continue(_) => None,
         std::ops::ControlFlow::Break(Err(error)) if error.is_transient() => {

@@ -202,7 +202,7 @@ async fn an_admin_gives_a_paid_order_to_an_executor_from_the_staff_group_card() 
         .await
         .expect_err("a blocked executor gets no order");
     assert_eq!(refused.field.as_deref(), Some("executor_id"), "{refused:?}");
-    // A booking's paid card offers no hand-out: its master has it.
+    // A new order's card, not paid yet, offers no hand-out.
     assert!(
         telegram
             .texts_to(STAFF_GROUP)

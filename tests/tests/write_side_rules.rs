@@ -472,3 +472,43 @@ async fn text_with_a_nul_character_never_reaches_the_store() {
     app.stop().await;
     context.cleanup().await;
 }
+
+#[tokio::test]
+async fn an_order_goes_only_to_someone_who_works_on_orders_even_past_the_use_case() {
+    use domain::command::{CommandContext, Commands};
+    use domain::order::{Actor, OrderCommand};
+    use tests::history::{business, people, things};
+
+    let context = TestContext::new().await;
+    business(&context.pool).await;
+    let commands = Commands::over(context.pool.clone());
+    let admin = Actor {
+        user_id: people::ADMIN,
+        role: Role::Admin,
+    };
+    let give = |executor_id| {
+        let commands = &commands;
+        async move {
+            commands
+                .orders
+                .execute(
+                    &things::COURSEWORK_POOL.to_string(),
+                    OrderCommand::AssignExecutor {
+                        executor_id,
+                        by: admin,
+                    },
+                    &CommandContext::system("test"),
+                )
+                .await
+        }
+    };
+    // Straight to the aggregate (no use case checks first): the store refuses a
+    // client and support, and takes the executor.
+    for not_working in [people::C1, people::SUPPORT] {
+        let refused = give(not_working).await.expect_err("refused by the store");
+        assert_eq!(refused.field.as_deref(), Some("executor_id"), "{refused:?}");
+        assert_eq!(refused.kind, ErrorKind::InvalidInput, "{refused:?}");
+    }
+    give(people::EXECUTOR).await.expect("an executor takes it");
+    context.cleanup().await;
+}

@@ -106,10 +106,8 @@ async fn give(
     };
     let name = context
         .reads
-        .assignees(caller, work)
+        .assignee(caller, work, assignee)
         .await?
-        .into_iter()
-        .find(|person| person.user_id == assignee.to_string())
         .map_or_else(|| assignee.to_string(), |person| person.first_name);
     context
         .say(

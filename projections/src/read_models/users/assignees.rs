@@ -6,6 +6,7 @@
 use domain::command::CommandError;
 use domain::permissions::{Action, Caller, Role, is_allowed};
 use serde::Serialize;
+use uuid::Uuid;
 
 use crate::read_models::ReadModels;
 
@@ -48,6 +49,25 @@ impl ReadModels {
         viewer: Caller,
         work: Work,
     ) -> Result<Vec<Assignee>, CommandError> {
+        self.holders(viewer, work, None).await
+    }
+
+    /// `user_id`, if `viewer` may give `work` to them.
+    pub async fn assignee(
+        &self,
+        viewer: Caller,
+        work: Work,
+        user_id: Uuid,
+    ) -> Result<Option<Assignee>, CommandError> {
+        Ok(self.holders(viewer, work, Some(user_id)).await?.pop())
+    }
+
+    async fn holders(
+        &self,
+        viewer: Caller,
+        work: Work,
+        only: Option<Uuid>,
+    ) -> Result<Vec<Assignee>, CommandError> {
         let (giving, receiving) = work.actions();
         viewer.require(giving)?;
         let roles: Vec<String> = Role::ALL
@@ -66,11 +86,12 @@ impl ReadModels {
         Ok(sqlx::query_as(&format!(
             "SELECT u.user_id, u.first_name, u.username, u.role, COALESCE(h.active, 0)::int8 AS active \
              FROM rm_users u LEFT JOIN ({held}) h ON h.holder::text = u.user_id \
-             WHERE u.role = ANY($1) AND NOT u.blocked \
+             WHERE u.role = ANY($1) AND NOT u.blocked AND ($3::text IS NULL OR u.user_id = $3) \
              ORDER BY COALESCE(h.active, 0), u.first_name, u.user_id LIMIT $2"
         ))
         .bind(&roles)
         .bind(ASSIGNEES)
+        .bind(only.map(|id| id.to_string()))
         .fetch_all(self.pool())
         .await?)
     }
