@@ -57,6 +57,27 @@ pub enum Command {
         #[command(subcommand)]
         command: ParkedCommand,
     },
+    /// The auditor's tool: what the event store holds, read straight from it.
+    Replay {
+        #[command(subcommand)]
+        command: ReplayCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReplayCommand {
+    /// Every event of one aggregate, oldest first: sequence, store-wide position,
+    /// time, type and version, actor, causation, request, payload. Exits 2 for an
+    /// unknown aggregate type, 1 when the store holds none of that id.
+    History {
+        /// Order, Payment, CreditAccount, Ticket, User, OwnerGrant or TicketCategory.
+        aggregate_type: String,
+        /// The aggregate's id (an order's UUID, a credit account's user id …).
+        aggregate_id: String,
+        /// One JSON object per event, per line (with the metadata), instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

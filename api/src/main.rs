@@ -4,7 +4,7 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-use api::cli::{Cli, Command, OwnerCommand, ParkedCommand};
+use api::cli::{Cli, Command, OwnerCommand, ParkedCommand, ReplayCommand};
 use api::config::{self, Settings};
 use api::startup::{self, Application, Parts};
 use api::{shutdown, telemetry};
@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         return ExitCode::from(EXIT_BAD_CONFIG);
     }
     match cli.command {
-        Command::Parked { .. } | Command::Owner { .. } => {
+        Command::Parked { .. } | Command::Owner { .. } | Command::Replay { .. } => {
             telemetry::init_for_command(&settings.log)
         }
         _ => telemetry::init(&settings.log),
@@ -58,6 +58,14 @@ fn main() -> ExitCode {
             eprintln!("ledgerbot: {error}");
             ExitCode::from(EXIT_BAD_CONFIG)
         }
+        Err(startup::StartupError::Replay(error)) => {
+            eprintln!("ledgerbot: {error}");
+            if error.is_bad_argument() {
+                ExitCode::from(EXIT_BAD_CONFIG)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
         Err(error) => {
             error!(error = %error, "ledgerbot stopped with an error");
             eprintln!("ledgerbot: {error}");
@@ -69,6 +77,9 @@ fn main() -> ExitCode {
 async fn run(command: Command, settings: Settings) -> Result<ExitCode, startup::StartupError> {
     if let Command::Parked { command } = command {
         return parked(command, &settings).await;
+    }
+    if let Command::Replay { command } = command {
+        return replay(command, &settings).await;
     }
     run_part(command, settings)
         .await
@@ -116,7 +127,34 @@ async fn run_part(command: Command, settings: Settings) -> Result<(), startup::S
             }
             Ok(())
         }
-        Command::Parked { .. } => Ok(()),
+        Command::Parked { .. } | Command::Replay { .. } => Ok(()),
+    }
+}
+
+/// `ledgerbot replay …`: the auditor's reads of the store.
+async fn replay(
+    command: ReplayCommand,
+    settings: &Settings,
+) -> Result<ExitCode, startup::StartupError> {
+    match command {
+        ReplayCommand::History {
+            aggregate_type,
+            aggregate_id,
+            json,
+        } => {
+            let events = startup::replay_history(settings, &aggregate_type, &aggregate_id).await?;
+            if json {
+                for event in &events {
+                    match serde_json::to_string(event) {
+                        Ok(line) => println!("{line}"),
+                        Err(error) => eprintln!("ledgerbot: {error}"),
+                    }
+                }
+            } else {
+                print!("{}", replay::history::render(&events));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -1,4 +1,36 @@
-//! The auditor's tool: rebuild read models from the event store, show the history
-//! and state of one aggregate at any point, verify the store's integrity, export.
-//! Its code arrives with the replay issue; the crate is here so the workspace's
-//! dependency graph (`replay` → `domain`, `projections`) is fixed.
+//! The auditor's tool (`ledgerbot replay …`): what the event store holds, read
+//! straight from it. So far: `history`, every event of one aggregate with its
+//! position, time, actor, causation and metadata. Rebuilding read models, state at a
+//! point, the hash chain and exports are still to come (issue 14).
+
+mod error;
+pub mod history;
+
+pub use error::ReplayError;
+
+/// Every aggregate type the store holds, as its events name it.
+pub fn aggregate_types() -> [&'static str; 7] {
+    use cqrs_es::Aggregate;
+    [
+        domain::user::User::TYPE,
+        domain::owner_grant::OwnerGrant::TYPE,
+        domain::order::Order::TYPE,
+        domain::payment::Payment::TYPE,
+        domain::credit::CreditAccount::TYPE,
+        domain::ticket::Ticket::TYPE,
+        domain::ticket_category::TicketCategory::TYPE,
+    ]
+}
+
+/// Refuses an aggregate type the store does not hold (a bad argument).
+pub fn known_type(aggregate_type: &str) -> Result<(), ReplayError> {
+    let known = aggregate_types();
+    if known.contains(&aggregate_type) {
+        Ok(())
+    } else {
+        Err(ReplayError::UnknownAggregateType {
+            given: aggregate_type.to_owned(),
+            known: known.join(", "),
+        })
+    }
+}

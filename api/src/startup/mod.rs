@@ -31,7 +31,7 @@ use crate::live::LiveHub;
 use crate::metrics::Metrics;
 use crate::payments::PaymentGateway;
 use bot::bot_part;
-pub use operator::{parked_list, parked_retry};
+pub use operator::{parked_list, parked_retry, replay_history};
 use parts::RunningParts;
 use workers::WorkersPart;
 
@@ -96,6 +96,8 @@ pub enum StartupError {
     UnknownProjection { name: String, known: String },
     #[error("parked events: {0}")]
     Parked(String),
+    #[error("replay: {0}")]
+    Replay(#[from] replay::ReplayError),
     #[error("the {part} stopped unexpectedly: {reason}")]
     PartStopped { part: &'static str, reason: String },
 }

@@ -1,4 +1,5 @@
-//! The operator's commands on parked events (`ledgerbot parked …`).
+//! The operator's commands on parked events (`ledgerbot parked …`) and the
+//! auditor's (`ledgerbot replay …`).
 
 use std::sync::Arc;
 
@@ -60,4 +61,18 @@ pub async fn parked_retry(
     };
     pool.close().await;
     outcome
+}
+
+/// Every event of one aggregate (`ledgerbot replay history`), read from the store
+/// without migrating it (an auditor's read changes nothing).
+pub async fn replay_history(
+    settings: &Settings,
+    aggregate_type: &str,
+    aggregate_id: &str,
+) -> Result<Vec<replay::history::HistoryEvent>, StartupError> {
+    replay::known_type(aggregate_type)?;
+    let pool = domain::event_store::connect(&settings.database.url, 2).await?;
+    let found = replay::history::history(&pool, aggregate_type, aggregate_id).await;
+    pool.close().await;
+    Ok(found?)
 }

@@ -1,0 +1,24 @@
+use thiserror::Error;
+
+/// What the replay tool refuses or fails at.
+#[derive(Debug, Error)]
+pub enum ReplayError {
+    /// A bad argument (the command line exits 2).
+    #[error("unknown aggregate type {given:?}: one of {known}")]
+    UnknownAggregateType { given: String, known: String },
+    /// Nothing in the store under that name (the command line exits 1).
+    #[error("the store holds no {aggregate_type} {aggregate_id}")]
+    NoSuchAggregate {
+        aggregate_type: String,
+        aggregate_id: String,
+    },
+    #[error("the event store: {0}")]
+    Store(#[from] sqlx::Error),
+}
+
+impl ReplayError {
+    /// Whether the command line was at fault (exit 2) rather than the data.
+    pub fn is_bad_argument(&self) -> bool {
+        matches!(self, ReplayError::UnknownAggregateType { .. })
+    }
+}
