@@ -78,6 +78,30 @@ pub enum ReplayCommand {
         #[arg(long)]
         json: bool,
     },
+    /// One aggregate as of a point, folded from its stored events through the
+    /// aggregate's own code: what it looked like then.
+    State {
+        aggregate_type: String,
+        aggregate_id: String,
+        /// A store position (an integer, as `history` shows) or an RFC 3339 time
+        /// (`2026-03-01T00:00:00+03:00`).
+        #[arg(long)]
+        at: String,
+        /// One JSON line instead of indented JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What changed in one aggregate between two points (positions or RFC 3339
+    /// times): the events in between and each field before and after.
+    Diff {
+        aggregate_type: String,
+        aggregate_id: String,
+        from: String,
+        to: String,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

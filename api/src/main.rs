@@ -155,6 +155,50 @@ async fn replay(
             }
             Ok(ExitCode::SUCCESS)
         }
+        ReplayCommand::State {
+            aggregate_type,
+            aggregate_id,
+            at,
+            json,
+        } => {
+            let at = at.parse::<replay::state::Point>()?;
+            let state = startup::replay_state(settings, &aggregate_type, &aggregate_id, at).await?;
+            print_json(&state, json);
+            Ok(ExitCode::SUCCESS)
+        }
+        ReplayCommand::Diff {
+            aggregate_type,
+            aggregate_id,
+            from,
+            to,
+            json,
+        } => {
+            let (from, to) = (
+                from.parse::<replay::state::Point>()?,
+                to.parse::<replay::state::Point>()?,
+            );
+            let diff =
+                startup::replay_diff(settings, &aggregate_type, &aggregate_id, from, to).await?;
+            if json {
+                print_json(&diff, true);
+            } else {
+                print!("{}", replay::state::render_diff(&diff));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `value` as one JSON line (`compact`) or indented.
+fn print_json(value: &impl serde::Serialize, compact: bool) {
+    let printed = if compact {
+        serde_json::to_string(value)
+    } else {
+        serde_json::to_string_pretty(value)
+    };
+    match printed {
+        Ok(text) => println!("{text}"),
+        Err(error) => eprintln!("ledgerbot: {error}"),
     }
 }
 

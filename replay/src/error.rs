@@ -12,6 +12,14 @@ pub enum ReplayError {
         aggregate_type: String,
         aggregate_id: String,
     },
+    /// A bad argument (exit 2).
+    #[error(
+        "{0:?} is no point in the store: give a store position (an integer) or an RFC 3339 time (2026-03-01T00:00:00+03:00)"
+    )]
+    BadPoint(String),
+    /// A stored event this version cannot read back (exit 1).
+    #[error("event #{sequence} cannot be read as this version's event: {error}")]
+    Undecodable { sequence: i64, error: String },
     #[error("the event store: {0}")]
     Store(#[from] sqlx::Error),
 }
@@ -19,6 +27,9 @@ pub enum ReplayError {
 impl ReplayError {
     /// Whether the command line was at fault (exit 2) rather than the data.
     pub fn is_bad_argument(&self) -> bool {
-        matches!(self, ReplayError::UnknownAggregateType { .. })
+        matches!(
+            self,
+            ReplayError::UnknownAggregateType { .. } | ReplayError::BadPoint(_)
+        )
     }
 }

@@ -1,10 +1,12 @@
 //! The auditor's tool (`ledgerbot replay …`): what the event store holds, read
-//! straight from it. So far: `history`, every event of one aggregate with its
-//! position, time, actor, causation and metadata. Rebuilding read models, state at a
-//! point, the hash chain and exports are still to come (issue 14).
+//! straight from it. So far: `history` (every event of one aggregate with its
+//! position, time, actor, causation and metadata) and `state` / `diff` (an aggregate
+//! as of a point, through its own `apply`). Rebuilding read models, the hash chain
+//! and exports are still to come (issue 14).
 
 mod error;
 pub mod history;
+pub mod state;
 
 pub use error::ReplayError;
 

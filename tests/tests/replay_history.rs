@@ -1,6 +1,8 @@
-//! `ledgerbot replay history`: the real binary reads one aggregate's events from the
-//! store, in order, with who acted and what caused them; bad arguments exit 2, an
-//! aggregate the store lacks exits 1.
+//! `ledgerbot replay history`, `state` and `diff`: the real binary reads one
+//! aggregate's events from the store, in order, with who acted and what caused them,
+//! folds them to the state at any point through the aggregate's own code, and says
+//! what changed between two points; bad arguments exit 2, an aggregate the store
+//! lacks exits 1.
 
 use serde_json::Value;
 use tests::TestContext;
@@ -90,6 +92,116 @@ async fn the_history_of_an_order_lists_every_event_in_order_with_actor_and_paylo
     );
     let usage = run_ledgerbot(&["replay", "history", "Order"], &env).await;
     assert_eq!(usage.code, Some(2), "{usage:?}");
+
+    context.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_state_at_a_point_is_the_aggregate_folded_so_far_and_a_diff_names_each_change() {
+    use domain::command::Commands;
+
+    let context = TestContext::new().await;
+    business(&context.pool).await;
+    let env = context.env();
+    let order = things::COURSEWORK_DONE.to_string();
+    let stored: Vec<(i64, i64, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+        "SELECT sequence, global_position, recorded_at FROM events \
+         WHERE aggregate_type = 'Order' AND aggregate_id = $1 ORDER BY sequence",
+    )
+    .bind(&order)
+    .fetch_all(&context.pool)
+    .await
+    .expect("reads");
+    let position = |sequence: i64| stored[(sequence - 1) as usize].1.to_string();
+
+    // At its last position: what the command side loads now.
+    let last = stored.last().expect("events").0;
+    let now = run_ledgerbot(
+        &[
+            "replay",
+            "state",
+            "Order",
+            &order,
+            "--at",
+            &position(last),
+            "--json",
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(now.code, Some(0), "{now:?}");
+    let now: Value = serde_json::from_str(now.stdout.trim()).expect("JSON");
+    let (loaded, _) = Commands::over(context.pool.clone())
+        .orders
+        .load(&order)
+        .await
+        .expect("loads");
+    assert_eq!(now["state"], serde_json::to_value(&loaded).expect("JSON"));
+    assert_eq!(now["sequence"], last);
+
+    // After its third event (by position, and by that event's time): quoted and
+    // accepted, not paid yet.
+    for at in [position(3), stored[2].2.to_rfc3339()] {
+        let then = run_ledgerbot(
+            &["replay", "state", "Order", &order, "--at", &at, "--json"],
+            &env,
+        )
+        .await;
+        assert_eq!(then.code, Some(0), "{then:?}");
+        let then: Value = serde_json::from_str(then.stdout.trim()).expect("JSON");
+        assert_eq!(then["sequence"], 3, "at {at}: {then:#}");
+        assert_eq!(then["state"]["status"], "awaiting_payment", "{then:#}");
+        assert_eq!(then["state"]["price"], "12000.00", "{then:#}");
+    }
+
+    // From the first event to the third: the two events between and each field.
+    let diff = run_ledgerbot(
+        &[
+            "replay",
+            "diff",
+            "Order",
+            &order,
+            &position(1),
+            &position(3),
+            "--json",
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(diff.code, Some(0), "{diff:?}");
+    let diff: Value = serde_json::from_str(diff.stdout.trim()).expect("JSON");
+    assert_eq!(
+        diff["events"],
+        serde_json::json!(["#2 PriceQuoted", "#3 QuoteAccepted"])
+    );
+    insta::assert_json_snapshot!("replay_diff_of_an_order", diff["changes"]);
+    let text = run_ledgerbot(
+        &[
+            "replay",
+            "diff",
+            "Order",
+            &order,
+            &position(1),
+            &position(3),
+        ],
+        &env,
+    )
+    .await;
+    assert!(
+        text.stdout
+            .contains("status: \"placed\" → \"awaiting_payment\""),
+        "{}",
+        text.stdout
+    );
+
+    // A point that is neither a position nor a time is a bad argument.
+    let bad = run_ledgerbot(
+        &["replay", "state", "Order", &order, "--at", "1 March"],
+        &env,
+    )
+    .await;
+    assert_eq!(bad.code, Some(2), "{bad:?}");
+    assert!(bad.stderr.contains("RFC 3339"), "{bad:?}");
 
     context.cleanup().await;
 }

@@ -31,7 +31,7 @@ use crate::live::LiveHub;
 use crate::metrics::Metrics;
 use crate::payments::PaymentGateway;
 use bot::bot_part;
-pub use operator::{parked_list, parked_retry, replay_history};
+pub use operator::{parked_list, parked_retry, replay_diff, replay_history, replay_state};
 use parts::RunningParts;
 use workers::WorkersPart;
 

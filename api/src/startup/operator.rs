@@ -76,3 +76,32 @@ pub async fn replay_history(
     pool.close().await;
     Ok(found?)
 }
+
+/// One aggregate as of `at` (`ledgerbot replay state`).
+pub async fn replay_state(
+    settings: &Settings,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    at: replay::state::Point,
+) -> Result<replay::state::StateAt, StartupError> {
+    replay::known_type(aggregate_type)?;
+    let pool = domain::event_store::connect(&settings.database.url, 2).await?;
+    let found = replay::state::state(&pool, aggregate_type, aggregate_id, at).await;
+    pool.close().await;
+    Ok(found?)
+}
+
+/// What changed in one aggregate between two points (`ledgerbot replay diff`).
+pub async fn replay_diff(
+    settings: &Settings,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    from: replay::state::Point,
+    to: replay::state::Point,
+) -> Result<replay::state::Diff, StartupError> {
+    replay::known_type(aggregate_type)?;
+    let pool = domain::event_store::connect(&settings.database.url, 2).await?;
+    let found = replay::state::diff(&pool, aggregate_type, aggregate_id, from, to).await;
+    pool.close().await;
+    Ok(found?)
+}
