@@ -17,6 +17,12 @@ pub enum ReplayError {
         "{0:?} is no point in the store: give a store position (an integer) or an RFC 3339 time (2026-03-01T00:00:00+03:00)"
     )]
     BadPoint(String),
+    /// A bad argument (exit 2).
+    #[error("the first point ({from}) is after the second ({to}): give them oldest first")]
+    PointsReversed { from: String, to: String },
+    /// The aggregate's events are not numbered 1, 2, 3 … (exit 1).
+    #[error("event #{found} follows #{after}: the aggregate's sequence has a gap")]
+    SequenceGap { after: i64, found: i64 },
     /// A stored event this version cannot read back (exit 1).
     #[error("event #{sequence} cannot be read as this version's event: {error}")]
     Undecodable { sequence: i64, error: String },
@@ -29,7 +35,9 @@ impl ReplayError {
     pub fn is_bad_argument(&self) -> bool {
         matches!(
             self,
-            ReplayError::UnknownAggregateType { .. } | ReplayError::BadPoint(_)
+            ReplayError::UnknownAggregateType { .. }
+                | ReplayError::BadPoint(_)
+                | ReplayError::PointsReversed { .. }
         )
     }
 }

@@ -39,11 +39,11 @@ pub async fn history(
     let events: Vec<HistoryEvent> = sqlx::query_as(
         "SELECT sequence, global_position AS position, recorded_at, event_type, event_version, \
                 CASE metadata->>'actor_kind' \
-                    WHEN 'user' THEN 'user:' || (metadata->>'actor_id') || ' (' || COALESCE(metadata->>'actor_role', '?') || ')' \
+                    WHEN 'user' THEN 'user:' || COALESCE(metadata->>'actor_id', '?') || ' (' || COALESCE(metadata->>'actor_role', '?') || ')' \
                     ELSE COALESCE(metadata->>'actor_kind', 'unknown') || ':' || COALESCE(metadata->>'actor_id', '?') \
                 END AS actor, \
                 metadata->>'causation_id' AS causation_id, metadata->>'request_id' AS request_id, \
-                metadata::jsonb AS metadata, payload::jsonb AS payload \
+                metadata, payload \
          FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
     )
     .bind(aggregate_type)

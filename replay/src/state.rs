@@ -26,7 +26,9 @@ impl FromStr for Point {
     type Err = ReplayError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        if let Ok(position) = text.parse::<i64>() {
+        if text.bytes().all(|byte| byte.is_ascii_digit())
+            && let Ok(position) = text.parse::<i64>()
+        {
             return Ok(Point::Position(position));
         }
         DateTime::parse_from_rfc3339(text)
@@ -75,44 +77,27 @@ struct Stored {
     payload: Value,
 }
 
-async fn events_until(
+/// Every event of the aggregate, in sequence (read once, so two points of a diff
+/// are cut from one read).
+async fn load_all(
     pool: &PgPool,
     aggregate_type: &str,
     aggregate_id: &str,
-    at: Point,
 ) -> Result<Vec<Stored>, ReplayError> {
     crate::known_type(aggregate_type)?;
-    let (time, position) = match at {
-        Point::Time(time) => (Some(time), None),
-        Point::Position(position) => (None, Some(position)),
-    };
     let rows: Vec<(i64, i64, DateTime<Utc>, String, Value)> = sqlx::query_as(
-        "SELECT sequence, global_position, recorded_at, event_type, payload::jsonb FROM events \
-         WHERE aggregate_type = $1 AND aggregate_id = $2 \
-           AND ($3::timestamptz IS NULL OR recorded_at <= $3) \
-           AND ($4::bigint IS NULL OR global_position <= $4) \
-         ORDER BY sequence",
+        "SELECT sequence, global_position, recorded_at, event_type, payload FROM events \
+         WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence",
     )
     .bind(aggregate_type)
     .bind(aggregate_id)
-    .bind(time)
-    .bind(position)
     .fetch_all(pool)
     .await?;
     if rows.is_empty() {
-        let exists: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM events WHERE aggregate_type = $1 AND aggregate_id = $2)",
-        )
-        .bind(aggregate_type)
-        .bind(aggregate_id)
-        .fetch_one(pool)
-        .await?;
-        if !exists {
-            return Err(ReplayError::NoSuchAggregate {
-                aggregate_type: aggregate_type.to_owned(),
-                aggregate_id: aggregate_id.to_owned(),
-            });
-        }
+        return Err(ReplayError::NoSuchAggregate {
+            aggregate_type: aggregate_type.to_owned(),
+            aggregate_id: aggregate_id.to_owned(),
+        });
     }
     Ok(rows
         .into_iter()
@@ -128,6 +113,39 @@ async fn events_until(
         .collect())
 }
 
+/// The events as of `at`: those up to that store position, or recorded up to that
+/// time. Within one aggregate positions and times grow with the sequence (a writer
+/// appends n + 1 only after n committed), so this is a prefix.
+fn until(events: &[Stored], at: Point) -> &[Stored] {
+    let within = events
+        .iter()
+        .take_while(|event| match at {
+            Point::Time(time) => event.recorded_at <= time,
+            Point::Position(position) => event.position <= position,
+        })
+        .count();
+    &events[..within]
+}
+
+fn state_of(
+    aggregate_type: &str,
+    aggregate_id: &str,
+    events: &[Stored],
+    at: Point,
+) -> Result<StateAt, ReplayError> {
+    let events = until(events, at);
+    let last = events.last();
+    Ok(StateAt {
+        aggregate_type: aggregate_type.to_owned(),
+        aggregate_id: aggregate_id.to_owned(),
+        at,
+        sequence: last.map_or(0, |event| event.sequence),
+        position: last.map(|event| event.position),
+        recorded_at: last.map(|event| event.recorded_at),
+        state: fold_as(aggregate_type, events)?,
+    })
+}
+
 /// Folds stored payloads through `A::apply`, from `A::default()`.
 fn fold<A>(events: &[Stored]) -> Result<Value, ReplayError>
 where
@@ -135,7 +153,14 @@ where
     A::Event: DeserializeOwned,
 {
     let mut aggregate = A::default();
-    for event in events {
+    for (index, event) in events.iter().enumerate() {
+        let expected = index as i64 + 1;
+        if event.sequence != expected {
+            return Err(ReplayError::SequenceGap {
+                after: expected - 1,
+                found: event.sequence,
+            });
+        }
         let decoded: A::Event = serde_json::from_value(event.payload.clone()).map_err(|error| {
             ReplayError::Undecodable {
                 sequence: event.sequence,
@@ -174,20 +199,11 @@ pub async fn state(
     aggregate_id: &str,
     at: Point,
 ) -> Result<StateAt, ReplayError> {
-    let events = events_until(pool, aggregate_type, aggregate_id, at).await?;
-    let last = events.last();
-    Ok(StateAt {
-        aggregate_type: aggregate_type.to_owned(),
-        aggregate_id: aggregate_id.to_owned(),
-        at,
-        sequence: last.map_or(0, |event| event.sequence),
-        position: last.map(|event| event.position),
-        recorded_at: last.map(|event| event.recorded_at),
-        state: fold_as(aggregate_type, &events)?,
-    })
+    let events = load_all(pool, aggregate_type, aggregate_id).await?;
+    state_of(aggregate_type, aggregate_id, &events, at)
 }
 
-/// What changed between `from` and `to`.
+/// What changed between `from` and `to` (oldest first).
 pub async fn diff(
     pool: &PgPool,
     aggregate_type: &str,
@@ -195,10 +211,16 @@ pub async fn diff(
     from: Point,
     to: Point,
 ) -> Result<Diff, ReplayError> {
-    let before = state(pool, aggregate_type, aggregate_id, from).await?;
-    let events = events_until(pool, aggregate_type, aggregate_id, to).await?;
-    let after = state(pool, aggregate_type, aggregate_id, to).await?;
-    let between = events
+    let events = load_all(pool, aggregate_type, aggregate_id).await?;
+    let before = state_of(aggregate_type, aggregate_id, &events, from)?;
+    let after = state_of(aggregate_type, aggregate_id, &events, to)?;
+    if before.sequence > after.sequence {
+        return Err(ReplayError::PointsReversed {
+            from: format!("#{}", before.sequence),
+            to: format!("#{}", after.sequence),
+        });
+    }
+    let between = until(&events, to)
         .iter()
         .filter(|event| event.sequence > before.sequence)
         .map(|event| format!("#{} {}", event.sequence, event.event_type))
@@ -293,10 +315,12 @@ mod tests {
             "2026-03-01T00:00:00+03:00".parse::<Point>(),
             Ok(Point::Time(time)) if time.to_rfc3339() == "2026-02-28T21:00:00+00:00"
         ));
-        assert!(matches!(
-            "1 March".parse::<Point>(),
-            Err(ReplayError::BadPoint(_))
-        ));
+        for bad in ["1 March", "-1", "+3"] {
+            assert!(
+                matches!(bad.parse::<Point>(), Err(ReplayError::BadPoint(_))),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -154,6 +154,36 @@ async fn the_state_at_a_point_is_the_aggregate_folded_so_far_and_a_diff_names_ea
         assert_eq!(then["state"]["price"], "12000.00", "{then:#}");
     }
 
+    // A point between its third and fourth events (another aggregate's position, or
+    // a time halfway) is still the state after the third.
+    let between: i64 = sqlx::query_scalar(
+        "SELECT min(global_position) FROM events WHERE global_position > $1 AND global_position < $2",
+    )
+    .bind(stored[2].1)
+    .bind(stored[3].1)
+    .fetch_one(&context.pool)
+    .await
+    .expect("the payment's events come between");
+    let halfway = stored[2].2 + (stored[3].2 - stored[2].2) / 2;
+    for at in [between.to_string(), halfway.to_rfc3339()] {
+        let then = run_ledgerbot(
+            &["replay", "state", "Order", &order, "--at", &at, "--json"],
+            &env,
+        )
+        .await;
+        let then: Value = serde_json::from_str(then.stdout.trim()).expect("JSON");
+        assert_eq!(then["sequence"], 3, "at {at}: {then:#}");
+    }
+    // Before its first event: nothing applied, the default state.
+    let before = run_ledgerbot(
+        &["replay", "state", "Order", &order, "--at", "0", "--json"],
+        &env,
+    )
+    .await;
+    let before: Value = serde_json::from_str(before.stdout.trim()).expect("JSON");
+    assert_eq!(before["sequence"], 0, "{before:#}");
+    assert_eq!(before["position"], Value::Null, "{before:#}");
+
     // From the first event to the third: the two events between and each field.
     let diff = run_ledgerbot(
         &[
@@ -194,7 +224,27 @@ async fn the_state_at_a_point_is_the_aggregate_folded_so_far_and_a_diff_names_ea
         text.stdout
     );
 
-    // A point that is neither a position nor a time is a bad argument.
+    // Points the wrong way round, and a point that is neither a position nor a time,
+    // are bad arguments; an aggregate the store lacks is not found.
+    let reversed = run_ledgerbot(
+        &[
+            "replay",
+            "diff",
+            "Order",
+            &order,
+            &position(3),
+            &position(1),
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(reversed.code, Some(2), "{reversed:?}");
+    let missing = run_ledgerbot(
+        &["replay", "state", "Order", "no-such-order", "--at", "1"],
+        &env,
+    )
+    .await;
+    assert_eq!(missing.code, Some(1), "{missing:?}");
     let bad = run_ledgerbot(
         &["replay", "state", "Order", &order, "--at", "1 March"],
         &env,

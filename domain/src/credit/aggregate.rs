@@ -17,7 +17,7 @@ pub struct CreditAccount {
     subscription: Option<Subscription>,
     /// Operations that took credits back.
     #[serde(default)]
-    revoked: std::collections::HashSet<String>,
+    revoked: std::collections::BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
