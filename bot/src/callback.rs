@@ -41,6 +41,13 @@ pub fn read_assign(data: &str) -> Option<(Work, Uuid, Option<Uuid>)> {
     Some((work, id, user))
 }
 
+/// Reads `<choice>:<uuid>` (the moderation, application and FAQ buttons); `None`
+/// for data this version did not write.
+pub fn choice_and_id(data: &str) -> Option<(&str, Uuid)> {
+    let (choice, id) = data.split_once(':')?;
+    Some((choice, id.parse().ok()?))
+}
+
 fn work_id(work: Work, id: Uuid) -> String {
     let letter = match work {
         Work::Orders => "o",

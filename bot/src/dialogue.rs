@@ -78,28 +78,45 @@ pub async fn current(pool: &PgPool, chat_id: i64) -> Result<Option<Step>, sqlx::
 /// Moves the chat to `step`.
 pub async fn enter(pool: &PgPool, chat_id: i64, step: &Step) -> Result<(), sqlx::Error> {
     let state = serde_json::to_value(step).map_err(|error| sqlx::Error::Encode(error.into()))?;
-    sqlx::query(&format!(
-        "WITH {KEEP} INSERT INTO bot_dialogues (chat_id, state, updated_at) VALUES ($1, $3, $4) \
-         ON CONFLICT (chat_id) DO UPDATE SET state = $3, updated_at = $4"
-    ))
-    .bind(chat_id)
-    .bind(handling())
-    .bind(state)
-    .bind(Utc::now())
-    .execute(pool)
-    .await?;
-    Ok(())
+    set(pool, chat_id, handling(), Some(&state)).await
 }
 
 /// Ends the chat's dialogue.
 pub async fn leave(pool: &PgPool, chat_id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(&format!(
-        "WITH {KEEP} DELETE FROM bot_dialogues WHERE chat_id = $1"
-    ))
-    .bind(chat_id)
-    .bind(handling())
-    .execute(pool)
-    .await?;
+    set(pool, chat_id, handling(), None).await
+}
+
+/// Writes the chat's step (`None`: no dialogue); under update `update` (`$2`) its
+/// first change also keeps the step before it (`KEEP`).
+async fn set(
+    pool: &PgPool,
+    chat_id: i64,
+    update: Option<i64>,
+    state: Option<&serde_json::Value>,
+) -> Result<(), sqlx::Error> {
+    match state {
+        Some(state) => {
+            sqlx::query(&format!(
+                "WITH {KEEP} INSERT INTO bot_dialogues (chat_id, state, updated_at) VALUES ($1, $3, $4) \
+                 ON CONFLICT (chat_id) DO UPDATE SET state = $3, updated_at = $4"
+            ))
+            .bind(chat_id)
+            .bind(update)
+            .bind(state)
+            .bind(Utc::now())
+            .execute(pool)
+            .await?;
+        }
+        None => {
+            sqlx::query(&format!(
+                "WITH {KEEP} DELETE FROM bot_dialogues WHERE chat_id = $1"
+            ))
+            .bind(chat_id)
+            .bind(update)
+            .execute(pool)
+            .await?;
+        }
+    }
     Ok(())
 }
 
@@ -134,24 +151,5 @@ pub async fn restore(
     chat_id: i64,
     before: Option<&serde_json::Value>,
 ) -> Result<(), sqlx::Error> {
-    match before {
-        None => {
-            sqlx::query("DELETE FROM bot_dialogues WHERE chat_id = $1")
-                .bind(chat_id)
-                .execute(pool)
-                .await?;
-        }
-        Some(state) => {
-            sqlx::query(
-                "INSERT INTO bot_dialogues (chat_id, state, updated_at) VALUES ($1, $2, $3) \
-                 ON CONFLICT (chat_id) DO UPDATE SET state = $2, updated_at = $3",
-            )
-            .bind(chat_id)
-            .bind(state)
-            .bind(Utc::now())
-            .execute(pool)
-            .await?;
-        }
-    }
-    Ok(())
+    set(pool, chat_id, None, before).await
 }

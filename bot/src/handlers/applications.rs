@@ -5,7 +5,6 @@
 
 use domain::permissions::Caller;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
-use uuid::Uuid;
 
 use super::{BotContext, HandlerResult, now};
 use crate::dialogue::{self, Step};
@@ -81,10 +80,7 @@ pub async fn decide(
     what: &str,
     lang: Lang,
 ) -> HandlerResult {
-    let Some((choice, Ok(id))) = what
-        .split_once(':')
-        .map(|(choice, id)| (choice, id.parse::<Uuid>()))
-    else {
+    let Some((choice, id)) = crate::callback::choice_and_id(what) else {
         return Ok(());
     };
     let approve = choice == "y";

@@ -6,7 +6,6 @@ use domain::permissions::{Action, Caller};
 use domain::use_cases::faq::FaqEntry;
 use projections::read_models::faq::FaqItem;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
-use uuid::Uuid;
 
 use super::{BotContext, HandlerResult, now};
 use crate::html::escape;
@@ -47,10 +46,7 @@ pub async fn button(
     what: &str,
     lang: Lang,
 ) -> HandlerResult {
-    let Some((kind, Ok(entry_id))) = what
-        .split_once(':')
-        .map(|(kind, id)| (kind, id.parse::<Uuid>()))
-    else {
+    let Some((kind, entry_id)) = crate::callback::choice_and_id(what) else {
         return Ok(());
     };
     if kind == "d" {

@@ -4,7 +4,6 @@
 use domain::permissions::{Action, Caller};
 use projections::read_models::reviews::ReviewView;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
-use uuid::Uuid;
 
 use super::{BotContext, HandlerResult, now};
 use crate::html::escape;
@@ -85,10 +84,7 @@ pub async fn moderate(
     what: &str,
     lang: Lang,
 ) -> HandlerResult {
-    let Some((choice, Ok(order_id))) = what
-        .split_once(':')
-        .map(|(choice, id)| (choice, id.parse::<Uuid>()))
-    else {
+    let Some((choice, order_id)) = crate::callback::choice_and_id(what) else {
         return Ok(());
     };
     let hidden = choice == "h";

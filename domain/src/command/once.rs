@@ -84,11 +84,8 @@ pub(crate) fn key_of(
 ) -> Option<String> {
     COMMAND_KEY
         .try_with(|scope| {
-            let shown = format!("{command:?}");
-            let name = shown
-                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                .next()
-                .unwrap_or_default();
+            let name = variant_name(command);
+            let name = name.as_str();
             if name.is_empty() {
                 return None;
             }
@@ -102,6 +99,30 @@ pub(crate) fn key_of(
         })
         .ok()
         .flatten()
+}
+
+/// The variant's name as `Debug` spells it (what comes before its fields), read
+/// without formatting the rest of the command.
+fn variant_name(command: &impl Debug) -> String {
+    use std::fmt::Write;
+
+    /// Takes characters until the name ends, then stops the formatting.
+    struct NameOnly(String);
+    impl Write for NameOnly {
+        fn write_str(&mut self, text: &str) -> std::fmt::Result {
+            for c in text.chars() {
+                if !(c.is_alphanumeric() || c == '_') {
+                    return Err(std::fmt::Error);
+                }
+                self.0.push(c);
+            }
+            Ok(())
+        }
+    }
+    let mut name = NameOnly(String::new());
+    // Stopping early is the point: the error only says the name ended.
+    let _ = write!(name, "{command:?}");
+    name.0
 }
 
 /// The last sequence of the events recorded under `key` on the aggregate, if it has
