@@ -102,6 +102,44 @@ pub enum ReplayCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Recompute every aggregate's hash chain from the stored columns and report each
+    /// broken link and each missing event (aggregate and sequence); with a checkpoint,
+    /// also each stream, tail or head missing or rewritten since it was made; and
+    /// every outbox, parked or projection checkpoint row that names an event the store
+    /// lacks. Exits 1 on any finding.
+    Verify {
+        /// A checkpoint file written by `replay checkpoint`; its signature is checked
+        /// first.
+        #[arg(long)]
+        against: Option<std::path::PathBuf>,
+        /// The public key (hex, as `replay keygen` printed it) the checkpoint must be
+        /// signed with. Without it, the key the file names is shown.
+        #[arg(long, requires = "against")]
+        public_key: Option<String>,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify every chain, then write every aggregate's head (count, last sequence,
+    /// last hash) signed with the key, for the auditor to keep outside the database.
+    /// Writes nothing (exit 1) when a chain is broken.
+    Checkpoint {
+        /// The signing key made by `replay keygen`.
+        #[arg(long)]
+        key: std::path::PathBuf,
+        /// Where to write the checkpoint (JSON Lines).
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// One JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make an Ed25519 signing key for checkpoints at a new file (readable by its
+    /// owner only) and print its public key.
+    Keygen {
+        /// The key file to create (never overwritten).
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

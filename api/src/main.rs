@@ -186,6 +186,53 @@ async fn replay(
             }
             Ok(ExitCode::SUCCESS)
         }
+        ReplayCommand::Verify {
+            against,
+            public_key,
+            json,
+        } => {
+            let checkpoint = match &against {
+                Some(path) => Some(replay::checkpoint::read(path, public_key.as_deref())?),
+                None => None,
+            };
+            let report = startup::replay_verify(settings, checkpoint).await?;
+            if json {
+                print_json(&report, true);
+            } else {
+                print!("{}", replay::verify::render(&report));
+            }
+            Ok(if report.is_clean() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        ReplayCommand::Checkpoint { key, out, json } => {
+            let written = startup::replay_checkpoint(settings, &key, &out).await?;
+            if json {
+                print_json(&written, true);
+            } else {
+                println!(
+                    "wrote {}: {} events in {} aggregates as of {}, digest {}, signed by {}",
+                    written.path,
+                    written.events,
+                    written.aggregates,
+                    written.created_at,
+                    written.digest,
+                    written.public_key
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ReplayCommand::Keygen { out } => {
+            let public_key = replay::checkpoint::keygen(&out)?;
+            println!("{public_key}");
+            eprintln!(
+                "ledgerbot: wrote the signing key to {}; keep it away from the database's operators, and the public key above with the auditor",
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

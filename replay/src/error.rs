@@ -26,6 +26,25 @@ pub enum ReplayError {
     /// A stored event this version cannot read back (exit 1).
     #[error("event #{sequence} cannot be read as this version's event: {error}")]
     Undecodable { sequence: i64, error: String },
+    /// A signing key that cannot be made or read (exit 2).
+    #[error("the signing key: {0}")]
+    Key(String),
+    /// `checkpoint` found broken chains and signed nothing (exit 1).
+    #[error(
+        "{0} finding(s) in the chains: no checkpoint was written; run `replay verify` to see them"
+    )]
+    BrokenChain(u64),
+    /// A checkpoint file that cannot be trusted (exit 1).
+    #[error("the checkpoint {path} cannot be trusted: {why}")]
+    Checkpoint { path: String, why: String },
+    /// The store predates the hash chain (exit 1).
+    #[error(
+        "the store has no hash chain yet: run `ledgerbot migrate` (or start the service once) to add it"
+    )]
+    NoChain,
+    /// Writing a file or the output failed.
+    #[error("writing the output: {0}")]
+    Output(#[source] std::io::Error),
     #[error("the event store: {0}")]
     Store(#[from] sqlx::Error),
 }
@@ -38,6 +57,7 @@ impl ReplayError {
             ReplayError::UnknownAggregateType { .. }
                 | ReplayError::BadPoint(_)
                 | ReplayError::PointsReversed { .. }
+                | ReplayError::Key(_)
         )
     }
 }

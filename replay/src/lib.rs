@@ -1,12 +1,16 @@
 //! The auditor's tool (`ledgerbot replay …`): what the event store holds, read
-//! straight from it. So far: `history` (every event of one aggregate with its
-//! position, time, actor, causation and metadata) and `state` / `diff` (an aggregate
-//! as of a point, through its own `apply`). Rebuilding read models, the hash chain
-//! and exports are still to come (issue 14).
+//! straight from it. `history` (every event of one aggregate with its position,
+//! time, actor, causation and metadata), `state` / `diff` (an aggregate as of a
+//! point, through its own `apply`), `verify` / `checkpoint` / `keygen` (the events'
+//! hash chain and signed heads).
 
+pub mod chain;
+pub mod checkpoint;
 mod error;
 pub mod history;
+mod progress;
 pub mod state;
+pub mod verify;
 
 pub use error::ReplayError;
 

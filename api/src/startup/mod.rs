@@ -31,7 +31,10 @@ use crate::live::LiveHub;
 use crate::metrics::Metrics;
 use crate::payments::PaymentGateway;
 use bot::bot_part;
-pub use operator::{parked_list, parked_retry, replay_diff, replay_history, replay_state};
+pub use operator::{
+    parked_list, parked_retry, replay_checkpoint, replay_diff, replay_history, replay_state,
+    replay_verify,
+};
 use parts::RunningParts;
 use workers::WorkersPart;
 

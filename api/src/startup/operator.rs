@@ -105,3 +105,26 @@ pub async fn replay_diff(
     pool.close().await;
     Ok(found?)
 }
+
+/// Every chain verified, against a checkpoint when given (`ledgerbot replay verify`).
+pub async fn replay_verify(
+    settings: &Settings,
+    against: Option<replay::checkpoint::Checkpoint>,
+) -> Result<replay::verify::Report, StartupError> {
+    let pool = domain::event_store::connect(&settings.database.url, 2).await?;
+    let report = replay::verify::verify(&pool, against).await;
+    pool.close().await;
+    Ok(report?)
+}
+
+/// Every head signed into `out` (`ledgerbot replay checkpoint`).
+pub async fn replay_checkpoint(
+    settings: &Settings,
+    key: &std::path::Path,
+    out: &std::path::Path,
+) -> Result<replay::checkpoint::Written, StartupError> {
+    let pool = domain::event_store::connect(&settings.database.url, 2).await?;
+    let written = replay::checkpoint::checkpoint(&pool, key, out).await;
+    pool.close().await;
+    Ok(written?)
+}
