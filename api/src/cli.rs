@@ -102,6 +102,23 @@ pub enum ReplayCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Build a read model again from the event store into tables beside the live
+    /// ones, while the service keeps serving; catch up with what arrived meanwhile
+    /// and switch readers to it atomically, dropping the old tables. Reactions and
+    /// the live feed are never rebuilt. With --verify, compare with the live tables
+    /// row for row instead of switching (exit 1 when they differ).
+    Rebuild {
+        /// A read model (`orders`, `payments` … as `/admin/status` names them) or
+        /// `all`.
+        projection: String,
+        /// Compare the rebuild with the live tables and report each difference
+        /// (table, key, column, live value, rebuilt value); switch nothing.
+        #[arg(long)]
+        verify: bool,
+        /// One JSON object per projection, per line, instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Recompute every aggregate's hash chain from the stored columns and report each
     /// broken link and each missing event (aggregate and sequence); with a checkpoint,
     /// also each stream, tail or head missing or rewritten since it was made; and

@@ -186,6 +186,47 @@ async fn replay(
             }
             Ok(ExitCode::SUCCESS)
         }
+        ReplayCommand::Rebuild {
+            projection,
+            verify,
+            json,
+        } => {
+            let mut differ = false;
+            for rebuilt in startup::replay_rebuild(settings, &projection, verify).await? {
+                differ |= rebuilt
+                    .comparison
+                    .as_ref()
+                    .is_some_and(|comparison| !comparison.is_equal());
+                if json {
+                    print_json(&rebuilt, true);
+                    continue;
+                }
+                println!(
+                    "{}: {} events applied in {:.1} s ({:.0} events/s), {} parked, {}",
+                    rebuilt.projection,
+                    rebuilt.events,
+                    rebuilt.seconds,
+                    rebuilt.events_per_second,
+                    rebuilt.parked,
+                    if rebuilt.switched {
+                        "switched in; the old tables are dropped"
+                    } else {
+                        "compared, not switched"
+                    }
+                );
+                if let Some(comparison) = &rebuilt.comparison {
+                    print!(
+                        "{}",
+                        replay::compare::render(&rebuilt.projection, comparison)
+                    );
+                }
+            }
+            Ok(if differ {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
         ReplayCommand::Verify {
             against,
             public_key,

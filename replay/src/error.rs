@@ -37,6 +37,18 @@ pub enum ReplayError {
     /// A checkpoint file that cannot be trusted (exit 1).
     #[error("the checkpoint {path} cannot be trusted: {why}")]
     Checkpoint { path: String, why: String },
+    /// A reaction or a feed: not rebuilt (exit 2).
+    #[error(
+        "{0} is not rebuilt: reactions act by commands a rebuild must never send again, and the live feed's positions are what clients resume from"
+    )]
+    NotRebuildable(String),
+    /// A rebuild gave up on an event that kept failing for a transient reason.
+    #[error("the rebuild could not apply {aggregate} #{sequence}: {error}")]
+    Apply {
+        aggregate: String,
+        sequence: i64,
+        error: String,
+    },
     /// The store predates the hash chain (exit 1).
     #[error(
         "the store has no hash chain yet: run `ledgerbot migrate` (or start the service once) to add it"
@@ -58,6 +70,7 @@ impl ReplayError {
                 | ReplayError::BadPoint(_)
                 | ReplayError::PointsReversed { .. }
                 | ReplayError::Key(_)
+                | ReplayError::NotRebuildable(_)
         )
     }
 }

@@ -2,14 +2,18 @@
 //! straight from it. `history` (every event of one aggregate with its position,
 //! time, actor, causation and metadata), `state` / `diff` (an aggregate as of a
 //! point, through its own `apply`), `verify` / `checkpoint` / `keygen` (the events'
-//! hash chain and signed heads).
+//! hash chain and signed heads), `rebuild [--verify]` (a read model built again
+//! from the store beside the live one, switched in or compared).
 
 pub mod chain;
 pub mod checkpoint;
+pub mod compare;
 mod error;
 pub mod history;
 mod progress;
+pub mod rebuild;
 pub mod state;
+mod switch;
 pub mod verify;
 
 pub use error::ReplayError;

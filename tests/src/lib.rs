@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod paying;
 pub mod people;
 pub mod probe;
+pub mod random_history;
 pub mod redelivery;
 pub mod stream;
 pub mod tcp_proxy;

@@ -32,8 +32,8 @@ use crate::metrics::Metrics;
 use crate::payments::PaymentGateway;
 use bot::bot_part;
 pub use operator::{
-    parked_list, parked_retry, replay_checkpoint, replay_diff, replay_history, replay_state,
-    replay_verify,
+    parked_list, parked_retry, replay_checkpoint, replay_diff, replay_history, replay_rebuild,
+    replay_state, replay_verify,
 };
 use parts::RunningParts;
 use workers::WorkersPart;

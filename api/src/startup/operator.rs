@@ -128,3 +128,44 @@ pub async fn replay_checkpoint(
     pool.close().await;
     Ok(written?)
 }
+
+/// `projection` (or every read model, for `all`) rebuilt from the store, one after
+/// another; with `verify`, compared instead of switched (`ledgerbot replay rebuild`).
+pub async fn replay_rebuild(
+    settings: &Settings,
+    projection: &str,
+    verify: bool,
+) -> Result<Vec<replay::rebuild::Rebuilt>, StartupError> {
+    if projection != "all" {
+        known(projection)?;
+    }
+    let pool = prepare_database(settings).await?;
+    let core = Arc::new(offline_core(pool.clone(), settings)?);
+    let all = workers::projections(settings, &core, Arc::new(Notify::new()));
+    let chosen: Vec<&Arc<dyn projections::worker::Projection>> = all
+        .iter()
+        .filter(|candidate| {
+            if projection == "all" {
+                candidate.rebuildable().is_some()
+            } else {
+                candidate.name() == projection
+            }
+        })
+        .collect();
+    let mut rebuilt = Vec::new();
+    let mut failed = None;
+    for candidate in chosen {
+        match replay::rebuild::rebuild(&pool, candidate.as_ref(), verify).await {
+            Ok(done) => rebuilt.push(done),
+            Err(error) => {
+                failed = Some(error);
+                break;
+            }
+        }
+    }
+    pool.close().await;
+    match failed {
+        Some(error) => Err(error.into()),
+        None => Ok(rebuilt),
+    }
+}

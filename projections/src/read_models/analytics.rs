@@ -169,6 +169,11 @@ async fn record(connection: &mut PgConnection, event: &EventEnvelope) -> Result<
 }
 
 impl Projection for Analytics {
+    fn rebuildable(&self) -> Option<crate::worker::Rebuildable> {
+        use crate::worker::Rebuildable;
+        Some(Rebuildable::tables(&["rm_daily_stats"]))
+    }
+
     fn name(&self) -> &'static str {
         crate::ProjectionName::Analytics.as_str()
     }

@@ -59,6 +59,11 @@ async fn rebuild(
 }
 
 impl Projection for CreditLots {
+    fn rebuildable(&self) -> Option<crate::worker::Rebuildable> {
+        use crate::worker::Rebuildable;
+        Some(Rebuildable::tables(&["rm_credit_lots"]))
+    }
+
     fn name(&self) -> &'static str {
         crate::ProjectionName::CreditLots.as_str()
     }

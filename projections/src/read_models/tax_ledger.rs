@@ -199,6 +199,11 @@ fn money(error: MoneyError) -> ApplyError {
 }
 
 impl Projection for TaxLedger {
+    fn rebuildable(&self) -> Option<crate::worker::Rebuildable> {
+        use crate::worker::Rebuildable;
+        Some(Rebuildable::tables(&["rm_tax_payments", "rm_tax_lines"]))
+    }
+
     fn name(&self) -> &'static str {
         crate::ProjectionName::TaxLedger.as_str()
     }

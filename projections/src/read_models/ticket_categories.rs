@@ -48,6 +48,11 @@ async fn record(connection: &mut PgConnection, event: &EventEnvelope) -> Result<
 }
 
 impl Projection for TicketCategories {
+    fn rebuildable(&self) -> Option<crate::worker::Rebuildable> {
+        use crate::worker::Rebuildable;
+        Some(Rebuildable::tables(&["rm_ticket_categories"]))
+    }
+
     fn name(&self) -> &'static str {
         crate::ProjectionName::TicketCategories.as_str()
     }

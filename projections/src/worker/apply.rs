@@ -38,6 +38,10 @@ pub(super) async fn apply_all<P: Projection + ?Sized>(
 ) -> Result<u64, Failure> {
     let name = projection.name();
     let mut transaction = pool.begin().await?;
+    sqlx::query(super::projection::SHARE_PROJECTION_LOCK)
+        .bind(name)
+        .execute(&mut *transaction)
+        .await?;
     let keys: Vec<(String, String)> = events
         .iter()
         .map(|event| (event.aggregate_type.clone(), event.aggregate_id.clone()))

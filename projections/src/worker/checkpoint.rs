@@ -93,6 +93,10 @@ pub async fn park(
     error: &str,
 ) -> Result<(), sqlx::Error> {
     let mut transaction = pool.begin().await?;
+    sqlx::query(super::projection::SHARE_PROJECTION_LOCK)
+        .bind(projection)
+        .execute(&mut *transaction)
+        .await?;
     sqlx::query(
         "INSERT INTO projection_parked (projection, aggregate_type, aggregate_id, sequence, error) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",

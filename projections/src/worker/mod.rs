@@ -43,8 +43,12 @@ use tracing::{debug, error, info, warn};
 
 pub use checkpoint::{ProjectionStatus, status};
 pub use metrics::ProjectionMetrics;
-pub use projection::{ApplyError, ApplyFuture, Projection, is_transient};
+pub use projection::{
+    ApplyError, ApplyFuture, HOLD_PROJECTION_LOCK, Projection, Rebuildable, SHARE_PROJECTION_LOCK,
+    is_transient,
+};
 pub use retrying::Retrying;
+pub use store::events_between;
 
 use crate::envelope::EventEnvelope;
 use crate::stream::StreamSettings;

@@ -123,6 +123,10 @@ async fn apply_parked<P: Projection + ?Sized>(
     let name = projection.name();
     let key = (parked.aggregate_type.clone(), parked.aggregate_id.clone());
     let mut transaction = pool.begin().await?;
+    sqlx::query(super::projection::SHARE_PROJECTION_LOCK)
+        .bind(name)
+        .execute(&mut *transaction)
+        .await?;
     checkpoint::lock(&mut transaction, name, std::slice::from_ref(&key)).await?;
     let events = store::events_between(
         &mut transaction,

@@ -10,12 +10,49 @@ use crate::envelope::EventEnvelope;
 /// What a projection's `apply` returns.
 pub type ApplyFuture<'a> = Pin<Box<dyn Future<Output = Result<(), ApplyError>> + Send + 'a>>;
 
+/// What `ledgerbot replay rebuild` needs to know of a read model: the tables it owns
+/// (it is their one writer), the columns that record when it ran rather than what
+/// happened (left out when a rebuild is compared with the live tables), and a
+/// statement run before the switch that keeps the rebuild from causing anything
+/// outside its tables (`{rebuilt}` and `{live}` name the two schemas).
+#[derive(Debug, Clone, Copy)]
+pub struct Rebuildable {
+    pub tables: &'static [&'static str],
+    pub run_time_columns: &'static [(&'static str, &'static str)],
+    pub before_switch: Option<&'static str>,
+}
+
+impl Rebuildable {
+    /// Tables alone: nothing run-time, nothing to do before the switch.
+    pub const fn tables(tables: &'static [&'static str]) -> Self {
+        Rebuildable {
+            tables,
+            run_time_columns: &[],
+            before_switch: None,
+        }
+    }
+}
+
+/// Taken shared by every transaction a worker applies or parks in, and exclusive by
+/// a rebuild's switch: while a rebuild swaps a projection's tables, its workers wait.
+pub const SHARE_PROJECTION_LOCK: &str =
+    "SELECT pg_advisory_xact_lock_shared(hashtextextended('ledgerbot projection ' || $1, 0))";
+/// See [`SHARE_PROJECTION_LOCK`].
+pub const HOLD_PROJECTION_LOCK: &str =
+    "SELECT pg_advisory_xact_lock(hashtextextended('ledgerbot projection ' || $1, 0))";
+
 /// A read model or a reaction fed by events.
 pub trait Projection: Send + Sync + 'static {
     /// Unique, stable name: the durable consumer's and the checkpoints' key.
     fn name(&self) -> &'static str;
     /// The aggregate types whose events it reads.
     fn aggregate_types(&self) -> &'static [&'static str];
+    /// How to rebuild it from the store; `None` for a reaction (its effects are
+    /// commands, which a rebuild must never send again) and for a read model whose
+    /// rows are only meaningful as they were written.
+    fn rebuildable(&self) -> Option<Rebuildable> {
+        None
+    }
     /// Applies one event inside the worker's transaction.
     fn apply<'a>(
         &'a self,

@@ -247,6 +247,15 @@ async fn record_all(
 }
 
 impl Projection for CreditBalances {
+    fn rebuildable(&self) -> Option<crate::worker::Rebuildable> {
+        use crate::worker::Rebuildable;
+        Some(Rebuildable {
+            tables: &["rm_credit_balances", "rm_credit_statement"],
+            run_time_columns: &[("rm_credit_statement", "projected_at")],
+            before_switch: None,
+        })
+    }
+
     fn name(&self) -> &'static str {
         crate::ProjectionName::CreditBalances.as_str()
     }

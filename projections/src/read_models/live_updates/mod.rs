@@ -366,6 +366,9 @@ async fn record(
     Ok(())
 }
 
+// Not rebuildable (`rebuildable` is `None`): clients resume the feed by position,
+// positions are handed out as rows are written, and rows older than the retention
+// are pruned, so a rebuild would renumber what clients hold. Housekeeping prunes it.
 impl Projection for LiveUpdates {
     fn name(&self) -> &'static str {
         crate::ProjectionName::LiveUpdates.as_str()

@@ -539,6 +539,17 @@ pub(crate) async fn store_in(
     Ok(())
 }
 
+/// Run before a rebuild's tables replace the live ones: a notice the rebuild made
+/// that the live table never had (a fix that notices more of the past) is recorded
+/// as not sent, so the bot does not tell people about old events. Notices it made
+/// again keep their ids, and with them their deliveries.
+const SILENCE_REBUILT_NOTICES: &str = "INSERT INTO {live}.notification_deliveries \
+         (notification_id, state, attempts, last_error, updated_at) \
+     SELECT n.notification_id, 'failed', 0, 'made by a rebuild for a past event: not sent', now() \
+     FROM {rebuilt}.rm_notifications n \
+     WHERE NOT EXISTS (SELECT 1 FROM {live}.rm_notifications l WHERE l.notification_id = n.notification_id) \
+     ON CONFLICT (notification_id) DO NOTHING";
+
 /// Writes a notice into `rm_notifications`.
 const STORE: &str = "INSERT INTO rm_notifications (notification_id, recipient, user_id, template, params, cause, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (notification_id) DO NOTHING";
@@ -552,6 +563,15 @@ async fn record(connection: &mut PgConnection, event: &EventEnvelope) -> Result<
 }
 
 impl Projection for Notifications {
+    fn rebuildable(&self) -> Option<crate::worker::Rebuildable> {
+        use crate::worker::Rebuildable;
+        Some(Rebuildable {
+            tables: &["rm_notifications", "notification_parties"],
+            run_time_columns: &[],
+            before_switch: Some(SILENCE_REBUILT_NOTICES),
+        })
+    }
+
     fn name(&self) -> &'static str {
         crate::ProjectionName::Notifications.as_str()
     }

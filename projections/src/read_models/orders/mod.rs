@@ -329,6 +329,15 @@ async fn booking_status(
 }
 
 impl Projection for Orders {
+    fn rebuildable(&self) -> Option<crate::worker::Rebuildable> {
+        use crate::worker::Rebuildable;
+        Some(Rebuildable::tables(&[
+            "rm_orders",
+            "rm_order_timeline",
+            "rm_bookings",
+        ]))
+    }
+
     fn name(&self) -> &'static str {
         crate::ProjectionName::Orders.as_str()
     }

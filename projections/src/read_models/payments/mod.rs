@@ -233,6 +233,15 @@ fn never_created(payment_id: &str) -> ApplyError {
 }
 
 impl Projection for Payments {
+    fn rebuildable(&self) -> Option<crate::worker::Rebuildable> {
+        use crate::worker::Rebuildable;
+        Some(Rebuildable::tables(&[
+            "rm_payments",
+            "rm_refunds",
+            "rm_user_spending",
+        ]))
+    }
+
     fn name(&self) -> &'static str {
         crate::ProjectionName::Payments.as_str()
     }

@@ -180,6 +180,11 @@ async fn record(connection: &mut PgConnection, event: &EventEnvelope) -> Result<
 }
 
 impl Projection for Tickets {
+    fn rebuildable(&self) -> Option<crate::worker::Rebuildable> {
+        use crate::worker::Rebuildable;
+        Some(Rebuildable::tables(&["rm_tickets", "rm_ticket_messages"]))
+    }
+
     fn name(&self) -> &'static str {
         crate::ProjectionName::Tickets.as_str()
     }

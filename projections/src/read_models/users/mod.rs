@@ -92,6 +92,11 @@ async fn record(connection: &mut PgConnection, event: &EventEnvelope) -> Result<
 }
 
 impl Projection for Users {
+    fn rebuildable(&self) -> Option<crate::worker::Rebuildable> {
+        use crate::worker::Rebuildable;
+        Some(Rebuildable::tables(&["rm_users"]))
+    }
+
     fn name(&self) -> &'static str {
         crate::ProjectionName::Users.as_str()
     }
