@@ -119,6 +119,12 @@ pub enum ReplayCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Export events for an auditor, or the tax ledger and the receipts register for
+    /// the accountant (cells that look like formulas are neutralised).
+    Export {
+        #[command(subcommand)]
+        what: ExportCommand,
+    },
     /// Recompute every aggregate's hash chain from the stored columns and report each
     /// broken link and each missing event (aggregate and sequence); with a checkpoint,
     /// also each stream, tail or head missing or rewritten since it was made; and
@@ -155,6 +161,53 @@ pub enum ReplayCommand {
     /// owner only) and print its public key.
     Keygen {
         /// The key file to create (never overwritten).
+        out: std::path::PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// The events of a range, oldest first, streamed: position, time, aggregate,
+    /// sequence, type, version, metadata, payload (as stored) and hash.
+    Events {
+        /// From this store position or RFC 3339 time (included).
+        #[arg(long)]
+        from: Option<String>,
+        /// Up to this store position or RFC 3339 time (excluded).
+        #[arg(long)]
+        to: Option<String>,
+        /// Only this aggregate type (Order, Payment, CreditAccount …).
+        #[arg(long = "type")]
+        aggregate_type: Option<String>,
+        /// Only this aggregate (its id).
+        #[arg(long = "id")]
+        aggregate_id: Option<String>,
+        /// jsonl (one JSON object per line) or csv.
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+        /// A file to write; standard output without it.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// The NPD tax ledger of a year (2026) or a month (2026-11): xlsx with the
+    /// monthly totals and every line, or csv (the lines at --out, the totals beside
+    /// it as <name>.months.csv).
+    TaxLedger {
+        period: String,
+        /// xlsx or csv.
+        #[arg(long, default_value = "xlsx")]
+        format: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// The receipts register of a month (2026-11) for «Мой налог»: keep, annul, or
+    /// annul and reissue each receipt.
+    Receipts {
+        month: String,
+        /// xlsx or csv.
+        #[arg(long, default_value = "xlsx")]
+        format: String,
+        #[arg(long)]
         out: std::path::PathBuf,
     },
 }

@@ -17,7 +17,6 @@ pub mod reports;
 pub mod shopfront;
 pub mod shutdown;
 pub mod startup;
-pub mod tax_workbook;
 pub mod telegram;
 pub mod telemetry;
 pub mod ticket_categories;

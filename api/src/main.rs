@@ -4,7 +4,7 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-use api::cli::{Cli, Command, OwnerCommand, ParkedCommand, ReplayCommand};
+use api::cli::{Cli, Command, ExportCommand, OwnerCommand, ParkedCommand, ReplayCommand};
 use api::config::{self, Settings};
 use api::startup::{self, Application, Parts};
 use api::{shutdown, telemetry};
@@ -227,6 +227,7 @@ async fn replay(
                 ExitCode::SUCCESS
             })
         }
+        ReplayCommand::Export { what } => export(what, settings).await,
         ReplayCommand::Verify {
             against,
             public_key,
@@ -275,6 +276,56 @@ async fn replay(
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `ledgerbot replay export …`.
+async fn export(
+    what: ExportCommand,
+    settings: &Settings,
+) -> Result<ExitCode, startup::StartupError> {
+    use replay::export::{EventRange, Format, TaxPeriod};
+    let point = |text: Option<String>| {
+        text.map(|text| text.parse::<replay::state::Point>())
+            .transpose()
+    };
+    let files = match what {
+        ExportCommand::Events {
+            from,
+            to,
+            aggregate_type,
+            aggregate_id,
+            format,
+            out,
+        } => {
+            let range = EventRange {
+                from: point(from)?,
+                to: point(to)?,
+                aggregate_type,
+                aggregate_id,
+            };
+            let format = format.parse::<Format>()?;
+            let count =
+                startup::replay_export_events(settings, &range, format, out.as_deref()).await?;
+            if let Some(out) = out {
+                eprintln!("ledgerbot: wrote {count} events to {}", out.display());
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        ExportCommand::TaxLedger {
+            period,
+            format,
+            out,
+        } => {
+            let (period, format) = (period.parse::<TaxPeriod>()?, format.parse::<Format>()?);
+            startup::replay_export_tax_ledger(settings, period, format, &out).await?
+        }
+        ExportCommand::Receipts { month, format, out } => {
+            let (month, format) = (month.parse::<TaxPeriod>()?, format.parse::<Format>()?);
+            startup::replay_export_receipts(settings, month, format, &out).await?
+        }
+    };
+    println!("wrote {} ({} rows)", files.files.join(" and "), files.rows);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `value` as one JSON line (`compact`) or indented.

@@ -18,7 +18,7 @@ use crate::auth::AuthUser;
 use crate::http::AppState;
 use crate::http::error::{ApiError, ErrorBody};
 use crate::http::extract::ApiQuery;
-use crate::tax_workbook::{XLSX_CONTENT_TYPE, workbook};
+use projections::read_models::workbooks::{XLSX_CONTENT_TYPE, tax_ledger as workbook};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]

@@ -49,6 +49,17 @@ pub enum ReplayError {
         sequence: i64,
         error: String,
     },
+    /// A bad argument (exit 2).
+    #[error(
+        "{0:?} is no export format here: jsonl or csv for events, csv or xlsx for the ledger and the receipts"
+    )]
+    BadFormat(String),
+    /// A bad argument (exit 2).
+    #[error("{0:?} is no tax period: give a year (2026) or a month (2026-11), from 2019")]
+    BadPeriod(String),
+    /// The tax ledger could not be read.
+    #[error("the tax ledger: {0}")]
+    Ledger(String),
     /// The store predates the hash chain (exit 1).
     #[error(
         "the store has no hash chain yet: run `ledgerbot migrate` (or start the service once) to add it"
@@ -71,6 +82,8 @@ impl ReplayError {
                 | ReplayError::PointsReversed { .. }
                 | ReplayError::Key(_)
                 | ReplayError::NotRebuildable(_)
+                | ReplayError::BadFormat(_)
+                | ReplayError::BadPeriod(_)
         )
     }
 }

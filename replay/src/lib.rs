@@ -9,6 +9,7 @@ pub mod chain;
 pub mod checkpoint;
 pub mod compare;
 mod error;
+pub mod export;
 pub mod history;
 mod progress;
 pub mod rebuild;

@@ -169,3 +169,49 @@ pub async fn replay_rebuild(
         None => Ok(rebuilt),
     }
 }
+
+/// The events of `range` to `out` (standard output with `None`), streamed
+/// (`ledgerbot replay export events`).
+pub async fn replay_export_events(
+    settings: &Settings,
+    range: &replay::export::EventRange,
+    format: replay::export::Format,
+    out: Option<&std::path::Path>,
+) -> Result<u64, StartupError> {
+    let mut writer: Box<dyn std::io::Write> = match out {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(replay::ReplayError::Output)?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let pool = domain::event_store::connect(&settings.database.url, 2).await?;
+    let written = replay::export::events(&pool, range, format, writer.as_mut()).await;
+    pool.close().await;
+    Ok(written?)
+}
+
+/// The tax ledger of `period` (`ledgerbot replay export tax-ledger`).
+pub async fn replay_export_tax_ledger(
+    settings: &Settings,
+    period: replay::export::TaxPeriod,
+    format: replay::export::Format,
+    out: &std::path::Path,
+) -> Result<replay::export::Files, StartupError> {
+    let pool = domain::event_store::connect(&settings.database.url, 2).await?;
+    let written = replay::export::tax_ledger(&pool, period, format, out).await;
+    pool.close().await;
+    Ok(written?)
+}
+
+/// The receipts register of `month` (`ledgerbot replay export receipts`).
+pub async fn replay_export_receipts(
+    settings: &Settings,
+    month: replay::export::TaxPeriod,
+    format: replay::export::Format,
+    out: &std::path::Path,
+) -> Result<replay::export::Files, StartupError> {
+    let pool = domain::event_store::connect(&settings.database.url, 2).await?;
+    let written = replay::export::receipts(&pool, month, format, out).await;
+    pool.close().await;
+    Ok(written?)
+}

@@ -1,12 +1,42 @@
 //! CSV as spreadsheets read it (RFC 4180): comma-separated, CRLF line ends, a cell
-//! quoted when it holds a comma, a quote or a line break.
+//! quoted when it holds a comma, a quote or a line break, and a text cell that a
+//! spreadsheet would take for a formula neutralised.
+
+use std::borrow::Cow;
 
 /// One line of cells, ending in CRLF.
 pub fn row<S: AsRef<str>>(cells: &[S]) -> String {
-    let quoted: Vec<String> = cells.iter().map(|cell| quote(cell.as_ref())).collect();
+    let quoted: Vec<String> = cells
+        .iter()
+        .map(|cell| quote(&neutralised(cell.as_ref())))
+        .collect();
     let mut line = quoted.join(",");
     line.push_str("\r\n");
     line
+}
+
+/// A cell that starts like a formula (`=`, `+`, `-`, `@`, or a tab or carriage
+/// return before one) gets a leading apostrophe, so Excel, LibreOffice and Google
+/// Sheets show it as text instead of running it (CSV injection). A number (`-12.50`)
+/// stays a number.
+pub fn neutralised(cell: &str) -> Cow<'_, str> {
+    let formula_like = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if formula_like && !is_number(cell) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
+fn is_number(cell: &str) -> bool {
+    let digits = cell.strip_prefix(['-', '+']).unwrap_or(cell);
+    let mut parts = digits.splitn(2, '.');
+    let whole = parts.next().unwrap_or_default();
+    let fraction = parts.next();
+    !whole.is_empty()
+        && whole.bytes().all(|byte| byte.is_ascii_digit())
+        && fraction
+            .is_none_or(|part| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit()))
 }
 
 fn quote(cell: &str) -> String {
@@ -27,5 +57,29 @@ mod tests {
         assert_eq!(quote("a, b"), "\"a, b\"");
         assert_eq!(quote("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(row(&["a", "b\nc"]), "a,\"b\nc\"\r\n");
+    }
+
+    #[test]
+    fn formula_like_text_is_neutralised_and_numbers_are_not() {
+        for formula in [
+            "=1+1",
+            "+7 999",
+            "-cmd|' /C calc'!A0",
+            "@SUM(A1)",
+            "\t=1",
+            "\r=1",
+            "-",
+            "-1e5",
+            "+-1",
+        ] {
+            assert_eq!(neutralised(formula), format!("'{formula}"), "{formula:?}");
+        }
+        for plain in ["-12.50", "+3", "0.00", "12", "a=b", "", "Тверь"] {
+            assert_eq!(neutralised(plain), plain, "{plain:?}");
+        }
+        assert_eq!(
+            row(&["=HYPERLINK(\"x\")", "-5.00"]),
+            "\"'=HYPERLINK(\"\"x\"\")\",-5.00\r\n"
+        );
     }
 }

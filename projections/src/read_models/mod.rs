@@ -26,6 +26,7 @@ pub mod tax_ledger;
 pub mod ticket_categories;
 pub mod tickets;
 pub mod users;
+pub mod workbooks;
 
 use domain::use_cases::Written;
 use sqlx::PgPool;

@@ -50,7 +50,7 @@ pub enum ReceiptAction {
 }
 
 impl ReceiptAction {
-    fn label(&self) -> &'static str {
+    pub fn label(&self) -> &'static str {
         match self {
             ReceiptAction::Keep => "keep",
             ReceiptAction::Annul => "annul (Возврат средств)",

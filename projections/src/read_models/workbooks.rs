@@ -1,9 +1,13 @@
-//! The tax ledger as an Excel workbook (XLSX) for accountants: a sheet of monthly
-//! totals and a sheet of every line, amounts as numbers with two decimals so they
-//! can be summed.
+//! Excel workbooks (XLSX) for accountants: the tax ledger (a sheet of monthly
+//! totals and a sheet of every line) and the receipts register, amounts as numbers
+//! with two decimals so they can be summed, text cells with formula-like starts
+//! neutralised as in the CSV forms (`super::csv::neutralised`).
 
-use projections::read_models::tax_ledger::{MonthTotals, TaxLine};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
+
+use super::csv::neutralised;
+use super::receipts::ReceiptLine;
+use super::tax_ledger::{MonthTotals, TaxLine};
 
 /// The MIME type of an XLSX file.
 pub const XLSX_CONTENT_TYPE: &str =
@@ -38,7 +42,7 @@ const LINE_HEADERS: [&str; 11] = [
 ];
 
 /// The workbook's bytes: sheet "Months" and sheet "Lines".
-pub fn workbook(months: &[MonthTotals], lines: &[TaxLine]) -> Result<Vec<u8>, XlsxError> {
+pub fn tax_ledger(months: &[MonthTotals], lines: &[TaxLine]) -> Result<Vec<u8>, XlsxError> {
     let mut workbook = Workbook::new();
     let bold = Format::new().set_bold();
     let money = Format::new().set_num_format("#,##0.00");
@@ -73,10 +77,10 @@ pub fn workbook(months: &[MonthTotals], lines: &[TaxLine]) -> Result<Vec<u8>, Xl
         let row = u32::try_from(index + 1).unwrap_or(u32::MAX);
         sheet.write(row, 0, line.tax_month.format("%Y-%m").to_string())?;
         sheet.write(row, 1, line.at.format("%Y-%m-%d %H:%M:%S").to_string())?;
-        sheet.write(row, 2, &line.payment_id)?;
-        sheet.write(row, 3, &line.line_id)?;
-        sheet.write(row, 4, &line.kind)?;
-        sheet.write(row, 5, &line.payer_kind)?;
+        sheet.write(row, 2, neutralised(&line.payment_id).as_ref())?;
+        sheet.write(row, 3, neutralised(&line.line_id).as_ref())?;
+        sheet.write(row, 4, neutralised(&line.kind).as_ref())?;
+        sheet.write(row, 5, neutralised(&line.payer_kind).as_ref())?;
         sheet.write_with_format(row, 6, line.amount, &money)?;
         sheet.write_with_format(row, 7, line.rate, &percent)?;
         sheet.write_with_format(row, 8, line.tax, &money)?;
@@ -85,6 +89,42 @@ pub fn workbook(months: &[MonthTotals], lines: &[TaxLine]) -> Result<Vec<u8>, Xl
     }
     sheet.autofit();
 
+    workbook.save_to_buffer()
+}
+
+const RECEIPT_HEADERS: [&str; 9] = [
+    "Received on",
+    "Payment",
+    "YooKassa payment",
+    "Payer",
+    "Description",
+    "Received",
+    "Refunded",
+    "Receipt amount",
+    "Action",
+];
+
+/// The receipts register of a month as a workbook: one sheet, "Receipts".
+pub fn receipts(lines: &[ReceiptLine]) -> Result<Vec<u8>, XlsxError> {
+    let mut workbook = Workbook::new();
+    let bold = Format::new().set_bold();
+    let money = Format::new().set_num_format("#,##0.00");
+    let sheet = workbook.add_worksheet().set_name("Receipts")?;
+    headers(sheet, &RECEIPT_HEADERS, &bold)?;
+    for (index, line) in lines.iter().enumerate() {
+        let row = u32::try_from(index + 1).unwrap_or(u32::MAX);
+        sheet.write(row, 0, line.received_on.to_string())?;
+        sheet.write(row, 1, neutralised(&line.payment_id).as_ref())?;
+        let provider = line.provider_payment_id.as_deref().unwrap_or_default();
+        sheet.write(row, 2, neutralised(provider).as_ref())?;
+        sheet.write(row, 3, neutralised(&line.payer_kind).as_ref())?;
+        sheet.write(row, 4, neutralised(&line.description).as_ref())?;
+        sheet.write_with_format(row, 5, line.received, &money)?;
+        sheet.write_with_format(row, 6, line.refunded, &money)?;
+        sheet.write_with_format(row, 7, line.receipt_amount, &money)?;
+        sheet.write(row, 8, line.action.label())?;
+    }
+    sheet.autofit();
     workbook.save_to_buffer()
 }
 
