@@ -125,6 +125,18 @@ pub enum ReplayCommand {
         #[command(subcommand)]
         what: ExportCommand,
     },
+    /// Create or update a read-only database role for analysts: it can read every
+    /// read-model table and view (the README's data dictionary) and nothing else.
+    /// Run it again after an upgrade to cover new tables.
+    AnalystRole {
+        /// The role's name (lower-case letters, digits, _).
+        name: String,
+        /// Let the role log in, with the password in this environment variable
+        /// (never on the command line); without it the role is a group to grant
+        /// to people.
+        #[arg(long)]
+        password_env: Option<String>,
+    },
     /// Recompute every aggregate's hash chain from the stored columns and report each
     /// broken link and each missing event (aggregate and sequence); with a checkpoint,
     /// also each stream, tail or head missing or rewritten since it was made; and

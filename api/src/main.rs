@@ -228,6 +228,27 @@ async fn replay(
             })
         }
         ReplayCommand::Export { what } => export(what, settings).await,
+        ReplayCommand::AnalystRole { name, password_env } => {
+            let password = match password_env {
+                Some(variable) => match std::env::var(&variable) {
+                    Ok(password) if !password.is_empty() => Some(password),
+                    _ => {
+                        eprintln!("ledgerbot: {variable} holds no password");
+                        return Ok(ExitCode::from(EXIT_BAD_CONFIG));
+                    }
+                },
+                None => None,
+            };
+            let role = startup::replay_analyst_role(settings, &name, password.as_deref()).await?;
+            println!(
+                "{} {} ({}): may read {} read-model tables and views, nothing else",
+                if role.created { "created" } else { "updated" },
+                role.role,
+                if role.login { "may log in" } else { "a group role: GRANT it to people" },
+                role.relations.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         ReplayCommand::Verify {
             against,
             public_key,

@@ -60,6 +60,12 @@ pub enum ReplayError {
     /// The tax ledger could not be read.
     #[error("the tax ledger: {0}")]
     Ledger(String),
+    /// A bad argument (exit 2).
+    #[error("{0:?} is no role name for analysts: lower-case letters, digits and _, starting with a letter, not pg_…")]
+    BadRoleName(String),
+    /// A bad argument (exit 2): the tool never narrows a privileged role.
+    #[error("{0} is a privileged role (superuser, or may create roles or databases); choose a role for analysts alone")]
+    PrivilegedRole(String),
     /// The store predates the hash chain (exit 1).
     #[error(
         "the store has no hash chain yet: run `ledgerbot migrate` (or start the service once) to add it"
@@ -84,6 +90,8 @@ impl ReplayError {
                 | ReplayError::NotRebuildable(_)
                 | ReplayError::BadFormat(_)
                 | ReplayError::BadPeriod(_)
+                | ReplayError::BadRoleName(_)
+                | ReplayError::PrivilegedRole(_)
         )
     }
 }

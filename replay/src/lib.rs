@@ -5,6 +5,7 @@
 //! hash chain and signed heads), `rebuild [--verify]` (a read model built again
 //! from the store beside the live one, switched in or compared).
 
+pub mod analysts;
 pub mod chain;
 pub mod checkpoint;
 pub mod compare;

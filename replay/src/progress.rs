@@ -52,12 +52,6 @@ impl Progress {
         }
     }
 
-    /// Work done per second so far.
-    #[allow(dead_code)]
-    pub fn rate(&self) -> f64 {
-        self.done as f64 / self.started.elapsed().as_secs_f64().max(1e-9)
-    }
-
     fn draw(&self, now: Instant) {
         let seconds = now.duration_since(self.started).as_secs_f64().max(1e-9);
         let rate = self.done as f64 / seconds;

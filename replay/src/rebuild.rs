@@ -12,9 +12,11 @@
 //! commands (`Projection::rebuildable` is `None` for them).
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use futures_util::{StreamExt, TryStreamExt};
 use projections::envelope::{EVENT_COLUMNS, EventEnvelope, StoredEvent};
 use projections::worker::{HOLD_PROJECTION_LOCK, Projection, Rebuildable, events_between};
 use serde::Serialize;
@@ -31,6 +33,12 @@ const BATCH: i64 = 5_000;
 const CATCH_UP_ROUNDS: usize = 5;
 /// A transient failure is tried again this many times before the rebuild gives up.
 const ATTEMPTS: u32 = 10;
+/// Read models rebuilt at once by `rebuild all`: each waits on its own round trips,
+/// so a few together keep both the tool and Postgres busy.
+const AT_ONCE: usize = 3;
+
+/// One progress line for every rebuild running.
+type SharedProgress = Arc<Mutex<Progress>>;
 
 /// What a rebuild did.
 #[derive(Debug, Clone, Serialize)]
@@ -57,11 +65,48 @@ pub(crate) struct Schemas {
     pub(crate) rebuilt: String,
 }
 
+/// Rebuilds each of `projections` (a few at once), in their order; with `verify`,
+/// compares instead of switching. The first failure is returned once the others
+/// have finished.
+pub async fn rebuild_all(
+    pool: &PgPool,
+    projections: &[&dyn Projection],
+    verify: bool,
+) -> Result<Vec<Rebuilt>, ReplayError> {
+    for projection in projections {
+        if projection.rebuildable().is_none() {
+            return Err(ReplayError::NotRebuildable(projection.name().to_owned()));
+        }
+    }
+    let mut total = 0;
+    for projection in projections {
+        let events: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type = ANY($1)")
+                .bind(projection.aggregate_types())
+                .fetch_one(pool)
+                .await?;
+        total += events.max(0) as u64;
+    }
+    let progress = Arc::new(Mutex::new(Progress::new("rebuilding", "events", total)));
+    let outcomes: Vec<Result<Rebuilt, ReplayError>> = futures_util::stream::iter(projections)
+        .map(|projection| rebuild(pool, *projection, verify, &progress))
+        .buffered(AT_ONCE)
+        .collect()
+        .await;
+    if let Ok(progress) = Arc::try_unwrap(progress)
+        && let Ok(progress) = progress.into_inner()
+    {
+        progress.finish();
+    }
+    futures_util::stream::iter(outcomes).try_collect().await
+}
+
 /// Rebuilds `projection`; with `verify`, compares instead of switching.
-pub async fn rebuild(
+async fn rebuild(
     pool: &PgPool,
     projection: &dyn Projection,
     verify: bool,
+    progress: &SharedProgress,
 ) -> Result<Rebuilt, ReplayError> {
     let name = projection.name();
     let spec = projection
@@ -86,11 +131,6 @@ pub async fn rebuild(
     ))
     .execute(&mut work)
     .await?;
-    let total: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type = ANY($1)")
-            .bind(projection.aggregate_types())
-            .fetch_one(pool)
-            .await?;
     let mut run = Run {
         projection,
         schemas: &schemas,
@@ -102,10 +142,9 @@ pub async fn rebuild(
         position: 0,
         applied: 0,
         parked: 0,
-        progress: Progress::new("rebuilding", "events", total.max(0) as u64),
+        progress: progress.clone(),
     };
     let outcome = run_to_the_switch(pool, &mut run, &spec, verify).await;
-    run.progress.finish();
     let comparison = match outcome {
         Ok(comparison) => comparison,
         Err(error) => {
@@ -143,8 +182,13 @@ async fn run_to_the_switch(
             break;
         }
     }
-    // The live projection's workers wait from here to the end of the transaction.
+    // One switch at a time (two may share a view, as rm_user_overview reads the
+    // users' and the payments' tables); then the live projection's workers wait
+    // from here to the end of the transaction.
     let mut held = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('ledgerbot rebuild switch', 0))")
+        .execute(&mut *held)
+        .await?;
     sqlx::query(HOLD_PROJECTION_LOCK)
         .bind(run.projection.name())
         .execute(&mut *held)
@@ -216,7 +260,7 @@ struct Run<'a> {
     position: i64,
     applied: u64,
     parked: u64,
-    progress: Progress,
+    progress: SharedProgress,
 }
 
 impl Run<'_> {
@@ -368,7 +412,9 @@ impl Run<'_> {
                 }
             }
         }
-        self.progress.advance(count);
+        if let Ok(mut progress) = self.progress.lock() {
+            progress.advance(count);
+        }
         self.applied += applied;
         Ok(applied)
     }

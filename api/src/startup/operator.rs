@@ -152,22 +152,11 @@ pub async fn replay_rebuild(
             }
         })
         .collect();
-    let mut rebuilt = Vec::new();
-    let mut failed = None;
-    for candidate in chosen {
-        match replay::rebuild::rebuild(&pool, candidate.as_ref(), verify).await {
-            Ok(done) => rebuilt.push(done),
-            Err(error) => {
-                failed = Some(error);
-                break;
-            }
-        }
-    }
+    let chosen: Vec<&dyn projections::worker::Projection> =
+        chosen.into_iter().map(|projection| projection.as_ref()).collect();
+    let rebuilt = replay::rebuild::rebuild_all(&pool, &chosen, verify).await;
     pool.close().await;
-    match failed {
-        Some(error) => Err(error.into()),
-        None => Ok(rebuilt),
-    }
+    Ok(rebuilt?)
 }
 
 /// The events of `range` to `out` (standard output with `None`), streamed
@@ -214,4 +203,16 @@ pub async fn replay_export_receipts(
     let written = replay::export::receipts(&pool, month, format, out).await;
     pool.close().await;
     Ok(written?)
+}
+
+/// The analysts' read-only role (`ledgerbot replay analyst-role`).
+pub async fn replay_analyst_role(
+    settings: &Settings,
+    name: &str,
+    password: Option<&str>,
+) -> Result<replay::analysts::AnalystRole, StartupError> {
+    let pool = prepare_database(settings).await?;
+    let role = replay::analysts::analyst_role(&pool, name, password).await;
+    pool.close().await;
+    Ok(role?)
 }
