@@ -4,8 +4,9 @@
 -- the database and `ledgerbot replay checkpoint` signs every aggregate's head, which
 -- catches what a chain alone cannot see (a whole stream or a last event removed).
 --
--- hash(n) = sha256( hash(n-1)            -- 32 zero bytes for the first event, or when
---                                           the previous event is missing
+-- hash(n) = sha256( hash(n-1)            -- 32 zero bytes for the first event (an insert
+--                                           whose previous event is missing is refused;
+--                                           the backfill chains one after a gap to zeros)
 --                 || field(aggregate_type) || field(aggregate_id) || int8(sequence)
 --                 || field(event_type) || field(event_version)
 --                 || field(payload) || field(metadata)      -- the JSON text as stored
@@ -86,10 +87,20 @@ BEGIN
     WHERE aggregate_type = NEW.aggregate_type
       AND aggregate_id = NEW.aggregate_id
       AND sequence = NEW.sequence - 1;
+    -- An aggregate's events are numbered 1, 2, 3 …; one that follows nothing would
+    -- leave a gap every verify reports for ever.
+    IF previous IS NULL AND NEW.sequence > 1 THEN
+        RAISE EXCEPTION 'event #% of % % follows no event #%', NEW.sequence, NEW.aggregate_type,
+            NEW.aggregate_id, NEW.sequence - 1
+            USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'events_follow_each_other';
+    END IF;
     NEW.hash := events_hash(previous, NEW);
     RETURN NEW;
 END;
 $$;
+
+-- The names inside resolve where the migrations created them, whoever inserts.
+ALTER FUNCTION events_chain() SET search_path FROM CURRENT;
 
 CREATE TRIGGER events_hash_chain
     BEFORE INSERT

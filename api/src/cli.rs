@@ -136,6 +136,9 @@ pub enum ReplayCommand {
         /// to people.
         #[arg(long)]
         password_env: Option<String>,
+        /// One JSON object (the role and what it may read) instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Recompute every aggregate's hash chain from the stored columns and report each
     /// broken link and each missing event (aggregate and sequence); with a checkpoint,
@@ -144,11 +147,12 @@ pub enum ReplayCommand {
     /// lacks. Exits 1 on any finding.
     Verify {
         /// A checkpoint file written by `replay checkpoint`; its signature is checked
-        /// first.
-        #[arg(long)]
+        /// first, against --public-key.
+        #[arg(long, requires = "public_key")]
         against: Option<std::path::PathBuf>,
         /// The public key (hex, as `replay keygen` printed it) the checkpoint must be
-        /// signed with. Without it, the key the file names is shown.
+        /// signed with: the one the auditor kept, never the one the file names (who
+        /// can rewrite the database can also sign a checkpoint of their own).
         #[arg(long, requires = "against")]
         public_key: Option<String>,
         /// One JSON object instead of text.
@@ -174,6 +178,9 @@ pub enum ReplayCommand {
     Keygen {
         /// The key file to create (never overwritten).
         out: std::path::PathBuf,
+        /// One JSON object (the key file and the public key) instead of the key alone.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -200,6 +207,10 @@ pub enum ExportCommand {
         /// A file to write; standard output without it.
         #[arg(long)]
         out: Option<std::path::PathBuf>,
+        /// With --out: one JSON object (the file and how many events) instead of a
+        /// line on stderr.
+        #[arg(long, requires = "out")]
+        json: bool,
     },
     /// The NPD tax ledger of a year (2026) or a month (2026-11): xlsx with the
     /// monthly totals and every line, or csv (the lines at --out, the totals beside
@@ -211,6 +222,9 @@ pub enum ExportCommand {
         format: String,
         #[arg(long)]
         out: std::path::PathBuf,
+        /// One JSON object (the files and rows written) instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// The receipts register of a month (2026-11) for «Мой налог»: keep, annul, or
     /// annul and reissue each receipt.
@@ -221,6 +235,9 @@ pub enum ExportCommand {
         format: String,
         #[arg(long)]
         out: std::path::PathBuf,
+        /// One JSON object (the files and rows written) instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }
 

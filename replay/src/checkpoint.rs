@@ -172,9 +172,9 @@ pub async fn checkpoint(pool: &PgPool, key: &Path, out: &Path) -> Result<Written
     })
 }
 
-/// Reads a checkpoint and checks its signature (against `trusted_key`, hex, when
-/// given; otherwise against the key it names, which the report shows).
-pub fn read(path: &Path, trusted_key: Option<&str>) -> Result<Checkpoint, ReplayError> {
+/// Reads a checkpoint and checks its signature against `trusted_key` (hex): the key
+/// the auditor kept, never the one the file names.
+pub fn read(path: &Path, trusted_key: &str) -> Result<Checkpoint, ReplayError> {
     let untrusted = |why: String| ReplayError::Checkpoint {
         path: path.display().to_string(),
         why,
@@ -223,8 +223,9 @@ pub fn read(path: &Path, trusted_key: Option<&str>) -> Result<Checkpoint, Replay
             "its contents do not match the signed digest".into(),
         ));
     }
-    if let Some(trusted) = trusted_key
-        && !trusted.trim().eq_ignore_ascii_case(&signature.public_key)
+    if !trusted_key
+        .trim()
+        .eq_ignore_ascii_case(&signature.public_key)
     {
         return Err(untrusted(format!(
             "it is signed by {}, not by the key given",

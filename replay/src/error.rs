@@ -47,8 +47,12 @@ pub enum ReplayError {
     Apply {
         aggregate: String,
         sequence: i64,
-        error: String,
+        #[source]
+        error: projections::worker::ApplyError,
     },
+    /// Another rebuild of the same projection is running (exit 1).
+    #[error("another rebuild of {0} is running; wait for it to finish")]
+    RebuildRunning(String),
     /// A bad argument (exit 2).
     #[error(
         "{0:?} is no export format here: jsonl or csv for events, csv or xlsx for the ledger and the receipts"
@@ -61,10 +65,17 @@ pub enum ReplayError {
     #[error("the tax ledger: {0}")]
     Ledger(String),
     /// A bad argument (exit 2).
-    #[error("{0:?} is no role name for analysts: lower-case letters, digits and _, starting with a letter, not pg_…")]
+    #[error(
+        "{0:?} is no role name for analysts: lower-case letters, digits and _, not starting with a digit or pg_"
+    )]
     BadRoleName(String),
+    /// A bad argument (exit 2).
+    #[error("the analysts' password must be ASCII (letters, digits, punctuation)")]
+    BadPassword,
     /// A bad argument (exit 2): the tool never narrows a privileged role.
-    #[error("{0} is a privileged role (superuser, or may create roles or databases); choose a role for analysts alone")]
+    #[error(
+        "{0} is a privileged role (superuser, or may create roles or databases); choose a role for analysts alone"
+    )]
     PrivilegedRole(String),
     /// The store predates the hash chain (exit 1).
     #[error(
@@ -79,6 +90,12 @@ pub enum ReplayError {
 }
 
 impl ReplayError {
+    /// Postgres gave up waiting for a lock (`lock_timeout`).
+    pub fn is_lock_timeout(&self) -> bool {
+        matches!(self, ReplayError::Store(error)
+            if error.as_database_error().and_then(|e| e.code()).as_deref() == Some("55P03"))
+    }
+
     /// Whether the command line was at fault (exit 2) rather than the data.
     pub fn is_bad_argument(&self) -> bool {
         matches!(
@@ -91,6 +108,7 @@ impl ReplayError {
                 | ReplayError::BadFormat(_)
                 | ReplayError::BadPeriod(_)
                 | ReplayError::BadRoleName(_)
+                | ReplayError::BadPassword
                 | ReplayError::PrivilegedRole(_)
         )
     }

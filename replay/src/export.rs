@@ -82,14 +82,8 @@ const EVENT_HEADER: [&str; 10] = [
     "hash",
 ];
 
-/// Writes the events of `range`, oldest first, to `out`; returns how many. A reader
-/// that stops reading (a closed pipe) ends the export quietly.
-pub async fn events(
-    pool: &PgPool,
-    range: &EventRange,
-    format: Format,
-    out: &mut dyn Write,
-) -> Result<u64, ReplayError> {
+/// Refuses what `events` cannot export (before any file is made).
+pub fn check_events(range: &EventRange, format: Format) -> Result<(), ReplayError> {
     if format == Format::Xlsx {
         return Err(ReplayError::BadFormat(
             "xlsx (events are exported as jsonl or csv)".into(),
@@ -98,6 +92,18 @@ pub async fn events(
     if let Some(aggregate_type) = &range.aggregate_type {
         crate::known_type(aggregate_type)?;
     }
+    Ok(())
+}
+
+/// Writes the events of `range`, oldest first, to `out`; returns how many. A reader
+/// that stops reading (a closed pipe) ends the export quietly.
+pub async fn events(
+    pool: &PgPool,
+    range: &EventRange,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<u64, ReplayError> {
+    check_events(range, format)?;
     let mut conditions = vec!["TRUE".to_owned()];
     let mut next = 1;
     let mut bound = |conditions: &mut Vec<String>, column: &str, operator: &str| {
@@ -163,14 +169,13 @@ pub async fn events(
             ]),
             _ => {
                 // The stored JSON copied through as it is.
-                event.metadata = serde_json::value::RawValue::from_string(std::mem::take(
-                    &mut event.metadata_text,
-                ))
-                .ok();
-                event.payload = serde_json::value::RawValue::from_string(std::mem::take(
-                    &mut event.payload_text,
-                ))
-                .ok();
+                let raw = |text: String| {
+                    serde_json::value::RawValue::from_string(text)
+                        .map(Some)
+                        .map_err(|error| ReplayError::Output(error.into()))
+                };
+                event.metadata = raw(std::mem::take(&mut event.metadata_text))?;
+                event.payload = raw(std::mem::take(&mut event.payload_text))?;
                 let mut line = serde_json::to_string(&event)
                     .map_err(|error| ReplayError::Output(error.into()))?;
                 line.push('\n');

@@ -8,14 +8,12 @@
 pub mod analysts;
 pub mod chain;
 pub mod checkpoint;
-pub mod compare;
 mod error;
 pub mod export;
 pub mod history;
 mod progress;
 pub mod rebuild;
 pub mod state;
-mod switch;
 pub mod verify;
 
 pub use error::ReplayError;
@@ -44,5 +42,42 @@ pub fn known_type(aggregate_type: &str) -> Result<(), ReplayError> {
             given: aggregate_type.to_owned(),
             known: known.join(", "),
         })
+    }
+}
+
+/// A name quoted for SQL.
+pub(crate) fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Counts every item and keeps the first [`Listed::LIMIT`] (findings, differences).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Listed<T> {
+    pub count: u64,
+    pub listed: Vec<T>,
+}
+
+impl<T> Default for Listed<T> {
+    fn default() -> Self {
+        Listed {
+            count: 0,
+            listed: Vec::new(),
+        }
+    }
+}
+
+impl<T> Listed<T> {
+    pub const LIMIT: usize = 10_000;
+
+    pub fn push(&mut self, item: T) {
+        self.count += 1;
+        if self.listed.len() < Self::LIMIT {
+            self.listed.push(item);
+        }
+    }
+
+    /// How many were counted but not kept.
+    pub fn left_out(&self) -> u64 {
+        self.count - self.listed.len() as u64
     }
 }

@@ -60,8 +60,14 @@ async fn fill(context: &TestContext, target: i64) -> i64 {
         .execute(&context.pool)
         .await
         .expect("trigger back");
-    sqlx::query("DELETE FROM outbox").execute(&context.pool).await.expect("empty outbox");
-    sqlx::query("ANALYZE").execute(&context.pool).await.expect("analyzed");
+    sqlx::query("DELETE FROM outbox")
+        .execute(&context.pool)
+        .await
+        .expect("empty outbox");
+    sqlx::query("ANALYZE")
+        .execute(&context.pool)
+        .await
+        .expect("analyzed");
     sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(&context.pool)
         .await
@@ -102,7 +108,9 @@ async fn measured(context: &TestContext, args: &[&str]) -> (f64, f64, String) {
     let mut stdout = child.stdout.take().expect("stdout");
     let reading = tokio::spawn(async move {
         let mut text = String::new();
-        tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut text).await.ok();
+        tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut text)
+            .await
+            .ok();
         text
     });
     let mut peak_kib = 0u64;
@@ -110,7 +118,11 @@ async fn measured(context: &TestContext, args: &[&str]) -> (f64, f64, String) {
         if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status"))
             && let Some(line) = status.lines().find(|line| line.starts_with("VmHWM:"))
         {
-            let kib = line.split_whitespace().nth(1).and_then(|value| value.parse().ok()).unwrap_or(0);
+            let kib = line
+                .split_whitespace()
+                .nth(1)
+                .and_then(|value| value.parse().ok())
+                .unwrap_or(0);
             peak_kib = peak_kib.max(kib);
         }
         if let Ok(Some(status)) = child.try_wait() {
@@ -120,22 +132,35 @@ async fn measured(context: &TestContext, args: &[&str]) -> (f64, f64, String) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let text = reading.await.expect("stdout read");
-    (started.elapsed().as_secs_f64(), peak_kib as f64 / 1024.0, text)
+    (
+        started.elapsed().as_secs_f64(),
+        peak_kib as f64 / 1024.0,
+        text,
+    )
 }
 
 #[tokio::main]
 async fn main() {
     let full = tests::bench_setting("LEDGERBOT_BENCH_EVENTS", 1_000_000) as i64;
-    println!("replay rebuild and verify, the business week copied to a quarter and to the full size");
+    println!(
+        "replay rebuild and verify, the business week copied to a quarter and to the full size"
+    );
     println!(
         "{:>9} | {:>15} | {:>29} | {:>27} | {:>27}",
-        "events", "COPY out", "rebuild all: store events/s", "applied events/s, peak", "verify: events/s, peak"
+        "events",
+        "COPY out",
+        "rebuild all: store events/s",
+        "applied events/s, peak",
+        "verify: events/s, peak"
     );
     for target in [full / 4, full] {
         let context = TestContext::new().await;
         let filling = Instant::now();
         let events = fill(&context, target).await;
-        eprintln!("filled {events} events in {:.0} s", filling.elapsed().as_secs_f64());
+        eprintln!(
+            "filled {events} events in {:.0} s",
+            filling.elapsed().as_secs_f64()
+        );
         let (copy_seconds, bytes) = copy_out(&context).await;
         let (rebuild_seconds, rebuild_peak, reports) =
             measured(&context, &["replay", "rebuild", "all", "--json"]).await;
@@ -152,7 +177,8 @@ async fn main() {
                 report["events"].as_u64().unwrap_or_default()
             })
             .sum();
-        let (verify_seconds, verify_peak, _) = measured(&context, &["replay", "verify", "--json"]).await;
+        let (verify_seconds, verify_peak, _) =
+            measured(&context, &["replay", "verify", "--json"]).await;
         println!(
             "{events:>9} | {:>7.2} s {:>4} MB | {:>7.1} s {:>10.0} events/s | {:>9.0} /s {:>8.1} MiB | {:>7.0} /s {:>4.2} s {:>5.1} MiB",
             copy_seconds,

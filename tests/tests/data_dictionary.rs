@@ -23,13 +23,24 @@ fn documented() -> BTreeMap<String, Vec<(String, String)>> {
     for line in section.lines() {
         if let Some(heading) = line.strip_prefix("### `") {
             let name = heading.split('`').next().unwrap_or_default().to_owned();
-            assert!(relations.insert(name.clone(), Vec::new()).is_none(), "{name} twice");
+            assert!(
+                relations.insert(name.clone(), Vec::new()).is_none(),
+                "{name} twice"
+            );
             current = Some(name);
         } else if let (Some(name), Some(row)) = (&current, line.strip_prefix("| `")) {
             let mut cells = row.split(" | ");
-            let column = cells.next().unwrap_or_default().trim_end_matches('`').to_owned();
+            let column = cells
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches('`')
+                .to_owned();
             let kind = cells.next().unwrap_or_default().trim().to_owned();
-            let meaning = cells.next().unwrap_or_default().trim_end_matches('|').trim();
+            let meaning = cells
+                .next()
+                .unwrap_or_default()
+                .trim_end_matches('|')
+                .trim();
             assert!(meaning.len() > 8, "{name}.{column} has no meaning written");
             if let Some(columns) = relations.get_mut(name) {
                 columns.push((column, kind));
@@ -58,10 +69,22 @@ async fn the_readme_documents_every_read_model_table_and_column_as_the_database_
         database.entry(relation).or_default().push((column, kind));
     }
     let readme = documented();
-    let missing: Vec<&String> = database.keys().filter(|name| !readme.contains_key(*name)).collect();
-    let gone: Vec<&String> = readme.keys().filter(|name| !database.contains_key(*name)).collect();
-    assert!(missing.is_empty(), "read models the README does not document: {missing:?}");
-    assert!(gone.is_empty(), "the README documents relations the database lacks: {gone:?}");
+    let missing: Vec<&String> = database
+        .keys()
+        .filter(|name| !readme.contains_key(*name))
+        .collect();
+    let gone: Vec<&String> = readme
+        .keys()
+        .filter(|name| !database.contains_key(*name))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "read models the README does not document: {missing:?}"
+    );
+    assert!(
+        gone.is_empty(),
+        "the README documents relations the database lacks: {gone:?}"
+    );
     for (name, columns) in &database {
         assert_eq!(
             &readme[name], columns,
@@ -76,22 +99,68 @@ async fn an_analyst_reads_the_read_models_and_nothing_else() {
     let context = TestContext::new().await;
     let role = format!("lbt_analyst_{}", &context.id[..12]);
     let mut env = context.env();
-    env.push(("LBT_ANALYST_PASSWORD".into(), "s3cret'; DROP TABLE events; --".into()));
+    env.push((
+        "LBT_ANALYST_PASSWORD".into(),
+        "s3cret'; DROP TABLE events; --".into(),
+    ));
     let made = run_ledgerbot(
-        &["replay", "analyst-role", &role, "--password-env", "LBT_ANALYST_PASSWORD"],
+        &[
+            "replay",
+            "analyst-role",
+            &role,
+            "--password-env",
+            "LBT_ANALYST_PASSWORD",
+        ],
         &env,
     )
     .await;
     assert_eq!(made.code, Some(0), "{made:?}");
-    assert!(made.stdout.starts_with(&format!("created {role} (may log in)")), "{}", made.stdout);
-    let again = run_ledgerbot(&["replay", "analyst-role", &role, "--password-env", "LBT_ANALYST_PASSWORD"], &env).await;
-    assert!(again.stdout.starts_with(&format!("updated {role}")), "{again:?}");
+    assert!(
+        made.stdout
+            .starts_with(&format!("created {role} (may log in)")),
+        "{}",
+        made.stdout
+    );
+    let again = run_ledgerbot(
+        &[
+            "replay",
+            "analyst-role",
+            &role,
+            "--password-env",
+            "LBT_ANALYST_PASSWORD",
+        ],
+        &env,
+    )
+    .await;
+    assert!(
+        again.stdout.starts_with(&format!("updated {role}")),
+        "{again:?}"
+    );
+    let stored: String = sqlx::query_scalar("SELECT rolpassword FROM pg_authid WHERE rolname = $1")
+        .bind(&role)
+        .fetch_one(&context.pool)
+        .await
+        .expect("reads");
+    assert!(
+        stored.starts_with("SCRAM-SHA-256$4096:"),
+        "a verifier, never the password: {stored}"
+    );
 
     let options: sqlx::postgres::PgConnectOptions = context.database_url.parse().expect("a URL");
-    let mut analyst = PgConnection::connect_with(&options.username(&role).password("s3cret'; DROP TABLE events; --"))
-        .await
-        .expect("the analyst logs in");
-    for readable in ["rm_orders", "rm_order_pool", "rm_user_overview", "rm_tax_lines", "rm_credit_statement"] {
+    let mut analyst = PgConnection::connect_with(
+        &options
+            .username(&role)
+            .password("s3cret'; DROP TABLE events; --"),
+    )
+    .await
+    .expect("the analyst logs in");
+    for readable in [
+        "rm_orders",
+        "rm_order_pool",
+        "rm_user_overview",
+        "rm_tax_lines",
+        "rm_credit_statement",
+    ] {
         sqlx::query(&format!("SELECT count(*) FROM {readable}"))
             .execute(&mut analyst)
             .await
@@ -114,20 +183,36 @@ async fn an_analyst_reads_the_read_models_and_nothing_else() {
             .execute(&mut analyst)
             .await
             .expect_err(hidden);
-        let code = refused.as_database_error().and_then(|error| error.code()).map(|code| code.into_owned());
+        let code = refused
+            .as_database_error()
+            .and_then(|error| error.code())
+            .map(|code| code.into_owned());
         assert_eq!(code.as_deref(), Some("42501"), "{hidden}: {refused}");
     }
-    let write = sqlx::query("DELETE FROM rm_orders").execute(&mut analyst).await.expect_err("read-only");
+    let write = sqlx::query("DELETE FROM rm_orders")
+        .execute(&mut analyst)
+        .await
+        .expect_err("read-only");
     assert!(write.to_string().contains("permission denied"), "{write}");
     analyst.close().await.ok();
 
     let bad = run_ledgerbot(&["replay", "analyst-role", "Robert'); DROP"], &env).await;
     assert_eq!(bad.code, Some(2), "{bad:?}");
-    let superuser = run_ledgerbot(&["replay", "analyst-role", "postgres"], &env).await;
-    assert_eq!(superuser.code, Some(2), "a privileged role is never narrowed: {superuser:?}");
+    let runner: String = sqlx::query_scalar("SELECT current_user::text")
+        .fetch_one(&context.pool)
+        .await
+        .expect("reads");
+    let superuser = run_ledgerbot(&["replay", "analyst-role", &runner], &env).await;
+    assert_eq!(
+        superuser.code,
+        Some(2),
+        "a privileged role is never narrowed: {superuser:?}"
+    );
 
     context.cleanup().await;
-    let mut admin = PgConnection::connect(&admin_database_url()).await.expect("connects");
+    let mut admin = PgConnection::connect(&admin_database_url())
+        .await
+        .expect("connects");
     sqlx::query(&format!("DROP ROLE IF EXISTS {role}"))
         .execute(&mut admin)
         .await

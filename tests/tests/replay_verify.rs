@@ -256,7 +256,18 @@ async fn verify_finds_every_kind_of_tampering_at_its_aggregate_and_sequence() {
     );
     assert_eq!(against["checkpoint"]["public_key"], public_key.as_str());
 
-    let text = run_ledgerbot(&["replay", "verify", "--against", &checkpoint_arg], &env).await;
+    let text = run_ledgerbot(
+        &[
+            "replay",
+            "verify",
+            "--against",
+            &checkpoint_arg,
+            "--public-key",
+            &public_key,
+        ],
+        &env,
+    )
+    .await;
     assert_eq!(text.code, Some(1));
     for line in [
         format!("broken link: {} {} #2", changed.0, changed.1),
@@ -276,6 +287,10 @@ async fn verify_finds_every_kind_of_tampering_at_its_aggregate_and_sequence() {
     ] {
         assert!(text.stdout.contains(&line), "{line:?} in {}", text.stdout);
     }
+
+    // A checkpoint is only ever checked against the key the auditor kept.
+    let unpinned = run_ledgerbot(&["replay", "verify", "--against", &checkpoint_arg], &env).await;
+    assert_eq!(unpinned.code, Some(2), "{unpinned:?}");
 
     // A tampered log gets no signature.
     let refused = dir.join("refused.checkpoint");
@@ -304,7 +319,18 @@ async fn verify_finds_every_kind_of_tampering_at_its_aggregate_and_sequence() {
         .collect();
     assert_ne!(edited, original);
     std::fs::write(&checkpoint, edited).expect("writes");
-    let edited = run_ledgerbot(&["replay", "verify", "--against", &checkpoint_arg], &env).await;
+    let edited = run_ledgerbot(
+        &[
+            "replay",
+            "verify",
+            "--against",
+            &checkpoint_arg,
+            "--public-key",
+            &public_key,
+        ],
+        &env,
+    )
+    .await;
     assert_eq!(edited.code, Some(1), "{edited:?}");
     assert!(
         edited.stderr.contains("do not match the signed digest"),

@@ -32,9 +32,9 @@ use crate::metrics::Metrics;
 use crate::payments::PaymentGateway;
 use bot::bot_part;
 pub use operator::{
-    parked_list, parked_retry, replay_analyst_role, replay_checkpoint, replay_diff, replay_export_events,
-    replay_export_receipts, replay_export_tax_ledger, replay_history, replay_rebuild, replay_state,
-    replay_verify,
+    parked_list, parked_retry, replay_analyst_role, replay_checkpoint, replay_diff,
+    replay_export_events, replay_export_receipts, replay_export_tax_ledger, replay_history,
+    replay_rebuild, replay_state, replay_verify,
 };
 use parts::RunningParts;
 use workers::WorkersPart;

@@ -135,7 +135,7 @@ pub async fn replay_rebuild(
     settings: &Settings,
     projection: &str,
     verify: bool,
-) -> Result<Vec<replay::rebuild::Rebuilt>, StartupError> {
+) -> Result<Vec<Result<replay::rebuild::Rebuilt, replay::ReplayError>>, StartupError> {
     if projection != "all" {
         known(projection)?;
     }
@@ -152,8 +152,10 @@ pub async fn replay_rebuild(
             }
         })
         .collect();
-    let chosen: Vec<&dyn projections::worker::Projection> =
-        chosen.into_iter().map(|projection| projection.as_ref()).collect();
+    let chosen: Vec<&dyn projections::worker::Projection> = chosen
+        .into_iter()
+        .map(|projection| projection.as_ref())
+        .collect();
     let rebuilt = replay::rebuild::rebuild_all(&pool, &chosen, verify).await;
     pool.close().await;
     Ok(rebuilt?)
@@ -167,6 +169,7 @@ pub async fn replay_export_events(
     format: replay::export::Format,
     out: Option<&std::path::Path>,
 ) -> Result<u64, StartupError> {
+    replay::export::check_events(range, format)?;
     let mut writer: Box<dyn std::io::Write> = match out {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path).map_err(replay::ReplayError::Output)?,

@@ -20,12 +20,16 @@ pub fn row<S: AsRef<str>>(cells: &[S]) -> String {
 /// Sheets show it as text instead of running it (CSV injection). A number (`-12.50`)
 /// stays a number.
 pub fn neutralised(cell: &str) -> Cow<'_, str> {
-    let formula_like = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    if formula_like && !is_number(cell) {
+    if formula_like(cell) {
         Cow::Owned(format!("'{cell}"))
     } else {
         Cow::Borrowed(cell)
     }
+}
+
+/// Whether a spreadsheet would take `cell` for a formula (and it is not a number).
+pub fn formula_like(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_number(cell)
 }
 
 fn is_number(cell: &str) -> bool {

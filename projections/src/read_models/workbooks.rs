@@ -1,11 +1,12 @@
 //! Excel workbooks (XLSX) for accountants: the tax ledger (a sheet of monthly
 //! totals and a sheet of every line) and the receipts register, amounts as numbers
-//! with two decimals so they can be summed, text cells with formula-like starts
-//! neutralised as in the CSV forms (`super::csv::neutralised`).
+//! with two decimals so they can be summed; a text cell that starts like a formula
+//! (`super::csv::formula_like`) is written with Excel's quote prefix, so it shows
+//! and exports as the text it is.
 
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 
-use super::csv::neutralised;
+use super::csv::formula_like;
 use super::receipts::ReceiptLine;
 use super::tax_ledger::{MonthTotals, TaxLine};
 
@@ -77,10 +78,10 @@ pub fn tax_ledger(months: &[MonthTotals], lines: &[TaxLine]) -> Result<Vec<u8>, 
         let row = u32::try_from(index + 1).unwrap_or(u32::MAX);
         sheet.write(row, 0, line.tax_month.format("%Y-%m").to_string())?;
         sheet.write(row, 1, line.at.format("%Y-%m-%d %H:%M:%S").to_string())?;
-        sheet.write(row, 2, neutralised(&line.payment_id).as_ref())?;
-        sheet.write(row, 3, neutralised(&line.line_id).as_ref())?;
-        sheet.write(row, 4, neutralised(&line.kind).as_ref())?;
-        sheet.write(row, 5, neutralised(&line.payer_kind).as_ref())?;
+        text(sheet, row, 2, &line.payment_id)?;
+        text(sheet, row, 3, &line.line_id)?;
+        text(sheet, row, 4, &line.kind)?;
+        text(sheet, row, 5, &line.payer_kind)?;
         sheet.write_with_format(row, 6, line.amount, &money)?;
         sheet.write_with_format(row, 7, line.rate, &percent)?;
         sheet.write_with_format(row, 8, line.tax, &money)?;
@@ -114,11 +115,11 @@ pub fn receipts(lines: &[ReceiptLine]) -> Result<Vec<u8>, XlsxError> {
     for (index, line) in lines.iter().enumerate() {
         let row = u32::try_from(index + 1).unwrap_or(u32::MAX);
         sheet.write(row, 0, line.received_on.to_string())?;
-        sheet.write(row, 1, neutralised(&line.payment_id).as_ref())?;
+        text(sheet, row, 1, &line.payment_id)?;
         let provider = line.provider_payment_id.as_deref().unwrap_or_default();
-        sheet.write(row, 2, neutralised(provider).as_ref())?;
-        sheet.write(row, 3, neutralised(&line.payer_kind).as_ref())?;
-        sheet.write(row, 4, neutralised(&line.description).as_ref())?;
+        text(sheet, row, 2, provider)?;
+        text(sheet, row, 3, &line.payer_kind)?;
+        text(sheet, row, 4, &line.description)?;
         sheet.write_with_format(row, 5, line.received, &money)?;
         sheet.write_with_format(row, 6, line.refunded, &money)?;
         sheet.write_with_format(row, 7, line.receipt_amount, &money)?;
@@ -126,6 +127,16 @@ pub fn receipts(lines: &[ReceiptLine]) -> Result<Vec<u8>, XlsxError> {
     }
     sheet.autofit();
     workbook.save_to_buffer()
+}
+
+/// Writes a text cell, quote-prefixed when it starts like a formula.
+fn text(sheet: &mut Worksheet, row: u32, column: u16, value: &str) -> Result<(), XlsxError> {
+    if formula_like(value) {
+        sheet.write_with_format(row, column, value, &Format::new().set_quote_prefix())?;
+    } else {
+        sheet.write(row, column, value)?;
+    }
+    Ok(())
 }
 
 fn headers(sheet: &mut Worksheet, names: &[&str], bold: &Format) -> Result<(), XlsxError> {

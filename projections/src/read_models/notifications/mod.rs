@@ -540,13 +540,19 @@ pub(crate) async fn store_in(
 }
 
 /// Run before a rebuild's tables replace the live ones: a notice the rebuild made
-/// that the live table never had (a fix that notices more of the past) is recorded
-/// as not sent, so the bot does not tell people about old events. Notices it made
-/// again keep their ids, and with them their deliveries.
+/// for an event the live projection had already applied, but which the live table
+/// never had (a fix that notices more of the past), is recorded as not sent, so the
+/// bot does not tell people about old events. Notices it made again keep their ids,
+/// and with them their deliveries; notices of events the live workers had not
+/// reached yet are sent as usual.
 const SILENCE_REBUILT_NOTICES: &str = "INSERT INTO {live}.notification_deliveries \
          (notification_id, state, attempts, last_error, updated_at) \
      SELECT n.notification_id, 'failed', 0, 'made by a rebuild for a past event: not sent', now() \
      FROM {rebuilt}.rm_notifications n \
+     JOIN {live}.projection_checkpoints c ON c.projection = 'notifications' \
+      AND c.aggregate_type = split_part(n.cause, ':', 1) \
+      AND n.cause = c.aggregate_type || ':' || c.aggregate_id || ':' || substring(n.cause FROM '[0-9]+$') \
+      AND substring(n.cause FROM '[0-9]+$')::bigint <= c.sequence \
      WHERE NOT EXISTS (SELECT 1 FROM {live}.rm_notifications l WHERE l.notification_id = n.notification_id) \
      ON CONFLICT (notification_id) DO NOTHING";
 

@@ -9,8 +9,8 @@
 use projections::worker::Rebuildable;
 use sqlx::PgConnection;
 
-use crate::ReplayError;
-use crate::rebuild::{Schemas, ident};
+use super::Schemas;
+use crate::{ReplayError, ident};
 
 /// Swaps the rebuilt tables in (see the module's documentation).
 pub(crate) async fn switch(
@@ -48,17 +48,30 @@ pub(crate) async fn switch(
     let mut carried: Vec<String> = Vec::new();
     let mut renames: Vec<(String, String)> = Vec::new();
     for (table, name) in spec.tables.iter().zip(&qualified) {
-        let grants: Vec<(String, String)> = sqlx::query_as(
+        // The new table belongs to whoever runs the rebuild; it gets the old one's
+        // owner back, so the service keeps its rights.
+        let (owner, runner): (String, String) = sqlx::query_as(
+            "SELECT quote_ident(pg_get_userbyid(relowner)), quote_ident(current_user) \
+             FROM pg_class WHERE oid = to_regclass($1)",
+        )
+        .bind(name)
+        .fetch_one(&mut *connection)
+        .await?;
+        if owner != runner {
+            carried.push(format!("ALTER TABLE {name} OWNER TO {owner}"));
+        }
+        let grants: Vec<(String, String, bool)> = sqlx::query_as(
             "SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END, \
-                    a.privilege_type \
+                    a.privilege_type, a.is_grantable \
              FROM pg_class c, aclexplode(c.relacl) a \
              WHERE c.oid = to_regclass($1) AND a.grantee <> c.relowner",
         )
         .bind(name)
         .fetch_all(&mut *connection)
         .await?;
-        for (grantee, privilege) in grants {
-            carried.push(format!("GRANT {privilege} ON {name} TO {grantee}"));
+        for (grantee, privilege, grantable) in grants {
+            let option = if grantable { " WITH GRANT OPTION" } else { "" };
+            carried.push(format!("GRANT {privilege} ON {name} TO {grantee}{option}"));
         }
         let triggers: Vec<String> = sqlx::query_scalar(
             "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = to_regclass($1) AND NOT tgisinternal",
@@ -67,11 +80,13 @@ pub(crate) async fn switch(
         .fetch_all(&mut *connection)
         .await?;
         carried.extend(triggers);
-        let old = indexes(connection, name).await?;
+        let mut old = indexes(connection, name).await?;
         let new = indexes(connection, &format!("{rebuilt}.{}", ident(table))).await?;
         for (new_name, shape) in new {
-            if let Some((old_name, _)) = old.iter().find(|(_, old_shape)| *old_shape == shape) {
-                renames.push((new_name, old_name.clone()));
+            // Each old name is given once, even to two indexes of one shape.
+            if let Some(found) = old.iter().position(|(_, old_shape)| *old_shape == shape) {
+                let (old_name, _) = old.swap_remove(found);
+                renames.push((new_name, old_name));
             }
         }
     }
@@ -112,6 +127,15 @@ pub(crate) async fn switch(
          ON CONFLICT (projection, aggregate_type, aggregate_id) DO UPDATE \
          SET sequence = EXCLUDED.sequence, recorded_at = EXCLUDED.recorded_at \
          WHERE projection_checkpoints.sequence < EXCLUDED.sequence"
+    ))
+    .bind(projection)
+    .execute(&mut *connection)
+    .await?;
+    // An aggregate the live workers held back is applied in the rebuild now.
+    sqlx::query(&format!(
+        "DELETE FROM {live}.projection_retrying t USING {rebuilt}.rebuild_applied r \
+         WHERE t.projection = $1 AND t.aggregate_type = r.aggregate_type \
+           AND t.aggregate_id = r.aggregate_id AND t.sequence <= r.sequence"
     ))
     .bind(projection)
     .execute(&mut *connection)

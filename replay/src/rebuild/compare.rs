@@ -3,16 +3,14 @@
 //! that record when the projection ran; each difference names the table, the key,
 //! the column and both values.
 
+use futures_util::TryStreamExt;
 use projections::worker::Rebuildable;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use sqlx::PgConnection;
 
-use crate::ReplayError;
-use crate::rebuild::{Schemas, ident};
-
-/// At most this many differences are listed (all are counted).
-const LISTED: usize = 10_000;
+use super::Schemas;
+use crate::{Listed, ReplayError, ident};
 
 /// One value that differs. `column` is `None` when a whole row is only on one side
 /// (the other side's value is `null`).
@@ -45,11 +43,8 @@ pub(crate) async fn compare(
     schemas: &Schemas,
     spec: &Rebuildable,
 ) -> Result<Comparison, ReplayError> {
-    let mut comparison = Comparison {
-        rows: Vec::new(),
-        difference_count: 0,
-        differences: Vec::new(),
-    };
+    let mut rows_compared = Vec::new();
+    let mut found: Listed<Difference> = Listed::default();
     let live = ident(&schemas.live);
     let rebuilt = ident(&schemas.rebuilt);
     for table in spec.tables {
@@ -93,28 +88,29 @@ pub(crate) async fn compare(
         let rows: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {name}"))
             .fetch_one(&mut *connection)
             .await?;
-        comparison.rows.push(((*table).to_owned(), rows));
-        let pairs: Vec<(Option<Value>, Option<Value>)> = sqlx::query_as(&format!(
+        rows_compared.push(((*table).to_owned(), rows));
+        let query = format!(
             "SELECT CASE WHEN l IS NULL THEN NULL ELSE to_jsonb(l) - $1::text[] END, \
                     CASE WHEN r IS NULL THEN NULL ELSE to_jsonb(r) - $1::text[] END \
              FROM {name} l FULL JOIN {rebuilt}.{table} r ON {join} \
              WHERE (to_jsonb(l) - $1::text[]) IS DISTINCT FROM (to_jsonb(r) - $1::text[]) \
              ORDER BY {order}",
             table = ident(table)
-        ))
-        .bind(&ignored)
-        .fetch_all(&mut *connection)
-        .await?;
-        for (live_row, rebuilt_row) in pairs {
+        );
+        let mut pairs = sqlx::query_as::<_, (Option<Value>, Option<Value>)>(&query)
+            .bind(&ignored)
+            .fetch(&mut *connection);
+        while let Some((live_row, rebuilt_row)) = pairs.try_next().await? {
             for difference in differences(table, &key, live_row, rebuilt_row) {
-                comparison.difference_count += 1;
-                if comparison.differences.len() < LISTED {
-                    comparison.differences.push(difference);
-                }
+                found.push(difference);
             }
         }
     }
-    Ok(comparison)
+    Ok(Comparison {
+        rows: rows_compared,
+        difference_count: found.count,
+        differences: found.listed,
+    })
 }
 
 /// The differences between the two sides of one key.
