@@ -255,3 +255,90 @@ async fn the_state_at_a_point_is_the_aggregate_folded_so_far_and_a_diff_names_ea
 
     context.cleanup().await;
 }
+
+/// What `replay state` says an account held at a time is what the API answered then.
+#[tokio::test]
+async fn the_state_at_a_time_is_what_the_api_answered_then() {
+    use api::startup::Parts;
+    use serde_json::json;
+    use tests::api_client::{get_with, post_with, settings, signed_in};
+    use tests::app::spawn_app;
+
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), Parts::ALL).await;
+    let (token, user_id) = signed_in(&app, 730_001, "Дарья").await;
+    // The month's allowance arrives by reaction.
+    assert!(
+        tests::eventually(std::time::Duration::from_secs(10), || async {
+            get_with(&app, "/api/v1/credits", &token).await.1["balance"] == json!(10)
+        })
+        .await
+    );
+    // Each spend's time is its event's, as the store recorded it (the database's
+    // clock, not this process's).
+    let mut answered: Vec<(chrono::DateTime<chrono::Utc>, u64, u64)> = Vec::new();
+    let mut before = 10;
+    for (n, amount) in [3u64, 1, 4].into_iter().enumerate() {
+        let spend = json!({"amount": amount, "reason": "image generation", "operation_id": format!("gen-{n}")});
+        let (status, after) = post_with(&app, "/api/v1/credits/spend", &token, spend).await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{after}");
+        assert_eq!(
+            after["balance"],
+            json!(before - amount),
+            "the API read its own write"
+        );
+        let at: chrono::DateTime<chrono::Utc> = sqlx::query_scalar(
+            "SELECT recorded_at FROM events WHERE aggregate_type = 'CreditAccount' \
+             AND aggregate_id = $1 ORDER BY sequence DESC LIMIT 1",
+        )
+        .bind(&user_id)
+        .fetch_one(&context.pool)
+        .await
+        .expect("the spend is stored");
+        answered.push((at, before, before - amount));
+        before -= amount;
+    }
+    let held_at = |at: chrono::DateTime<chrono::Utc>| {
+        let env = context.env();
+        let user_id = user_id.clone();
+        async move {
+            let at = at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+            let state = run_ledgerbot(
+                &[
+                    "replay",
+                    "state",
+                    "CreditAccount",
+                    &user_id,
+                    "--at",
+                    &at,
+                    "--json",
+                ],
+                &env,
+            )
+            .await;
+            assert_eq!(state.code, Some(0), "{state:?}");
+            let state: Value = serde_json::from_str(state.stdout.trim()).expect("JSON");
+            state["state"]["lots"]
+                .as_array()
+                .expect("lots")
+                .iter()
+                .map(|lot| lot["remaining"].as_u64().unwrap_or_default())
+                .sum::<u64>()
+        }
+    };
+    for (at, was, became) in answered {
+        assert_eq!(
+            held_at(at).await,
+            became,
+            "at the spend's time, what the API answered"
+        );
+        let just_before = at - chrono::Duration::microseconds(1);
+        assert_eq!(
+            held_at(just_before).await,
+            was,
+            "a microsecond earlier, the balance before"
+        );
+    }
+    app.stop().await;
+    context.cleanup().await;
+}

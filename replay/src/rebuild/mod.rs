@@ -223,14 +223,16 @@ async fn final_step(
     // users' and the payments' tables); then the live projection's workers wait
     // from here to the end of the transaction.
     let mut held = pool.begin().await?;
-    sqlx::query(&format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-        .execute(&mut *held)
-        .await?;
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('ledgerbot rebuild switch', 0))")
         .execute(&mut *held)
         .await?;
     sqlx::query(HOLD_PROJECTION_LOCK)
         .bind(run.projection.name())
+        .execute(&mut *held)
+        .await?;
+    // Only the tables' locks are bounded (another switch is waited for as long as
+    // it takes).
+    sqlx::query(&format!("SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
         .execute(&mut *held)
         .await?;
     run.catch_up_with_live().await?;

@@ -545,14 +545,16 @@ pub(crate) async fn store_in(
 /// bot does not tell people about old events. Notices it made again keep their ids,
 /// and with them their deliveries; notices of events the live workers had not
 /// reached yet are sent as usual.
+/// (`cause` is the event's message id, `<Type>:<id>:<sequence>`; the ids of the
+/// aggregates noticed are UUIDs, which the id never percent-encodes.)
 const SILENCE_REBUILT_NOTICES: &str = "INSERT INTO {live}.notification_deliveries \
          (notification_id, state, attempts, last_error, updated_at) \
      SELECT n.notification_id, 'failed', 0, 'made by a rebuild for a past event: not sent', now() \
      FROM {rebuilt}.rm_notifications n \
      JOIN {live}.projection_checkpoints c ON c.projection = 'notifications' \
-      AND c.aggregate_type = split_part(n.cause, ':', 1) \
-      AND n.cause = c.aggregate_type || ':' || c.aggregate_id || ':' || substring(n.cause FROM '[0-9]+$') \
-      AND substring(n.cause FROM '[0-9]+$')::bigint <= c.sequence \
+      AND c.aggregate_type = substring(n.cause FROM '^([^:]*):') \
+      AND c.aggregate_id = substring(n.cause FROM '^[^:]*:(.*):[0-9]+$') \
+      AND c.sequence >= substring(n.cause FROM ':([0-9]+)$')::bigint \
      WHERE NOT EXISTS (SELECT 1 FROM {live}.rm_notifications l WHERE l.notification_id = n.notification_id) \
      ON CONFLICT (notification_id) DO NOTHING";
 
