@@ -7,10 +7,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
-use domain::money::tax::TaxRules;
+use domain::command::{CommandError, ErrorKind};
 use futures_util::TryStreamExt;
-use projections::read_models::{csv, receipts, tax_ledger, workbooks};
+use projections::read_models::{csv, receipts, reports, tax_ledger, workbooks};
 use serde::Serialize;
 use sqlx::PgPool;
 
@@ -204,7 +203,8 @@ fn write(out: &mut dyn Write, bytes: &[u8]) -> Result<bool, ReplayError> {
     }
 }
 
-/// A period of the tax ledger: a year, or one month of it.
+/// A period of the tax ledger as the command line gives it: a year (`2026`) or a
+/// month of it (`2026-11`). Which years and months exist is the read model's rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TaxPeriod {
     pub year: i32,
@@ -214,7 +214,6 @@ pub struct TaxPeriod {
 impl std::str::FromStr for TaxPeriod {
     type Err = ReplayError;
 
-    /// `2026` or `2026-11`.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let bad = || ReplayError::BadPeriod(text.to_owned());
         let (year, month) = match text.split_once('-') {
@@ -222,10 +221,15 @@ impl std::str::FromStr for TaxPeriod {
             None => (text, None),
         };
         let year = year.parse::<i32>().map_err(|_| bad())?;
-        if !(2019..=2100).contains(&year) || month.is_some_and(|month| !(1..=12).contains(&month)) {
-            return Err(bad());
-        }
         Ok(TaxPeriod { year, month })
+    }
+}
+
+/// A refusal of the read model: bad input is a bad argument (exit 2).
+fn refused(period: &str, error: CommandError) -> ReplayError {
+    match error.kind {
+        ErrorKind::InvalidInput => ReplayError::BadPeriod(format!("{period} ({})", error.message)),
+        _ => ReplayError::Ledger(error.to_string()),
     }
 }
 
@@ -244,24 +248,10 @@ pub async fn tax_ledger(
     format: Format,
     out: &Path,
 ) -> Result<Files, ReplayError> {
-    let (from, to) = match period.month {
-        Some(month) => (month, month),
-        None => (1, 12),
-    };
-    let first = |month| NaiveDate::from_ymd_opt(period.year, month, 1);
-    let (Some(from), Some(to)) = (first(from), first(to)) else {
-        return Err(ReplayError::BadPeriod(format!("{}", period.year)));
-    };
-    let ledger_error = |error: tax_ledger::LedgerError| ReplayError::Ledger(error.to_string());
-    let months: Vec<_> = tax_ledger::months(pool, &TaxRules::default())
-        .await
-        .map_err(ledger_error)?
-        .into_iter()
-        .filter(|totals| (from..=to).contains(&totals.month))
-        .collect();
-    let lines = tax_ledger::lines(pool, from, to)
-        .await
-        .map_err(ledger_error)?;
+    let reports::TaxPeriod { months, lines, .. } =
+        reports::tax_period(pool, period.year, period.month)
+            .await
+            .map_err(|error| refused(&format!("{}", period.year), error))?;
     let rows = (months.len() + lines.len()) as u64;
     match format {
         Format::Xlsx => {
@@ -295,16 +285,16 @@ pub async fn receipts(
     format: Format,
     out: &Path,
 ) -> Result<Files, ReplayError> {
-    let Some(first) = month
-        .month
-        .and_then(|number| NaiveDate::from_ymd_opt(month.year, number, 1))
-    else {
+    let Some(number) = month.month else {
         return Err(ReplayError::BadPeriod(format!(
             "{} (give a month: 2026-11)",
             month.year
         )));
     };
-    let lines = receipts::register(pool, first).await?;
+    let name = format!("{}-{number:02}", month.year);
+    let lines = reports::receipts(pool, &name)
+        .await
+        .map_err(|error| refused(&name, error))?;
     let bytes = match format {
         Format::Xlsx => {
             workbooks::receipts(&lines).map_err(|error| ReplayError::Ledger(error.to_string()))?

@@ -18,9 +18,9 @@ use sqlx::{Connection, PgPool};
 use tests::TestContext;
 use tests::api_client::{get_with, settings, signed_in};
 use tests::app::{run_ledgerbot, spawn_app};
+use tests::paying::live_app;
 use tests::random_history::{cast, random_history};
 use tests::redelivery::publish_twice_scrambled;
-use tests::yookassa_fake::FakeYooKassa;
 
 /// Waits until the relay has published everything, no aggregate is held back for a
 /// retry and no projection has moved for three seconds.
@@ -68,12 +68,7 @@ async fn index_names(pool: &PgPool, table: &str) -> Vec<String> {
 #[tokio::test]
 async fn every_read_model_rebuilt_after_a_long_random_history_equals_the_live_one() {
     let context = TestContext::new().await;
-    let (yookassa, api_url) = FakeYooKassa::start().await;
-    let mut configured = settings(&context);
-    configured.payments.credentials = Some(("shop".to_owned(), "secret".to_owned()));
-    configured.payments.mode = Some(api::config::PaymentMode::Live);
-    configured.payments.api_url = api_url;
-    let app = spawn_app(configured, Parts::ALL).await;
+    let (app, yookassa) = live_app(&context, "127.0.0.1").await;
     let core = &app.state.core;
     let people = cast(core, 710_000, 30).await;
     let steps = tests::bench_setting("LEDGERBOT_REBUILD_STEPS", 2_000) as usize;

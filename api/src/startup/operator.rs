@@ -63,18 +63,29 @@ pub async fn parked_retry(
     outcome
 }
 
-/// Every event of one aggregate (`ledgerbot replay history`), read from the store
-/// without migrating it (an auditor's read changes nothing).
+/// Runs `work` on a small pool over the store as it is, without migrating it (an
+/// auditor's read changes nothing), and closes the pool.
+async fn on_store<T>(
+    settings: &Settings,
+    work: impl AsyncFnOnce(&sqlx::PgPool) -> Result<T, replay::ReplayError>,
+) -> Result<T, StartupError> {
+    let pool = domain::event_store::connect(&settings.database.url, 2).await?;
+    let outcome = work(&pool).await;
+    pool.close().await;
+    Ok(outcome?)
+}
+
+/// Every event of one aggregate (`ledgerbot replay history`).
 pub async fn replay_history(
     settings: &Settings,
     aggregate_type: &str,
     aggregate_id: &str,
 ) -> Result<Vec<replay::history::HistoryEvent>, StartupError> {
     replay::known_type(aggregate_type)?;
-    let pool = domain::event_store::connect(&settings.database.url, 2).await?;
-    let found = replay::history::history(&pool, aggregate_type, aggregate_id).await;
-    pool.close().await;
-    Ok(found?)
+    on_store(settings, async |pool| {
+        replay::history::history(pool, aggregate_type, aggregate_id).await
+    })
+    .await
 }
 
 /// One aggregate as of `at` (`ledgerbot replay state`).
@@ -85,10 +96,10 @@ pub async fn replay_state(
     at: replay::state::Point,
 ) -> Result<replay::state::StateAt, StartupError> {
     replay::known_type(aggregate_type)?;
-    let pool = domain::event_store::connect(&settings.database.url, 2).await?;
-    let found = replay::state::state(&pool, aggregate_type, aggregate_id, at).await;
-    pool.close().await;
-    Ok(found?)
+    on_store(settings, async |pool| {
+        replay::state::state(pool, aggregate_type, aggregate_id, at).await
+    })
+    .await
 }
 
 /// What changed in one aggregate between two points (`ledgerbot replay diff`).
@@ -100,10 +111,10 @@ pub async fn replay_diff(
     to: replay::state::Point,
 ) -> Result<replay::state::Diff, StartupError> {
     replay::known_type(aggregate_type)?;
-    let pool = domain::event_store::connect(&settings.database.url, 2).await?;
-    let found = replay::state::diff(&pool, aggregate_type, aggregate_id, from, to).await;
-    pool.close().await;
-    Ok(found?)
+    on_store(settings, async |pool| {
+        replay::state::diff(pool, aggregate_type, aggregate_id, from, to).await
+    })
+    .await
 }
 
 /// Every chain verified, against a checkpoint when given (`ledgerbot replay verify`).
@@ -111,10 +122,10 @@ pub async fn replay_verify(
     settings: &Settings,
     against: Option<replay::checkpoint::Checkpoint>,
 ) -> Result<replay::verify::Report, StartupError> {
-    let pool = domain::event_store::connect(&settings.database.url, 2).await?;
-    let report = replay::verify::verify(&pool, against).await;
-    pool.close().await;
-    Ok(report?)
+    on_store(settings, async |pool| {
+        replay::verify::verify(pool, against).await
+    })
+    .await
 }
 
 /// Every head signed into `out` (`ledgerbot replay checkpoint`).
@@ -123,10 +134,10 @@ pub async fn replay_checkpoint(
     key: &std::path::Path,
     out: &std::path::Path,
 ) -> Result<replay::checkpoint::Written, StartupError> {
-    let pool = domain::event_store::connect(&settings.database.url, 2).await?;
-    let written = replay::checkpoint::checkpoint(&pool, key, out).await;
-    pool.close().await;
-    Ok(written?)
+    on_store(settings, async |pool| {
+        replay::checkpoint::checkpoint(pool, key, out).await
+    })
+    .await
 }
 
 /// `projection` (or every read model, for `all`) rebuilt from the store, one after
@@ -176,10 +187,10 @@ pub async fn replay_export_events(
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
-    let pool = domain::event_store::connect(&settings.database.url, 2).await?;
-    let written = replay::export::events(&pool, range, format, writer.as_mut()).await;
-    pool.close().await;
-    Ok(written?)
+    on_store(settings, async |pool| {
+        replay::export::events(pool, range, format, writer.as_mut()).await
+    })
+    .await
 }
 
 /// The tax ledger of `period` (`ledgerbot replay export tax-ledger`).
@@ -189,10 +200,10 @@ pub async fn replay_export_tax_ledger(
     format: replay::export::Format,
     out: &std::path::Path,
 ) -> Result<replay::export::Files, StartupError> {
-    let pool = domain::event_store::connect(&settings.database.url, 2).await?;
-    let written = replay::export::tax_ledger(&pool, period, format, out).await;
-    pool.close().await;
-    Ok(written?)
+    on_store(settings, async |pool| {
+        replay::export::tax_ledger(pool, period, format, out).await
+    })
+    .await
 }
 
 /// The receipts register of `month` (`ledgerbot replay export receipts`).
@@ -202,10 +213,10 @@ pub async fn replay_export_receipts(
     format: replay::export::Format,
     out: &std::path::Path,
 ) -> Result<replay::export::Files, StartupError> {
-    let pool = domain::event_store::connect(&settings.database.url, 2).await?;
-    let written = replay::export::receipts(&pool, month, format, out).await;
-    pool.close().await;
-    Ok(written?)
+    on_store(settings, async |pool| {
+        replay::export::receipts(pool, month, format, out).await
+    })
+    .await
 }
 
 /// The analysts' read-only role (`ledgerbot replay analyst-role`).

@@ -7,6 +7,8 @@ use domain::command::{CommandError, ErrorKind};
 use domain::money::tax::TaxRules;
 use domain::permissions::{Action, Caller};
 
+use sqlx::PgPool;
+
 use crate::read_models::ReadModels;
 use crate::read_models::analytics::{Summary, summary};
 use crate::read_models::receipts::{ReceiptLine, register};
@@ -46,32 +48,7 @@ impl ReadModels {
         month: Option<u32>,
     ) -> Result<TaxPeriod, CommandError> {
         viewer.require(Action::ViewTaxLedger)?;
-        if !(2019..=2100).contains(&year) {
-            return Err(CommandError::invalid(
-                "year",
-                "a year from 2019 (when NPD began)",
-            ));
-        }
-        let (from, to) = match month {
-            None => (1, 12),
-            Some(month @ 1..=12) => (month, month),
-            Some(_) => return Err(CommandError::invalid("month", "a month from 1 to 12")),
-        };
-        let first = |month| NaiveDate::from_ymd_opt(year, month, 1);
-        let (Some(from), Some(to)) = (first(from), first(to)) else {
-            return Err(CommandError::invalid("month", "a month from 1 to 12"));
-        };
-        let months = months(self.pool(), &TaxRules::default())
-            .await?
-            .into_iter()
-            .filter(|totals| (from..=to).contains(&totals.month))
-            .collect();
-        Ok(TaxPeriod {
-            year,
-            month,
-            months,
-            lines: lines(self.pool(), from, to).await?,
-        })
+        tax_period(self.pool(), year, month).await
     }
 
     /// The receipts register of `month` (`2026-11`), oldest first.
@@ -81,9 +58,7 @@ impl ReadModels {
         month: &str,
     ) -> Result<Vec<ReceiptLine>, CommandError> {
         viewer.require(Action::ViewTaxLedger)?;
-        let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
-            .map_err(|_| CommandError::invalid("month", "a month like 2026-11"))?;
-        Ok(register(self.pool(), first).await?)
+        receipts(self.pool(), month).await
     }
 
     /// Figures over the days `from..=to` (at most a year).
@@ -102,4 +77,47 @@ impl ReadModels {
         }
         Ok(summary(self.pool(), from, to).await?)
     }
+}
+
+/// The tax months of `year` (or of one `month` of it), with their lines, for whoever
+/// may see them (the API checks the viewer first; the operator's command line reads
+/// the database itself).
+pub async fn tax_period(
+    pool: &PgPool,
+    year: i32,
+    month: Option<u32>,
+) -> Result<TaxPeriod, CommandError> {
+    if !(2019..=2100).contains(&year) {
+        return Err(CommandError::invalid(
+            "year",
+            "a year from 2019 (when NPD began)",
+        ));
+    }
+    let (from, to) = match month {
+        None => (1, 12),
+        Some(month @ 1..=12) => (month, month),
+        Some(_) => return Err(CommandError::invalid("month", "a month from 1 to 12")),
+    };
+    let first = |month| NaiveDate::from_ymd_opt(year, month, 1);
+    let (Some(from), Some(to)) = (first(from), first(to)) else {
+        return Err(CommandError::invalid("month", "a month from 1 to 12"));
+    };
+    let months = months(pool, &TaxRules::default())
+        .await?
+        .into_iter()
+        .filter(|totals| (from..=to).contains(&totals.month))
+        .collect();
+    Ok(TaxPeriod {
+        year,
+        month,
+        months,
+        lines: lines(pool, from, to).await?,
+    })
+}
+
+/// The receipts register of `month` (`2026-11`), oldest first.
+pub async fn receipts(pool: &PgPool, month: &str) -> Result<Vec<ReceiptLine>, CommandError> {
+    let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
+        .map_err(|_| CommandError::invalid("month", "a month like 2026-11"))?;
+    Ok(register(pool, first).await?)
 }

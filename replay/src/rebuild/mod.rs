@@ -247,10 +247,7 @@ async fn final_step(
         .fetch_one(&mut *held)
         .await?;
     let mut reader = pool.acquire().await?;
-    let mut snapshot = reader.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .execute(&mut *snapshot)
-        .await?;
+    let mut snapshot = crate::verify::begin_snapshot(&mut reader).await?;
     sqlx::query(&format!(
         "SET TRANSACTION SNAPSHOT '{}'",
         exported.replace('\'', "")

@@ -14,6 +14,14 @@ use sqlx::{Connection, PgConnection};
 use super::{Schemas, SharedProgress};
 use crate::{ReplayError, ident};
 
+/// A stored event, and whether the rebuild may apply it now.
+#[derive(sqlx::FromRow)]
+struct ScannedEvent {
+    #[sqlx(flatten)]
+    event: StoredEvent,
+    within: bool,
+}
+
 /// Events read and applied per transaction.
 const BATCH: i64 = 5_000;
 /// A transient failure is tried again this many times before the rebuild gives up.
@@ -51,54 +59,39 @@ impl Run<'_> {
     /// Applies every event after the scan's position, in store order; returns how
     /// many were applied.
     pub(super) async fn scan(&mut self) -> Result<u64, ReplayError> {
+        // One read per batch. A bounded rebuild marks what the live projection has
+        // not applied yet and leaves it to the catch-up, but still moves on past it.
         let live = ident(&self.schemas.live);
-        let bound = if self.bounded {
+        let within = if self.bounded {
             format!(
-                "AND EXISTS (SELECT 1 FROM {live}.projection_checkpoints c WHERE c.projection = $4 \
+                "EXISTS (SELECT 1 FROM {live}.projection_checkpoints c WHERE c.projection = $4 \
                  AND c.aggregate_type = e.aggregate_type AND c.aggregate_id = e.aggregate_id \
                  AND c.sequence >= e.sequence)"
             )
         } else {
-            "AND $4::text IS NOT NULL".to_owned()
+            "$4::text IS NOT NULL".to_owned()
         };
         let query = format!(
-            "SELECT {EVENT_COLUMNS} FROM {live}.events e \
-             WHERE e.aggregate_type = ANY($1) AND e.global_position > $2 {bound} \
+            "SELECT {EVENT_COLUMNS}, {within} AS within FROM {live}.events e \
+             WHERE e.aggregate_type = ANY($1) AND e.global_position > $2 \
              ORDER BY e.global_position LIMIT $3"
         );
         let mut applied = 0;
         loop {
-            // A bounded read leaves out what the live projection has not applied yet
-            // (the catch-up takes it later), so it moves on to where an unbounded
-            // read of the same batch would end.
-            let last: Option<i64> = if self.bounded {
-                sqlx::query_scalar(&format!(
-                    "SELECT max(global_position) FROM (SELECT global_position FROM {live}.events \
-                     WHERE aggregate_type = ANY($1) AND global_position > $2 \
-                     ORDER BY global_position LIMIT $3) batch"
-                ))
-                .bind(self.projection.aggregate_types())
-                .bind(self.position)
-                .bind(BATCH)
-                .fetch_one(&mut self.work)
-                .await?
-            } else {
-                None
-            };
-            let rows: Vec<StoredEvent> = sqlx::query_as(&query)
+            let rows: Vec<ScannedEvent> = sqlx::query_as(&query)
                 .bind(self.projection.aggregate_types())
                 .bind(self.position)
                 .bind(BATCH)
                 .bind(self.projection.name())
                 .fetch_all(&mut self.work)
                 .await?;
-            let Some(last) = last.or_else(|| rows.last().map(|row| row.global_position)) else {
+            let Some(last) = rows.last().map(|row| row.event.global_position) else {
                 return Ok(applied);
             };
             let events: Vec<EventEnvelope> = rows
                 .into_iter()
-                .filter(|row| row.global_position <= last)
-                .map(EventEnvelope::from)
+                .filter(|row| row.within)
+                .map(|row| EventEnvelope::from(row.event))
                 .collect();
             applied += self.apply(events).await?;
             self.position = last;
