@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::{NaiveDate, Utc};
-use projections::read_models::bookings::{FreeSlots, SlotLength};
+use projections::read_models::bookings::{FreeSlots, Master, SlotLength};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -75,4 +75,22 @@ pub async fn free(
         )
         .await?;
     Ok(Json(slots))
+}
+
+/// The masters a customer can book.
+#[utoipa::path(
+    get,
+    path = "/bookings/masters",
+    tag = "bookings",
+    operation_id = "bookings_masters",
+    summary = "The salon's masters",
+    description = "Executors who are not blocked, by first name: their id and first name only.",
+    security(("bearer" = [])),
+    responses((status = 200, description = "The masters", body = Vec<Master>))
+)]
+pub async fn masters(
+    State(state): State<AppState>,
+    _caller: AuthUser,
+) -> Result<Json<Vec<Master>>, ApiError> {
+    Ok(Json(state.reads.masters().await?))
 }

@@ -1,8 +1,10 @@
 //! Ledgerbot's composition root: configuration, telemetry, the HTTP surface and the
 //! start-up code that wires the other crates together into the `ledgerbot` binary.
 
+pub mod app_settings;
 pub mod auth;
 pub mod bookings;
+pub mod cart;
 pub mod cli;
 pub mod config;
 pub mod credits;

@@ -169,3 +169,26 @@ pub(super) fn cors_origins(value: Option<String>) -> Result<Vec<String>, ConfigE
         })
     }
 }
+
+/// The Mini App's sections, as `section` names; all of them when unset.
+pub const APP_SECTIONS: [&str; 5] = ["coursework", "salon", "shop", "credits", "support"];
+
+pub(super) fn app_sections(value: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = value else {
+        return Ok(APP_SECTIONS.iter().map(|s| (*s).to_owned()).collect());
+    };
+    let mut sections: Vec<String> = Vec::new();
+    for section in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if !APP_SECTIONS.contains(&section) {
+            return Err(ConfigError {
+                variable: "LEDGERBOT_APP_SECTIONS",
+                expected: "comma-separated sections of coursework, salon, shop, credits, support",
+                found: Some(raw),
+            });
+        }
+        if !sections.iter().any(|known| known == section) {
+            sections.push(section.to_owned());
+        }
+    }
+    Ok(sections)
+}

@@ -26,7 +26,7 @@ use projections::scheduler::SchedulerSettings;
 use projections::stream::MIN_DUPLICATE_WINDOW;
 
 pub use access::AuthSettings;
-use access::{auth, bot_username, cors_origins, limits};
+use access::{app_sections, auth, bot_username, cors_origins, limits};
 pub use bot::BotConfig;
 use business::{
     booking_rules, catalogue, owner_telegram_ids, programs, salon, scheduler, shopfront,
@@ -88,6 +88,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "LEDGERBOT_REQUEST_TIMEOUT_SECS",
     "LEDGERBOT_TRUST_FORWARDED_FOR",
     "LEDGERBOT_CORS_ORIGINS",
+    "LEDGERBOT_APP_SECTIONS",
     "LEDGERBOT_LIVE_UPDATES_RETENTION_DAYS",
     "LEDGERBOT_SALON_SERVICES",
     "LEDGERBOT_SHOP_PRODUCTS",
@@ -137,6 +138,9 @@ pub struct Settings {
     pub limits: LimitSettings,
     /// Browser origins (the Mini App's) allowed to call the API.
     pub cors_origins: Vec<String>,
+    /// The Mini App's sections this business offers (coursework, salon, shop,
+    /// credits, support), in the order given.
+    pub app_sections: Vec<String>,
     /// How long live updates stay readable for clients that reconnect.
     pub live_updates_retention: Duration,
     /// YooKassa, or the built-in sandbox when no keys are set.
@@ -258,6 +262,7 @@ impl Settings {
             bot: bot::bot(&get)?,
             limits: limits(&get)?,
             cors_origins: cors_origins(get("LEDGERBOT_CORS_ORIGINS"))?,
+            app_sections: app_sections(get("LEDGERBOT_APP_SECTIONS"))?,
             payments: payments::payments(&get)?,
             owner_telegram_ids: owner_telegram_ids(get("LEDGERBOT_OWNER_TELEGRAM_IDS"))?,
             public_url: match get("LEDGERBOT_PUBLIC_URL") {

@@ -242,6 +242,10 @@ pub fn effective_settings(settings: &Settings) -> Vec<(&'static str, String)> {
             list(settings.cors_origins.clone()),
         ),
         (
+            "LEDGERBOT_APP_SECTIONS",
+            list(settings.app_sections.clone()),
+        ),
+        (
             "LEDGERBOT_LIVE_UPDATES_RETENTION_DAYS",
             (settings.live_updates_retention.as_secs() / 86_400).to_string(),
         ),

@@ -6,6 +6,7 @@ pub mod extract;
 mod health;
 pub mod limits;
 mod metrics;
+pub mod mini_app;
 pub mod openapi;
 mod request_id;
 
@@ -60,6 +61,8 @@ pub struct AppState {
     pub payments: crate::payments::PaymentGateway,
     /// The bot's webhook, in webhook mode (`POST /telegram/webhook`).
     pub telegram_webhook: Option<bot::Webhook>,
+    /// What the Mini App shows on this deployment.
+    pub app_settings: Arc<crate::app_settings::AppSettings>,
 }
 
 /// The whole router: operational endpoints (`/health/*`, `/metrics`) that every
@@ -120,6 +123,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(cors(&state)),
         )
         .merge(openapi::swagger_ui())
+        .merge(mini_app::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -135,6 +139,7 @@ pub fn router(state: AppState) -> Router {
 /// or documented unserved.
 fn api_v1() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(crate::app_settings::get))
         .routes(routes!(auth::routes::telegram))
         .routes(routes!(auth::login_codes::create))
         .routes(routes!(auth::login_codes::collect))
@@ -145,8 +150,12 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .routes(routes!(orders::get_one))
         .routes(routes!(orders::act))
         .routes(routes!(bookings::free))
+        .routes(routes!(bookings::masters))
         .routes(routes!(shopfront::services))
         .routes(routes!(shopfront::products))
+        .routes(routes!(crate::cart::get))
+        .routes(routes!(crate::cart::set_quantity))
+        .routes(routes!(crate::cart::checkout))
         .routes(routes!(reports::tax_ledger))
         .routes(routes!(reports::receipts))
         .routes(routes!(reports::analytics))

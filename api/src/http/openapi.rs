@@ -47,9 +47,11 @@ pub const BEARER: &str = "bearer";
     ),
     components(schemas(ErrorBody, crate::orders::OrderActionBody, schemas::OrderAction)),
     tags(
+        (name = "app", description = "What the Mini App (served at `/app/`) shows on this deployment"),
         (name = "auth", description = "Sign-in with Telegram, tokens, one's own profile"),
         (name = "orders", description = "Orders: placing coursework, every step of an order's life, lists"),
-        (name = "bookings", description = "The salon's free slots"),
+        (name = "bookings", description = "The salon's masters and free slots"),
+        (name = "shop", description = "The shop's cart, kept on the server, and its checkout"),
         (name = "credits", description = "Credits and points: balance, statement, spending, the catalogue"),
         (name = "tickets", description = "The support desk"),
         (name = "faq", description = "Questions and answers, by category"),

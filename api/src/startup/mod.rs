@@ -155,6 +155,7 @@ impl Application {
             limiter: RateLimiter::new(settings.limits),
             cors_origins: settings.cors_origins.clone().into(),
             telegram_webhook: bot::webhook_of(&settings),
+            app_settings: crate::app_settings::AppSettings::from_settings(&settings),
         };
         Ok(Self {
             listener,

@@ -26,6 +26,31 @@ pub enum Step {
     Review,
 }
 
+impl Step {
+    /// The step as the entry points name it (`POST /orders/{id}/{action}`, the
+    /// bot's buttons); [`Step::MarkPaid`] is `pay`: the customer starts a payment.
+    pub fn action_name(self) -> &'static str {
+        match self {
+            Step::Quote => "quote",
+            Step::AcceptQuote => "accept-quote",
+            Step::MarkPaid => "pay",
+            Step::AssignExecutor => "assign",
+            Step::TakeOrder => "take",
+            Step::Start => "start",
+            Step::SubmitResult => "submit",
+            Step::Ship => "ship",
+            Step::RequestRevision => "request-revision",
+            Step::Accept => "accept",
+            Step::ConfirmDelivery => "confirm-delivery",
+            Step::Complete => "complete",
+            Step::Cancel => "cancel",
+            Step::Reschedule => "reschedule",
+            Step::MarkNoShow => "no-show",
+            Step::Review => "review",
+        }
+    }
+}
+
 /// `Some(next state)` when `step` is allowed for an order of `kind` in `from`.
 pub fn next(kind: Kind, from: OrderStatus, step: Step) -> Option<OrderStatus> {
     use Kind::*;

@@ -59,10 +59,11 @@ pub fn offered_steps(
         Step::TakeOrder => parties.in_pool && caller.may(Action::TakeOrderFromPool),
         Step::Start | Step::SubmitResult => executor,
         Step::RequestRevision | Step::Accept | Step::Review => customer,
+        Step::Ship => caller.may(Action::ShipOrder),
+        Step::ConfirmDelivery => customer,
         Step::Complete | Step::MarkNoShow => master,
         Step::Reschedule => customer && kind == Kind::Booking,
         Step::Cancel => customer && caller.may(Action::CancelOwnOrder),
-        _ => false,
     };
     [
         Step::Quote,
@@ -72,6 +73,8 @@ pub fn offered_steps(
         Step::TakeOrder,
         Step::Start,
         Step::SubmitResult,
+        Step::Ship,
+        Step::ConfirmDelivery,
         Step::Accept,
         Step::RequestRevision,
         Step::Complete,

@@ -14,6 +14,7 @@
 
 pub mod applications;
 pub mod broadcasts;
+pub mod cart;
 pub mod consent;
 pub mod credits;
 pub mod faq;

@@ -215,6 +215,22 @@ pub struct Summary {
     pub paying_customers: i64,
     /// Of those, people with at least two successful payments by the range's end.
     pub repeat_customers: i64,
+    /// Each day of the range, oldest first (days with nothing have zeros): what the
+    /// charts draw.
+    pub days: Vec<DayFigures>,
+}
+
+/// One UTC day's figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DayFigures {
+    pub day: NaiveDate,
+    pub orders_placed: i64,
+    pub orders_paid: i64,
+    pub revenue: Decimal,
+    pub refunds: Decimal,
+    pub tickets_opened: i64,
+    pub tickets_resolved: i64,
 }
 
 type Totals = (
@@ -270,6 +286,18 @@ pub async fn summary(
     .bind(to)
     .fetch_one(pool)
     .await?;
+    let days: Vec<DayFigures> = sqlx::query_as(
+        "SELECT d::date AS day, COALESCE(s.orders_placed, 0)::bigint AS orders_placed, \
+                COALESCE(s.orders_paid, 0)::bigint AS orders_paid, COALESCE(s.revenue, 0) AS revenue, \
+                COALESCE(s.refunds, 0) AS refunds, COALESCE(s.tickets_opened, 0)::bigint AS tickets_opened, \
+                COALESCE(s.tickets_resolved, 0)::bigint AS tickets_resolved \
+         FROM generate_series($1::date, $2::date, interval '1 day') AS d \
+         LEFT JOIN rm_daily_stats s ON s.day = d::date ORDER BY d",
+    )
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await?;
     let conversion =
         (placed > 0).then(|| (Decimal::from(placed_and_paid) / Decimal::from(placed)).round_dp(4));
     Ok(Summary {
@@ -289,5 +317,6 @@ pub async fn summary(
         conversion_placed_to_paid: conversion,
         paying_customers: paying,
         repeat_customers: repeat,
+        days,
     })
 }

@@ -196,6 +196,7 @@ impl crate::ReadModels {
 
 /// A master a customer can book.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Master {
     pub master_id: Uuid,
     pub first_name: String,

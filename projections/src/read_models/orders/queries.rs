@@ -103,6 +103,10 @@ pub struct OrderWithTimeline {
     pub order: OrderView,
     /// Internal notes only for staff.
     pub timeline: Vec<TimelineLine>,
+    /// What the viewer may do with the order now, as `POST /orders/{id}/{action}`
+    /// names it (`pay` means starting a payment): the domain's offer, which the
+    /// command still checks.
+    pub actions: Vec<&'static str>,
 }
 
 /// A page of orders, newest first.
@@ -184,7 +188,16 @@ impl ReadModels {
         .bind(parties.shows_internal_notes(viewer))
         .fetch_all(self.pool())
         .await?;
-        Ok(Some(OrderWithTimeline { order, timeline }))
+        let actions = order
+            .offered_steps(viewer)
+            .into_iter()
+            .map(domain::order::transitions::Step::action_name)
+            .collect();
+        Ok(Some(OrderWithTimeline {
+            order,
+            timeline,
+            actions,
+        }))
     }
 
     /// A page of the orders `filter` selects, newest first.

@@ -1,0 +1,133 @@
+// The Mini App's start: the Telegram bridge and theme, sign-in with initData, the
+// live feed, then the home screen with what this business offers and this user's
+// role may use. Screens other than home load when first opened.
+
+import { webApp, insideTelegram, applyTheme } from './telegram.js';
+import { session } from './session.js';
+import { api } from './api.js';
+import { live } from './live.js';
+import { mount, go, home } from './nav.js';
+import { h, fill, errorBox } from './ui.js';
+import { setLanguage, t } from './i18n.js';
+
+const root = document.getElementById('app');
+mount(root);
+applyTheme();
+webApp.ready?.();
+webApp.expand?.();
+document.body.classList.toggle('in-telegram', insideTelegram);
+
+/** A screen from a module loaded on first use. */
+export function lazy(path, name) {
+  const screen = async (view, params) => {
+    const module = await import(path);
+    return module[name](view, params);
+  };
+  Object.defineProperty(screen, 'name', { value: name });
+  return screen;
+}
+
+export const screens = {
+  orders: lazy('./screens/orders.js', 'ordersScreen'),
+  newCoursework: lazy('./screens/orders.js', 'newCourseworkScreen'),
+  booking: lazy('./screens/booking.js', 'bookingScreen'),
+  myBookings: lazy('./screens/booking.js', 'myBookingsScreen'),
+  shop: lazy('./screens/shop.js', 'shopScreen'),
+  credits: lazy('./screens/credits.js', 'creditsScreen'),
+  support: lazy('./screens/support.js', 'supportScreen'),
+  referrals: lazy('./screens/referrals.js', 'referralsScreen'),
+  profile: lazy('./screens/profile.js', 'profileScreen'),
+  queue: lazy('./screens/staff.js', 'queueScreen'),
+  pool: lazy('./screens/staff.js', 'poolScreen'),
+  users: lazy('./screens/admin.js', 'usersScreen'),
+  analytics: lazy('./screens/admin.js', 'analyticsScreen'),
+  taxLedger: lazy('./screens/admin.js', 'taxLedgerScreen'),
+};
+
+const STAFF = ['executor', 'support', 'admin', 'owner'];
+const MANAGERS = ['admin', 'owner'];
+
+/** What the app shows, from the server's settings: the sections configured there. */
+export const app = { settings: { sections: [] } };
+
+function tile(title, hint, screen, testid) {
+  return h('button', { class: 'tile', type: 'button', 'data-testid': testid, onclick: () => go(screen) }, h('strong', {}, title), h('span', {}, hint));
+}
+
+async function homeScreen(view) {
+  const user = session.user();
+  const sections = new Set(app.settings.sections);
+  view.title(t(`Здравствуйте, ${user.first_name}`, `Hello, ${user.first_name}`));
+  const customer = [];
+  if (sections.has('coursework')) customer.push(tile(t('Заказы', 'Orders'), t('Работы, оплата, сроки', 'Work, payment, deadlines'), screens.orders, 'tile-orders'));
+  if (sections.has('salon')) customer.push(tile(t('Запись', 'Book'), t('Услуга, мастер, время', 'Service, master, time'), screens.booking, 'tile-booking'));
+  if (sections.has('shop')) customer.push(tile(t('Магазин', 'Shop'), t('Товары и корзина', 'Products and cart'), screens.shop, 'tile-shop'));
+  if (sections.has('credits')) customer.push(tile(t('Кредиты', 'Credits'), t('Баланс и пакеты', 'Balance and packs'), screens.credits, 'tile-credits'));
+  if (sections.has('support')) customer.push(tile(t('Поддержка', 'Support'), t('Мои обращения', 'My tickets'), screens.support, 'tile-support'));
+  customer.push(tile(t('Друзья', 'Referrals'), t('Ссылка и бонусы', 'Link and rewards'), screens.referrals, 'tile-referrals'));
+  customer.push(tile(t('Профиль', 'Profile'), t('Имя и язык', 'Name and language'), screens.profile, 'tile-profile'));
+  const blocks = [h('div', { class: 'tiles' }, customer)];
+  if (STAFF.includes(user.role)) {
+    const staff = [];
+    if (sections.has('support') && user.role !== 'executor') staff.push(tile(t('Очередь обращений', 'Ticket queue'), t('По приоритету', 'By priority'), screens.queue, 'tile-queue'));
+    if (sections.has('coursework') || sections.has('shop') || sections.has('salon')) staff.push(tile(t('Работа с заказами', 'Order work'), t('Пул и мои заказы', 'Pool and mine'), screens.pool, 'tile-pool'));
+    if (MANAGERS.includes(user.role)) {
+      staff.push(tile(t('Пользователи', 'Users'), t('Поиск, роли, блок', 'Search, roles, blocks'), screens.users, 'tile-users'));
+      staff.push(tile(t('Аналитика', 'Analytics'), t('Графики за период', 'Charts for a period'), screens.analytics, 'tile-analytics'));
+      staff.push(tile(t('Налоги', 'Tax ledger'), t('НПД за месяц', 'NPD by month'), screens.taxLedger, 'tile-tax'));
+    }
+    blocks.push(h('h2', { class: 'heading' }, t('Для сотрудников', 'For staff')), h('div', { class: 'tiles' }, staff));
+  }
+  const status = h('p', { class: 'live off', 'data-testid': 'live-status' }, t('Обновления: подключение…', 'Updates: connecting…'));
+  const showStatus = (connected) => {
+    status.classList.toggle('off', !connected);
+    status.textContent = connected ? t('Обновления в реальном времени', 'Live updates on') : t('Обновления: переподключение…', 'Updates: reconnecting…');
+  };
+  if (live.connected()) showStatus(true);
+  view.onLeave(live.onStatus(showStatus));
+  fill(view.body, blocks, status);
+}
+
+function outsideTelegram(reason) {
+  document.title = 'Ledgerbot';
+  fill(
+    root,
+    h(
+      'div',
+      { class: 'outside', 'data-testid': 'outside-telegram' },
+      h('h1', {}, t('Откройте приложение в Telegram', 'Open this app in Telegram')),
+      h('p', {}, t('Это мини-приложение бота: оно узнаёт вас по данным, которые передаёт Telegram. Откройте его кнопкой в чате с ботом.', 'This is the bot’s Mini App: it knows you from what Telegram passes to it. Open it with the button in the chat with the bot.')),
+      reason ? errorBox(reason) : null,
+    ),
+  );
+}
+
+async function start() {
+  setLanguage(webApp.initDataUnsafe?.user?.language_code || navigator.language);
+  let user = null;
+  let failure = null;
+  if (insideTelegram) {
+    try {
+      user = await session.signIn(webApp.initData);
+    } catch (error) {
+      failure = error;
+      user = await session.resume();
+    }
+  }
+  if (!user) {
+    outsideTelegram(failure);
+    return;
+  }
+  setLanguage(user.language || webApp.initDataUnsafe?.user?.language_code);
+  session.onChange((changed) => setLanguage(changed.language));
+  try {
+    app.settings = await api('GET', '/app/settings');
+  } catch (error) {
+    fill(root, errorBox(error));
+    return;
+  }
+  live.start();
+  home(homeScreen);
+}
+
+start();

@@ -1,0 +1,96 @@
+// The signed-in session: `POST /auth/telegram` with the client's initData, then the
+// access token is refreshed a minute before it expires (and once more if a call
+// finds it expired). The refresh token is kept for this tab only, so a reload
+// inside the Mini App keeps the session without signing in again.
+
+const REFRESH_KEY = 'ledgerbot.refresh_token';
+const EARLY_SECONDS = 60;
+
+let access = null;
+let user = null;
+let timer = null;
+let refreshing = null;
+const listeners = new Set();
+
+async function post(path, body) {
+  const response = await fetch(`/api/v1${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const parsed = await response.json().catch(() => null);
+  if (!response.ok) {
+    const { ApiError } = await import('./api.js');
+    throw new ApiError(response.status, parsed);
+  }
+  return parsed;
+}
+
+function keep(started) {
+  access = started.access_token;
+  user = started.user;
+  try {
+    sessionStorage.setItem(REFRESH_KEY, started.refresh_token);
+  } catch {
+    /* storage may be off; the session then lasts as long as the page */
+  }
+  clearTimeout(timer);
+  const seconds = Math.max(10, started.expires_in - EARLY_SECONDS);
+  timer = setTimeout(() => session.refresh().catch(() => {}), seconds * 1000);
+  for (const listener of listeners) listener(user);
+  return user;
+}
+
+function storedRefresh() {
+  try {
+    return sessionStorage.getItem(REFRESH_KEY);
+  } catch {
+    return null;
+  }
+}
+
+export const session = {
+  accessToken: () => access,
+  user: () => user,
+  canRefresh: () => Boolean(storedRefresh()),
+
+  /** Signs in with Telegram's initData; answers the user. */
+  async signIn(initData) {
+    return keep(await post('/auth/telegram', { init_data: initData }));
+  },
+
+  /** Resumes this tab's session from its refresh token, if it has one. */
+  async resume() {
+    if (!storedRefresh()) return null;
+    try {
+      return await session.refresh();
+    } catch {
+      return null;
+    }
+  },
+
+  /** A new access token (and refresh token); one request at a time. */
+  async refresh() {
+    if (!refreshing) {
+      const token = storedRefresh();
+      refreshing = post('/auth/refresh', { refresh_token: token })
+        .then(keep)
+        .catch((error) => {
+          try { sessionStorage.removeItem(REFRESH_KEY); } catch { /* ignored */ }
+          throw error;
+        })
+        .finally(() => { refreshing = null; });
+    }
+    return refreshing;
+  },
+
+  /** Replaces the user (after a profile change). */
+  update(changed) {
+    user = changed;
+    for (const listener of listeners) listener(user);
+  },
+
+  onChange(listener) {
+    listeners.add(listener);
+  },
+};

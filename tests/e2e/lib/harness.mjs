@@ -1,0 +1,141 @@
+// What every browser test uses: Debian's Chromium through playwright-core, the
+// Telegram stand-in with initData signed by the test's bot token, API clients for
+// the people a scenario needs (staff act over the API), and screenshots.
+
+import { createHmac } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const standIn = readFileSync(join(here, 'telegram_stand_in.js'), 'utf8');
+
+export const env = {
+  baseUrl: process.env.LEDGERBOT_E2E_BASE_URL || 'http://127.0.0.1:8080',
+  botToken: process.env.LEDGERBOT_E2E_BOT_TOKEN || process.env.LEDGERBOT_BOT_TOKEN || '',
+  ownerTelegramId: Number(process.env.LEDGERBOT_E2E_OWNER_ID || 1001),
+  screenshots: process.env.LEDGERBOT_E2E_SCREENSHOTS || join(here, '..', 'screenshots'),
+  chromium: process.env.LEDGERBOT_CHROMIUM || '/usr/bin/chromium',
+};
+
+export const LIGHT = { bg_color: '#ffffff', text_color: '#000000', hint_color: '#999999', link_color: '#2481cc', button_color: '#2481cc', button_text_color: '#ffffff', secondary_bg_color: '#efeff3' };
+export const DARK = { bg_color: '#17212b', text_color: '#f5f5f5', hint_color: '#708499', link_color: '#6ab3f3', button_color: '#5288c1', button_text_color: '#ffffff', secondary_bg_color: '#232e3c' };
+
+/** Telegram's initData for `user`, signed as a Telegram client would have it. */
+export function signInitData(user, botToken = env.botToken, authDate = Math.floor(Date.now() / 1000)) {
+  const fields = { auth_date: String(authDate), query_id: `AAE${user.id}`, user: JSON.stringify(user) };
+  const checkString = Object.keys(fields).sort().map((key) => `${key}=${fields[key]}`).join('\n');
+  const secret = createHmac('sha256', 'WebAppData').update(botToken).digest();
+  const hash = createHmac('sha256', secret).update(checkString).digest('hex');
+  return new URLSearchParams({ ...fields, hash }).toString();
+}
+
+export function person(id, firstName, extra = {}) {
+  return { id, first_name: firstName, language_code: 'ru', username: `user${id}`, ...extra };
+}
+
+export async function launch() {
+  if (!existsSync(env.chromium)) {
+    throw new Error(`no Chromium at ${env.chromium}: scripts/test.sh installs Debian's chromium package (apt-get install chromium)`);
+  }
+  return chromium.launch({
+    executablePath: env.chromium,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+}
+
+/**
+ * The app open as `user` in a phone-sized page (390 px wide), with the stand-in.
+ * Links the app opens (payment pages) open as new pages of the same context.
+ */
+export async function openApp(browser, user, { theme = LIGHT, scheme = 'light', width = 390 } = {}) {
+  const context = await browser.newContext({ viewport: { width, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, colorScheme: scheme });
+  const page = await context.newPage();
+  const opened = [];
+  await page.exposeFunction('tgOpenLink', (url) => { opened.push(url); });
+  const initData = signInitData(user);
+  await page.addInitScript(`(${standIn})(${JSON.stringify({ initData, user, themeParams: theme, colorScheme: scheme })})`);
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error));
+  page.on('console', (message) => { if (message.type() === 'error') errors.push(new Error(message.text())); });
+  await page.goto(`${env.baseUrl}/app/`);
+  await page.locator('[data-testid="tile-profile"]').waitFor();
+  return { context, page, opened, errors };
+}
+
+/** The MainButton the stand-in draws. */
+export function mainButton(page) {
+  return page.locator('#tg-main-button');
+}
+
+export function backButton(page) {
+  return page.locator('#tg-back-button');
+}
+
+/** Presses the MainButton once it reads `text` (a regular expression or a string). */
+export async function pressMain(page, text) {
+  const button = mainButton(page);
+  await button.filter({ hasText: text }).waitFor({ state: 'visible' });
+  await button.click();
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(env.screenshots, { recursive: true });
+  const path = join(env.screenshots, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  console.log(`[e2e] screenshot ${path}`);
+  return path;
+}
+
+/** A signed-in API client for `user` (staff act through it). */
+export async function apiAs(user) {
+  const signIn = await fetch(`${env.baseUrl}/api/v1/auth/telegram`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ init_data: signInitData(user) }),
+  });
+  if (!signIn.ok) throw new Error(`sign-in of ${user.id} failed: ${signIn.status} ${await signIn.text()}`);
+  const session = await signIn.json();
+  const call = async (method, path, body) => {
+    const response = await fetch(`${env.baseUrl}/api/v1${path}`, {
+      method, headers: { Authorization: `Bearer ${session.access_token}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+    return text ? JSON.parse(text) : null;
+  };
+  return { user: session.user, call };
+}
+
+/** The owner (configured by telegram id) makes `user` a `role`; answers their client. */
+export async function withRole(user, role) {
+  const client = await apiAs(user);
+  const owner = await apiAs(person(env.ownerTelegramId, 'Owner'));
+  await owner.call('POST', `/users/${client.user.user_id}/role`, { role });
+  return apiAs(user);
+}
+
+/** Clicks "pay" (or "cancel") on the sandbox's checkout page, as a customer would. */
+export async function payInSandbox(context, url, action = 'pay') {
+  const checkout = await context.newPage();
+  await checkout.goto(url);
+  await checkout.getByRole('button', { name: action === 'pay' ? 'Pay' : 'Cancel' }).click();
+  await checkout.waitForLoadState('load');
+  await checkout.close();
+}
+
+/** Waits until `condition()` holds (polling), or fails naming `what`. */
+export async function until(what, condition, timeout = 15000) {
+  const started = Date.now();
+  for (;;) {
+    const value = await condition();
+    if (value) return value;
+    if (Date.now() - started > timeout) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export function assert(condition, message) {
+  if (!condition) throw new Error(`assertion failed: ${message}`);
+}
