@@ -44,9 +44,6 @@ export const screens = {
   taxLedger: lazy('./screens/admin.js', 'taxLedgerScreen'),
 };
 
-const STAFF = ['executor', 'support', 'admin', 'owner'];
-const MANAGERS = ['admin', 'owner'];
-
 /** What the app shows, from the server's settings: the sections configured there. */
 export const app = { settings: { sections: [] } };
 
@@ -67,17 +64,15 @@ async function homeScreen(view) {
   customer.push(tile(t('Друзья', 'Referrals'), t('Ссылка и бонусы', 'Link and rewards'), screens.referrals, 'tile-referrals'));
   customer.push(tile(t('Профиль', 'Profile'), t('Имя и язык', 'Name and language'), screens.profile, 'tile-profile'));
   const blocks = [h('div', { class: 'tiles' }, customer)];
-  if (STAFF.includes(user.role)) {
-    const staff = [];
-    if (sections.has('support') && user.role !== 'executor') staff.push(tile(t('Очередь обращений', 'Ticket queue'), t('По приоритету', 'By priority'), screens.queue, 'tile-queue'));
-    if (sections.has('coursework') || sections.has('shop') || sections.has('salon')) staff.push(tile(t('Работа с заказами', 'Order work'), t('Пул и мои заказы', 'Pool and mine'), screens.pool, 'tile-pool'));
-    if (MANAGERS.includes(user.role)) {
-      staff.push(tile(t('Пользователи', 'Users'), t('Поиск, роли, блок', 'Search, roles, blocks'), screens.users, 'tile-users'));
-      staff.push(tile(t('Аналитика', 'Analytics'), t('Графики за период', 'Charts for a period'), screens.analytics, 'tile-analytics'));
-      staff.push(tile(t('Налоги', 'Tax ledger'), t('НПД за месяц', 'NPD by month'), screens.taxLedger, 'tile-tax'));
-    }
-    blocks.push(h('h2', { class: 'heading' }, t('Для сотрудников', 'For staff')), h('div', { class: 'tiles' }, staff));
-  }
+  // What the role may use, from the server's permission table (each command still decides).
+  const may = new Set(user.permissions || []);
+  const staff = [];
+  if (sections.has('support') && may.has('view_all_tickets')) staff.push(tile(t('Очередь обращений', 'Ticket queue'), t('По приоритету', 'By priority'), screens.queue, 'tile-queue'));
+  if ((sections.has('coursework') || sections.has('shop')) && (may.has('take_order_from_pool') || may.has('view_all_orders'))) staff.push(tile(t('Работа с заказами', 'Order work'), t('Пул и мои заказы', 'Pool and mine'), screens.pool, 'tile-pool'));
+  if (may.has('view_users')) staff.push(tile(t('Пользователи', 'Users'), t('Поиск, роли, блок', 'Search, roles, blocks'), screens.users, 'tile-users'));
+  if (may.has('view_reports')) staff.push(tile(t('Аналитика', 'Analytics'), t('Графики за период', 'Charts for a period'), screens.analytics, 'tile-analytics'));
+  if (may.has('view_tax_ledger')) staff.push(tile(t('Налоги', 'Tax ledger'), t('НПД за месяц', 'NPD by month'), screens.taxLedger, 'tile-tax'));
+  if (staff.length) blocks.push(h('h2', { class: 'heading' }, t('Для сотрудников', 'For staff')), h('div', { class: 'tiles' }, staff));
   const status = h('p', { class: 'live off', 'data-testid': 'live-status' }, t('Обновления: подключение…', 'Updates: connecting…'));
   const showStatus = (connected) => {
     status.classList.toggle('off', !connected);

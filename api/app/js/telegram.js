@@ -37,7 +37,8 @@ function postEvent(eventType, eventData = {}) {
 }
 
 function emit(eventType, eventData) {
-  for (const handler of handlers.get(eventType) ?? []) handler(eventData);
+  // A copy: a handler may replace the handlers (going back sets a new BackButton).
+  for (const handler of [...(handlers.get(eventType) ?? [])]) handler(eventData);
 }
 
 /** The protocol-level stand-in for the SDK, used when no `Telegram.WebApp` exists. */

@@ -52,6 +52,7 @@ export async function launch() {
  */
 export async function openApp(browser, user, { theme = LIGHT, scheme = 'light', width = 390 } = {}) {
   const context = await browser.newContext({ viewport: { width, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, colorScheme: scheme });
+  context.setDefaultTimeout(20000);
   const page = await context.newPage();
   const opened = [];
   await page.exposeFunction('tgOpenLink', (url) => { opened.push(url); });
@@ -138,4 +139,9 @@ export async function until(what, condition, timeout = 15000) {
 
 export function assert(condition, message) {
   if (!condition) throw new Error(`assertion failed: ${message}`);
+}
+
+/** A locator's text with no-break spaces (money's digit groups) as plain spaces. */
+export async function textOf(locator) {
+  return (await locator.innerText()).replace(/\u00a0/g, ' ');
 }

@@ -109,7 +109,7 @@ export async function orderScreen(view, { id }) {
   const order = await api('GET', `/orders/${id}`);
   view.title(order.title);
   const me = session.user();
-  const card = h('div', { class: 'card', 'data-testid': 'order-card' },
+  const card = h('div', { class: 'card', 'data-testid': 'order-card', 'data-order-id': order.order_id },
     h('p', {}, badge(statusLabel(order.status), statusKind(order.status)), ' ', h('span', { 'data-testid': 'order-status', dataset: { status: order.status } }, statusLabel(order.status))),
     facts([
       ...detailsOf(order),
@@ -125,7 +125,7 @@ export async function orderScreen(view, { id }) {
     if (action === primary) continue;
     actions.append(h('button', { class: 'secondary', type: 'button', 'data-action': action, onclick: () => start(action) }, actionLabel(action)));
   }
-  const staffNote = me.role !== 'client' && order.customer_id !== me.user_id ? noteForm(order) : null;
+  const staffNote = me.permissions.includes('add_order_note') && order.customer_id !== me.user_id ? noteForm(order) : null;
   const timeline = h('ol', { class: 'timeline', 'data-testid': 'order-timeline' },
     order.timeline.map((line) => h('li', { class: line.internal ? 'internal' : '' }, h('div', {}, line.summary), h('small', { class: 'hint' }, dateTime(line.at), line.internal ? ` · ${t('внутренняя заметка', 'internal note')}` : ''))));
   fill(view.body, card, panel, actions, staffNote, heading(t('История', 'Timeline')), timeline);

@@ -12,8 +12,6 @@ import {
   badge, clearMarks, dateTime, facts, field, fill, form, h, heading, markError, pagedList, row, toast,
 } from '../ui.js';
 
-const STAFF = ['support', 'admin', 'owner'];
-
 export function ticketRow(ticket) {
   return row({
     title: ticket.title,
@@ -41,7 +39,10 @@ export async function newTicketScreen(view) {
   view.title(t('Новое обращение', 'New ticket'));
   const categories = await api('GET', '/tickets/categories');
   const title = h('input', { type: 'text', maxlength: 200, placeholder: t('Коротко о проблеме', 'The problem in short') });
-  const category = h('select', {}, categories.items.filter((c) => c.active).map((c) => h('option', { value: c.code }, c.name)));
+  // Without categories of the desk's own, every ticket is a general one (as in the bot).
+  const offered = categories.items.filter((c) => c.active);
+  const choices = offered.length ? offered.map((c) => [c.code, c.name]) : [['general', t('Общий вопрос', 'General question')]];
+  const category = h('select', {}, choices.map(([code, name]) => h('option', { value: code }, name)));
   const priority = h('select', {}, PRIORITIES.map((p) => h('option', { value: p, selected: p === 'NORMAL' }, priorityLabel(p))));
   const description = h('textarea', { maxlength: 4000, placeholder: t('Что случилось, когда, номер заказа', 'What happened, when, the order number') });
   const element = form([
@@ -66,9 +67,9 @@ export async function newTicketScreen(view) {
 export async function ticketScreen(view, { id }) {
   const ticket = await api('GET', `/tickets/${id}`);
   const me = session.user();
-  const staff = STAFF.includes(me.role) && ticket.customer_id !== me.user_id;
+  const staff = me.permissions.includes('post_internal_note') && ticket.customer_id !== me.user_id;
   view.title(ticket.title);
-  const head = h('div', { class: 'card' },
+  const head = h('div', { class: 'card', 'data-testid': 'ticket-card', 'data-ticket-id': ticket.ticket_id },
     h('p', {}, badge(statusLabel(ticket.status), statusKind(ticket.status)), ' ', h('span', { 'data-testid': 'ticket-status', dataset: { status: ticket.status } }, statusLabel(ticket.status))),
     facts([[t('Приоритет', 'Priority'), priorityLabel(ticket.priority)], [t('Категория', 'Category'), ticket.category], [t('Открыт', 'Opened'), dateTime(ticket.opened_at)]]));
   const thread = h('div', { class: 'thread', 'data-testid': 'thread' }, ticket.messages.filter((m) => !m.deleted_at).map((message) => h('div', {

@@ -34,6 +34,11 @@ pub struct Me {
     #[cfg_attr(feature = "openapi", schema(examples("1290.00")))]
     pub total_paid: String,
     pub loyalty_tier: Option<String>,
+    /// What the role lets this user attempt (the permission table's actions), so an
+    /// app shows only what it may use; each command still decides.
+    #[sqlx(skip)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub permissions: Vec<Action>,
 }
 
 /// A user as staff see them.
@@ -153,14 +158,22 @@ impl ReadModels {
         after: Option<&Written>,
     ) -> Result<Option<Me>, CommandError> {
         self.shows(ProjectionName::Users, "User", after).await;
-        Ok(sqlx::query_as(
+        let me: Option<Me> = sqlx::query_as(
             "SELECT user_id, telegram_id, first_name, last_name, username, language, role, blocked, \
                     referral_code, referrer_id, referrals, total_paid::numeric(14, 2)::text AS total_paid, loyalty_tier \
              FROM rm_user_overview WHERE user_id = $1",
         )
         .bind(user_id.to_string())
         .fetch_optional(self.pool())
-        .await?)
+        .await?;
+        Ok(me.map(|mut me| {
+            let role = Role::named(&me.role).unwrap_or_default();
+            me.permissions = Action::ALL
+                .into_iter()
+                .filter(|action| domain::permissions::is_allowed(role, *action))
+                .collect();
+            me
+        }))
     }
 
     /// Staff search, newest first.

@@ -1,0 +1,62 @@
+// Runs the Mini App's browser scenarios against a server already running at
+// LEDGERBOT_E2E_BASE_URL whose bot token is LEDGERBOT_E2E_BOT_TOKEN (the Rust test
+// `tests/tests/mini_app.rs` starts one per scenario). `node run.mjs <name>…`, or
+// no name for all. A scenario passes when it ends without an error and the page
+// logged none.
+
+import * as orders from './scenarios/orders.mjs';
+import * as salonShop from './scenarios/salon_shop.mjs';
+import * as support from './scenarios/support.mjs';
+import * as creditsTheme from './scenarios/credits_theme.mjs';
+import * as staff from './scenarios/staff.mjs';
+import { launch, screenshot } from './lib/harness.mjs';
+
+const scenarios = { ...orders, ...salonShop, ...support, ...creditsTheme, ...staff };
+const names = process.argv.slice(2);
+const chosen = names.length ? names : Object.keys(scenarios);
+for (const name of chosen) {
+  if (!scenarios[name]) {
+    console.error(`[e2e] no scenario ${name}; there are: ${Object.keys(scenarios).join(', ')}`);
+    process.exit(2);
+  }
+}
+
+let failed = 0;
+for (const name of chosen) {
+  const browser = await launch();
+  const pageErrors = [];
+  browser.on('disconnected', () => {});
+  const started = Date.now();
+  try {
+    const contexts = new Set();
+    const watch = (context) => {
+      contexts.add(context);
+      context.on('page', (page) => page.on('pageerror', (error) => pageErrors.push(error)));
+    };
+    const original = browser.newContext.bind(browser);
+    browser.newContext = async (options) => {
+      const context = await original(options);
+      context.setDefaultTimeout(20000);
+      watch(context);
+      return context;
+    };
+    await scenarios[name](browser);
+    if (pageErrors.length) throw new Error(`the page threw: ${pageErrors.map(String).join('; ')}`);
+    console.log(`[e2e] ${name}: passed in ${Date.now() - started} ms`);
+  } catch (error) {
+    failed += 1;
+    // What was on screen when it failed, for a look.
+    let n = 0;
+    for (const context of browser.contexts()) {
+      for (const page of context.pages()) {
+        n += 1;
+        await screenshot(page, `${name}-failed-${n}`).catch(() => {});
+        console.error(`[e2e] page ${n} (${page.url()}): ${(await page.locator('body').innerText().catch(() => '')).slice(0, 400).replace(/\n+/g, ' / ')}`);
+      }
+    }
+    console.error(`[e2e] ${name}: FAILED after ${Date.now() - started} ms\n${error.stack || error}`);
+  } finally {
+    await browser.close();
+  }
+}
+process.exit(failed ? 1 : 0);
