@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up what the tests need (PostgreSQL and NATS, as scripts/services.sh does for the
-# product) and runs every check: formatting, clippy, and all tests of the workspace,
+# product; Chromium and playwright-core for the Mini App, as scripts/browser.sh does)
+# and runs every check: formatting, clippy, and all tests of the workspace,
 # unit and black-box. Exits non-zero when anything fails.
 set -euo pipefail
 root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -10,6 +11,8 @@ command -v cargo >/dev/null 2>&1 \
   || { echo "[test] error: cargo is not installed; install Rust with rustup (https://rustup.rs)" >&2; exit 1; }
 
 bash scripts/services.sh up
+# The Mini App's tests run in a real browser: Chromium and playwright-core.
+bash scripts/browser.sh
 
 # The tests create their own databases next to the configured one and their own
 # streams on the configured NATS.

@@ -13,7 +13,7 @@ use domain::use_cases::login_codes::LoginCodeError;
 use futures_util::future::join_all;
 use projections::ReadModels;
 use teloxide::prelude::*;
-use teloxide::types::Update;
+use teloxide::types::{MenuButton, Update, WebAppInfo};
 use tokio::sync::{Mutex, Notify};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -126,6 +126,7 @@ async fn active(
         return Ok(());
     };
     tracing::info!(%username, "the bot is running");
+    offer_the_app(bot, settings).await;
     let context = BotContext {
         core: core.clone(),
         reads: reads.clone(),
@@ -164,6 +165,22 @@ async fn active(
     let _ = delivering.await;
     let _ = broadcasting.await;
     Ok(())
+}
+
+/// Makes the chats' menu button open the Mini App, when it has an address. A
+/// failure is only logged: the bot works without it.
+async fn offer_the_app(bot: &Bot, settings: &BotSettings) {
+    let Some(url) = settings.app_url.clone() else {
+        return;
+    };
+    let button = MenuButton::WebApp {
+        text: texts::menu_button_app(Lang::Ru).to_owned(),
+        web_app: WebAppInfo { url },
+    };
+    match bot.set_chat_menu_button().menu_button(button).await {
+        Ok(_) => tracing::info!("the menu button opens the Mini App"),
+        Err(error) => tracing::warn!(%error, "the menu button could not be set to the Mini App"),
+    }
 }
 
 /// The bot's @username from getMe, asked until Telegram answers or `shutdown`.

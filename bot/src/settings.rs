@@ -30,6 +30,10 @@ pub struct BotSettings {
     pub sends_per_second: u32,
     /// How often the sender looks for notifications when nothing woke it.
     pub sender_poll: Duration,
+    /// The Mini App's address (`https://…/app/`): the chat's menu button and the
+    /// main menu open it. `None` (no https public URL; Telegram opens only https
+    /// web apps): no app buttons.
+    pub app_url: Option<url::Url>,
 }
 
 impl std::fmt::Debug for BotSettings {

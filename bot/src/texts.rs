@@ -83,6 +83,8 @@ texts! {
     button_referral => "🎁 Пригласить друга", "🎁 Invite a friend";
     button_support => "🛟 Поддержка", "🛟 Support";
     button_help => "❓ Помощь", "❓ Help";
+    button_app => "📱 Открыть приложение", "📱 Open the app";
+    menu_button_app => "Приложение", "App";
     not_registered => "Сначала нажмите /start.", "Please press /start first.";
     blocked =>
         "Ваш аккаунт заблокирован. Если это ошибка, напишите администратору.",

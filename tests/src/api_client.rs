@@ -124,3 +124,16 @@ pub async fn post_with(app: &TestApp, path: &str, token: &str, body: Value) -> (
     let status = response.status();
     (status, response.json().await.unwrap_or(Value::Null))
 }
+
+/// `PUT` with a bearer token.
+pub async fn put_with(app: &TestApp, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+    let response = reqwest::Client::new()
+        .put(app.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("the API answers");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}

@@ -1,10 +1,20 @@
 // The Mini App's start: the Telegram bridge and theme, sign-in with initData, the
 // live feed, then the home screen with what this business offers and this user's
-// role may use. Screens other than home load when first opened.
+// role may use. The server serves all modules bundled into the page (one response
+// for the first screen); loaded one by one, they work the same.
 
 import { webApp, insideTelegram, applyTheme } from './telegram.js';
 import { session } from './session.js';
-import { api } from './api.js';
+import { app, loadSettings } from './settings.js';
+import { ordersScreen } from './screens/orders.js';
+import { bookingScreen } from './screens/booking.js';
+import { shopScreen } from './screens/shop.js';
+import { creditsScreen } from './screens/credits.js';
+import { supportScreen } from './screens/support.js';
+import { referralsScreen } from './screens/referrals.js';
+import { profileScreen } from './screens/profile.js';
+import { queueScreen, poolScreen } from './screens/staff.js';
+import { usersScreen, analyticsScreen, taxLedgerScreen } from './screens/admin.js';
 import { live } from './live.js';
 import { mount, go, home } from './nav.js';
 import { h, fill, errorBox } from './ui.js';
@@ -17,35 +27,21 @@ webApp.ready?.();
 webApp.expand?.();
 document.body.classList.toggle('in-telegram', insideTelegram);
 
-/** A screen from a module loaded on first use. */
-export function lazy(path, name) {
-  const screen = async (view, params) => {
-    const module = await import(path);
-    return module[name](view, params);
-  };
-  Object.defineProperty(screen, 'name', { value: name });
-  return screen;
-}
-
 export const screens = {
-  orders: lazy('./screens/orders.js', 'ordersScreen'),
-  newCoursework: lazy('./screens/orders.js', 'newCourseworkScreen'),
-  booking: lazy('./screens/booking.js', 'bookingScreen'),
-  myBookings: lazy('./screens/booking.js', 'myBookingsScreen'),
-  shop: lazy('./screens/shop.js', 'shopScreen'),
-  credits: lazy('./screens/credits.js', 'creditsScreen'),
-  support: lazy('./screens/support.js', 'supportScreen'),
-  referrals: lazy('./screens/referrals.js', 'referralsScreen'),
-  profile: lazy('./screens/profile.js', 'profileScreen'),
-  queue: lazy('./screens/staff.js', 'queueScreen'),
-  pool: lazy('./screens/staff.js', 'poolScreen'),
-  users: lazy('./screens/admin.js', 'usersScreen'),
-  analytics: lazy('./screens/admin.js', 'analyticsScreen'),
-  taxLedger: lazy('./screens/admin.js', 'taxLedgerScreen'),
+  orders: ordersScreen,
+  booking: bookingScreen,
+  shop: shopScreen,
+  credits: creditsScreen,
+  support: supportScreen,
+  referrals: referralsScreen,
+  profile: profileScreen,
+  queue: queueScreen,
+  pool: poolScreen,
+  users: usersScreen,
+  analytics: analyticsScreen,
+  taxLedger: taxLedgerScreen,
 };
 
-/** What the app shows, from the server's settings: the sections configured there. */
-export const app = { settings: { sections: [] } };
 
 function tile(title, hint, screen, testid) {
   return h('button', { class: 'tile', type: 'button', 'data-testid': testid, onclick: () => go(screen) }, h('strong', {}, title), h('span', {}, hint));
@@ -116,7 +112,7 @@ async function start() {
   setLanguage(user.language || webApp.initDataUnsafe?.user?.language_code);
   session.onChange((changed) => setLanguage(changed.language));
   try {
-    app.settings = await api('GET', '/app/settings');
+    await loadSettings();
   } catch (error) {
     fill(root, errorBox(error));
     return;

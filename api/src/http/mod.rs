@@ -123,7 +123,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(cors(&state)),
         )
         .merge(openapi::swagger_ui())
-        .merge(mini_app::routes())
+        .merge(mini_app::routes(&state.app_settings))
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

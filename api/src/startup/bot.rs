@@ -28,7 +28,19 @@ pub fn bot_settings(settings: &Settings) -> Option<bot::BotSettings> {
         long_poll: Duration::from_secs(settings.bot.long_poll_secs),
         sends_per_second: settings.bot.sends_per_second,
         sender_poll: Duration::from_millis(250),
+        app_url: app_url(settings),
     })
+}
+
+/// The Mini App's address for Telegram's buttons: only over https, which Telegram
+/// requires of web apps.
+fn app_url(settings: &Settings) -> Option<url::Url> {
+    let public = settings.public_url.as_deref()?;
+    if !public.starts_with("https://") {
+        info!("the bot offers no Mini App button: LEDGERBOT_PUBLIC_URL is not an https:// URL");
+        return None;
+    }
+    url::Url::parse(&format!("{public}{}/", crate::http::mini_app::APP_PATH)).ok()
 }
 
 /// The bot's webhook in webhook mode (with a bot token and a public URL).

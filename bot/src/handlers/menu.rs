@@ -1,7 +1,7 @@
 //! The main menu, help, and the customer's referral link.
 
 use domain::permissions::{Action, Caller};
-use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup, WebAppInfo};
 
 use super::{BotContext, HandlerResult};
 use crate::html::escape;
@@ -49,6 +49,15 @@ pub async fn main(
     }
     if !staff_row.is_empty() {
         rows.insert(1, staff_row);
+    }
+    if let Some(url) = context.settings.app_url.clone() {
+        rows.insert(
+            0,
+            vec![InlineKeyboardButton::web_app(
+                texts::button_app(lang),
+                WebAppInfo { url },
+            )],
+        );
     }
     let keyboard = InlineKeyboardMarkup::new(rows);
     context.say_with(chat, &text, keyboard).await

@@ -50,20 +50,26 @@ export async function launch() {
  * The app open as `user` in a phone-sized page (390 px wide), with the stand-in.
  * Links the app opens (payment pages) open as new pages of the same context.
  */
-export async function openApp(browser, user, { theme = LIGHT, scheme = 'light', width = 390 } = {}) {
+export async function openApp(browser, user, options = {}) {
+  const opened = await openAppPage(browser, user, options);
+  await opened.go('/app/');
+  await opened.page.locator('[data-testid="tile-profile"]').waitFor();
+  return opened;
+}
+
+/** The same, before the app is loaded: `go(path)` loads it. */
+export async function openAppPage(browser, user, { theme = LIGHT, scheme = 'light', width = 390, onLink } = {}) {
   const context = await browser.newContext({ viewport: { width, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, colorScheme: scheme });
   context.setDefaultTimeout(20000);
   const page = await context.newPage();
   const opened = [];
-  await page.exposeFunction('tgOpenLink', (url) => { opened.push(url); });
+  await page.exposeFunction('tgOpenLink', (url) => { opened.push(url); if (onLink) onLink(url, context); });
   const initData = signInitData(user);
   await page.addInitScript(`(${standIn})(${JSON.stringify({ initData, user, themeParams: theme, colorScheme: scheme })})`);
   const errors = [];
   page.on('pageerror', (error) => errors.push(error));
-  page.on('console', (message) => { if (message.type() === 'error') errors.push(new Error(message.text())); });
-  await page.goto(`${env.baseUrl}/app/`);
-  await page.locator('[data-testid="tile-profile"]').waitFor();
-  return { context, page, opened, errors };
+  const go = (path) => page.goto(`${env.baseUrl}${path}`);
+  return { context, page, opened, errors, go };
 }
 
 /** The MainButton the stand-in draws. */

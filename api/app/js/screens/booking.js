@@ -3,7 +3,7 @@
 // Days and times are the salon's, whatever the phone's time zone.
 
 import { api, withQuery } from '../api.js';
-import { app } from '../main.js';
+import { app } from '../settings.js';
 import { go, replace } from '../nav.js';
 import { t, locale } from '../i18n.js';
 import { orderList, orderScreen } from './orders.js';

@@ -110,7 +110,7 @@ export async function orderScreen(view, { id }) {
   view.title(order.title);
   const me = session.user();
   const card = h('div', { class: 'card', 'data-testid': 'order-card', 'data-order-id': order.order_id },
-    h('p', {}, badge(statusLabel(order.status), statusKind(order.status)), ' ', h('span', { 'data-testid': 'order-status', dataset: { status: order.status } }, statusLabel(order.status))),
+    h('p', {}, h('span', { class: `badge ${statusKind(order.status)}`, 'data-testid': 'order-status', dataset: { status: order.status } }, statusLabel(order.status))),
     facts([
       ...detailsOf(order),
       [t('Цена', 'Price'), order.price ? money(order.price) : t('ещё не назначена', 'not set yet')],

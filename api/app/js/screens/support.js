@@ -70,7 +70,7 @@ export async function ticketScreen(view, { id }) {
   const staff = me.permissions.includes('post_internal_note') && ticket.customer_id !== me.user_id;
   view.title(ticket.title);
   const head = h('div', { class: 'card', 'data-testid': 'ticket-card', 'data-ticket-id': ticket.ticket_id },
-    h('p', {}, badge(statusLabel(ticket.status), statusKind(ticket.status)), ' ', h('span', { 'data-testid': 'ticket-status', dataset: { status: ticket.status } }, statusLabel(ticket.status))),
+    h('p', {}, h('span', { class: `badge ${statusKind(ticket.status)}`, 'data-testid': 'ticket-status', dataset: { status: ticket.status } }, statusLabel(ticket.status))),
     facts([[t('Приоритет', 'Priority'), priorityLabel(ticket.priority)], [t('Категория', 'Category'), ticket.category], [t('Открыт', 'Opened'), dateTime(ticket.opened_at)]]));
   const thread = h('div', { class: 'thread', 'data-testid': 'thread' }, ticket.messages.filter((m) => !m.deleted_at).map((message) => h('div', {
     class: `message${message.author_id === me.user_id ? ' mine' : ''}${message.internal ? ' internal' : ''}`, 'data-testid': message.internal ? 'internal-note' : 'message',

@@ -1,8 +1,14 @@
-//! The Mini App's files at `/app/`: compiled into the binary from `api/app/`, so the
-//! app needs no CDN and no files beside the binary. Each file is served gzipped to
-//! clients that take it (compressed once, on first use), with an ETag so a client
-//! that has it gets 304, and a Content-Security-Policy that lets the page talk only
-//! to this server (and open Telegram's and YooKassa's pages by link).
+//! The Mini App at `/app/`: compiled into the binary from `api/app/`, so it needs no
+//! CDN and no files beside the binary. `/app/` is the page with everything the first
+//! screen needs in it: the stylesheet, the deployment's settings and every module
+//! joined into one script ([`bundle`]), so a phone gets it in one response. The
+//! files themselves are served too (`/app/js/main.js` …; the page works from them
+//! alone). Everything goes gzipped to clients that take it (compressed once), with
+//! an ETag so a client that has it gets 304, and a Content-Security-Policy that
+//! lets the page run only its own code and talk only to this server.
+
+mod bundle;
+mod page;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -15,12 +21,15 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use include_dir::{Dir, include_dir};
 
+use crate::app_settings::AppSettings;
+
 /// Where the app is served.
 pub const APP_PATH: &str = "/app";
 
 static FILES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/app");
 
-/// The policy for every file: scripts, styles and connections to this origin only.
+/// The policy for every file: scripts, styles and connections to this origin only
+/// (the page adds the hashes of its own inline script and style).
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data: blob:; connect-src 'self'; frame-ancestors https://web.telegram.org \
      https://*.telegram.org 'self'; base-uri 'none'; form-action 'self'";
@@ -28,9 +37,24 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; st
 /// One file, ready to send.
 struct Asset {
     content_type: &'static str,
-    plain: &'static [u8],
+    plain: std::borrow::Cow<'static, [u8]>,
     gzipped: Vec<u8>,
     etag: HeaderValue,
+    policy: HeaderValue,
+}
+
+impl Asset {
+    fn new(path: &str, plain: std::borrow::Cow<'static, [u8]>, policy: HeaderValue) -> Self {
+        let digest = ring::digest::digest(&ring::digest::SHA256, &plain);
+        let etag = format!("\"{}\"", hex::encode(&digest.as_ref()[..12]));
+        Asset {
+            content_type: content_type(path),
+            gzipped: gzip(&plain),
+            plain,
+            etag: HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\"")),
+            policy,
+        }
+    }
 }
 
 static ASSETS: LazyLock<HashMap<&'static str, Asset>> = LazyLock::new(|| {
@@ -44,17 +68,10 @@ fn collect(dir: &'static Dir<'static>, assets: &mut HashMap<&'static str, Asset>
         let Some(path) = file.path().to_str() else {
             continue;
         };
-        let plain = file.contents();
-        let digest = ring::digest::digest(&ring::digest::SHA256, plain);
-        let etag = format!("\"{}\"", hex::encode(&digest.as_ref()[..12]));
+        let policy = HeaderValue::from_static(CONTENT_SECURITY_POLICY);
         assets.insert(
             path,
-            Asset {
-                content_type: content_type(path),
-                plain,
-                gzipped: gzip(plain),
-                etag: HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\"")),
-            },
+            Asset::new(path, std::borrow::Cow::Borrowed(file.contents()), policy),
         );
     }
     for sub in dir.dirs() {
@@ -81,19 +98,39 @@ fn content_type(path: &str) -> &'static str {
     }
 }
 
-/// `/app` (redirected to `/app/`), `/app/` (the page) and `/app/<file>`.
-pub fn routes<S>() -> Router<S>
+/// `/app` (redirected to `/app/`), `/app/` (the page, with `settings` in it) and
+/// `/app/<file>`.
+pub fn routes<S>(settings: &AppSettings) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
 {
+    let page = std::sync::Arc::new(page::assemble(&FILES_BY_PATH, settings));
     Router::new()
         .route(APP_PATH, get(|| async { Redirect::permanent("/app/") }))
-        .route("/app/", get(|headers: HeaderMap| async move { serve("index.html", &headers) }))
+        .route(
+            "/app/",
+            get(move |headers: HeaderMap| {
+                let page = std::sync::Arc::clone(&page);
+                async move { send(&page, &headers) }
+            }),
+        )
         .route(
             "/app/{*path}",
             get(|Path(path): Path<String>, headers: HeaderMap| async move { serve(&path, &headers) }),
         )
 }
+
+/// Every file's text by path, for the page and the bundle.
+static FILES_BY_PATH: LazyLock<std::collections::BTreeMap<String, String>> = LazyLock::new(|| {
+    ASSETS
+        .iter()
+        .filter_map(|(path, asset)| {
+            std::str::from_utf8(&asset.plain)
+                .ok()
+                .map(|text| ((*path).to_owned(), text.to_owned()))
+        })
+        .collect()
+});
 
 fn serve(path: &str, headers: &HeaderMap) -> Response {
     let Some(asset) = ASSETS.get(path) else {
@@ -104,6 +141,10 @@ fn serve(path: &str, headers: &HeaderMap) -> Response {
         )
         .into_response();
     };
+    send(asset, headers)
+}
+
+fn send(asset: &Asset, headers: &HeaderMap) -> Response {
     let common = [
         (
             header::CONTENT_TYPE,
@@ -113,10 +154,7 @@ fn serve(path: &str, headers: &HeaderMap) -> Response {
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         (header::ETAG, asset.etag.clone()),
         (header::VARY, HeaderValue::from_static("Accept-Encoding")),
-        (
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
-        ),
+        (header::CONTENT_SECURITY_POLICY, asset.policy.clone()),
         (
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -148,6 +186,6 @@ fn serve(path: &str, headers: &HeaderMap) -> Response {
         )
             .into_response()
     } else {
-        (common, asset.plain).into_response()
+        (common, asset.plain.to_vec()).into_response()
     }
 }
