@@ -11,19 +11,14 @@ root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 say() { printf '[browser] %s\n' "$*"; }
 fail() { printf '[browser] error: %s\n' "$*" >&2; exit 1; }
-is_debian_root() { [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; }
-install() {
-  say "installing the Debian package(s) $* (apt-get, as root)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null || say "apt-get update failed; trying the install anyway"
-  apt-get install -y -qq "$@" >/dev/null
-}
+# is_debian_root, apt_install
+source "$root_dir/scripts/debian.sh"
 
 chromium=${LEDGERBOT_CHROMIUM:-/usr/bin/chromium}
 if [[ -x "$chromium" ]]; then
   say "Chromium: $chromium"
 elif is_debian_root; then
-  install chromium
+  apt_install chromium
   [[ -x /usr/bin/chromium ]] || fail "apt-get installed chromium but /usr/bin/chromium is missing"
   say "Chromium: /usr/bin/chromium (installed)"
 else
@@ -32,7 +27,7 @@ fi
 
 if ! command -v npm >/dev/null 2>&1; then
   is_debian_root || fail "Node.js and npm are needed (Debian: apt-get install nodejs npm)"
-  install nodejs npm
+  apt_install nodejs npm
 fi
 
 lock="$root_dir/tests/e2e/package-lock.json"

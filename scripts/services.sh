@@ -96,14 +96,8 @@ nats_info() {
   printf '%s' "$info"
 }
 
-is_debian_root() { [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; }
-
-apt_install() {
-  say "installing the Debian package(s) $* (apt-get, as root)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null || say "apt-get update failed; trying the install anyway"
-  apt-get install -y -qq "$@" >/dev/null
-}
+# is_debian_root, apt_install
+source "$root_dir/scripts/debian.sh"
 
 postgres_bin_dir() {
   if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then

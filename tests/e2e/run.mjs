@@ -50,7 +50,7 @@ for (const name of chosen) {
     for (const context of browser.contexts()) {
       for (const page of context.pages()) {
         n += 1;
-        await screenshot(page, `${name}-failed-${n}`).catch(() => {});
+        await screenshot(page, `${name}-failed-${n}`, { checkWidth: false }).catch(() => {});
         console.error(`[e2e] page ${n} (${page.url()}): ${(await page.locator('body').innerText().catch(() => '')).slice(0, 400).replace(/\n+/g, ' / ')}`);
       }
     }

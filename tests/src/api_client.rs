@@ -114,21 +114,24 @@ pub async fn signed_in_as(
 
 /// `POST` with a bearer token.
 pub async fn post_with(app: &TestApp, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-    let response = reqwest::Client::new()
-        .post(app.url(path))
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .expect("the API answers");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
+    send_with(app, reqwest::Method::POST, path, token, body).await
 }
 
 /// `PUT` with a bearer token.
 pub async fn put_with(app: &TestApp, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+    send_with(app, reqwest::Method::PUT, path, token, body).await
+}
+
+/// A JSON body sent with a bearer token; the status and the JSON answer (null if none).
+async fn send_with(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Value,
+) -> (StatusCode, Value) {
     let response = reqwest::Client::new()
-        .put(app.url(path))
+        .request(method, app.url(path))
         .bearer_auth(token)
         .json(&body)
         .send()

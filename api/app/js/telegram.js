@@ -90,6 +90,7 @@ function protocolWebApp() {
   };
   const app = {
     initData: launch.initData,
+    initDataUnsafe: unsafeOf(launch.initData),
     themeParams: launch.theme,
     colorScheme: schemeOf(launch.theme),
     platform: launch.platform,
@@ -108,6 +109,16 @@ function protocolWebApp() {
   app.MainButton = button('main', 'main_button_pressed');
   app.BackButton = button('back', 'back_button_pressed');
   return app;
+}
+
+/** The launch's fields as the SDK gives them (unchecked: only for the language). */
+function unsafeOf(initData) {
+  try {
+    const user = new URLSearchParams(initData).get('user');
+    return user ? { user: JSON.parse(user) } : {};
+  } catch {
+    return {};
+  }
 }
 
 function on(eventType, handler) {

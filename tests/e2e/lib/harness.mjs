@@ -88,7 +88,12 @@ export async function pressMain(page, text) {
   await button.click();
 }
 
-export async function screenshot(page, name) {
+/** Saves the page; fails when it is wider than its screen (nothing may scroll sideways at 390 px). */
+export async function screenshot(page, name, { checkWidth = true } = {}) {
+  if (checkWidth) {
+    const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+    if (scroll > width) throw new Error(`${name}: the page is ${scroll}px wide on a ${width}px screen`);
+  }
   mkdirSync(env.screenshots, { recursive: true });
   const path = join(env.screenshots, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
