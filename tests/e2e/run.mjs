@@ -31,7 +31,13 @@ for (const name of chosen) {
     const contexts = new Set();
     const watch = (context) => {
       contexts.add(context);
-      context.on('page', (page) => page.on('pageerror', (error) => pageErrors.push(error)));
+      context.on('page', (page) => {
+        page.on('pageerror', (error) => pageErrors.push(error));
+        // A script or style the page's policy refused means something did not run.
+        page.on('console', (message) => {
+          if (/Content Security Policy|Refused to/.test(message.text())) pageErrors.push(new Error(message.text()));
+        });
+      });
     };
     const original = browser.newContext.bind(browser);
     browser.newContext = async (options) => {

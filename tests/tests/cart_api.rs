@@ -176,17 +176,7 @@ async fn a_checkout_cut_short_before_the_cart_was_emptied_places_no_second_order
     let checkout = json!({"revision": cart["revision"], "delivery": delivery()});
     let (status, order) = post_with(&app, "/api/v1/cart/checkout", &buyer, checkout.clone()).await;
     assert_eq!(status, StatusCode::CREATED, "{order}");
-    // As if the process died after placing the order and before closing the cart.
-    sqlx::query("UPDATE shop_carts SET checked_out_revision = NULL, checked_out_order = NULL WHERE user_id = $1::uuid")
-        .bind(&buyer_id)
-        .execute(&context.pool)
-        .await
-        .expect("the cart is reopened");
-    sqlx::query("INSERT INTO shop_cart_lines (user_id, product_id, quantity, added_at) VALUES ($1::uuid, 'mug', 3, now())")
-        .bind(&buyer_id)
-        .execute(&context.pool)
-        .await
-        .expect("its line is back");
+    reopen(&context, &buyer_id, 3).await;
     let (status, again) = post_with(&app, "/api/v1/cart/checkout", &buyer, checkout).await;
     assert_eq!(status, StatusCode::CREATED, "{again}");
     assert_eq!(again["order_id"], order["order_id"], "the same order");
@@ -199,6 +189,77 @@ async fn a_checkout_cut_short_before_the_cart_was_emptied_places_no_second_order
     assert_eq!(placed, 1, "one order placed");
     let (_, cart) = get_with(&app, "/api/v1/cart", &buyer).await;
     assert_eq!(cart["items"], json!([]), "{cart}");
+
+    // Cut short again, and this time the customer changes the cart instead of
+    // checking out again: what was bought leaves the cart before the change.
+    let (_, cart) = put_with(&app, "/api/v1/cart/items/mug", &buyer, json!({"quantity": 2})).await;
+    let (status, second) = post_with(&app, "/api/v1/cart/checkout", &buyer, json!({"revision": cart["revision"], "delivery": delivery()})).await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    reopen(&context, &buyer_id, 2).await;
+    let (_, cart) = put_with(&app, "/api/v1/cart/items/tshirt", &buyer, json!({"quantity": 1})).await;
+    assert_eq!(cart["items"].as_array().map(Vec::len), Some(1), "only the new line: {cart}");
+    assert_eq!(cart["items"][0]["product_id"], "tshirt", "{cart}");
+    let (status, body) = post_with(&app, "/api/v1/cart/checkout", &buyer, json!({"revision": cart["revision"], "delivery": delivery()})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["details"]["lines"].as_array().map(Vec::len), Some(1), "the mugs are not bought twice: {body}");
+    app.stop().await;
+    context.cleanup().await;
+}
+
+/// As if the process died after a checkout placed its order and before it closed
+/// the cart: the cart's marks are gone and it holds `quantity` mugs again.
+async fn reopen(context: &TestContext, user_id: &str, quantity: i32) {
+    sqlx::query("UPDATE shop_carts SET checked_out_revision = NULL, checked_out_order = NULL WHERE user_id = $1::uuid")
+        .bind(user_id)
+        .execute(&context.pool)
+        .await
+        .expect("the cart is reopened");
+    sqlx::query("INSERT INTO shop_cart_lines (user_id, product_id, quantity, added_at) VALUES ($1::uuid, 'mug', $2, now())")
+        .bind(user_id)
+        .bind(quantity)
+        .execute(&context.pool)
+        .await
+        .expect("its line is back");
+}
+
+#[tokio::test]
+async fn concurrent_checkouts_and_changes_take_turns_and_buy_once() {
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), Parts::ALL).await;
+    let (buyer, _) = signed_in(&app, 910_201, "Спешащий").await;
+    let (_, cart) = put_with(&app, "/api/v1/cart/items/mug", &buyer, json!({"quantity": 1})).await;
+    let checkout = json!({"revision": cart["revision"], "delivery": delivery()});
+    // Five checkouts of the same revision and a change, all at once.
+    let checkouts = futures_util::future::join_all(
+        (0..5).map(|_| post_with(&app, "/api/v1/cart/checkout", &buyer, checkout.clone())),
+    );
+    let change = put_with(&app, "/api/v1/cart/items/tshirt", &buyer, json!({"quantity": 1}));
+    let (answers, (change_status, _)) = tokio::join!(checkouts, change);
+    assert_eq!(change_status, StatusCode::OK);
+    let orders: std::collections::HashSet<String> = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::CREATED)
+        .map(|(_, order)| order["order_id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(orders.len() <= 1, "one order at most: {answers:?}");
+    for (status, body) in &answers {
+        assert!(
+            *status == StatusCode::CREATED || (*status == StatusCode::CONFLICT && error_code(body) == "cart_changed"),
+            "a checkout either got the order or was told the cart changed: {status} {body}"
+        );
+    }
+    let placed: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type = 'Order' AND event_type = 'OrderPlaced'")
+        .fetch_one(&context.pool)
+        .await
+        .expect("events can be counted");
+    assert_eq!(placed as usize, orders.len(), "no order without an answer");
+    let (_, cart) = get_with(&app, "/api/v1/cart", &buyer).await;
+    let lines: Vec<&str> = cart["items"].as_array().into_iter().flatten().filter_map(|l| l["product_id"].as_str()).collect();
+    if orders.is_empty() {
+        assert_eq!(lines, ["mug", "tshirt"], "nothing bought, both lines kept: {cart}");
+    } else {
+        assert!(!lines.contains(&"mug"), "the mug was bought and left the cart: {cart}");
+    }
     app.stop().await;
     context.cleanup().await;
 }

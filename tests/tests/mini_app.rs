@@ -125,3 +125,8 @@ async fn admins_manage_users_read_charts_and_download_the_tax_ledger() {
 async fn an_executor_takes_a_paid_order_from_the_pool() {
     scenario("executorPool").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_works_with_its_modules_loaded_one_by_one() {
+    scenario("unbundledPage").await;
+}

@@ -52,8 +52,9 @@ function connect() {
     if (closed.code === 4001) {
       try {
         await session.refresh();
-      } catch {
-        return;
+      } catch (error) {
+        // Signed out for good: nothing to listen for. Otherwise try again below.
+        if (error.status === 401 || error.status === 403) return;
       }
     }
     setTimeout(connect, retryDelay);

@@ -64,7 +64,7 @@ async function homeScreen(view) {
   const may = new Set(user.permissions || []);
   const staff = [];
   if (sections.has('support') && may.has('view_all_tickets')) staff.push(tile(t('Очередь обращений', 'Ticket queue'), t('По приоритету', 'By priority'), screens.queue, 'tile-queue'));
-  if ((sections.has('coursework') || sections.has('shop')) && (may.has('take_order_from_pool') || may.has('view_all_orders'))) staff.push(tile(t('Работа с заказами', 'Order work'), t('Пул и мои заказы', 'Pool and mine'), screens.pool, 'tile-pool'));
+  if ((sections.has('coursework') || sections.has('shop') || sections.has('salon')) && (may.has('take_order_from_pool') || may.has('view_all_orders'))) staff.push(tile(t('Работа с заказами', 'Order work'), t('Пул и мои заказы', 'Pool and mine'), screens.pool, 'tile-pool'));
   if (may.has('view_users')) staff.push(tile(t('Пользователи', 'Users'), t('Поиск, роли, блок', 'Search, roles, blocks'), screens.users, 'tile-users'));
   if (may.has('view_reports')) staff.push(tile(t('Аналитика', 'Analytics'), t('Графики за период', 'Charts for a period'), screens.analytics, 'tile-analytics'));
   if (may.has('view_tax_ledger')) staff.push(tile(t('Налоги', 'Tax ledger'), t('НПД за месяц', 'NPD by month'), screens.taxLedger, 'tile-tax'));
@@ -77,6 +77,7 @@ async function homeScreen(view) {
   if (live.connected()) showStatus(true);
   view.onLeave(live.onStatus(showStatus));
   fill(view.body, blocks, status);
+  performance.mark('ledgerbot:first-screen');
 }
 
 function outsideTelegram(reason) {

@@ -1,7 +1,10 @@
-// The signed-in session: `POST /auth/telegram` with the client's initData, then the
-// access token is refreshed a minute before it expires (and once more if a call
-// finds it expired). The refresh token is kept for this tab only, so a reload
-// inside the Mini App keeps the session without signing in again.
+// The signed-in session: `POST /auth/telegram` with the client's initData (sent by
+// the page's first script while the rest still arrives, when the server inlined it),
+// then the access token is refreshed a minute before it expires (and once more if a
+// call finds it expired). The refresh token is kept for this tab only, so a reload
+// whose initData has aged past the server's limit resumes the session. Only the
+// server's refusal of a refresh token ends it; a network failure is tried again,
+// and a refused token falls back to signing in with initData once more.
 
 const REFRESH_KEY = 'ledgerbot.refresh_token';
 const EARLY_SECONDS = 60;
@@ -10,14 +13,15 @@ let access = null;
 let user = null;
 let timer = null;
 let refreshing = null;
+let lastInitData = '';
 const listeners = new Set();
 
-async function post(path, body) {
-  const response = await fetch(`/api/v1${path}`, {
+async function post(path, body, early = null) {
+  const response = await (early || fetch(`/api/v1${path}`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify(body),
-  });
+  }));
   const parsed = await response.json().catch(() => null);
   if (!response.ok) {
     const { ApiError } = await import('./api.js');
@@ -36,9 +40,16 @@ function keep(started) {
   }
   clearTimeout(timer);
   const seconds = Math.max(10, started.expires_in - EARLY_SECONDS);
-  timer = setTimeout(() => session.refresh().catch(() => {}), seconds * 1000);
+  timer = setTimeout(refreshOnTime, seconds * 1000);
   for (const listener of listeners) listener(user);
   return user;
+}
+
+/** The timed refresh; after a failure that may pass, again in 15 s. */
+function refreshOnTime() {
+  session.refresh().catch((error) => {
+    if (error.status !== 401 && error.status !== 403) timer = setTimeout(refreshOnTime, 15_000);
+  });
 }
 
 function storedRefresh() {
@@ -56,7 +67,12 @@ export const session = {
 
   /** Signs in with Telegram's initData; answers the user. */
   async signIn(initData) {
-    return keep(await post('/auth/telegram', { init_data: initData }));
+    // The page's first script may have sent this very request already.
+    const early = window.ledgerbotEarlySignIn;
+    window.ledgerbotEarlySignIn = null;
+    const answer = early && early.initData === initData ? early.answer : null;
+    lastInitData = initData;
+    return keep(await post('/auth/telegram', { init_data: initData }, answer));
   },
 
   /** Resumes this tab's session from its refresh token, if it has one. */
@@ -75,9 +91,11 @@ export const session = {
       const token = storedRefresh();
       refreshing = post('/auth/refresh', { refresh_token: token })
         .then(keep)
-        .catch((error) => {
+        .catch(async (error) => {
+          if (error.status !== 401 && error.status !== 403) throw error; // try again later
           try { sessionStorage.removeItem(REFRESH_KEY); } catch { /* ignored */ }
-          throw error;
+          if (!lastInitData) throw error;
+          return keep(await post('/auth/telegram', { init_data: lastInitData }));
         })
         .finally(() => { refreshing = null; });
     }

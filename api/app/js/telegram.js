@@ -54,6 +54,8 @@ function protocolWebApp() {
     emit(eventType, eventData);
   };
   window.addEventListener('message', (message) => {
+    // Only the Telegram web client that embeds this page speaks here.
+    if (message.source !== window.parent || window.parent === window) return;
     try {
       const { eventType, eventData } = JSON.parse(message.data);
       if (eventType) window.Telegram.WebView.receiveEvent(eventType, eventData);
@@ -102,6 +104,10 @@ function protocolWebApp() {
       } else {
         window.open(url, '_blank', 'noopener');
       }
+    },
+    openTelegramLink: (url) => {
+      const path = url.replace(/^https:\/\/t\.me/, '');
+      postEvent('web_app_open_tg_link', { path_full: path });
     },
     onEvent: (eventType, handler) => on(eventType, handler),
     offEvent: (eventType, handler) => off(eventType, handler),
@@ -196,4 +202,10 @@ export function setBackButton(action) {
 /** Opens `url` outside the app (a payment page) the way Telegram wants. */
 export function openLink(url) {
   webApp.openLink(url);
+}
+
+/** Opens a t.me link inside Telegram (sharing), or as a link where that is not possible. */
+export function openTelegramLink(url) {
+  if (typeof webApp.openTelegramLink === 'function') webApp.openTelegramLink(url);
+  else webApp.openLink(url);
 }

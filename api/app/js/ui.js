@@ -158,8 +158,13 @@ export function pagedList({ load, render, emptyText, testid }) {
   const wrapper = h('div', {}, list, more);
   let cursor = null;
   let loading = false;
+  let reloadAfter = false;
   async function page(first) {
-    if (loading) return;
+    if (loading) {
+      // A reload asked for meanwhile (a live update) runs once this page is in.
+      if (first) reloadAfter = true;
+      return;
+    }
     loading = true;
     more.disabled = true;
     try {
@@ -175,6 +180,10 @@ export function pagedList({ load, render, emptyText, testid }) {
     } finally {
       loading = false;
       more.disabled = false;
+    }
+    if (reloadAfter) {
+      reloadAfter = false;
+      page(true);
     }
   }
   more.addEventListener('click', () => page(false));

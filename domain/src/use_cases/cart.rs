@@ -1,15 +1,24 @@
 //! The shop's cart, kept per user on the server (`shop_carts`, `shop_cart_lines`):
 //! lines of the shop's products, priced from the shopfront when read, and the
-//! checkout that places a shop order from it. A checkout names the cart revision
-//! the customer saw (a cart changed meanwhile is refused, so nobody buys what they
-//! did not see) and runs under a key of that revision, so a checkout repeated after
-//! a lost answer or a crash finds the order it placed instead of placing another.
+//! checkout that places a shop order from it.
+//!
+//! Every change and every checkout holds the cart's row lock, so they take turns.
+//! A checkout names the revision the customer saw (a cart changed meanwhile is
+//! refused: nobody buys what they did not see), places the order under a key of
+//! that revision (`once_under`: the same order id on every run) while it holds the
+//! lock, and empties the cart in the same transaction. If the process dies between
+//! the order's commit and the cart's, the cart still holds what was bought; the
+//! next checkout of that revision finds the order (the key), and the next change
+//! first finds that the revision was bought and empties the cart. So a cart is
+//! bought at most once, whatever fails when.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::placing::{NewOrder, ShopItem};
+use sqlx::PgConnection;
+
 use super::{Core, Written};
 use crate::command::{CommandError, ErrorKind, once_under};
 use crate::money::Money;
@@ -48,17 +57,205 @@ impl Core {
     /// is left out (and removed at the next change).
     pub async fn cart(&self, caller: Caller) -> Result<Cart, CommandError> {
         caller.require(Action::PlaceOrder)?;
+        let mut connection = self.pool().acquire().await?;
+        self.read_cart(&mut connection, caller.user_id).await
+    }
+
+    /// Sets how many of `product_id` the cart holds (0 removes the line).
+    pub async fn set_cart_quantity(
+        &self,
+        caller: Caller,
+        product_id: &str,
+        quantity: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Cart, CommandError> {
+        caller.require(Action::PlaceOrder)?;
+        if quantity > MAX_QUANTITY {
+            return Err(CommandError::invalid("quantity", "0 (remove) to 99"));
+        }
+        if quantity > 0 && self.offer.shopfront.product(product_id).is_none() {
+            return Err(CommandError::invalid(
+                "product_id",
+                "not one of the shop's products; GET /api/v1/shop/products lists them",
+            ));
+        }
+        let mut transaction = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO shop_carts (user_id, revision, updated_at) VALUES ($1, 0, $2) \
+             ON CONFLICT (user_id) DO NOTHING",
+        )
+        .bind(caller.user_id)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
+        let state = locked(&mut transaction, caller.user_id).await?;
+        if let Some(state) = state {
+            self.settle_interrupted(&mut transaction, caller.user_id, &state)
+                .await?;
+        }
+        // Lines of products the shop no longer sells go with any change.
+        let sold: Vec<String> = self
+            .offer
+            .shopfront
+            .products
+            .iter()
+            .map(|product| product.id.clone())
+            .collect();
+        sqlx::query("DELETE FROM shop_cart_lines WHERE user_id = $1 AND NOT (product_id = ANY($2))")
+            .bind(caller.user_id)
+            .bind(&sold)
+            .execute(&mut *transaction)
+            .await?;
+        if quantity == 0 {
+            sqlx::query("DELETE FROM shop_cart_lines WHERE user_id = $1 AND product_id = $2")
+                .bind(caller.user_id)
+                .bind(product_id)
+                .execute(&mut *transaction)
+                .await?;
+        } else {
+            let others: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM shop_cart_lines WHERE user_id = $1 AND product_id <> $2",
+            )
+            .bind(caller.user_id)
+            .bind(product_id)
+            .fetch_one(&mut *transaction)
+            .await?;
+            if others >= MAX_LINES as i64 {
+                return Err(CommandError::invalid(
+                    "product_id",
+                    "a cart holds at most 100 different products",
+                ));
+            }
+            sqlx::query(
+                "INSERT INTO shop_cart_lines (user_id, product_id, quantity, added_at) \
+                 VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = EXCLUDED.quantity",
+            )
+            .bind(caller.user_id)
+            .bind(product_id)
+            .bind(i32::try_from(quantity).unwrap_or(i32::MAX))
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        sqlx::query("UPDATE shop_carts SET revision = revision + 1, updated_at = $2 WHERE user_id = $1")
+            .bind(caller.user_id)
+            .bind(now)
+            .execute(&mut *transaction)
+            .await?;
+        let cart = self.read_cart(&mut transaction, caller.user_id).await?;
+        transaction.commit().await?;
+        Ok(cart)
+    }
+
+    /// Places a shop order of the cart at `revision` (what the customer saw) with
+    /// `delivery`, then empties the cart. Repeated with the same revision, it answers
+    /// the order the first placed.
+    pub async fn check_out_cart(
+        &self,
+        caller: Caller,
+        revision: i64,
+        delivery: Delivery,
+        now: DateTime<Utc>,
+    ) -> Result<Written, CommandError> {
+        caller.require(Action::PlaceOrder)?;
+        let mut transaction = self.pool().begin().await?;
+        let Some(state) = locked(&mut transaction, caller.user_id).await? else {
+            return Err(empty_cart());
+        };
+        let state = self
+            .settle_interrupted(&mut transaction, caller.user_id, &state)
+            .await?;
+        if let (Some(bought), Some(order)) = (state.bought, state.order)
+            && bought == revision
+        {
+            // Checked out already (the answer was lost, or the run was cut short
+            // before the cart was emptied, which settling has just done): the same order.
+            transaction.commit().await?;
+            return Ok(Written::new(order.to_string(), 1));
+        }
+        if state.revision != revision {
+            return Err(CommandError::new(
+                ErrorKind::Conflict,
+                "the cart changed since it was shown; look at it again and check out",
+            )
+            .with_code("cart_changed"));
+        }
+        let cart = self.read_cart(&mut transaction, caller.user_id).await?;
+        if cart.items.is_empty() {
+            return Err(empty_cart());
+        }
+        let items: Vec<ShopItem> = cart
+            .items
+            .iter()
+            .map(|line| ShopItem {
+                product_id: line.product_id.clone(),
+                quantity: line.quantity,
+            })
+            .collect();
+        // The order's own transaction commits while this one holds the cart.
+        let placed = once_under(
+            checkout_key(caller.user_id, revision),
+            state.changed_at,
+            self.place_order(caller, NewOrder::Shop { items, delivery }, now),
+        )
+        .await?;
+        let order: Uuid = placed
+            .aggregate_id
+            .parse()
+            .map_err(|_| CommandError::new(ErrorKind::Internal, "an order id is a UUID"))?;
+        close(&mut transaction, caller.user_id, revision, order).await?;
+        transaction.commit().await?;
+        Ok(placed)
+    }
+
+    /// If the cart's revision was bought by a checkout that died before it emptied
+    /// the cart (its order is in the store under the revision's key), empties it now.
+    async fn settle_interrupted(
+        &self,
+        connection: &mut PgConnection,
+        user_id: Uuid,
+        state: &CartState,
+    ) -> Result<CartState, CommandError> {
+        if state.bought == Some(state.revision) {
+            return Ok(state.clone());
+        }
+        let order =
+            once_under(checkout_key(user_id, state.revision), state.changed_at, async {
+                crate::command::new_id()
+            })
+            .await;
+        let placed: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM events WHERE aggregate_type = 'Order' \
+             AND aggregate_id = $1 AND sequence = 1)",
+        )
+        .bind(order.to_string())
+        .fetch_one(&mut *connection)
+        .await?;
+        if !placed {
+            return Ok(state.clone());
+        }
+        close(connection, user_id, state.revision, order).await?;
+        Ok(CartState {
+            bought: Some(state.revision),
+            order: Some(order),
+            ..state.clone()
+        })
+    }
+
+    /// The cart's lines at the shop's prices.
+    async fn read_cart(&self, connection: &mut PgConnection, user_id: Uuid) -> Result<Cart, CommandError> {
         let revision: Option<i64> =
             sqlx::query_scalar("SELECT revision FROM shop_carts WHERE user_id = $1")
-                .bind(caller.user_id)
-                .fetch_optional(self.pool())
+                .bind(user_id)
+                .fetch_optional(&mut *connection)
                 .await?;
         let lines: Vec<(String, i32)> = sqlx::query_as(
             "SELECT product_id, quantity FROM shop_cart_lines WHERE user_id = $1 \
              ORDER BY added_at, product_id",
         )
-        .bind(caller.user_id)
-        .fetch_all(self.pool())
+        .bind(user_id)
+        .fetch_all(&mut *connection)
         .await?;
         let mut items = Vec::with_capacity(lines.len());
         let mut total = Money::ZERO;
@@ -83,159 +280,58 @@ impl Core {
             revision: revision.unwrap_or(0),
         })
     }
+}
 
-    /// Sets how many of `product_id` the cart holds (0 removes the line).
-    pub async fn set_cart_quantity(
-        &self,
-        caller: Caller,
-        product_id: &str,
-        quantity: u32,
-        now: DateTime<Utc>,
-    ) -> Result<Cart, CommandError> {
-        caller.require(Action::PlaceOrder)?;
-        if self.offer.shopfront.product(product_id).is_none() {
-            return Err(CommandError::invalid(
-                "product_id",
-                "not one of the shop's products; GET /api/v1/shop/products lists them",
-            ));
-        }
-        if quantity > MAX_QUANTITY {
-            return Err(CommandError::invalid("quantity", "0 (remove) to 99"));
-        }
-        let mut transaction = self.pool().begin().await?;
-        sqlx::query(
-            "INSERT INTO shop_carts (user_id, revision, updated_at) VALUES ($1, 1, $2) \
-             ON CONFLICT (user_id) DO UPDATE SET revision = shop_carts.revision + 1, updated_at = $2",
-        )
-        .bind(caller.user_id)
-        .bind(now)
-        .execute(&mut *transaction)
-        .await?;
-        if quantity == 0 {
-            sqlx::query("DELETE FROM shop_cart_lines WHERE user_id = $1 AND product_id = $2")
-                .bind(caller.user_id)
-                .bind(product_id)
-                .execute(&mut *transaction)
-                .await?;
-        } else {
-            let lines: i64 = sqlx::query_scalar(
-                "SELECT count(*) FROM shop_cart_lines WHERE user_id = $1 AND product_id <> $2",
-            )
-            .bind(caller.user_id)
-            .bind(product_id)
-            .fetch_one(&mut *transaction)
-            .await?;
-            if lines >= MAX_LINES as i64 {
-                return Err(CommandError::invalid(
-                    "product_id",
-                    "a cart holds at most 100 different products",
-                ));
-            }
-            sqlx::query(
-                "INSERT INTO shop_cart_lines (user_id, product_id, quantity, added_at) \
-                 VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = EXCLUDED.quantity",
-            )
-            .bind(caller.user_id)
-            .bind(product_id)
-            .bind(i32::try_from(quantity).unwrap_or(i32::MAX))
-            .bind(now)
-            .execute(&mut *transaction)
-            .await?;
-        }
-        transaction.commit().await?;
-        self.cart(caller).await
-    }
+/// A cart's row, read under its lock.
+#[derive(Debug, Clone)]
+struct CartState {
+    revision: i64,
+    changed_at: DateTime<Utc>,
+    /// The revision the last checkout bought, and its order.
+    bought: Option<i64>,
+    order: Option<Uuid>,
+}
 
-    /// Places a shop order of the cart at `revision` (what the customer saw) with
-    /// `delivery`, then empties the cart. Repeated with the same revision, it answers
-    /// the order the first placed.
-    pub async fn check_out_cart(
-        &self,
-        caller: Caller,
-        revision: i64,
-        delivery: Delivery,
-        now: DateTime<Utc>,
-    ) -> Result<Written, CommandError> {
-        caller.require(Action::PlaceOrder)?;
-        let state: Option<(i64, DateTime<Utc>, Option<i64>, Option<Uuid>)> = sqlx::query_as(
-            "SELECT revision, updated_at, checked_out_revision, checked_out_order \
-             FROM shop_carts WHERE user_id = $1",
-        )
-        .bind(caller.user_id)
-        .fetch_optional(self.pool())
-        .await?;
-        let Some((current, changed_at, bought, order)) = state else {
-            return Err(empty_cart());
-        };
-        if let (Some(bought), Some(order)) = (bought, order)
-            && bought == revision
-        {
-            // Checked out already (the answer was lost): the same order.
-            return Ok(Written::new(order.to_string(), 1));
-        }
-        if current != revision {
-            return Err(CommandError::new(
-                ErrorKind::Conflict,
-                "the cart changed since it was shown; look at it again and check out",
-            )
-            .with_code("cart_changed"));
-        }
-        let cart = self.cart(caller).await?;
-        if cart.items.is_empty() {
-            return Err(empty_cart());
-        }
-        let items: Vec<ShopItem> = cart
-            .items
-            .iter()
-            .map(|line| ShopItem {
-                product_id: line.product_id.clone(),
-                quantity: line.quantity,
-            })
-            .collect();
-        // Under a key of this revision: a run cut short before the cart was emptied
-        // is found by the next, which gets the same order id and places nothing new.
-        let key = format!("cart-checkout:{}:{revision}", caller.user_id);
-        let placed = once_under(
-            key,
-            changed_at,
-            self.place_order(caller, NewOrder::Shop { items, delivery }, now),
-        )
-        .await?;
-        self.close_cart(caller.user_id, revision, &placed.aggregate_id)
-            .await?;
-        Ok(placed)
-    }
+/// The cart's row, locked until the transaction ends; `None` for a user without one.
+async fn locked(connection: &mut PgConnection, user_id: Uuid) -> Result<Option<CartState>, CommandError> {
+    let row: Option<(i64, DateTime<Utc>, Option<i64>, Option<Uuid>)> = sqlx::query_as(
+        "SELECT revision, updated_at, checked_out_revision, checked_out_order \
+         FROM shop_carts WHERE user_id = $1 FOR UPDATE",
+    )
+    .bind(user_id)
+    .fetch_optional(&mut *connection)
+    .await?;
+    Ok(row.map(|(revision, changed_at, bought, order)| CartState {
+        revision,
+        changed_at,
+        bought,
+        order,
+    }))
+}
 
-    /// Empties the cart bought at `revision` and remembers the order it became.
-    async fn close_cart(
-        &self,
-        user_id: Uuid,
-        revision: i64,
-        order_id: &str,
-    ) -> Result<(), CommandError> {
-        let order: Uuid = order_id
-            .parse()
-            .map_err(|_| CommandError::new(ErrorKind::Internal, "an order id is a UUID"))?;
-        let mut transaction = self.pool().begin().await?;
-        let closed = sqlx::query(
-            "UPDATE shop_carts SET checked_out_revision = $2, checked_out_order = $3 \
-             WHERE user_id = $1 AND revision = $2",
-        )
+/// Records that `revision` became `order` and empties the cart.
+async fn close(
+    connection: &mut PgConnection,
+    user_id: Uuid,
+    revision: i64,
+    order: Uuid,
+) -> Result<(), CommandError> {
+    sqlx::query("UPDATE shop_carts SET checked_out_revision = $2, checked_out_order = $3 WHERE user_id = $1")
         .bind(user_id)
         .bind(revision)
         .bind(order)
-        .execute(&mut *transaction)
+        .execute(&mut *connection)
         .await?;
-        if closed.rows_affected() == 1 {
-            sqlx::query("DELETE FROM shop_cart_lines WHERE user_id = $1")
-                .bind(user_id)
-                .execute(&mut *transaction)
-                .await?;
-        }
-        transaction.commit().await?;
-        Ok(())
-    }
+    sqlx::query("DELETE FROM shop_cart_lines WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *connection)
+        .await?;
+    Ok(())
+}
+
+/// The key a checkout of `revision` places its order under.
+fn checkout_key(user_id: Uuid, revision: i64) -> String {
+    format!("cart-checkout:{user_id}:{revision}")
 }
 
 fn empty_cart() -> CommandError {

@@ -286,7 +286,7 @@ pub async fn summary(
     .bind(to)
     .fetch_one(pool)
     .await?;
-    let days: Vec<DayFigures> = sqlx::query_as(
+    let mut days: Vec<DayFigures> = sqlx::query_as(
         "SELECT d::date AS day, COALESCE(s.orders_placed, 0)::bigint AS orders_placed, \
                 COALESCE(s.orders_paid, 0)::bigint AS orders_paid, COALESCE(s.revenue, 0) AS revenue, \
                 COALESCE(s.refunds, 0) AS refunds, COALESCE(s.tickets_opened, 0)::bigint AS tickets_opened, \
@@ -298,6 +298,14 @@ pub async fn summary(
     .bind(to)
     .fetch_all(pool)
     .await?;
+    // Roubles always with two places ("0.00"), however Postgres gave the zero.
+    for day in &mut days {
+        day.revenue.rescale(2);
+        day.refunds.rescale(2);
+    }
+    let (mut revenue, mut refunds) = (totals.4, totals.5);
+    revenue.rescale(2);
+    refunds.rescale(2);
     let conversion =
         (placed > 0).then(|| (Decimal::from(placed_and_paid) / Decimal::from(placed)).round_dp(4));
     Ok(Summary {
@@ -307,8 +315,8 @@ pub async fn summary(
         orders_paid: totals.1,
         orders_completed: totals.2,
         orders_cancelled: totals.3,
-        revenue: totals.4,
-        refunds: totals.5,
+        revenue,
+        refunds,
         credits_granted: totals.6,
         credits_spent: totals.7,
         tickets_opened: totals.8,

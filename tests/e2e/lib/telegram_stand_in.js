@@ -64,6 +64,7 @@
       expand() {},
       close() { window.__telegramClosed = true; },
       openLink(url) { (window.__openedLinks ||= []).push(url); if (window.tgOpenLink) window.tgOpenLink(url); },
+      openTelegramLink(url) { (window.__telegramLinks ||= []).push(url); },
       onEvent: on,
       offEvent: off,
       MainButton: button('tg-main-button', 'Continue', 'mainButtonClicked'),

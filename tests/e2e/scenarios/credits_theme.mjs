@@ -2,7 +2,7 @@
 // lands), the dark theme from Telegram's parameters, the screen outside Telegram,
 // and the app speaking Telegram's web-events protocol when no SDK object exists.
 
-import { DARK, assert, env, openApp, payInSandbox, person, screenshot, signInitData, until } from '../lib/harness.mjs';
+import { DARK, assert, env, openApp, openAppPage, payInSandbox, person, screenshot, signInitData, until } from '../lib/harness.mjs';
 
 export async function creditPack(browser) {
   const { context, page, opened } = await openApp(browser, person(6001, 'Петя'));
@@ -73,5 +73,19 @@ export async function webEventsProtocol(browser) {
   await page.evaluate(() => window.Telegram.WebView.receiveEvent('theme_changed', { theme_params: { bg_color: '#ffffff', text_color: '#000000' } }));
   assert(await page.evaluate(() => document.documentElement.dataset.scheme) === 'light', 'a theme change applies at once');
   await screenshot(page, 'web-events-protocol');
+  await context.close();
+}
+
+export async function unbundledPage(browser) {
+  // index.html as written: every module is its own file, as the page falls back to.
+  const { context, page, go } = await openAppPage(browser, person(6401, 'Модули'));
+  const scripts = [];
+  page.on('request', (request) => { if (request.url().includes('/app/js/')) scripts.push(request.url()); });
+  await go('/app/index.html');
+  await page.locator('[data-testid="tile-profile"]').waitFor();
+  assert(scripts.some((url) => url.endsWith('/app/js/main.js')) && scripts.length > 10, `the modules came one by one: ${scripts.length}`);
+  await page.locator('[data-testid="tile-credits"]').click();
+  await page.locator('[data-testid="credit-balance"]').waitFor();
+  await screenshot(page, 'unbundled-credits');
   await context.close();
 }

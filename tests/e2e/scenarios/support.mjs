@@ -2,7 +2,7 @@
 // live, the customer rates the help once it is resolved; a support agent working
 // in the app writes an internal note the customer never sees.
 
-import { apiAs, assert, openApp, person, pressMain, screenshot, withRole } from '../lib/harness.mjs';
+import { apiAs, assert, openApp, person, pressMain, screenshot, until, withRole } from '../lib/harness.mjs';
 
 async function openTicket(page, title) {
   await page.locator('[data-testid="tile-support"]').click();
@@ -62,9 +62,20 @@ export async function internalNote(browser) {
   const seen = await (await apiAs(customer)).call('GET', `/tickets/${ticketId}`);
   assert(seen.messages.every((message) => !message.internal && !message.text.includes('VIP')), 'the API never gives the customer the note');
   // The agent assigns it to themselves and sets the status from the same screen.
+  const agentClient = await apiAs(agent);
+  assert((await agentClient.call('GET', `/tickets/${ticketId}`)).assignee_id === null, 'nobody holds it yet');
+  await desk.page.locator('#field-assignee_id').selectOption({ label: 'Я' });
   await desk.page.locator('#field-status').selectOption('in_progress');
   await desk.page.locator('[data-testid="ticket-save"]').click();
   await desk.page.locator('[data-testid="ticket-status"][data-status="in_progress"]').waitFor();
+  const held = await agentClient.call('GET', `/tickets/${ticketId}`);
+  assert(held.assignee_id === agentClient.user.user_id, `the agent holds it: ${held.assignee_id}`);
+  // Changing only the priority leaves the assignee as it is.
+  await desk.page.locator('#field-priority').selectOption('CRITICAL');
+  await desk.page.locator('[data-testid="ticket-save"]').click();
+  await desk.page.locator('[data-testid="staff-controls"] #field-priority').waitFor();
+  await until('the priority to change', async () => (await agentClient.call('GET', `/tickets/${ticketId}`)).priority === 'CRITICAL');
+  assert((await agentClient.call('GET', `/tickets/${ticketId}`)).assignee_id === agentClient.user.user_id, 'still the agent');
   await screenshot(desk.page, 'internal-note-staff');
   await screenshot(mine.page, 'internal-note-customer');
   await desk.context.close();

@@ -95,7 +95,6 @@ function barChart(title, days, value, format = String) {
   axis.setAttribute('x1', '0'); axis.setAttribute('x2', String(width));
   axis.setAttribute('y1', String(height)); axis.setAttribute('y2', String(height));
   svg.append(axis);
-  const total = numbers.reduce((sum, n) => sum + n, 0);
   return h('div', { class: 'card', 'data-testid': 'chart' },
     h('div', {}, h('strong', {}, title), h('span', { class: 'hint' }, ` · ${t('макс.', 'max')} ${format(String(max))}`)),
     svg, h('div', { class: 'legend' }, h('span', {}, date(days[0]?.day)), h('span', {}, date(days[days.length - 1]?.day))));
@@ -147,7 +146,7 @@ export async function taxLedgerScreen(view) {
     fill(results, spinner());
     try {
       const ledger = await api('GET', withQuery('/reports/tax-ledger', { year, month: number }));
-      const totals = ledger.months.find((m) => m.month === month.value) || ledger.months[0];
+      const totals = ledger.months.find((m) => String(m.month).startsWith(month.value)) || ledger.months[0];
       const query = { year, month: number };
       const downloads = h('div', { class: 'actions' },
         h('button', { class: 'secondary', type: 'button', 'data-testid': 'download-csv', onclick: () => download(withQuery('/reports/tax-ledger', { ...query, format: 'csv' }), `tax-ledger-${month.value}.csv`).catch((e) => toast(e.message)) }, 'CSV'),

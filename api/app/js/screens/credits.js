@@ -10,6 +10,9 @@ import { date, dateTime, errorBox, fill, h, heading, money, pagedList, row } fro
 
 export async function creditsScreen(view) {
   view.title(t('Кредиты', 'Credits'));
+  view.live((update) => {
+    if (update.type === 'resync' || update.topic === 'balance') refresh();
+  });
   const [balance, catalogue] = await Promise.all([api('GET', '/credits'), api('GET', '/credits/catalogue')]);
   const problem = h('div', {});
   const summary = h('div', { class: 'card' },
@@ -29,9 +32,6 @@ export async function creditsScreen(view) {
     testid: 'statement',
   });
   fill(view.body, summary, problem, expiring, heading(t('Купить', 'Buy')), offers, heading(t('История', 'Statement')), statement);
-  view.live((update) => {
-    if (update.type === 'resync' || update.topic === 'balance') refresh();
-  });
   async function buy(purpose) {
     try {
       await pay(purpose);

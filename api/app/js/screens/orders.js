@@ -106,6 +106,9 @@ function detailsOf(order) {
 }
 
 export async function orderScreen(view, { id }) {
+  view.live((update) => {
+    if (update.type === 'resync' || (update.topic === 'order' && update.id === id)) refresh();
+  });
   const order = await api('GET', `/orders/${id}`);
   view.title(order.title);
   const me = session.user();
@@ -130,9 +133,6 @@ export async function orderScreen(view, { id }) {
     order.timeline.map((line) => h('li', { class: line.internal ? 'internal' : '' }, h('div', {}, line.summary), h('small', { class: 'hint' }, dateTime(line.at), line.internal ? ` · ${t('внутренняя заметка', 'internal note')}` : ''))));
   fill(view.body, card, panel, actions, staffNote, heading(t('История', 'Timeline')), timeline);
   if (primary) view.main({ text: actionLabel(primary), action: () => start(primary) });
-  view.live((update) => {
-    if (update.type === 'resync' || (update.topic === 'order' && update.id === id)) refresh();
-  });
 
   async function start(action) {
     const needs = FORMS[action];

@@ -2,7 +2,7 @@
 // whether they paid, and what it earned.
 
 import { api } from '../api.js';
-import { openLink } from '../telegram.js';
+import { openTelegramLink } from '../telegram.js';
 import { t } from '../i18n.js';
 import { date, empty, fill, h, heading, row, toast } from '../ui.js';
 
@@ -23,6 +23,6 @@ export async function referralsScreen(view) {
   fill(view.body, card, copy, heading(t('Пришли по ссылке', 'Joined')), joined);
   if (link) {
     const text = t('Присоединяйся!', 'Join me!');
-    view.main({ text: t('Поделиться', 'Share'), action: () => openLink(`https://t.me/share/url?url=${encodeURIComponent(link)}&text=${encodeURIComponent(text)}`) });
+    view.main({ text: t('Поделиться', 'Share'), action: () => openTelegramLink(`https://t.me/share/url?url=${encodeURIComponent(link)}&text=${encodeURIComponent(text)}`) });
   }
 }

@@ -12,26 +12,37 @@ async function setQuantity(productId, quantity) {
   return api('PUT', `/cart/items/${encodeURIComponent(productId)}`, { quantity });
 }
 
+// What the customer typed for delivery, kept while the cart is redrawn.
+const draft = { recipient: '', phone: '', address: '' };
+
 export async function shopScreen(view) {
   view.title(t('Магазин', 'Shop'));
   const [products, cart] = await Promise.all([api('GET', '/shop/products'), api('GET', '/cart')]);
   const inCart = new Map(cart.items.map((line) => [line.product_id, line.quantity]));
+  let busy = false;
   const list = h('div', { class: 'list', 'data-testid': 'products' }, products.items.map((product) => row({
     title: product.name,
     subtitle: inCart.has(product.id) ? t(`В корзине: ${inCart.get(product.id)}`, `In the cart: ${inCart.get(product.id)}`) : null,
     aside: money(product.price),
     onclick: async () => {
+      // One change at a time, each from the count the server last said.
+      if (busy) return;
+      busy = true;
       try {
         await setQuantity(product.id, (inCart.get(product.id) || 0) + 1);
         toast(t(`${product.name} — в корзине`, `${product.name} added`));
         refresh();
       } catch (error) {
         toast(error.message);
+      } finally {
+        busy = false;
       }
     },
     testid: `product-${product.id}`,
   })));
-  fill(view.body, list, heading(t('Мои заказы', 'My orders')), orderList({ kind: 'shop', emptyText: t('Заказов пока нет', 'No orders yet') }));
+  const orders = orderList({ kind: 'shop', emptyText: t('Заказов пока нет', 'No orders yet') });
+  view.live((update) => { if (update.type === 'resync' || update.topic === 'order') orders.reload(); });
+  fill(view.body, list, heading(t('Мои заказы', 'My orders')), orders);
   const count = cart.items.reduce((sum, line) => sum + line.quantity, 0);
   view.main({ text: count ? t(`Корзина: ${count} · ${money(cart.total)}`, `Cart: ${count} · ${money(cart.total)}`) : t('Корзина пуста', 'The cart is empty'), disabled: !count, action: () => { if (count) go(cartScreen); } });
 }
@@ -48,9 +59,10 @@ export async function cartScreen(view) {
     h('span', { class: 'actions' },
       h('button', { class: 'chip', type: 'button', 'aria-label': '−', onclick: () => change(line, line.quantity - 1) }, '−'),
       h('button', { class: 'chip', type: 'button', 'aria-label': '+', onclick: () => change(line, line.quantity + 1) }, '+')))));
-  const recipient = h('input', { type: 'text', autocomplete: 'name', maxlength: 200 });
-  const phone = h('input', { type: 'tel', autocomplete: 'tel', maxlength: 32 });
-  const address = h('textarea', { autocomplete: 'street-address', maxlength: 500 });
+  const kept = (control, name) => { control.value = draft[name]; control.addEventListener('input', () => { draft[name] = control.value; }); return control; };
+  const recipient = kept(h('input', { type: 'text', autocomplete: 'name', maxlength: 200 }), 'recipient');
+  const phone = kept(h('input', { type: 'tel', autocomplete: 'tel', maxlength: 32 }), 'phone');
+  const address = kept(h('textarea', { autocomplete: 'street-address', maxlength: 500 }), 'address');
   const delivery = form([
     field(t('Получатель', 'Recipient'), 'recipient', recipient),
     field(t('Телефон', 'Phone'), 'phone', phone),
@@ -77,6 +89,12 @@ export async function cartScreen(view) {
       toast(t('Заказ оформлен', 'Order placed'));
       replace(orderScreen, { id: order.order_id });
     } catch (error) {
+      if (error.code === 'cart_changed') {
+        // Changed elsewhere (another device): show the cart as it is now.
+        toast(error.message);
+        refresh();
+        return;
+      }
       markError(delivery, error);
     } finally {
       sending = false;

@@ -65,6 +65,9 @@ export async function newTicketScreen(view) {
 }
 
 export async function ticketScreen(view, { id }) {
+  view.live((update) => {
+    if (update.type === 'resync' || (update.topic === 'ticket' && update.id === id)) refresh();
+  });
   const ticket = await api('GET', `/tickets/${id}`);
   const me = session.user();
   const staff = me.permissions.includes('post_internal_note') && ticket.customer_id !== me.user_id;
@@ -82,9 +85,6 @@ export async function ticketScreen(view, { id }) {
   if (ticket.rating !== null) blocks.push(h('p', { class: 'hint', 'data-testid': 'ticket-rating' }, `${t('Ваша оценка', 'Rating')}: ${'★'.repeat(ticket.rating)}`));
   if (staff) blocks.push(await staffControls(ticket, me));
   fill(view.body, blocks);
-  view.live((update) => {
-    if (update.type === 'resync' || (update.topic === 'ticket' && update.id === id)) refresh();
-  });
 }
 
 function replyForm(ticket, staff) {
@@ -125,7 +125,10 @@ function ratingForm(ticket) {
 async function staffControls(ticket, me) {
   const staff = await api('GET', withQuery('/users', { role: 'support', limit: 50 })).catch(() => ({ items: [] }));
   const people = [{ user_id: me.user_id, first_name: t('Я', 'Me') }, ...staff.items.filter((u) => u.user_id !== me.user_id)];
-  const assignee = h('select', {}, people.map((u) => h('option', { value: u.user_id, selected: u.user_id === ticket.assignee_id }, u.first_name)));
+  const assignee = h('select', {}, [
+    h('option', { value: '', selected: !ticket.assignee_id }, t('— не назначен —', '— nobody —')),
+    people.map((u) => h('option', { value: u.user_id, selected: u.user_id === ticket.assignee_id }, u.first_name)),
+  ]);
   const status = h('select', {}, TICKET_STATUSES.map((s) => h('option', { value: s, selected: s === ticket.status }, statusLabel(s))));
   const priority = h('select', {}, PRIORITIES.map((p) => h('option', { value: p, selected: p === ticket.priority }, priorityLabel(p))));
   const element = form([
@@ -137,7 +140,7 @@ async function staffControls(ticket, me) {
     clearMarks(element);
     try {
       const base = `/tickets/${ticket.ticket_id}`;
-      if (assignee.value !== ticket.assignee_id) await api('POST', `${base}/assign`, { assignee_id: assignee.value });
+      if (assignee.value && assignee.value !== ticket.assignee_id) await api('POST', `${base}/assign`, { assignee_id: assignee.value });
       if (priority.value !== ticket.priority) await api('POST', `${base}/priority`, { priority: priority.value });
       if (status.value !== ticket.status) await api('POST', `${base}/status`, { status: status.value });
       toast(t('Сохранено', 'Saved'));

@@ -3,13 +3,15 @@
 //! trip, and a new connection two). Our modules keep to a small form, which this
 //! checks and refuses otherwise: imports are `import { a, b as c } from './x.js';`
 //! at the start of a line (several lines allowed), exports are `export` before a
-//! `function`, `async function`, `const`, `let` or `class` at the start of a line,
-//! and a dynamic import names its module literally (`import('./x.js')`).
+//! `function`, `async function`, `const` or `class` at the start of a line, and a
+//! dynamic import names its module literally (`import('./x.js')`).
 //!
 //! Each module becomes a function scope evaluated once, in dependency order, that
 //! returns its exports; an import becomes a destructuring of the module it names,
-//! and a dynamic import a promise of it. The result behaves like the modules loaded
-//! one by one (the page also works that way).
+//! and a dynamic import a promise of it. Exports are therefore copied once the
+//! module has run, so `export let` (a binding that could change later) is refused;
+//! for the rest, and for modules whose top level only declares and starts (as
+//! ours), it runs as the modules loaded one by one do (the page also works that way).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -140,7 +142,8 @@ fn read(path: &str, source: &str) -> Result<Module, BundleError> {
                 statement.push(' ');
                 statement.push_str(next.trim());
             }
-            let (names, target) = import_of(&statement).ok_or_else(|| unsupported(&statement))?;
+            let (names, target) =
+                import_of(&statement).ok_or_else(|| unsupported(&statement))?;
             module.imports.push((resolve(path, &target), names));
             module.body.push('\n');
             continue;
@@ -152,9 +155,9 @@ fn read(path: &str, source: &str) -> Result<Module, BundleError> {
         } else {
             line
         };
-        module
-            .body
-            .push_str(&dynamic_imports(path, line, &mut module.dynamic));
+        let line =
+            dynamic_imports(path, line, &mut module.dynamic).ok_or_else(|| unsupported(line))?;
+        module.body.push_str(&line);
         module.body.push('\n');
     }
     Ok(module)
@@ -175,7 +178,12 @@ fn import_of(statement: &str) -> Option<(Vec<(String, String)>, String)> {
         .collect::<Vec<_>>();
     let rest = statement[close + 1..].trim().strip_prefix("from")?.trim();
     let quote = rest.chars().next().filter(|c| *c == '\'' || *c == '"')?;
-    let target = rest[1..].split(quote).next()?.to_owned();
+    let (target, tail) = rest[1..].split_once(quote)?;
+    // Exactly `;` after the module: no second statement or comment on the line.
+    if tail.trim() != ";" {
+        return None;
+    }
+    let target = target.to_owned();
     let plain = |name: &str| {
         name.chars()
             .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
@@ -189,7 +197,7 @@ fn import_of(statement: &str) -> Option<(Vec<(String, String)>, String)> {
 
 /// The name an `export` line declares.
 fn exported_name(rest: &str) -> Option<String> {
-    let declaration = ["async function ", "function ", "const ", "let ", "class "]
+    let declaration = ["async function ", "function ", "const ", "class "]
         .iter()
         .find_map(|keyword| rest.strip_prefix(keyword))?;
     let name: String = declaration
@@ -199,8 +207,9 @@ fn exported_name(rest: &str) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
-/// `import('./x.js')` → `Promise.resolve(<x>)`, noting the module.
-fn dynamic_imports(path: &str, line: &str, found: &mut Vec<String>) -> String {
+/// `import('./x.js')` → `Promise.resolve(<x>)`, noting the module; `None` for a
+/// dynamic import of anything else (it would load a second copy of the modules).
+fn dynamic_imports(path: &str, line: &str, found: &mut Vec<String>) -> Option<String> {
     let mut out = String::new();
     let mut rest = line;
     while let Some(at) = rest.find("import(") {
@@ -218,14 +227,11 @@ fn dynamic_imports(path: &str, line: &str, found: &mut Vec<String>) -> String {
                 found.push(resolved);
                 rest = tail;
             }
-            _ => {
-                out.push_str(&rest[..at + "import(".len()]);
-                rest = after;
-            }
+            _ => return None,
         }
     }
     out.push_str(rest);
-    out
+    Some(out)
 }
 
 /// `./x.js` or `../x.js` relative to the directory of `from`.
@@ -309,6 +315,19 @@ mod tests {
             bundle(&default, "js/main.js"),
             Err(BundleError::Unsupported { .. })
         ));
+        for unread in [
+            "export let x = 1;\n",
+            "import { x } from './a.js'; const y = 2;\n",
+            "import { x } from './a.js' // no semicolon\nconst y = 2;\n",
+            "const m = import(path);\n",
+            "const m = import('/js/a.js');\n",
+        ] {
+            let app = files(&[("js/main.js", unread), ("js/a.js", "export const x = 1;\n")]);
+            assert!(
+                matches!(bundle(&app, "js/main.js"), Err(BundleError::Unsupported { .. })),
+                "{unread}"
+            );
+        }
         let missing = files(&[("js/main.js", "import { x } from './nowhere.js';\n")]);
         assert!(matches!(
             bundle(&missing, "js/main.js"),

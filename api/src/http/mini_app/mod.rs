@@ -31,8 +31,8 @@ static FILES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/app");
 /// The policy for every file: scripts, styles and connections to this origin only
 /// (the page adds the hashes of its own inline script and style).
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data: blob:; connect-src 'self'; frame-ancestors https://web.telegram.org \
-     https://*.telegram.org 'self'; base-uri 'none'; form-action 'self'";
+     img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'self' https://web.telegram.org; \
+     base-uri 'none'; form-action 'self'";
 
 /// One file, ready to send.
 struct Asset {

@@ -1,5 +1,6 @@
-//! The page at `/app/`: `index.html` with the stylesheet, the deployment's settings
-//! and the joined modules written into it, and a Content-Security-Policy naming the
+//! The page at `/app/`: `index.html` with the stylesheet, the first script (which
+//! sends the sign-in at once), the deployment's settings and the joined modules
+//! written into it, and a Content-Security-Policy naming the
 //! hashes of exactly that script and style. If the modules cannot be joined (a
 //! module outside the form the bundler reads: the tests catch it), the page is
 //! served as written, loading its files one by one.
@@ -15,6 +16,7 @@ use super::{Asset, CONTENT_SECURITY_POLICY};
 use crate::app_settings::AppSettings;
 
 const STYLESHEET: &str = r#"<link rel="stylesheet" href="app.css">"#;
+const EARLY: &str = r#"<script src="js/early.js"></script>"#;
 const PRELOAD: &str = r#"<link rel="modulepreload" href="js/main.js">"#;
 const SCRIPT: &str = r#"<script type="module" src="js/main.js"></script>"#;
 
@@ -47,16 +49,21 @@ fn inline(
         .ok_or("no app.css")?
         .replace("</style", "<\\/style");
     let script = bundle(files, "js/main.js").map_err(|error| error.to_string())?;
+    let early = files
+        .get("js/early.js")
+        .ok_or("no js/early.js")?
+        .replace("</script", "<\\/script");
     let json = serde_json::to_string(settings)
         .map_err(|error| error.to_string())?
         .replace("</", "<\\/");
-    for tag in [STYLESHEET, PRELOAD, SCRIPT] {
+    for tag in [STYLESHEET, EARLY, PRELOAD, SCRIPT] {
         if !html.contains(tag) {
             return Err(format!("index.html lacks {tag}"));
         }
     }
     let page = html
         .replace(STYLESHEET, &format!("<style>{css}</style>"))
+        .replace(EARLY, &format!("<script>{early}</script>"))
         .replace(PRELOAD, "")
         .replace(
             SCRIPT,
@@ -68,7 +75,11 @@ fn inline(
     let policy = CONTENT_SECURITY_POLICY
         .replace(
             "script-src 'self'",
-            &format!("script-src 'self' 'sha256-{}'", digest(&script)),
+            &format!(
+                "script-src 'self' 'sha256-{}' 'sha256-{}'",
+                digest(&early),
+                digest(&script)
+            ),
         )
         .replace(
             "style-src 'self'",
@@ -109,9 +120,12 @@ mod tests {
         let policy = page.policy.to_str().expect("ASCII");
         assert!(policy.contains("script-src 'self' 'sha256-"), "{policy}");
         assert!(policy.contains("style-src 'self' 'sha256-"), "{policy}");
+        let early = html.split("<script>").nth(1).unwrap_or_default();
+        assert!(early.contains("ledgerbotEarlySignIn"), "the first script is inline");
+        assert!(!html.contains("src=\"js/early.js\""), "and not loaded by URL");
         for module in super::super::FILES_BY_PATH
             .keys()
-            .filter(|p| p.ends_with(".js"))
+            .filter(|p| p.ends_with(".js") && *p != "js/early.js")
         {
             let name = module.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
             assert!(

@@ -34,8 +34,8 @@ pub struct Me {
     #[cfg_attr(feature = "openapi", schema(examples("1290.00")))]
     pub total_paid: String,
     pub loyalty_tier: Option<String>,
-    /// What the role lets this user attempt (the permission table's actions), so an
-    /// app shows only what it may use; each command still decides.
+    /// What the role lets this user attempt (the permission table's actions; none
+    /// while blocked), so an app shows only what it may use; each command still decides.
     #[sqlx(skip)]
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
     pub permissions: Vec<Action>,
@@ -167,10 +167,11 @@ impl ReadModels {
         .fetch_optional(self.pool())
         .await?;
         Ok(me.map(|mut me| {
+            // A blocked account may attempt nothing.
             let role = Role::named(&me.role).unwrap_or_default();
             me.permissions = Action::ALL
                 .into_iter()
-                .filter(|action| domain::permissions::is_allowed(role, *action))
+                .filter(|action| !me.blocked && domain::permissions::is_allowed(role, *action))
                 .collect();
             me
         }))
