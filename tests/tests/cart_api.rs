@@ -192,16 +192,48 @@ async fn a_checkout_cut_short_before_the_cart_was_emptied_places_no_second_order
 
     // Cut short again, and this time the customer changes the cart instead of
     // checking out again: what was bought leaves the cart before the change.
-    let (_, cart) = put_with(&app, "/api/v1/cart/items/mug", &buyer, json!({"quantity": 2})).await;
-    let (status, second) = post_with(&app, "/api/v1/cart/checkout", &buyer, json!({"revision": cart["revision"], "delivery": delivery()})).await;
+    let (_, cart) = put_with(
+        &app,
+        "/api/v1/cart/items/mug",
+        &buyer,
+        json!({"quantity": 2}),
+    )
+    .await;
+    let (status, second) = post_with(
+        &app,
+        "/api/v1/cart/checkout",
+        &buyer,
+        json!({"revision": cart["revision"], "delivery": delivery()}),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{second}");
     reopen(&context, &buyer_id, 2).await;
-    let (_, cart) = put_with(&app, "/api/v1/cart/items/tshirt", &buyer, json!({"quantity": 1})).await;
-    assert_eq!(cart["items"].as_array().map(Vec::len), Some(1), "only the new line: {cart}");
+    let (_, cart) = put_with(
+        &app,
+        "/api/v1/cart/items/tshirt",
+        &buyer,
+        json!({"quantity": 1}),
+    )
+    .await;
+    assert_eq!(
+        cart["items"].as_array().map(Vec::len),
+        Some(1),
+        "only the new line: {cart}"
+    );
     assert_eq!(cart["items"][0]["product_id"], "tshirt", "{cart}");
-    let (status, body) = post_with(&app, "/api/v1/cart/checkout", &buyer, json!({"revision": cart["revision"], "delivery": delivery()})).await;
+    let (status, body) = post_with(
+        &app,
+        "/api/v1/cart/checkout",
+        &buyer,
+        json!({"revision": cart["revision"], "delivery": delivery()}),
+    )
+    .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    assert_eq!(body["details"]["lines"].as_array().map(Vec::len), Some(1), "the mugs are not bought twice: {body}");
+    assert_eq!(
+        body["details"]["lines"].as_array().map(Vec::len),
+        Some(1),
+        "the mugs are not bought twice: {body}"
+    );
     app.stop().await;
     context.cleanup().await;
 }
@@ -227,13 +259,24 @@ async fn concurrent_checkouts_and_changes_take_turns_and_buy_once() {
     let context = TestContext::new().await;
     let app = spawn_app(settings(&context), Parts::ALL).await;
     let (buyer, _) = signed_in(&app, 910_201, "Спешащий").await;
-    let (_, cart) = put_with(&app, "/api/v1/cart/items/mug", &buyer, json!({"quantity": 1})).await;
+    let (_, cart) = put_with(
+        &app,
+        "/api/v1/cart/items/mug",
+        &buyer,
+        json!({"quantity": 1}),
+    )
+    .await;
     let checkout = json!({"revision": cart["revision"], "delivery": delivery()});
     // Five checkouts of the same revision and a change, all at once.
     let checkouts = futures_util::future::join_all(
         (0..5).map(|_| post_with(&app, "/api/v1/cart/checkout", &buyer, checkout.clone())),
     );
-    let change = put_with(&app, "/api/v1/cart/items/tshirt", &buyer, json!({"quantity": 1}));
+    let change = put_with(
+        &app,
+        "/api/v1/cart/items/tshirt",
+        &buyer,
+        json!({"quantity": 1}),
+    );
     let (answers, (change_status, _)) = tokio::join!(checkouts, change);
     assert_eq!(change_status, StatusCode::OK);
     let orders: std::collections::HashSet<String> = answers
@@ -244,21 +287,36 @@ async fn concurrent_checkouts_and_changes_take_turns_and_buy_once() {
     assert!(orders.len() <= 1, "one order at most: {answers:?}");
     for (status, body) in &answers {
         assert!(
-            *status == StatusCode::CREATED || (*status == StatusCode::CONFLICT && error_code(body) == "cart_changed"),
+            *status == StatusCode::CREATED
+                || (*status == StatusCode::CONFLICT && error_code(body) == "cart_changed"),
             "a checkout either got the order or was told the cart changed: {status} {body}"
         );
     }
-    let placed: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type = 'Order' AND event_type = 'OrderPlaced'")
-        .fetch_one(&context.pool)
-        .await
-        .expect("events can be counted");
+    let placed: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_type = 'Order' AND event_type = 'OrderPlaced'",
+    )
+    .fetch_one(&context.pool)
+    .await
+    .expect("events can be counted");
     assert_eq!(placed as usize, orders.len(), "no order without an answer");
     let (_, cart) = get_with(&app, "/api/v1/cart", &buyer).await;
-    let lines: Vec<&str> = cart["items"].as_array().into_iter().flatten().filter_map(|l| l["product_id"].as_str()).collect();
+    let lines: Vec<&str> = cart["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| l["product_id"].as_str())
+        .collect();
     if orders.is_empty() {
-        assert_eq!(lines, ["mug", "tshirt"], "nothing bought, both lines kept: {cart}");
+        assert_eq!(
+            lines,
+            ["mug", "tshirt"],
+            "nothing bought, both lines kept: {cart}"
+        );
     } else {
-        assert!(!lines.contains(&"mug"), "the mug was bought and left the cart: {cart}");
+        assert!(
+            !lines.contains(&"mug"),
+            "the mug was bought and left the cart: {cart}"
+        );
     }
     app.stop().await;
     context.cleanup().await;

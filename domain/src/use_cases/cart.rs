@@ -101,11 +101,13 @@ impl Core {
             .iter()
             .map(|product| product.id.clone())
             .collect();
-        sqlx::query("DELETE FROM shop_cart_lines WHERE user_id = $1 AND NOT (product_id = ANY($2))")
-            .bind(caller.user_id)
-            .bind(&sold)
-            .execute(&mut *transaction)
-            .await?;
+        sqlx::query(
+            "DELETE FROM shop_cart_lines WHERE user_id = $1 AND NOT (product_id = ANY($2))",
+        )
+        .bind(caller.user_id)
+        .bind(&sold)
+        .execute(&mut *transaction)
+        .await?;
         if quantity == 0 {
             sqlx::query("DELETE FROM shop_cart_lines WHERE user_id = $1 AND product_id = $2")
                 .bind(caller.user_id)
@@ -138,11 +140,13 @@ impl Core {
             .execute(&mut *transaction)
             .await?;
         }
-        sqlx::query("UPDATE shop_carts SET revision = revision + 1, updated_at = $2 WHERE user_id = $1")
-            .bind(caller.user_id)
-            .bind(now)
-            .execute(&mut *transaction)
-            .await?;
+        sqlx::query(
+            "UPDATE shop_carts SET revision = revision + 1, updated_at = $2 WHERE user_id = $1",
+        )
+        .bind(caller.user_id)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await?;
         let cart = self.read_cart(&mut transaction, caller.user_id).await?;
         transaction.commit().await?;
         Ok(cart)
@@ -166,7 +170,7 @@ impl Core {
         let state = self
             .settle_interrupted(&mut transaction, caller.user_id, &state)
             .await?;
-        if let (Some(bought), Some(order)) = (state.bought, state.order)
+        if let (Some(bought), Some(order)) = (state.bought, state.bought_order)
             && bought == revision
         {
             // Checked out already (the answer was lost, or the run was cut short
@@ -220,11 +224,12 @@ impl Core {
         if state.bought == Some(state.revision) {
             return Ok(state.clone());
         }
-        let order =
-            once_under(checkout_key(user_id, state.revision), state.changed_at, async {
-                crate::command::new_id()
-            })
-            .await;
+        let order = once_under(
+            checkout_key(user_id, state.revision),
+            state.changed_at,
+            async { crate::command::new_id() },
+        )
+        .await;
         let placed: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM events WHERE aggregate_type = 'Order' \
              AND aggregate_id = $1 AND sequence = 1)",
@@ -238,13 +243,17 @@ impl Core {
         close(connection, user_id, state.revision, order).await?;
         Ok(CartState {
             bought: Some(state.revision),
-            order: Some(order),
+            bought_order: Some(order),
             ..state.clone()
         })
     }
 
     /// The cart's lines at the shop's prices.
-    async fn read_cart(&self, connection: &mut PgConnection, user_id: Uuid) -> Result<Cart, CommandError> {
+    async fn read_cart(
+        &self,
+        connection: &mut PgConnection,
+        user_id: Uuid,
+    ) -> Result<Cart, CommandError> {
         let revision: Option<i64> =
             sqlx::query_scalar("SELECT revision FROM shop_carts WHERE user_id = $1")
                 .bind(user_id)
@@ -283,30 +292,28 @@ impl Core {
 }
 
 /// A cart's row, read under its lock.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 struct CartState {
     revision: i64,
     changed_at: DateTime<Utc>,
     /// The revision the last checkout bought, and its order.
     bought: Option<i64>,
-    order: Option<Uuid>,
+    bought_order: Option<Uuid>,
 }
 
 /// The cart's row, locked until the transaction ends; `None` for a user without one.
-async fn locked(connection: &mut PgConnection, user_id: Uuid) -> Result<Option<CartState>, CommandError> {
-    let row: Option<(i64, DateTime<Utc>, Option<i64>, Option<Uuid>)> = sqlx::query_as(
-        "SELECT revision, updated_at, checked_out_revision, checked_out_order \
+async fn locked(
+    connection: &mut PgConnection,
+    user_id: Uuid,
+) -> Result<Option<CartState>, CommandError> {
+    Ok(sqlx::query_as(
+        "SELECT revision, updated_at AS changed_at, checked_out_revision AS bought, \
+                checked_out_order AS bought_order \
          FROM shop_carts WHERE user_id = $1 FOR UPDATE",
     )
     .bind(user_id)
     .fetch_optional(&mut *connection)
-    .await?;
-    Ok(row.map(|(revision, changed_at, bought, order)| CartState {
-        revision,
-        changed_at,
-        bought,
-        order,
-    }))
+    .await?)
 }
 
 /// Records that `revision` became `order` and empties the cart.

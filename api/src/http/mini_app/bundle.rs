@@ -142,8 +142,7 @@ fn read(path: &str, source: &str) -> Result<Module, BundleError> {
                 statement.push(' ');
                 statement.push_str(next.trim());
             }
-            let (names, target) =
-                import_of(&statement).ok_or_else(|| unsupported(&statement))?;
+            let (names, target) = import_of(&statement).ok_or_else(|| unsupported(&statement))?;
             module.imports.push((resolve(path, &target), names));
             module.body.push('\n');
             continue;
@@ -324,7 +323,10 @@ mod tests {
         ] {
             let app = files(&[("js/main.js", unread), ("js/a.js", "export const x = 1;\n")]);
             assert!(
-                matches!(bundle(&app, "js/main.js"), Err(BundleError::Unsupported { .. })),
+                matches!(
+                    bundle(&app, "js/main.js"),
+                    Err(BundleError::Unsupported { .. })
+                ),
                 "{unread}"
             );
         }

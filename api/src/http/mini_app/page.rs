@@ -121,8 +121,14 @@ mod tests {
         assert!(policy.contains("script-src 'self' 'sha256-"), "{policy}");
         assert!(policy.contains("style-src 'self' 'sha256-"), "{policy}");
         let early = html.split("<script>").nth(1).unwrap_or_default();
-        assert!(early.contains("ledgerbotEarlySignIn"), "the first script is inline");
-        assert!(!html.contains("src=\"js/early.js\""), "and not loaded by URL");
+        assert!(
+            early.contains("ledgerbotEarlySignIn"),
+            "the first script is inline"
+        );
+        assert!(
+            !html.contains("src=\"js/early.js\""),
+            "and not loaded by URL"
+        );
         for module in super::super::FILES_BY_PATH
             .keys()
             .filter(|p| p.ends_with(".js") && *p != "js/early.js")
