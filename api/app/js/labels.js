@@ -59,3 +59,21 @@ export function statusKind(status) {
   if (['quoted', 'awaiting_payment', 'submitted', 'waiting_for_customer'].includes(status)) return 'warn';
   return '';
 }
+
+const CREDIT_REASON = {
+  purchase: ['Покупка пакета', 'Pack bought'],
+  subscription: ['Подписка', 'Plan'],
+  referral: ['Бонус за друга', 'Referral bonus'],
+  loyalty_cashback: ['Кэшбэк', 'Cashback'],
+  promo: ['Промо', 'Promo'],
+  admin: ['Начислено администратором', 'Granted by staff'],
+  monthly_allowance: ['Ежемесячный бонус', 'Monthly allowance'],
+};
+const CREDIT_KIND = { spent: ['Списание', 'Spent'], expired: ['Сгорели', 'Expired'], refunded: ['Возврат', 'Refunded'] };
+
+/** A statement line's reason as people say it (the stored word when unknown). */
+export function creditReason(line) {
+  if (CREDIT_REASON[line.reason]) return pick(CREDIT_REASON, line.reason);
+  if (CREDIT_KIND[line.kind]) return pick(CREDIT_KIND, line.kind);
+  return line.reason || line.kind || '';
+}

@@ -74,7 +74,7 @@ export async function ticketScreen(view, { id }) {
   view.title(ticket.title);
   const head = h('div', { class: 'card', 'data-testid': 'ticket-card', 'data-ticket-id': ticket.ticket_id },
     h('p', {}, h('span', { class: `badge ${statusKind(ticket.status)}`, 'data-testid': 'ticket-status', dataset: { status: ticket.status } }, statusLabel(ticket.status))),
-    facts([[t('Приоритет', 'Priority'), priorityLabel(ticket.priority)], [t('Категория', 'Category'), ticket.category], [t('Открыт', 'Opened'), dateTime(ticket.opened_at)]]));
+    facts([[t('Приоритет', 'Priority'), priorityLabel(ticket.priority)], [t('Категория', 'Category'), ticket.category === 'general' ? t('Общий вопрос', 'General question') : ticket.category], [t('Открыт', 'Opened'), dateTime(ticket.opened_at)]]));
   const thread = h('div', { class: 'thread', 'data-testid': 'thread' }, ticket.messages.filter((m) => !m.deleted_at).map((message) => h('div', {
     class: `message${message.author_id === me.user_id ? ' mine' : ''}${message.internal ? ' internal' : ''}`, 'data-testid': message.internal ? 'internal-note' : 'message',
   }, message.text, h('small', {}, `${message.by_staff ? t('Поддержка', 'Support') : t('Клиент', 'Customer')} · ${dateTime(message.posted_at)}${message.internal ? ` · ${t('внутренняя заметка', 'internal note')}` : ''}`))));
