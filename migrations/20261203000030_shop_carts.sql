@@ -4,14 +4,20 @@
 -- is not history, only the order placed from it is (its events). `revision` grows
 -- with every change; a checkout names the revision the customer saw, and orders
 -- placed from one revision get one order id, so a repeated checkout finds its
--- order instead of placing a second.
+-- order instead of placing a second, and a checkout cut short is finished by the
+-- next call before it changes anything.
 CREATE TABLE shop_carts (
     user_id    uuid PRIMARY KEY,
     revision   bigint NOT NULL DEFAULT 0,
     updated_at timestamptz NOT NULL,
     -- The last checkout: the revision it bought and the order it placed.
     checked_out_revision bigint,
-    checked_out_order    uuid
+    checked_out_order    uuid,
+    -- A checkout under way (set before its order is placed, cleared when the cart
+    -- is closed): the revision and the delivery, so whoever finds it unfinished
+    -- (a change, another checkout) finishes it under the same key.
+    pending_revision bigint,
+    pending_delivery jsonb
 );
 
 CREATE TABLE shop_cart_lines (

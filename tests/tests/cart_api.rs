@@ -239,13 +239,18 @@ async fn a_checkout_cut_short_before_the_cart_was_emptied_places_no_second_order
 }
 
 /// As if the process died after a checkout placed its order and before it closed
-/// the cart: the cart's marks are gone and it holds `quantity` mugs again.
+/// the cart: the checkout's mark is still set (the revision and the delivery), the
+/// close never happened, and the cart holds `quantity` mugs again.
 async fn reopen(context: &TestContext, user_id: &str, quantity: i32) {
-    sqlx::query("UPDATE shop_carts SET checked_out_revision = NULL, checked_out_order = NULL WHERE user_id = $1::uuid")
-        .bind(user_id)
-        .execute(&context.pool)
-        .await
-        .expect("the cart is reopened");
+    sqlx::query(
+        "UPDATE shop_carts SET pending_revision = revision, pending_delivery = $2, \
+         checked_out_revision = NULL, checked_out_order = NULL WHERE user_id = $1::uuid",
+    )
+    .bind(user_id)
+    .bind(delivery())
+    .execute(&context.pool)
+    .await
+    .expect("the cart is reopened");
     sqlx::query("INSERT INTO shop_cart_lines (user_id, product_id, quantity, added_at) VALUES ($1::uuid, 'mug', $2, now())")
         .bind(user_id)
         .bind(quantity)

@@ -54,7 +54,7 @@ function connect() {
         await session.refresh();
       } catch (error) {
         // Signed out for good: nothing to listen for. Otherwise try again below.
-        if (error.status === 401 || error.status === 403) return;
+        if (error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429) return;
       }
     }
     setTimeout(connect, retryDelay);

@@ -14,6 +14,8 @@ let user = null;
 let timer = null;
 let refreshing = null;
 let lastInitData = '';
+// The refresh token also lives here, for when the tab's storage is off.
+let refreshToken = null;
 const listeners = new Set();
 
 async function post(path, body, early = null) {
@@ -33,10 +35,11 @@ async function post(path, body, early = null) {
 function keep(started) {
   access = started.access_token;
   user = started.user;
+  refreshToken = started.refresh_token;
   try {
     sessionStorage.setItem(REFRESH_KEY, started.refresh_token);
   } catch {
-    /* storage may be off; the session then lasts as long as the page */
+    /* storage may be off: the token above serves this page */
   }
   clearTimeout(timer);
   const seconds = Math.max(10, started.expires_in - EARLY_SECONDS);
@@ -45,25 +48,31 @@ function keep(started) {
   return user;
 }
 
-/** The timed refresh; after a failure that may pass, again in 15 s. */
-function refreshOnTime() {
+/** The timed refresh; after a failure that may pass, again soon (the server takes
+ *  the same refresh token again for a few seconds when its answer was lost). */
+function refreshOnTime(attempt = 0) {
   session.refresh().catch((error) => {
-    if (error.status !== 401 && error.status !== 403) timer = setTimeout(refreshOnTime, 15_000);
+    if (!refused(error)) timer = setTimeout(() => refreshOnTime(attempt + 1), attempt === 0 ? 3_000 : 15_000);
   });
 }
 
 function storedRefresh() {
   try {
-    return sessionStorage.getItem(REFRESH_KEY);
+    return sessionStorage.getItem(REFRESH_KEY) || refreshToken;
   } catch {
-    return null;
+    return refreshToken;
   }
+}
+
+/** The server refused the request for good (not a timeout or a rate limit). */
+function refused(error) {
+  return error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429;
 }
 
 export const session = {
   accessToken: () => access,
   user: () => user,
-  canRefresh: () => Boolean(storedRefresh()),
+  canRefresh: () => Boolean(storedRefresh() || lastInitData),
 
   /** Signs in with Telegram's initData; answers the user. */
   async signIn(initData) {
@@ -89,13 +98,15 @@ export const session = {
   async refresh() {
     if (!refreshing) {
       const token = storedRefresh();
-      refreshing = post('/auth/refresh', { refresh_token: token })
-        .then(keep)
+      const again = () => post('/auth/telegram', { init_data: lastInitData }).then(keep);
+      const attempt = token ? post('/auth/refresh', { refresh_token: token }).then(keep) : again();
+      refreshing = attempt
         .catch(async (error) => {
-          if (error.status !== 401 && error.status !== 403) throw error; // try again later
+          if (!token || !refused(error)) throw error; // an outage: try again later
+          refreshToken = null;
           try { sessionStorage.removeItem(REFRESH_KEY); } catch { /* ignored */ }
           if (!lastInitData) throw error;
-          return keep(await post('/auth/telegram', { init_data: lastInitData }));
+          return again();
         })
         .finally(() => { refreshing = null; });
     }

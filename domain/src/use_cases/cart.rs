@@ -2,15 +2,17 @@
 //! lines of the shop's products, priced from the shopfront when read, and the
 //! checkout that places a shop order from it.
 //!
-//! Every change and every checkout holds the cart's row lock, so they take turns.
+//! Every change and every checkout takes the cart's row lock, so they take turns.
 //! A checkout names the revision the customer saw (a cart changed meanwhile is
-//! refused: nobody buys what they did not see), places the order under a key of
-//! that revision (`once_under`: the same order id on every run) while it holds the
-//! lock, and empties the cart in the same transaction. If the process dies between
-//! the order's commit and the cart's, the cart still holds what was bought; the
-//! next checkout of that revision finds the order (the key), and the next change
-//! first finds that the revision was bought and empties the cart. So a cart is
-//! bought at most once, whatever fails when.
+//! refused: nobody buys what they did not see) and marks the cart "checking out
+//! this revision, to this delivery" in a short transaction; then it places the
+//! order under a key of that revision (`once_under`: the same order id on every
+//! run, and a run that finds the order places nothing) without holding the lock;
+//! then it empties the cart and clears the mark. Whoever finds the mark still set
+//! (a change, another checkout, after a crash, a timeout or a dropped client)
+//! finishes that checkout first under the same key, and a checkout whose order
+//! the store holds but whose cart was not closed is closed. So a cart is bought
+//! at most once, whatever fails when, and a change never carries bought lines.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -90,7 +92,7 @@ impl Core {
         .await?;
         let state = locked(&mut transaction, caller.user_id).await?;
         if let Some(state) = state {
-            self.settle_interrupted(&mut transaction, caller.user_id, &state)
+            self.settle_interrupted(&mut transaction, caller, &state, now)
                 .await?;
         }
         // Lines of products the shop no longer sells go with any change.
@@ -168,84 +170,173 @@ impl Core {
             return Err(empty_cart());
         };
         let state = self
-            .settle_interrupted(&mut transaction, caller.user_id, &state)
+            .settle_interrupted(&mut transaction, caller, &state, now)
             .await?;
         if let (Some(bought), Some(order)) = (state.bought, state.bought_order)
             && bought == revision
         {
             // Checked out already (the answer was lost, or the run was cut short
-            // before the cart was emptied, which settling has just done): the same order.
+            // and settling has just finished it): the same order.
             transaction.commit().await?;
             return Ok(Written::new(order.to_string(), 1));
         }
         if state.revision != revision {
+            transaction.commit().await?;
             return Err(CommandError::new(
                 ErrorKind::Conflict,
                 "the cart changed since it was shown; look at it again and check out",
             )
             .with_code("cart_changed"));
         }
-        let cart = self.read_cart(&mut transaction, caller.user_id).await?;
-        if cart.items.is_empty() {
+        let items = self.items(&mut transaction, caller.user_id).await?;
+        if items.is_empty() {
+            transaction.commit().await?;
             return Err(empty_cart());
         }
-        let items: Vec<ShopItem> = cart
-            .items
-            .iter()
-            .map(|line| ShopItem {
-                product_id: line.product_id.clone(),
-                quantity: line.quantity,
-            })
-            .collect();
-        // The order's own transaction commits while this one holds the cart.
-        let placed = once_under(
-            checkout_key(caller.user_id, revision),
-            state.changed_at,
-            self.place_order(caller, NewOrder::Shop { items, delivery }, now),
+        sqlx::query(
+            "UPDATE shop_carts SET pending_revision = $2, pending_delivery = $3 WHERE user_id = $1",
         )
+        .bind(caller.user_id)
+        .bind(revision)
+        .bind(sqlx::types::Json(&delivery))
+        .execute(&mut *transaction)
         .await?;
-        let order: Uuid = placed
-            .aggregate_id
-            .parse()
-            .map_err(|_| CommandError::new(ErrorKind::Internal, "an order id is a UUID"))?;
-        close(&mut transaction, caller.user_id, revision, order).await?;
         transaction.commit().await?;
-        Ok(placed)
+        // No lock is held while the order is placed: the mark says what is under way.
+        let placed = self
+            .place_checkout(caller, revision, state.changed_at, items, delivery, now)
+            .await;
+        let mut transaction = self.pool().begin().await?;
+        let Some(state) = locked(&mut transaction, caller.user_id).await? else {
+            return Err(empty_cart());
+        };
+        match placed {
+            Ok(placed) => {
+                // Someone who found the mark may have closed it already.
+                if state.pending == Some(revision) && state.bought != Some(revision) {
+                    close(
+                        &mut transaction,
+                        caller.user_id,
+                        revision,
+                        order_of(&placed)?,
+                    )
+                    .await?;
+                }
+                transaction.commit().await?;
+                Ok(placed)
+            }
+            Err(error) => {
+                if gives_up(&error) && state.pending == Some(revision) {
+                    unmark(&mut transaction, caller.user_id).await?;
+                }
+                transaction.commit().await?;
+                Err(error)
+            }
+        }
     }
 
-    /// If the cart's revision was bought by a checkout that died before it emptied
-    /// the cart (its order is in the store under the revision's key), empties it now.
+    /// The order of a checkout of `revision`, placed under its key.
+    async fn place_checkout(
+        &self,
+        caller: Caller,
+        revision: i64,
+        changed_at: DateTime<Utc>,
+        items: Vec<ShopItem>,
+        delivery: Delivery,
+        now: DateTime<Utc>,
+    ) -> Result<Written, CommandError> {
+        once_under(
+            checkout_key(caller.user_id, revision),
+            changed_at,
+            self.place_order(caller, NewOrder::Shop { items, delivery }, now),
+        )
+        .await
+    }
+
+    /// Finishes what a checkout cut short left: a marked checkout is placed (or its
+    /// order found) under its key and the cart closed; an unmarked revision whose
+    /// key's order the store holds is closed. Called under the cart's lock.
     async fn settle_interrupted(
         &self,
         connection: &mut PgConnection,
-        user_id: Uuid,
+        caller: Caller,
         state: &CartState,
+        now: DateTime<Utc>,
     ) -> Result<CartState, CommandError> {
         if state.bought == Some(state.revision) {
             return Ok(state.clone());
         }
-        let order = once_under(
-            checkout_key(user_id, state.revision),
-            state.changed_at,
-            async { crate::command::new_id() },
-        )
-        .await;
-        let placed: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM events WHERE aggregate_type = 'Order' \
-             AND aggregate_id = $1 AND sequence = 1)",
-        )
-        .bind(order.to_string())
-        .fetch_one(&mut *connection)
-        .await?;
-        if !placed {
-            return Ok(state.clone());
-        }
-        close(connection, user_id, state.revision, order).await?;
+        let order = if state.pending == Some(state.revision)
+            && let Some(sqlx::types::Json(delivery)) = state.pending_delivery.clone()
+        {
+            let items = self.items(connection, caller.user_id).await?;
+            match self
+                .place_checkout(
+                    caller,
+                    state.revision,
+                    state.changed_at,
+                    items,
+                    delivery,
+                    now,
+                )
+                .await
+            {
+                Ok(placed) => order_of(&placed)?,
+                Err(error) if gives_up(&error) => {
+                    unmark(connection, caller.user_id).await?;
+                    return Ok(CartState {
+                        pending: None,
+                        pending_delivery: None,
+                        ..state.clone()
+                    });
+                }
+                Err(error) => return Err(error),
+            }
+        } else {
+            let order = once_under(
+                checkout_key(caller.user_id, state.revision),
+                state.changed_at,
+                async { crate::command::new_id() },
+            )
+            .await;
+            let placed: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM events WHERE aggregate_type = 'Order' \
+                 AND aggregate_id = $1 AND sequence = 1)",
+            )
+            .bind(order.to_string())
+            .fetch_one(&mut *connection)
+            .await?;
+            if !placed {
+                return Ok(state.clone());
+            }
+            order
+        };
+        close(connection, caller.user_id, state.revision, order).await?;
         Ok(CartState {
             bought: Some(state.revision),
             bought_order: Some(order),
+            pending: None,
+            pending_delivery: None,
             ..state.clone()
         })
+    }
+
+    /// The cart's lines as a shop order's items.
+    async fn items(
+        &self,
+        connection: &mut PgConnection,
+        user_id: Uuid,
+    ) -> Result<Vec<ShopItem>, CommandError> {
+        Ok(self
+            .read_cart(connection, user_id)
+            .await?
+            .items
+            .into_iter()
+            .map(|line| ShopItem {
+                product_id: line.product_id,
+                quantity: line.quantity,
+            })
+            .collect())
     }
 
     /// The cart's lines at the shop's prices.
@@ -299,6 +390,9 @@ struct CartState {
     /// The revision the last checkout bought, and its order.
     bought: Option<i64>,
     bought_order: Option<Uuid>,
+    /// A checkout under way: its revision and delivery.
+    pending: Option<i64>,
+    pending_delivery: Option<sqlx::types::Json<Delivery>>,
 }
 
 /// The cart's row, locked until the transaction ends; `None` for a user without one.
@@ -308,7 +402,7 @@ async fn locked(
 ) -> Result<Option<CartState>, CommandError> {
     Ok(sqlx::query_as(
         "SELECT revision, updated_at AS changed_at, checked_out_revision AS bought, \
-                checked_out_order AS bought_order \
+                checked_out_order AS bought_order, pending_revision AS pending, pending_delivery \
          FROM shop_carts WHERE user_id = $1 FOR UPDATE",
     )
     .bind(user_id)
@@ -323,17 +417,50 @@ async fn close(
     revision: i64,
     order: Uuid,
 ) -> Result<(), CommandError> {
-    sqlx::query("UPDATE shop_carts SET checked_out_revision = $2, checked_out_order = $3 WHERE user_id = $1")
-        .bind(user_id)
-        .bind(revision)
-        .bind(order)
-        .execute(&mut *connection)
-        .await?;
+    sqlx::query(
+        "UPDATE shop_carts SET checked_out_revision = $2, checked_out_order = $3, \
+         pending_revision = NULL, pending_delivery = NULL WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .bind(revision)
+    .bind(order)
+    .execute(&mut *connection)
+    .await?;
     sqlx::query("DELETE FROM shop_cart_lines WHERE user_id = $1")
         .bind(user_id)
         .execute(&mut *connection)
         .await?;
     Ok(())
+}
+
+/// Clears the mark of a checkout that will never place its order.
+async fn unmark(connection: &mut PgConnection, user_id: Uuid) -> Result<(), CommandError> {
+    sqlx::query(
+        "UPDATE shop_carts SET pending_revision = NULL, pending_delivery = NULL WHERE user_id = $1",
+    )
+    .bind(user_id)
+    .execute(&mut *connection)
+    .await?;
+    Ok(())
+}
+
+/// Whether a checkout that failed so can never place its order (bad input, a state
+/// or permission that refuses it); an outage or a conflict may pass.
+fn gives_up(error: &CommandError) -> bool {
+    matches!(
+        error.kind,
+        ErrorKind::InvalidInput
+            | ErrorKind::InvalidState
+            | ErrorKind::Forbidden
+            | ErrorKind::NotFound
+    )
+}
+
+fn order_of(placed: &Written) -> Result<Uuid, CommandError> {
+    placed
+        .aggregate_id
+        .parse()
+        .map_err(|_| CommandError::new(ErrorKind::Internal, "an order id is a UUID"))
 }
 
 /// The key a checkout of `revision` places its order under.
