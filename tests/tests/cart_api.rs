@@ -180,12 +180,7 @@ async fn a_checkout_cut_short_before_the_cart_was_emptied_places_no_second_order
     let (status, again) = post_with(&app, "/api/v1/cart/checkout", &buyer, checkout).await;
     assert_eq!(status, StatusCode::CREATED, "{again}");
     assert_eq!(again["order_id"], order["order_id"], "the same order");
-    let placed: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM events WHERE aggregate_type = 'Order' AND event_type = 'OrderPlaced'",
-    )
-    .fetch_one(&context.pool)
-    .await
-    .expect("events can be counted");
+    let placed = orders_placed(&context).await;
     assert_eq!(placed, 1, "one order placed");
     let (_, cart) = get_with(&app, "/api/v1/cart", &buyer).await;
     assert_eq!(cart["items"], json!([]), "{cart}");
@@ -297,12 +292,7 @@ async fn concurrent_checkouts_and_changes_take_turns_and_buy_once() {
             "a checkout either got the order or was told the cart changed: {status} {body}"
         );
     }
-    let placed: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM events WHERE aggregate_type = 'Order' AND event_type = 'OrderPlaced'",
-    )
-    .fetch_one(&context.pool)
-    .await
-    .expect("events can be counted");
+    let placed = orders_placed(&context).await;
     assert_eq!(placed as usize, orders.len(), "no order without an answer");
     let (_, cart) = get_with(&app, "/api/v1/cart", &buyer).await;
     let lines: Vec<&str> = cart["items"]
@@ -325,4 +315,14 @@ async fn concurrent_checkouts_and_changes_take_turns_and_buy_once() {
     }
     app.stop().await;
     context.cleanup().await;
+}
+
+/// How many orders the store holds.
+async fn orders_placed(context: &TestContext) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_type = 'Order' AND event_type = 'OrderPlaced'",
+    )
+    .fetch_one(&context.pool)
+    .await
+    .expect("events can be counted")
 }

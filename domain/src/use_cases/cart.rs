@@ -10,9 +10,9 @@
 //! run, and a run that finds the order places nothing) without holding the lock;
 //! then it empties the cart and clears the mark. Whoever finds the mark still set
 //! (a change, another checkout, after a crash, a timeout or a dropped client)
-//! finishes that checkout first under the same key, and a checkout whose order
-//! the store holds but whose cart was not closed is closed. So a cart is bought
-//! at most once, whatever fails when, and a change never carries bought lines.
+//! finishes that checkout first under the same key (placing it, or finding the
+//! order it placed) and closes the cart. So a cart is bought at most once,
+//! whatever fails when, and a change never carries bought lines.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -254,8 +254,10 @@ impl Core {
     }
 
     /// Finishes what a checkout cut short left: a marked checkout is placed (or its
-    /// order found) under its key and the cart closed; an unmarked revision whose
-    /// key's order the store holds is closed. Called under the cart's lock.
+    /// order found) under its key and the cart closed. Every checkout marks the cart
+    /// before it places anything, and the mark goes only with the close or with a
+    /// refusal that placed nothing, so an unmarked cart has nothing to finish.
+    /// Called under the cart's lock.
     async fn settle_interrupted(
         &self,
         connection: &mut PgConnection,
@@ -263,53 +265,34 @@ impl Core {
         state: &CartState,
         now: DateTime<Utc>,
     ) -> Result<CartState, CommandError> {
-        if state.bought == Some(state.revision) {
+        let Some(sqlx::types::Json(delivery)) = state.pending_delivery.clone() else {
+            return Ok(state.clone());
+        };
+        if state.pending != Some(state.revision) || state.bought == Some(state.revision) {
             return Ok(state.clone());
         }
-        let order = if state.pending == Some(state.revision)
-            && let Some(sqlx::types::Json(delivery)) = state.pending_delivery.clone()
-        {
-            let items = self.items(connection, caller.user_id).await?;
-            match self
-                .place_checkout(
-                    caller,
-                    state.revision,
-                    state.changed_at,
-                    items,
-                    delivery,
-                    now,
-                )
-                .await
-            {
-                Ok(placed) => order_of(&placed)?,
-                Err(error) if gives_up(&error) => {
-                    unmark(connection, caller.user_id).await?;
-                    return Ok(CartState {
-                        pending: None,
-                        pending_delivery: None,
-                        ..state.clone()
-                    });
-                }
-                Err(error) => return Err(error),
-            }
-        } else {
-            let order = once_under(
-                checkout_key(caller.user_id, state.revision),
+        let items = self.items(connection, caller.user_id).await?;
+        let order = match self
+            .place_checkout(
+                caller,
+                state.revision,
                 state.changed_at,
-                async { crate::command::new_id() },
+                items,
+                delivery,
+                now,
             )
-            .await;
-            let placed: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM events WHERE aggregate_type = 'Order' \
-                 AND aggregate_id = $1 AND sequence = 1)",
-            )
-            .bind(order.to_string())
-            .fetch_one(&mut *connection)
-            .await?;
-            if !placed {
-                return Ok(state.clone());
+            .await
+        {
+            Ok(placed) => order_of(&placed)?,
+            Err(error) if gives_up(&error) => {
+                unmark(connection, caller.user_id).await?;
+                return Ok(CartState {
+                    pending: None,
+                    pending_delivery: None,
+                    ..state.clone()
+                });
             }
-            order
+            Err(error) => return Err(error),
         };
         close(connection, caller.user_id, state.revision, order).await?;
         Ok(CartState {
