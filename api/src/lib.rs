@@ -1,6 +1,7 @@
 //! Ledgerbot's composition root: configuration, telemetry, the HTTP surface and the
 //! start-up code that wires the other crates together into the `ledgerbot` binary.
 
+pub mod ai;
 pub mod app_settings;
 pub mod auth;
 pub mod bookings;
@@ -9,6 +10,8 @@ pub mod cli;
 pub mod config;
 pub mod credits;
 pub mod faq;
+pub mod files;
+pub mod generations;
 pub mod http;
 pub mod live;
 pub mod metrics;

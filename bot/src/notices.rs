@@ -228,6 +228,14 @@ fn text_of(template: &str, lang: Lang) -> Option<&'static str> {
             "⏰ Обращение «{title}» ждёт ответа с {waiting_since}.",
             "⏰ Ticket “{title}” has waited for an answer since {waiting_since}.",
         ),
+        "generation_succeeded" => (
+            "🎨 Изображение готово. Откройте его в приложении или пришлите новые фото.",
+            "🎨 Your image is ready. Open it in the app, or send new photos.",
+        ),
+        "generation_failed" => (
+            "😔 Изображение не получилось. {credits} кредит(а) возвращены на баланс.",
+            "😔 The image could not be made. {credits} credit(s) went back to your balance.",
+        ),
         "payment_received" => (
             "✅ Платёж на {amount} ₽ получен.",
             "✅ Payment of {amount} ₽ received.",

@@ -14,6 +14,8 @@ pub mod catalogue;
 pub mod command;
 pub mod credit;
 pub mod event_store;
+pub mod files;
+pub mod generation;
 pub mod money;
 pub mod order;
 pub mod owner_grant;

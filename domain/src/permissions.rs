@@ -107,10 +107,19 @@ pub enum Action {
     ViewReports,
     ViewTaxLedger,
     SendBroadcast,
+    // Files and AI
+    /// Upload a file (a photo for a generation, a ticket's attachment, a brief's document).
+    UploadFile,
+    /// Ask for an image generation (fitting, editing), paid in credits.
+    GenerateImage,
+    /// Talk to an AI assistant (the editing assistant, the students' assistant).
+    UseAssistant,
+    /// The AI providers' tokens and cost per request: the owner's margin report.
+    ViewAiUsage,
 }
 
 impl Action {
-    pub const ALL: [Action; 44] = [
+    pub const ALL: [Action; 48] = [
         Action::PlaceOrder,
         Action::QuoteOrder,
         Action::AcceptQuote,
@@ -155,6 +164,10 @@ impl Action {
         Action::ViewReports,
         Action::ViewTaxLedger,
         Action::SendBroadcast,
+        Action::UploadFile,
+        Action::GenerateImage,
+        Action::UseAssistant,
+        Action::ViewAiUsage,
     ];
 }
 
@@ -168,7 +181,8 @@ pub fn is_allowed(role: Role, action: Action) -> bool {
         // What customers do; staff may act as customers too.
         PlaceOrder | AcceptQuote | RequestRevision | AcceptResult | ConfirmDelivery
         | CancelOwnOrder | ReviewOrder | PayForSomething | SpendOwnCredits | OpenTicket
-        | PostTicketMessage | RateSupport | UpdateOwnProfile => true,
+        | PostTicketMessage | RateSupport | UpdateOwnProfile | UploadFile | GenerateImage
+        | UseAssistant => true,
         // Customers move their own bookings (the order checks whose), managers any.
         RescheduleBooking => true,
         // Executors' work.
@@ -197,7 +211,7 @@ pub fn is_allowed(role: Role, action: Action) -> bool {
         | ManageTicketCategories
         | ManageFaq
         | ModerateReviews => managers,
-        ViewTaxLedger | AppointAdmin => role == Owner,
+        ViewTaxLedger | AppointAdmin | ViewAiUsage => role == Owner,
     }
 }
 

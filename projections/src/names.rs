@@ -21,10 +21,12 @@ pub enum ProjectionName {
     RefundExecutor,
     LoyaltyCashback,
     MonthlyAllowance,
+    GenerationJobs,
+    Generations,
 }
 
 impl ProjectionName {
-    pub const ALL: [ProjectionName; 16] = [
+    pub const ALL: [ProjectionName; 18] = [
         ProjectionName::CreditBalances,
         ProjectionName::CreditLots,
         ProjectionName::Users,
@@ -41,6 +43,8 @@ impl ProjectionName {
         ProjectionName::RefundExecutor,
         ProjectionName::LoyaltyCashback,
         ProjectionName::MonthlyAllowance,
+        ProjectionName::GenerationJobs,
+        ProjectionName::Generations,
     ];
 
     /// The stored name (of its checkpoints, durable consumer and metrics).
@@ -62,6 +66,8 @@ impl ProjectionName {
             ProjectionName::RefundExecutor => "refund_executor",
             ProjectionName::LoyaltyCashback => "loyalty_cashback",
             ProjectionName::MonthlyAllowance => "monthly_allowance",
+            ProjectionName::GenerationJobs => "generation_jobs",
+            ProjectionName::Generations => "generation_reactions",
         }
     }
 

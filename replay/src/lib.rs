@@ -19,7 +19,7 @@ pub mod verify;
 pub use error::ReplayError;
 
 /// Every aggregate type the store holds, as its events name it.
-pub fn aggregate_types() -> [&'static str; 7] {
+pub fn aggregate_types() -> [&'static str; 8] {
     use cqrs_es::Aggregate;
     [
         domain::user::User::TYPE,
@@ -29,6 +29,7 @@ pub fn aggregate_types() -> [&'static str; 7] {
         domain::credit::CreditAccount::TYPE,
         domain::ticket::Ticket::TYPE,
         domain::ticket_category::TicketCategory::TYPE,
+        domain::generation::GenerationJob::TYPE,
     ]
 }
 

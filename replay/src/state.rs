@@ -185,6 +185,7 @@ fn fold_as(aggregate_type: &str, events: &[Stored]) -> Result<Value, ReplayError
         "CreditAccount" => fold::<credit::CreditAccount>(events),
         "Ticket" => fold::<ticket::Ticket>(events),
         "TicketCategory" => fold::<ticket_category::TicketCategory>(events),
+        "GenerationJob" => fold::<generation::GenerationJob>(events),
         other => Err(ReplayError::UnknownAggregateType {
             given: other.to_owned(),
             known: crate::aggregate_types().join(", "),

@@ -7,6 +7,7 @@
 //! `LEDGERBOT_TEST_NATS_URL` (default `nats://127.0.0.1:4222`). The project's test
 //! script sets both.
 
+pub mod ai_fakes;
 pub mod api_client;
 pub mod app;
 pub mod bot_client;

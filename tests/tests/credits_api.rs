@@ -87,7 +87,7 @@ async fn a_user_sees_spends_and_pages_through_their_credits() {
     .await;
     assert_eq!(
         (status, error_code(&body)),
-        (StatusCode::CONFLICT, "invalid_state"),
+        (StatusCode::CONFLICT, "insufficient_credits"),
         "{body}"
     );
     let (status, body) = post_with(

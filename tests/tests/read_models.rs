@@ -26,7 +26,14 @@ const PROJECTIONS: &[(&str, &[&str])] = &[
     ("ticket_categories", &["TicketCategory"]),
     (
         "live_updates",
-        &["Order", "Payment", "CreditAccount", "Ticket", "User"],
+        &[
+            "Order",
+            "Payment",
+            "CreditAccount",
+            "Ticket",
+            "User",
+            "GenerationJob",
+        ],
     ),
     (
         "analytics",
@@ -34,7 +41,14 @@ const PROJECTIONS: &[(&str, &[&str])] = &[
     ),
     (
         "notifications",
-        &["Order", "Payment", "CreditAccount", "Ticket", "User"],
+        &[
+            "Order",
+            "Payment",
+            "CreditAccount",
+            "Ticket",
+            "User",
+            "GenerationJob",
+        ],
     ),
     ("payment_reactions", &["Payment"]),
     ("refund_reactions", &["Order", "Payment"]),

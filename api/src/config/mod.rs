@@ -4,6 +4,7 @@
 //! `.env.example` at the top of the repository documents each of them.
 
 mod access;
+pub mod ai;
 mod bot;
 mod business;
 mod infrastructure;
@@ -104,6 +105,28 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "LEDGERBOT_YOOKASSA_ATTEMPTS",
     "LEDGERBOT_PUBLIC_URL",
     "LEDGERBOT_OWNER_TELEGRAM_IDS",
+    "LEDGERBOT_FILES_DIR",
+    "LEDGERBOT_FILE_LIMITS",
+    "LEDGERBOT_FILE_RETENTION",
+    "LEDGERBOT_CLAMAV_ADDRESS",
+    "LEDGERBOT_KIE_API_URL",
+    "LEDGERBOT_KIE_API_KEY",
+    "LEDGERBOT_KIE_MODEL",
+    "LEDGERBOT_KIE_COST_PER_IMAGE",
+    "LEDGERBOT_CHAT_API_URL",
+    "LEDGERBOT_CHAT_API_KEY",
+    "LEDGERBOT_CHAT_MODEL",
+    "LEDGERBOT_PRICE_FITTING",
+    "LEDGERBOT_PRICE_EDITING",
+    "LEDGERBOT_PRICE_ASSISTANT",
+    "LEDGERBOT_GENERATION_ATTEMPTS",
+    "LEDGERBOT_GENERATION_RETRY_MS",
+    "LEDGERBOT_GENERATION_TIMEOUT_SECS",
+    "LEDGERBOT_GENERATION_POLL_MS",
+    "LEDGERBOT_GENERATIONS_PER_USER",
+    "LEDGERBOT_GENERATION_RUNNERS",
+    "LEDGERBOT_ASSISTANT_PER_MINUTE",
+    "LEDGERBOT_CHAT_RETENTION_DAYS",
 ];
 
 #[derive(Debug, Clone)]
@@ -151,6 +174,10 @@ pub struct Settings {
     /// Telegram accounts granted the owner role at every start (a new deployment's
     /// first owners).
     pub owner_telegram_ids: Vec<i64>,
+    /// Where files go, what each purpose takes, how long it is kept, the scanner.
+    pub files: ai::FileSettings,
+    /// The image provider, the chat model, prices and the runner's limits.
+    pub ai: ai::AiSettings,
 }
 
 /// A setting that is present but malformed.
@@ -265,6 +292,8 @@ impl Settings {
             app_sections: app_sections(get("LEDGERBOT_APP_SECTIONS"))?,
             payments: payments::payments(&get)?,
             owner_telegram_ids: owner_telegram_ids(get("LEDGERBOT_OWNER_TELEGRAM_IDS"))?,
+            files: ai::files(&get)?,
+            ai: ai::ai(&get)?,
             public_url: match get("LEDGERBOT_PUBLIC_URL") {
                 None => None,
                 Some(url) if url.starts_with("https://") || url.starts_with("http://") => {

@@ -334,6 +334,9 @@ pub fn effective_settings(settings: &Settings) -> Vec<(&'static str, String)> {
             ),
         ),
     ]
+    .into_iter()
+    .chain(super::ai::printed(&settings.files, &settings.ai))
+    .collect()
 }
 
 #[cfg(test)]

@@ -140,6 +140,20 @@ pub fn router(state: AppState) -> Router {
 fn api_v1() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(crate::app_settings::get))
+        .routes(routes!(crate::files::upload))
+        .routes(routes!(crate::files::download))
+        .routes(routes!(crate::files::preview))
+        .routes(routes!(crate::files::linked))
+        .routes(routes!(
+            crate::generations::create,
+            crate::generations::list
+        ))
+        .routes(routes!(crate::generations::get_one))
+        .routes(routes!(crate::generations::start_session))
+        .routes(routes!(crate::generations::ask))
+        .routes(routes!(crate::generations::reset))
+        .routes(routes!(crate::generations::handover))
+        .routes(routes!(crate::generations::ai_usage))
         .routes(routes!(auth::routes::telegram))
         .routes(routes!(auth::login_codes::create))
         .routes(routes!(auth::login_codes::collect))

@@ -61,6 +61,9 @@ pub const BEARER: &str = "bearer";
         (name = "admin", description = "The system's own state"),
         (name = "live", description = "Live updates over a WebSocket"),
         (name = "payments", description = "Paying through YooKassa, refunds, YooKassa's notifications"),
+        (name = "files", description = "Uploads typed by their bytes, previews, signed links"),
+        (name = "generations", description = "Image generations (fitting, editing) paid in credits"),
+        (name = "assistant", description = "The AI assistants' chats"),
     )
 )]
 pub struct ApiDoc;

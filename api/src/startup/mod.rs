@@ -2,6 +2,7 @@
 //! first start) and NATS, apply migrations, bind the HTTP listener, then run the
 //! parts asked for until shutdown. Tests drive the same code (`Application::build`).
 
+pub mod ai;
 mod bot;
 mod operator;
 mod parts;
@@ -139,7 +140,8 @@ impl Application {
                 "payments go to the built-in YooKassa SANDBOX: no money moves (set LEDGERBOT_YOOKASSA_SHOP_ID and LEDGERBOT_YOOKASSA_SECRET_KEY for real payments)"
             );
         }
-        let core = Arc::new(core_over(pool.clone(), &settings, &payments));
+        ai::announce(&settings);
+        let core = Arc::new(core_over(pool.clone(), &settings, &payments, &public_url));
         grant_configured_owners(&core, &settings.owner_telegram_ids).await?;
         let checkpoints = Checkpoints::watch(pool.clone());
         let state = AppState {
@@ -212,7 +214,12 @@ impl Application {
         }
         if parts.workers {
             let pool = connect(&settings.database.url, WORKER_CONNECTIONS).await?;
-            let core = Arc::new(core_over(pool, &settings, &state.payments));
+            let core = Arc::new(core_over(
+                pool,
+                &settings,
+                &state.payments,
+                &state.core.files.public_url(),
+            ));
             let part = WorkersPart {
                 settings: &settings,
                 nats: &state.nats,
@@ -297,7 +304,12 @@ const WORKER_CONNECTIONS: u32 = 8;
 
 /// The use cases over `pool`, with what the businesses sell and YooKassa (or the
 /// sandbox) as the payment provider.
-pub fn core_over(pool: PgPool, settings: &Settings, payments: &PaymentGateway) -> Core {
+pub fn core_over(
+    pool: PgPool,
+    settings: &Settings,
+    payments: &PaymentGateway,
+    public_url: &str,
+) -> Core {
     Core::new(
         pool.clone(),
         Arc::new(Commands::over(pool)),
@@ -309,6 +321,8 @@ pub fn core_over(pool: PgPool, settings: &Settings, payments: &PaymentGateway) -
         },
         Arc::new(payments.client.clone()),
         payments.rules.clone(),
+        ai::files(settings, public_url),
+        ai::ai(settings),
     )
 }
 
@@ -350,8 +364,9 @@ pub(crate) fn offline_core(pool: PgPool, settings: &Settings) -> Result<Core, St
     if settings.payments.mode.is_none() {
         settings.payments.mode = Some(crate::config::PaymentMode::Sandbox);
     }
-    let (payments, _) = gateway(&settings, &pool, format!("http://{}", settings.http_addr))?;
-    Ok(core_over(pool, &settings, &payments))
+    let (payments, public_url) =
+        gateway(&settings, &pool, format!("http://{}", settings.http_addr))?;
+    Ok(core_over(pool, &settings, &payments, &public_url))
 }
 
 /// `LEDGERBOT_OWNER_TELEGRAM_IDS`: owners granted at every start (a repeat changes

@@ -50,7 +50,12 @@ pub async fn parked_retry(
     known(projection)?;
     let pool = prepare_database(settings).await?;
     let core = Arc::new(offline_core(pool.clone(), settings)?);
-    let all = workers::projections(settings, &core, Arc::new(Notify::new()));
+    let all = workers::projections(
+        settings,
+        &core,
+        Arc::new(Notify::new()),
+        Arc::new(Notify::new()),
+    );
     let outcome = match all.iter().find(|candidate| candidate.name() == projection) {
         Some(found) => parked::retry(&pool, found.as_ref(), aggregate_id)
             .await
@@ -152,7 +157,12 @@ pub async fn replay_rebuild(
     }
     let pool = prepare_database(settings).await?;
     let core = Arc::new(offline_core(pool.clone(), settings)?);
-    let all = workers::projections(settings, &core, Arc::new(Notify::new()));
+    let all = workers::projections(
+        settings,
+        &core,
+        Arc::new(Notify::new()),
+        Arc::new(Notify::new()),
+    );
     let chosen: Vec<&Arc<dyn projections::worker::Projection>> = all
         .iter()
         .filter(|candidate| {

@@ -10,6 +10,8 @@ use domain::use_cases::payments::RefundCallPauses;
 use projections::ReadModels;
 use projections::housekeeping::{self, Housekeeping, Job};
 use projections::reactions::allowance::MonthlyAllowance;
+use projections::reactions::generation_runner::GenerationRunner;
+use projections::reactions::generations::Generations;
 use projections::reactions::loyalty::LoyaltyCashback;
 use projections::reactions::payments::PaymentReactions;
 use projections::reactions::refund_calls::RefundCalls;
@@ -18,6 +20,7 @@ use projections::reactions::refunds::RefundReactions;
 use projections::read_models::analytics::Analytics;
 use projections::read_models::credit_lots::CreditLots;
 use projections::read_models::credits::CreditBalances;
+use projections::read_models::generations::GenerationJobs;
 use projections::read_models::live_updates::LiveUpdates;
 use projections::read_models::notifications::Notifications;
 use projections::read_models::orders::Orders;
@@ -42,6 +45,8 @@ const HOUSEKEEPING_ROUND: Duration = Duration::from_secs(30);
 const RECONCILIATION_EVERY: Duration = Duration::from_secs(300);
 /// How often expired tokens, codes and live updates are pruned.
 const PRUNING_EVERY: Duration = Duration::from_secs(3_600);
+/// How often files, prompts and chats past their retention are erased.
+const ERASURE_EVERY: Duration = Duration::from_secs(600);
 
 /// Every projection the workers part runs, in the order of [`ProjectionName::ALL`];
 /// `refund_calls` is woken when the refund executor records a call.
@@ -49,6 +54,7 @@ pub fn projections(
     settings: &Settings,
     core: &Arc<Core>,
     refund_calls: Arc<Notify>,
+    generations: Arc<Notify>,
 ) -> Vec<Arc<dyn Projection>> {
     let commands = core.commands.clone();
     let pool = core.pool().clone();
@@ -76,6 +82,8 @@ pub fn projections(
             programs.clone(),
         )),
         Arc::new(MonthlyAllowance::new(commands, programs.monthly_allowance)),
+        Arc::new(GenerationJobs),
+        Arc::new(Generations::new(core.clone(), generations)),
     ]
 }
 
@@ -100,7 +108,13 @@ impl WorkersPart<'_> {
     ) {
         let pool = core.pool().clone();
         let refund_calls = RefundCalls::new(core.clone(), RefundCallPauses::default());
-        for projection in projections(self.settings, &core, refund_calls.waker()) {
+        let generation_runner = GenerationRunner::new(core.clone(), self.settings.ai.runners);
+        for projection in projections(
+            self.settings,
+            &core,
+            refund_calls.waker(),
+            generation_runner.waker(),
+        ) {
             let part = projection.name();
             let worker = Worker::new(
                 pool.clone(),
@@ -119,6 +133,11 @@ impl WorkersPart<'_> {
         let token = self.shutdown.clone();
         running.spawn("refund calls", async move {
             refund_calls.run(token).await;
+            Ok(())
+        });
+        let token = self.shutdown.clone();
+        running.spawn("generation runner", async move {
+            generation_runner.run(token).await;
             Ok(())
         });
         let scheduler = Scheduler::new(
@@ -152,7 +171,17 @@ fn jobs(
     let tokens_pool = pool.clone();
     let codes = core.clone();
     let live_pool = pool;
+    let erasing = core.clone();
     vec![
+        Job::new("erase expired files and chats", ERASURE_EVERY, move || {
+            let core = erasing.clone();
+            Box::pin(async move {
+                core.erase_expired(chrono::Utc::now())
+                    .await
+                    .map(|erased| erased.files + erased.prompts + erased.chats)
+                    .map_err(|error| error.to_string())
+            })
+        }),
         Job::new("prune refresh tokens", PRUNING_EVERY, move || {
             prune_tokens(tokens_pool.clone())
         }),
@@ -193,11 +222,21 @@ mod tests {
             "http://127.0.0.1:1",
         )
         .expect("a sandbox gateway");
-        let core = Arc::new(crate::startup::core_over(pool, &settings, &gateway));
-        let names: Vec<&str> = projections(&settings, &core, Arc::new(Notify::new()))
-            .iter()
-            .map(|projection| projection.name())
-            .collect();
+        let core = Arc::new(crate::startup::core_over(
+            pool,
+            &settings,
+            &gateway,
+            "http://127.0.0.1:1",
+        ));
+        let names: Vec<&str> = projections(
+            &settings,
+            &core,
+            Arc::new(Notify::new()),
+            Arc::new(Notify::new()),
+        )
+        .iter()
+        .map(|projection| projection.name())
+        .collect();
         let expected: Vec<&str> = projections::ProjectionName::ALL
             .iter()
             .map(|name| name.as_str())

@@ -2,6 +2,7 @@ use sqlx::PgPool;
 
 use super::CommandService;
 use crate::credit::CreditAccount;
+use crate::generation::GenerationJob;
 use crate::order::{Order, OrderServices, PostgresSlotCalendar};
 use crate::owner_grant::OwnerGrant;
 use crate::payment::Payment;
@@ -19,6 +20,7 @@ pub struct Commands {
     pub ticket_categories: CommandService<TicketCategory>,
     pub users: CommandService<User>,
     pub owner_grants: CommandService<OwnerGrant>,
+    pub generation_jobs: CommandService<GenerationJob>,
 }
 
 impl Commands {
@@ -41,7 +43,8 @@ impl Commands {
             tickets: CommandService::new(pool.clone(), ()),
             ticket_categories: CommandService::new(pool.clone(), ()),
             users: CommandService::new(pool.clone(), ()),
-            owner_grants: CommandService::new(pool, ()),
+            owner_grants: CommandService::new(pool.clone(), ()),
+            generation_jobs: CommandService::new(pool, ()),
         }
     }
 }

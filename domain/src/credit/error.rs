@@ -39,4 +39,12 @@ impl Refusal for CreditError {
             CreditError::UnknownOperation(_) => ErrorKind::NotFound,
         }
     }
+
+    fn code(&self) -> Option<&'static str> {
+        match self {
+            CreditError::InsufficientBalance { .. } => Some("insufficient_credits"),
+            CreditError::AlreadyRefunded(_) => Some("spend_already_refunded"),
+            _ => None,
+        }
+    }
 }

@@ -13,11 +13,14 @@
 //! by the store (`migrations/*_write_side_guards.sql`).
 
 pub mod applications;
+pub mod assistant;
 pub mod broadcasts;
 pub mod cart;
 pub mod consent;
 pub mod credits;
 pub mod faq;
+pub mod files;
+pub mod generation;
 pub mod identity;
 pub mod login_codes;
 pub mod order_actions;
@@ -45,6 +48,8 @@ pub struct Core {
     pub offer: Offer,
     payments: Arc<dyn PaymentProvider>,
     pub payment_rules: PaymentRules,
+    pub files: files::Files,
+    pub ai: generation::Ai,
 }
 
 impl Core {
@@ -54,6 +59,8 @@ impl Core {
         offer: Offer,
         payments: Arc<dyn PaymentProvider>,
         payment_rules: PaymentRules,
+        files: files::Files,
+        ai: generation::Ai,
     ) -> Self {
         Self {
             commands,
@@ -61,6 +68,8 @@ impl Core {
             offer,
             payments,
             payment_rules,
+            files,
+            ai,
         }
     }
 

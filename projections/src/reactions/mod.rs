@@ -8,6 +8,8 @@
 //! executor calls the payment provider through the payments use case.
 
 pub mod allowance;
+pub mod generation_runner;
+pub mod generations;
 pub mod loyalty;
 pub mod payments;
 pub mod refund_calls;

@@ -5,6 +5,7 @@
 //! reports. A query decides who may read what (by the permission table and the row);
 //! after a write it first waits until its read model shows it.
 
+pub mod ai_usage;
 pub mod analytics;
 pub mod applications;
 pub mod bookings;
@@ -13,6 +14,8 @@ pub mod credit_lots;
 pub mod credits;
 pub mod csv;
 pub mod faq;
+pub mod files;
+pub mod generations;
 pub mod live_updates;
 pub mod notifications;
 pub mod orders;

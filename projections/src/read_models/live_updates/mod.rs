@@ -91,6 +91,7 @@ pub fn topic_of(aggregate_type: &str) -> Option<(&'static str, ProjectionName)> 
         "CreditAccount" => Some(("balance", ProjectionName::CreditBalances)),
         "Payment" => Some(("payment", ProjectionName::Payments)),
         "User" => Some(("profile", ProjectionName::Users)),
+        "GenerationJob" => Some(("generation", ProjectionName::GenerationJobs)),
         _ => None,
     }
 }
@@ -262,6 +263,21 @@ async fn payment_audience(
         .customer_id]))
 }
 
+/// A generation is its requester's alone.
+async fn generation_audience(
+    connection: &mut PgConnection,
+    event: &EventEnvelope,
+) -> Result<Audience, ApplyError> {
+    let decoded: domain::generation::GenerationEvent = event.decode()?;
+    if let domain::generation::GenerationEvent::GenerationRequested { user_id, .. } = &decoded {
+        remember(connection, event, *user_id, None).await?;
+        return Ok(Audience::users([*user_id]));
+    }
+    Ok(Audience::users([parties(connection, event)
+        .await?
+        .customer_id]))
+}
+
 /// Accounts and users are keyed by the user's id; any other key has nobody to tell.
 fn owner_audience(event: &EventEnvelope) -> Audience {
     Audience::users(Uuid::parse_str(&event.aggregate_id).ok())
@@ -276,6 +292,7 @@ async fn audience(
         "Ticket" => ticket_audience(connection, event).await,
         "Payment" => payment_audience(connection, event).await,
         "CreditAccount" | "User" => Ok(owner_audience(event)),
+        "GenerationJob" => generation_audience(connection, event).await,
         _ => Ok(Audience::default()),
     }
 }
@@ -375,7 +392,14 @@ impl Projection for LiveUpdates {
     }
 
     fn aggregate_types(&self) -> &'static [&'static str] {
-        &["Order", "Ticket", "Payment", "CreditAccount", "User"]
+        &[
+            "Order",
+            "Ticket",
+            "Payment",
+            "CreditAccount",
+            "User",
+            "GenerationJob",
+        ]
     }
 
     fn apply<'a>(

@@ -505,8 +505,44 @@ async fn decide(
         "Payment" => payment_notices(connection, event).await,
         "CreditAccount" => credit_notices(event),
         "User" => user_notices(event),
+        "GenerationJob" => generation_notices(connection, event).await,
         _ => Ok(vec![]),
     }
+}
+
+/// A generation's owner hears when it is done, failed (and its credits came back) or
+/// could not be paid for.
+async fn generation_notices(
+    connection: &mut PgConnection,
+    event: &EventEnvelope,
+) -> Result<Vec<Notice>, ApplyError> {
+    use domain::generation::GenerationEvent as E;
+    let decoded: E = event.decode()?;
+    if let E::GenerationRequested { user_id, kind, .. } = &decoded {
+        remember(connection, event, *user_id, "", Some(kind.as_str())).await?;
+        return Ok(vec![]);
+    }
+    let Some(parties) = parties(connection, event).await? else {
+        return Err(ApplyError::Decode(format!(
+            "generation {} has no GenerationRequested before {}",
+            event.aggregate_id, event.event_type
+        )));
+    };
+    let owner = Recipient::User(parties.customer_id);
+    let job = &event.aggregate_id;
+    Ok(match decoded {
+        E::GenerationSucceeded { result_file, .. } => vec![notice(
+            owner,
+            "generation_succeeded",
+            json!({"job_id": job, "result_file": result_file}),
+        )],
+        E::GenerationCreditsReturned { credits, .. } => vec![notice(
+            owner,
+            "generation_failed",
+            json!({"job_id": job, "credits": credits}),
+        )],
+        _ => vec![],
+    })
 }
 
 /// Stores a notice once under its key (`<cause>:<template>:<recipient>`), in
@@ -585,7 +621,14 @@ impl Projection for Notifications {
     }
 
     fn aggregate_types(&self) -> &'static [&'static str] {
-        &["Order", "Ticket", "Payment", "CreditAccount", "User"]
+        &[
+            "Order",
+            "Ticket",
+            "Payment",
+            "CreditAccount",
+            "User",
+            "GenerationJob",
+        ]
     }
 
     fn apply<'a>(
