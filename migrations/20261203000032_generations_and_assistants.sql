@@ -21,9 +21,11 @@ CREATE TABLE generation_calls (
     user_id          uuid NOT NULL,
     kind             text NOT NULL,
     input_files      uuid[] NOT NULL,
+    price            bigint NOT NULL,
     attempts         integer NOT NULL DEFAULT 0,
     due_at           timestamptz NOT NULL DEFAULT now(),
     leased_until     timestamptz,
+    lease_id         uuid,
     provider_task_id text,
     last_error       text,
     created_at       timestamptz NOT NULL DEFAULT now()
@@ -91,3 +93,16 @@ CREATE TABLE rm_generation_jobs (
     updated_at       timestamptz NOT NULL
 );
 CREATE INDEX rm_generation_jobs_by_user ON rm_generation_jobs (user_id, requested_at DESC, job_id DESC);
+
+-- Every assistant request, recorded before its credits are spent: the per-user rate
+-- is counted here, and a request never settled (no answer: a crash, a dropped client)
+-- gets its credits back from the housekeeping.
+CREATE TABLE assistant_requests (
+    operation_id text PRIMARY KEY,
+    user_id      uuid NOT NULL,
+    credits      bigint NOT NULL,
+    created_at   timestamptz NOT NULL,
+    settled_at   timestamptz
+);
+CREATE INDEX assistant_requests_by_user ON assistant_requests (user_id, created_at);
+CREATE INDEX assistant_requests_unsettled ON assistant_requests (created_at) WHERE settled_at IS NULL;

@@ -92,18 +92,31 @@ pub async fn upload(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
     let mut form = multer::Multipart::new(request.into_body().into_data_stream(), boundary);
+    let mut other_parts: usize = 0;
     loop {
-        let field = form.next_field().await.map_err(broken)?.ok_or_else(|| {
+        let mut field = form.next_field().await.map_err(broken)?.ok_or_else(|| {
             ApiError::invalid_field("file", "a part named `file` with the file's bytes")
         })?;
         if field.name() != Some("file") {
+            // Other parts are read past, but only so much of them.
+            while let Some(chunk) = field.chunk().await.map_err(broken)? {
+                other_parts += chunk.len();
+                if other_parts > OTHER_PARTS_LIMIT {
+                    return Err(ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "body_too_large",
+                        "send only the part named `file`",
+                    ));
+                }
+            }
             continue;
         }
         let upload = Upload {
             purpose,
             name: field.file_name().map(str::to_owned),
-            // The body is the file plus a little multipart framing.
-            announced_size: announced.map(|length| length.saturating_sub(1024)),
+            // The body is the file plus multipart framing and at most so much else.
+            announced_size: announced
+                .map(|length| length.saturating_sub((OTHER_PARTS_LIMIT + 4096) as u64)),
         };
         let mut source = Part(field);
         let stored = state
@@ -114,6 +127,9 @@ pub async fn upload(
         return Ok((StatusCode::CREATED, Json(stored)));
     }
 }
+
+/// How much the parts other than `file` may hold together.
+const OTHER_PARTS_LIMIT: usize = 64 * 1024;
 
 struct Part<'a>(multer::Field<'a>);
 

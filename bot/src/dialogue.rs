@@ -33,6 +33,12 @@ pub enum Step {
     Booking(BookingDraft),
     /// Applying to become an executor: the next text is the form.
     Application,
+    /// A photo arrived for a generation: fitting or editing is asked next.
+    GenerationPhoto { photo: Uuid },
+    /// A fitting: the next photo is the garment's.
+    FittingGarment { person: Uuid },
+    /// An editing: the next text says what to change.
+    EditingPrompt { photo: Uuid },
 }
 
 /// A booking as far as the customer has chosen.

@@ -94,6 +94,12 @@ texts! {
         "Sorry, something went wrong. We are looking into it (error id {id}). Please try again a little later.";
     owner_alert => "⚠️ Ошибка в боте, id {id}:\n<code>{error}</code>", "⚠️ Bot error, id {id}:\n<code>{error}</code>";
     unknown_command => "Не знаю такой команды. /help покажет, что я умею.", "I don't know that command. /help shows what I can do.";
+    generation_what => "Что сделать с фото?\n👗 <b>Примерка</b>: пришлите потом фото одежды.\n✏️ <b>Редактирование</b>: напишите, что изменить.", "What shall I do with the photo?\n👗 <b>Fitting</b>: send the garment's photo next.\n✏️ <b>Editing</b>: write what to change.";
+    generation_send_photo => "Пришлите фото, с которым работать.", "Send the photo to work with.";
+    generation_send_garment => "Теперь пришлите фото одежды.", "Now send the garment's photo.";
+    generation_say_change => "Напишите, что изменить на фото.", "Write what to change in the photo.";
+    generation_started => "🎨 Генерирую… Списано кредитов: {credits}. Я напишу, когда будет готово.", "🎨 Generating… {credits} credit(s) spent. I will write when it is ready.";
+    generation_no_credits => "Не хватает кредитов. Пополните баланс: /buy", "Not enough credits. Top up: /buy";
     just_text => "Выберите действие в меню или напишите /support, чтобы задать вопрос.", "Pick something from the menu, or write /support to ask a question.";
     refused => "Не получилось: {reason}", "That didn't work: {reason}";
     cancelled => "Хорошо, отменено.", "OK, cancelled.";

@@ -58,6 +58,8 @@ const PROJECTIONS: &[(&str, &[&str])] = &[
         "monthly_allowance",
         &["User", "Order", "Ticket", "CreditAccount"],
     ),
+    ("generation_jobs", &["GenerationJob"]),
+    ("generation_reactions", &["GenerationJob"]),
 ];
 
 /// True when the outbox is empty and every projection has applied every stored

@@ -125,7 +125,8 @@ async fn every_read_model_rebuilt_after_a_long_random_history_equals_the_live_on
             "tickets",
             "ticket_categories",
             "analytics",
-            "notifications"
+            "notifications",
+            "generation_jobs"
         ],
         "every read model, and no reaction or feed"
     );

@@ -27,14 +27,22 @@ async fn owners_read_the_ledger_receipts_analytics_and_status_and_clients_cannot
         tests::api_client::signed_in_as(&app, &context.pool, 555_001, "Ольга", Role::Owner).await;
     let (client, _) = signed_in(&app, 555_002, "Пётр").await;
 
-    // Everything applied: the status shows it.
+    // Everything applied: the status shows it (the history has no image generations,
+    // so the projections of those alone have applied nothing).
     assert!(
         eventually(Duration::from_secs(60), || async {
             let (_, status) = get_with(&app, "/api/v1/admin/status", &owner).await;
             status["outbox"]["depth"] == json!(0)
                 && status["projections"].as_array().is_some_and(|all| {
                     all.len() == projections::ProjectionName::ALL.len()
-                        && all.iter().all(|p| p["aggregates"].as_i64() > Some(0))
+                        && all
+                            .iter()
+                            .filter(|p| {
+                                !p["projection"]
+                                    .as_str()
+                                    .is_some_and(|name| name.starts_with("generation_"))
+                            })
+                            .all(|p| p["aggregates"].as_i64() > Some(0))
                 })
         })
         .await

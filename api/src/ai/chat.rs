@@ -113,9 +113,12 @@ impl ChatModel for ChatCompletions {
                 model: completion.model.unwrap_or_else(|| self.model.clone()),
                 prompt_tokens: usage.as_ref().map_or(0, |usage| usage.prompt_tokens),
                 completion_tokens: usage.as_ref().map_or(0, |usage| usage.completion_tokens),
-                cost: usage
-                    .and_then(|usage| usage.cost)
-                    .and_then(|cost| cost.to_string().parse::<Decimal>().ok()),
+                cost: usage.and_then(|usage| usage.cost).and_then(|cost| {
+                    let text = cost.to_string();
+                    text.parse::<Decimal>()
+                        .or_else(|_| Decimal::from_scientific(&text))
+                        .ok()
+                }),
             })
         })
     }

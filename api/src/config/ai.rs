@@ -269,7 +269,7 @@ pub(super) fn ai(get: &dyn Fn(&str) -> Option<String>) -> Result<AiSettings, Con
             1..=100,
             "jobs from 1 to 100",
         )?,
-        lease: Duration::from_secs(task_timeout + 60),
+        lease: defaults.lease,
         poll_every: millis(
             "LEDGERBOT_GENERATION_POLL_MS",
             defaults.poll_every,

@@ -28,12 +28,15 @@ pub fn files(settings: &Settings, public_url: &str) -> Files {
         Some(address) => Some(Arc::new(Clamd::new(address))),
         None => None,
     };
+    // Every process of a deployment must sign alike (the workers sign, the API checks):
+    // the JWT secret, else the bot token, else the database URL, which the processes
+    // share and outsiders do not know.
     let secret = settings
         .auth
         .jwt_secret
         .clone()
         .or_else(|| settings.auth.bot_token.clone())
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        .unwrap_or_else(|| settings.database.url.clone());
     Files::new(
         store,
         settings.files.policy.clone(),

@@ -13,6 +13,7 @@ mod broadcast;
 mod credits;
 mod desk;
 mod faq;
+mod generate;
 mod login;
 mod menu;
 mod order_lists;
@@ -212,7 +213,20 @@ async fn private_message(context: BotContext, message: Message) -> HandlerResult
     if text.trim().is_empty() && attachment.is_none() {
         return context.say(chat, texts::just_text(lang)).await;
     }
-    match dialogue::current(context.pool(), chat).await? {
+    let step = dialogue::current(context.pool(), chat).await?;
+    if let Some(photo) = photo_of(&message)
+        && matches!(
+            step,
+            None | Some(
+                Step::GenerationPhoto { .. }
+                    | Step::FittingGarment { .. }
+                    | Step::EditingPrompt { .. }
+            )
+        )
+    {
+        return generate::photo(&context, caller, chat, &photo, text, step, lang).await;
+    }
+    match step {
         Some(Step::Brief(draft)) => {
             brief::answer(&context, chat, draft, text, attachment, lang).await
         }
@@ -237,7 +251,15 @@ async fn private_message(context: BotContext, message: Message) -> HandlerResult
         Some(Step::InTicket { ticket_id }) => {
             support::follow_up(&context, caller, chat, ticket_id, text, lang).await
         }
-        Some(Step::UserList { .. } | Step::Booking(_)) | None => {
+        Some(Step::EditingPrompt { photo }) => {
+            generate::prompt(&context, caller, chat, photo, text, lang).await
+        }
+        Some(Step::FittingGarment { .. }) => {
+            context
+                .say(chat, texts::generation_send_garment(lang))
+                .await
+        }
+        Some(Step::UserList { .. } | Step::Booking(_) | Step::GenerationPhoto { .. }) | None => {
             context.say(chat, texts::just_text(lang)).await
         }
     }
@@ -313,6 +335,7 @@ async fn button(context: BotContext, query: CallbackQuery) -> HandlerResult {
         ("ap", what) => applications::decide(&context, caller, chat, what, lang).await,
         ("admin", "applications") => applications::pending(&context, caller, chat, lang).await,
         ("support", category) => support::pick(&context, chat, category, lang).await,
+        ("gen", what) => generate::button(&context, chat, what, lang).await,
         _ => Ok(()),
     }
 }

@@ -54,20 +54,28 @@ pub fn preview(bytes: &[u8], kind: FileType) -> Result<Preview, ImageError> {
     })
 }
 
-/// `bytes` without their EXIF and XMP metadata (JPEG APP1 segments, PNG `eXIf`,
-/// `tEXt`/`zTXt`/`iTXt` chunks, WebP `EXIF`/`XMP ` chunks); `None` when there was none.
-/// Pixels are not touched. Malformed structure is left as it is for the decoder to
-/// refuse.
-pub fn without_metadata(bytes: &[u8], kind: FileType) -> Option<Vec<u8>> {
-    match kind {
+/// `bytes` without their EXIF and XMP metadata (JPEG APP1 and APP13 segments, PNG
+/// `eXIf`, `tEXt`/`zTXt`/`iTXt` chunks and anything after `IEND`, WebP `EXIF`/`XMP `
+/// chunks); `None` when there was none. Pixels are not touched. A structure that
+/// cannot be walked is refused, so no metadata is ever kept by mistake.
+pub fn without_metadata(bytes: &[u8], kind: FileType) -> Result<Option<Vec<u8>>, ImageError> {
+    let walked = match kind {
         FileType::Jpeg => jpeg_without_metadata(bytes),
         FileType::Png => png_without_metadata(bytes),
         FileType::Webp => webp_without_metadata(bytes),
-        _ => None,
+        _ => return Ok(None),
+    };
+    match walked {
+        Some((clean, true)) => Ok(Some(clean)),
+        Some((_, false)) => Ok(None),
+        None => Err(ImageError(format!(
+            "the {} structure is broken",
+            kind.as_str()
+        ))),
     }
 }
 
-fn jpeg_without_metadata(bytes: &[u8]) -> Option<Vec<u8>> {
+fn jpeg_without_metadata(bytes: &[u8]) -> Option<(Vec<u8>, bool)> {
     if !bytes.starts_with(&[0xFF, 0xD8]) {
         return None;
     }
@@ -99,10 +107,10 @@ fn jpeg_without_metadata(bytes: &[u8]) -> Option<Vec<u8>> {
         }
         at = end;
     }
-    removed.then_some(out)
+    Some((out, removed))
 }
 
-fn png_without_metadata(bytes: &[u8]) -> Option<Vec<u8>> {
+fn png_without_metadata(bytes: &[u8]) -> Option<(Vec<u8>, bool)> {
     const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
     if !bytes.starts_with(SIGNATURE) {
         return None;
@@ -122,11 +130,16 @@ fn png_without_metadata(bytes: &[u8]) -> Option<Vec<u8>> {
             out.extend_from_slice(chunk);
         }
         at = end;
+        if kind == b"IEND" {
+            // Whatever follows the image's end is not the image: it goes too.
+            removed |= at < bytes.len();
+            break;
+        }
     }
-    removed.then_some(out)
+    Some((out, removed))
 }
 
-fn webp_without_metadata(bytes: &[u8]) -> Option<Vec<u8>> {
+fn webp_without_metadata(bytes: &[u8]) -> Option<(Vec<u8>, bool)> {
     if bytes.get(..4)? != b"RIFF" || bytes.get(8..12)? != b"WEBP" {
         return None;
     }
@@ -154,13 +167,13 @@ fn webp_without_metadata(bytes: &[u8]) -> Option<Vec<u8>> {
         at = end;
     }
     if !removed {
-        return None;
+        return Some((bytes.to_vec(), false));
     }
     let mut out = Vec::with_capacity(body.len() + 8);
     out.extend_from_slice(b"RIFF");
     out.extend_from_slice(&u32::try_from(body.len()).ok()?.to_le_bytes());
     out.extend_from_slice(&body);
-    Some(out)
+    Some((out, true))
 }
 
 #[cfg(test)]
@@ -186,12 +199,22 @@ mod tests {
     #[test]
     fn exif_is_removed_and_the_picture_kept() {
         let photo = jpeg_with_exif();
-        let clean = without_metadata(&photo, FileType::Jpeg).expect("had EXIF");
+        let clean = without_metadata(&photo, FileType::Jpeg)
+            .expect("walks")
+            .expect("had EXIF");
         assert!(!clean.windows(4).any(|window| window == b"Exif"));
         assert!(!clean.windows(3).any(|window| window == b"GPS"));
         let preview = preview(&clean, FileType::Jpeg).expect("decodes");
         assert_eq!((preview.width, preview.height), (640, 480));
-        assert!(without_metadata(&clean, FileType::Jpeg).is_none());
+        assert!(
+            without_metadata(&clean, FileType::Jpeg)
+                .expect("walks")
+                .is_none()
+        );
+        assert!(
+            without_metadata(&clean[..40], FileType::Jpeg).is_err(),
+            "cut short"
+        );
     }
 
     #[test]
@@ -218,7 +241,15 @@ mod tests {
         let mut with = png[..33].to_vec();
         with.extend_from_slice(&chunk);
         with.extend_from_slice(&png[33..]);
-        let clean = without_metadata(&with, FileType::Png).expect("had text");
+        let clean = without_metadata(&with, FileType::Png)
+            .expect("walks")
+            .expect("had text");
+        assert_eq!(clean, png);
+        let mut trailing = png.clone();
+        trailing.extend_from_slice(b"hidden after the end");
+        let clean = without_metadata(&trailing, FileType::Png)
+            .expect("walks")
+            .expect("had a tail");
         assert_eq!(clean, png);
     }
 

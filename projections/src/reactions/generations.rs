@@ -15,6 +15,14 @@ use super::settle;
 use crate::envelope::EventEnvelope;
 use crate::worker::{ApplyError, ApplyFuture, Projection};
 
+/// A job's request: who, what, its photos and its price.
+type Requested = (
+    uuid::Uuid,
+    domain::generation::GenerationKind,
+    Vec<uuid::Uuid>,
+    u64,
+);
+
 pub struct Generations {
     core: Arc<Core>,
     wake: Arc<Notify>,
@@ -47,13 +55,13 @@ impl Generations {
                 }
             }
             GenerationEvent::GenerationCharged { .. } => {
-                let Some((user_id, kind, inputs)) = self.requested(event).await? else {
+                let Some((user_id, kind, inputs, price)) = self.requested(event).await? else {
                     return Err(ApplyError::Permanent(format!(
                         "generation {job_id} was charged but never requested"
                     )));
                 };
                 domain::use_cases::generation::queue_generation(
-                    connection, job_id, user_id, kind, &inputs,
+                    connection, job_id, user_id, kind, &inputs, price,
                 )
                 .await?;
                 self.wake.notify_one();
@@ -80,17 +88,7 @@ impl Generations {
 
     /// The job's request, read from the store (a projection reads only its own
     /// tables and the store).
-    async fn requested(
-        &self,
-        event: &EventEnvelope,
-    ) -> Result<
-        Option<(
-            uuid::Uuid,
-            domain::generation::GenerationKind,
-            Vec<uuid::Uuid>,
-        )>,
-        ApplyError,
-    > {
+    async fn requested(&self, event: &EventEnvelope) -> Result<Option<Requested>, ApplyError> {
         let payload: Option<serde_json::Value> = sqlx::query_scalar(
             "SELECT payload FROM events WHERE aggregate_type = 'GenerationJob' AND aggregate_id = $1 \
                AND sequence = 1",
@@ -106,8 +104,9 @@ impl Generations {
                 user_id,
                 kind,
                 input_files,
+                price,
                 ..
-            }) => Ok(Some((user_id, kind, input_files))),
+            }) => Ok(Some((user_id, kind, input_files, price))),
             Ok(_) => Ok(None),
             Err(error) => Err(ApplyError::Permanent(error.to_string())),
         }

@@ -46,6 +46,8 @@ struct Books {
     calls: Vec<Call>,
     blocked: HashSet<i64>,
     too_many_next: u32,
+    /// Files users sent, by file id: what `getFile` and the download serve.
+    files: std::collections::HashMap<String, Vec<u8>>,
 }
 
 /// A running fake Bot API.
@@ -87,6 +89,7 @@ impl FakeTelegram {
         }));
         let app = Router::new()
             .route("/{token}/{method}", post(answer))
+            .route("/file/{token}/{*path}", axum::routing::get(download))
             .with_state(books.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -148,6 +151,12 @@ impl FakeTelegram {
             .filter(|call| call.body["chat_id"] == json!(chat) && !call.refused)
             .map(|call| call.body)
             .collect()
+    }
+
+    /// The bytes of the file `file_id` a user sends (served by `getFile` and the
+    /// file download, as Telegram keeps them).
+    pub fn put_file(&self, file_id: &str, bytes: Vec<u8>) {
+        self.books().files.insert(file_id.to_owned(), bytes);
     }
 
     /// From now on `chat` has blocked the bot.
@@ -243,6 +252,22 @@ fn fields_of(headers: &HeaderMap, body: &[u8]) -> Value {
     Value::Object(fields)
 }
 
+/// `GET /file/bot<token>/<file_path>`: a file's bytes.
+async fn download(
+    State(books): State<Arc<Mutex<Books>>>,
+    Path((_token, path)): Path<(String, String)>,
+) -> (StatusCode, Vec<u8>) {
+    let file_id = path
+        .rsplit('/')
+        .next()
+        .and_then(|name| name.strip_suffix(".jpg"))
+        .unwrap_or_default();
+    match books.lock().expect("books").files.get(file_id) {
+        Some(bytes) => (StatusCode::OK, bytes.clone()),
+        None => (StatusCode::NOT_FOUND, Vec::new()),
+    }
+}
+
 async fn answer(
     State(books): State<Arc<Mutex<Books>>>,
     Path((_token, method)): Path<(String, String)>,
@@ -296,6 +321,21 @@ async fn answer(
     });
     let chat = body["chat_id"].as_i64().unwrap_or(0);
     match method.as_str() {
+        "getfile" => {
+            let file_id = body["file_id"].as_str().unwrap_or_default().to_owned();
+            match books.files.get(&file_id) {
+                Some(bytes) => ok(
+                    json!({"file_id": file_id, "file_unique_id": format!("u-{file_id}"),
+                                         "file_size": bytes.len(), "file_path": format!("photos/{file_id}.jpg")}),
+                ),
+                None => (
+                    StatusCode::BAD_REQUEST,
+                    Json(
+                        json!({"ok": false, "error_code": 400, "description": "Bad Request: invalid file_id"}),
+                    ),
+                ),
+            }
+        }
         "getme" => ok(
             json!({"id": 4242, "is_bot": true, "first_name": "Ledgerbot",
             "username": BOT_USERNAME, "can_join_groups": true,

@@ -5,6 +5,7 @@
 //! after its last message; the last 10 messages go to the model.
 
 mod replies;
+mod requests;
 mod usage;
 
 use chrono::{DateTime, Utc};
@@ -18,6 +19,7 @@ use crate::use_cases::generation::port::ChatMessage;
 use crate::use_cases::tickets::NewTicket;
 use crate::use_cases::{Core, Written, text_within};
 pub use replies::{EDITING_INSTRUCTIONS, parse_editing_answer};
+pub use requests::ABANDONED_AFTER;
 pub use usage::{Usage, record_usage};
 
 /// Which assistant.
@@ -123,7 +125,6 @@ impl Core {
             )
             .with_code("assistant_not_configured"));
         }
-        self.within_rate(caller, now).await?;
         let mut messages = vec![ChatMessage {
             role: "system".into(),
             content: self.instructions(kind).await?,
@@ -133,16 +134,15 @@ impl Core {
             role: "user".into(),
             content: text.trim().to_owned(),
         });
-        let position = self
-            .add_message(session_id, caller.user_id, "user", text.trim(), &[], now)
-            .await?;
         let price = match kind {
             AssistantKind::Editing => self.ai.rules.assistant_price,
             AssistantKind::Study => 0,
         };
-        let operation = format!("assistant:{session_id}:{position}");
+        let operation = format!("assistant:{}", Uuid::now_v7());
+        requests::begin(self, caller, &operation, price, now).await?;
         if price > 0 {
-            self.commands
+            let spent = self
+                .commands
                 .credits
                 .execute(
                     &caller.user_id.to_string(),
@@ -154,7 +154,11 @@ impl Core {
                     },
                     &caller.context().at(now),
                 )
-                .await?;
+                .await;
+            if let Err(refused) = spent {
+                requests::settle(self, &operation, now).await?;
+                return Err(refused);
+            }
         }
         let begun = std::time::Instant::now();
         let answered = self.ai.chat.complete(&messages).await;
@@ -162,19 +166,7 @@ impl Core {
             Ok(answer) => answer,
             Err(error) => {
                 tracing::warn!(%error, "the assistant's model failed");
-                if price > 0 {
-                    self.commands
-                        .credits
-                        .execute(
-                            &caller.user_id.to_string(),
-                            CreditCommand::RefundSpend {
-                                operation_id: operation,
-                                at: now,
-                            },
-                            &caller.context().at(now),
-                        )
-                        .await?;
-                }
+                requests::refund(self, caller.user_id, &operation, price, now).await?;
                 return Err(CommandError::new(
                     crate::command::ErrorKind::Upstream,
                     "the assistant cannot answer right now; try again in a moment",
@@ -186,6 +178,8 @@ impl Core {
             AssistantKind::Editing => parse_editing_answer(&answer.content),
             AssistantKind::Study => (answer.content.trim().to_owned(), Vec::new()),
         };
+        self.add_message(session_id, caller.user_id, "user", text.trim(), &[], now)
+            .await?;
         self.add_message(
             session_id,
             caller.user_id,
@@ -195,6 +189,7 @@ impl Core {
             now,
         )
         .await?;
+        requests::settle(self, &operation, now).await?;
         record_usage(
             self.pool(),
             Usage {
@@ -290,27 +285,6 @@ impl Core {
         .await?;
         kind.map(|kind| AssistantKind::parse(&kind))
             .ok_or_else(|| CommandError::not_found("no such open assistant chat"))
-    }
-
-    async fn within_rate(&self, caller: Caller, now: DateTime<Utc>) -> Result<(), CommandError> {
-        let recent: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM assistant_messages WHERE user_id = $1 AND role = 'user' AND at > $2",
-        )
-        .bind(caller.user_id)
-        .bind(now - chrono::Duration::minutes(1))
-        .fetch_one(self.pool())
-        .await?;
-        if recent >= i64::from(self.ai.rules.assistant_per_minute) {
-            return Err(CommandError::new(
-                crate::command::ErrorKind::InvalidState,
-                format!(
-                    "at most {} messages a minute; wait a little",
-                    self.ai.rules.assistant_per_minute
-                ),
-            )
-            .with_code("rate_limited"));
-        }
-        Ok(())
     }
 
     async fn instructions(&self, kind: AssistantKind) -> Result<String, CommandError> {

@@ -23,6 +23,8 @@ pub struct Erased {
     pub prompts: u64,
     /// Assistant chats.
     pub chats: u64,
+    /// Assistant requests abandoned before their answer, credits returned.
+    pub abandoned_requests: u64,
 }
 
 /// Serializes everything that writes or removes the content `sha256` on disk.
@@ -51,6 +53,7 @@ impl Core {
         .await?
         .rows_affected();
         erased.chats = self.erase_expired_chats(now).await?;
+        erased.abandoned_requests = self.settle_abandoned_assistant_requests(now).await?;
         Ok(erased)
     }
 
@@ -77,50 +80,128 @@ impl Core {
     }
 
     /// Erases one file now, whatever its retention (its content too, unless another
-    /// file has the same); how many contents left the disk.
+    /// file has the same); how many contents left the disk. The contents' locks are
+    /// held for the session, across the commit and the removal from disk, so an upload
+    /// of the same content waits until the bytes are gone and writes them again.
     pub(crate) async fn erase_file(
         &self,
         file_id: Uuid,
         now: DateTime<Utc>,
     ) -> Result<u64, FileError> {
-        let mut transaction = self.pool().begin().await?;
         let hashes: Option<(Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT sha256, preview_sha256 FROM stored_files \
-             WHERE file_id = $1 AND erased_at IS NULL FOR UPDATE",
+            "SELECT sha256, preview_sha256 FROM stored_files WHERE file_id = $1 AND erased_at IS NULL",
         )
         .bind(file_id)
-        .fetch_optional(&mut *transaction)
+        .fetch_optional(self.pool())
         .await?;
         let Some((content, preview)) = hashes else {
             return Ok(0);
         };
         let hashes: Vec<String> = content.into_iter().chain(preview).collect();
+        let mut connection = self.pool().acquire().await?;
         for sha256 in &hashes {
-            lock_content(&mut transaction, sha256).await?;
+            lock_for_session(&mut connection, sha256, true).await?;
         }
-        sqlx::query(
+        let erased = self
+            .erase_locked(&mut connection, file_id, &hashes, now)
+            .await;
+        for sha256 in &hashes {
+            if let Err(error) = lock_for_session(&mut connection, sha256, false).await {
+                tracing::warn!(%error, "a content lock is released when its connection closes");
+                let _ = connection.detach();
+                break;
+            }
+        }
+        erased
+    }
+
+    async fn erase_locked(
+        &self,
+        connection: &mut sqlx::PgConnection,
+        file_id: Uuid,
+        hashes: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<u64, FileError> {
+        use sqlx::Connection;
+        let mut transaction = connection.begin().await?;
+        let updated = sqlx::query(
             "UPDATE stored_files SET sha256 = NULL, preview_sha256 = NULL, original_name = NULL, \
                     width = NULL, height = NULL, erased_at = $2 \
-             WHERE file_id = $1",
+             WHERE file_id = $1 AND erased_at IS NULL",
         )
         .bind(file_id)
         .bind(now)
         .execute(&mut *transaction)
         .await?;
-        let mut removed = 0;
-        for sha256 in &hashes {
-            let still_used: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM stored_files WHERE sha256 = $1 OR preview_sha256 = $1)",
-            )
-            .bind(sha256)
-            .fetch_one(&mut *transaction)
-            .await?;
-            if !still_used {
-                self.files.store.erase(sha256).await?;
-                removed += 1;
-            }
+        if updated.rows_affected() == 0 {
+            return Ok(0);
         }
+        let unused = unreferenced(&mut transaction, hashes).await?;
         transaction.commit().await?;
-        Ok(removed)
+        for sha256 in &unused {
+            self.files.store.erase(sha256).await?;
+        }
+        Ok(unused.len() as u64)
     }
+
+    /// Removes from disk whichever of `hashes` no file has (after an upload that
+    /// failed once its bytes were in place).
+    pub(super) async fn remove_unreferenced(&self, hashes: &[String]) -> Result<(), FileError> {
+        let mut connection = self.pool().acquire().await?;
+        for sha256 in hashes {
+            lock_for_session(&mut connection, sha256, true).await?;
+            let unused = unreferenced(&mut connection, std::slice::from_ref(sha256)).await;
+            let removed = match unused {
+                Ok(unused) if !unused.is_empty() => self
+                    .files
+                    .store
+                    .erase(sha256)
+                    .await
+                    .map_err(FileError::from),
+                Ok(_) => Ok(()),
+                Err(error) => Err(error.into()),
+            };
+            lock_for_session(&mut connection, sha256, false).await?;
+            removed?;
+        }
+        Ok(())
+    }
+}
+
+/// Takes (or releases) the content's lock for the session.
+async fn lock_for_session(
+    connection: &mut sqlx::PgConnection,
+    sha256: &str,
+    take: bool,
+) -> Result<(), sqlx::Error> {
+    let statement = if take {
+        "SELECT pg_advisory_lock(hashtextextended('stored-file:' || $1, 0))"
+    } else {
+        "SELECT pg_advisory_unlock(hashtextextended('stored-file:' || $1, 0))"
+    };
+    sqlx::query(statement)
+        .bind(sha256)
+        .execute(connection)
+        .await?;
+    Ok(())
+}
+
+/// Which of `hashes` no file row has any more.
+async fn unreferenced(
+    connection: &mut sqlx::PgConnection,
+    hashes: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
+    let mut unused = Vec::new();
+    for sha256 in hashes {
+        let still_used: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM stored_files WHERE sha256 = $1 OR preview_sha256 = $1)",
+        )
+        .bind(sha256)
+        .fetch_one(&mut *connection)
+        .await?;
+        if !still_used {
+            unused.push(sha256.clone());
+        }
+    }
+    Ok(unused)
 }

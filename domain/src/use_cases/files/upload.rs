@@ -188,9 +188,19 @@ impl Core {
             uploaded_at: now,
             erase_after: keep_for.map(|keep_for| now + keep_for),
         };
-        self.record(&stored, &written, preview_sha256.as_deref())
+        if let Err(error) = self
+            .record(&stored, &written, preview_sha256.as_deref())
             .await
-            .map_err(fail)?;
+        {
+            // The bytes may be in place with no row: remove what no file has.
+            let hashes: Vec<String> = std::iter::once(written.sha256.clone())
+                .chain(preview_sha256)
+                .collect();
+            if let Err(cleanup) = self.remove_unreferenced(&hashes).await {
+                tracing::warn!(%cleanup, "a failed upload's bytes stayed on disk");
+            }
+            return Err(fail(error));
+        }
         Ok(stored)
     }
 
@@ -309,7 +319,8 @@ fn prepare_photo(
     kind: FileType,
 ) -> Result<(Preview, Option<(String, u64)>), FileError> {
     let bytes = std::fs::read(path)?;
-    let cleaned = images::without_metadata(&bytes, kind);
+    let cleaned = images::without_metadata(&bytes, kind)
+        .map_err(|error| FileError::UnreadableImage(error.to_string()))?;
     let picture = cleaned.as_deref().unwrap_or(&bytes);
     let preview = images::preview(picture, kind)
         .map_err(|error| FileError::UnreadableImage(error.to_string()))?;

@@ -4,6 +4,7 @@
 //! job, returning a failed job's credits once) and the runner's attempts
 //! (`runner.rs`). The providers are ports (`port.rs`).
 
+mod attempt;
 pub mod port;
 mod runner;
 
@@ -37,7 +38,8 @@ pub struct AiRules {
     pub first_retry: Duration,
     /// How many of one user's jobs run at once.
     pub running_per_user: u32,
-    /// How long a runner holds a job before another may take it (longer than a task).
+    /// How long a runner's take holds a job without a renewal (renewed every third of
+    /// it while the attempt runs), so a dead runner's job is taken again this soon.
     pub lease: Duration,
     pub poll_every: Duration,
     /// How long a task may take at the provider before the attempt is given up.
@@ -62,7 +64,7 @@ impl Default for AiRules {
             attempts: 3,
             first_retry: Duration::from_secs(2),
             running_per_user: 2,
-            lease: Duration::from_secs(6 * 60),
+            lease: Duration::from_secs(60),
             poll_every: Duration::from_secs(3),
             task_timeout: Duration::from_secs(5 * 60),
             fitting_prompt: "Dress the person in the first photo in the garment from the second \
@@ -256,6 +258,14 @@ impl Core {
         let account = user_id.to_string();
         let job = job_id.to_string();
         let now = context.at;
+        if price == 0 {
+            let charged = self
+                .commands
+                .generation_jobs
+                .execute(&job, GenerationCommand::RecordCharge { at: now }, context)
+                .await?;
+            return Ok(charged.sequence);
+        }
         if self.ai.rules.monthly_allowance > 0 {
             self.commands
                 .credits
@@ -364,5 +374,57 @@ impl Core {
             Err(refused) if refused.code == Some("spend_already_refunded") => Ok(()),
             Err(other) => Err(other),
         }
+    }
+}
+
+/// A generation whose last photo comes with the request.
+#[derive(Debug, Clone)]
+pub struct WithNewPhoto {
+    pub kind: GenerationKind,
+    /// The photos already uploaded, before the new one.
+    pub earlier: Vec<Uuid>,
+    pub photo: crate::use_cases::files::Upload,
+    pub prompt: Option<String>,
+}
+
+impl Core {
+    /// A generation whose last photo arrives with the request (the bot: the garment's
+    /// photo of a fitting, the photo of an editing sent with its caption): the photo
+    /// is taken as a `generation_input` upload, then the generation requested with
+    /// `earlier` photos before it.
+    pub async fn generate_with_new_photo(
+        &self,
+        caller: Caller,
+        request: WithNewPhoto,
+        source: &mut dyn crate::use_cases::files::ChunkSource,
+        now: DateTime<Utc>,
+    ) -> Result<Written, crate::use_cases::files::FileError> {
+        let WithNewPhoto {
+            kind,
+            earlier,
+            photo,
+            prompt,
+        } = request;
+        if !self.ai.images.configured() {
+            return Err(CommandError::unavailable(
+                "image generation is not set up here (no provider key)",
+            )
+            .with_code("generation_not_configured")
+            .into());
+        }
+        let stored = self.upload_file(caller, photo, source, now).await?;
+        let mut input_files = earlier;
+        input_files.push(stored.file_id);
+        Ok(self
+            .request_generation(
+                caller,
+                GenerationRequest {
+                    kind,
+                    input_files,
+                    prompt,
+                },
+                now,
+            )
+            .await?)
     }
 }

@@ -1,9 +1,9 @@
 //! The runner's side of a generation: charged jobs wait in `generation_calls` (put
 //! there by the queue reaction, in its worker's transaction); a runner takes one under
-//! a lease, outside any transaction, and makes one attempt at the provider: submit
-//! (or pick up the task an earlier attempt left), poll, download the result, keep it
-//! as a file, and record the outcome. A crash lets the lease run out and the next
-//! take counts as the next attempt; after the last attempt the job fails.
+//! a lease (renewed while the attempt runs), outside any transaction, and makes one
+//! attempt at the provider (`attempt.rs`), then records the outcome if it still holds
+//! the lease. A crash lets the lease run out and the next take counts as the next
+//! attempt; after the last attempt the job fails.
 
 use std::time::Duration;
 
@@ -12,12 +12,10 @@ use rust_decimal::Decimal;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::port::{AiError, ImageTask, TaskState};
+use super::port::AiError;
 use crate::command::{CommandContext, CommandError};
-use crate::files::FilePurpose;
 use crate::generation::{GenerationCommand, GenerationKind};
 use crate::use_cases::Core;
-use crate::use_cases::files::Upload;
 
 /// A job a runner holds.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -26,10 +24,14 @@ pub struct GenerationCall {
     pub user_id: Uuid,
     pub kind: String,
     pub input_files: Vec<Uuid>,
+    /// The credits it was charged.
+    pub price: i64,
     /// This attempt's number, from 1.
     pub attempts: i32,
     pub provider_task_id: Option<String>,
-    pub leased_until: chrono::DateTime<Utc>,
+    /// This take's lease: every write of the runner names it, so a runner that lost
+    /// its lease writes nothing.
+    pub lease_id: Uuid,
 }
 
 /// What an attempt came to.
@@ -53,108 +55,131 @@ pub async fn queue_generation(
     user_id: Uuid,
     kind: GenerationKind,
     input_files: &[Uuid],
+    price: u64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO generation_calls (job_id, user_id, kind, input_files) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (job_id) DO NOTHING",
+        "INSERT INTO generation_calls (job_id, user_id, kind, input_files, price) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (job_id) DO NOTHING",
     )
     .bind(job_id)
     .bind(user_id)
     .bind(kind.as_str())
     .bind(input_files)
+    .bind(i64::try_from(price).unwrap_or(i64::MAX))
     .execute(connection)
     .await?;
     Ok(())
 }
 
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
 impl Core {
     /// Takes the job due longest, under a lease, unless its user already has as many
-    /// running as allowed; the take counts as an attempt.
+    /// running as allowed; the take counts as an attempt. Takes are serialized (a
+    /// short advisory lock), so two runners never both fill a user's last place.
     pub async fn take_due_generation(&self) -> Result<Option<GenerationCall>, CommandError> {
         let rules = &self.ai.rules;
+        let mut transaction = self.pool().begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('generation-take', 0))")
+            .execute(&mut *transaction)
+            .await?;
         let call = sqlx::query_as::<_, GenerationCall>(
             "UPDATE generation_calls c \
              SET leased_until = clock_timestamp() + $1 * interval '1 millisecond', \
-                 attempts = c.attempts + 1 \
+                 lease_id = $3, attempts = c.attempts + 1 \
              FROM (SELECT job_id FROM generation_calls w \
                    WHERE due_at <= now() AND (leased_until IS NULL OR leased_until < now()) \
                      AND (SELECT count(*) FROM generation_calls r \
                           WHERE r.user_id = w.user_id AND r.leased_until >= now()) < $2 \
                    ORDER BY due_at LIMIT 1 FOR UPDATE SKIP LOCKED) due \
              WHERE c.job_id = due.job_id \
-             RETURNING c.job_id, c.user_id, c.kind, c.input_files, c.attempts, \
-                       c.provider_task_id, c.leased_until",
+             RETURNING c.job_id, c.user_id, c.kind, c.input_files, c.price, c.attempts, \
+                       c.provider_task_id, c.lease_id",
         )
-        .bind(i64::try_from(rules.lease.as_millis()).unwrap_or(i64::MAX))
+        .bind(millis(rules.lease))
         .bind(i64::from(rules.running_per_user))
-        .fetch_optional(self.pool())
+        .bind(Uuid::now_v7())
+        .fetch_optional(&mut *transaction)
         .await?;
+        transaction.commit().await?;
         Ok(call)
     }
 
-    /// Makes one attempt at `call`'s job and records what came of it.
+    /// Extends `call`'s lease; false when another runner took it meanwhile.
+    pub async fn renew_generation_lease(
+        &self,
+        call: &GenerationCall,
+    ) -> Result<bool, CommandError> {
+        let renewed = sqlx::query(
+            "UPDATE generation_calls SET leased_until = clock_timestamp() + $3 * interval '1 millisecond' \
+             WHERE job_id = $1 AND lease_id = $2",
+        )
+        .bind(call.job_id)
+        .bind(call.lease_id)
+        .bind(millis(self.ai.rules.lease))
+        .execute(self.pool())
+        .await?;
+        Ok(renewed.rows_affected() == 1)
+    }
+
+    /// Makes one attempt at `call`'s job, renewing its lease meanwhile, and records
+    /// what came of it.
     pub async fn attempt_generation(
         &self,
         call: &GenerationCall,
     ) -> Result<AttemptOutcome, CommandError> {
-        let job = call.job_id.to_string();
-        let context = CommandContext::system("generation-runner").at(Utc::now());
         let attempt = u32::try_from(call.attempts).unwrap_or(u32::MAX);
         if attempt > self.ai.rules.attempts {
             // The last attempt ended without a word (its runner died): give up.
             let reason = format!("no answer after {} attempts", self.ai.rules.attempts);
-            self.commands
-                .generation_jobs
-                .execute(
-                    &job,
-                    GenerationCommand::Fail {
-                        reason: reason.clone(),
-                        attempts: self.ai.rules.attempts,
-                        at: Utc::now(),
-                    },
-                    &context,
-                )
-                .await?;
-            self.finish_call(call).await?;
-            return Ok(AttemptOutcome::Failed(reason));
+            return self.record_failure(call, reason, Duration::ZERO).await;
         }
-        let started = self
-            .commands
-            .generation_jobs
-            .execute(
-                &job,
+        if !self
+            .record_on_job(
+                call,
                 GenerationCommand::Start {
                     attempt,
                     at: Utc::now(),
                 },
-                &context,
             )
-            .await;
-        if let Err(refused) = started {
-            if refused.is_transient() {
-                return Err(refused);
-            }
-            tracing::info!(job_id = %call.job_id, %refused, "a queued generation no longer waits");
-            self.finish_call(call).await?;
+            .await?
+        {
             return Ok(AttemptOutcome::Dropped);
         }
         let begun = std::time::Instant::now();
-        let tried = self.run_at_provider(call).await;
+        let tried = {
+            let attempt = self.run_at_provider(call);
+            tokio::pin!(attempt);
+            let mut renewals = tokio::time::interval(self.ai.rules.lease / 3);
+            renewals.tick().await;
+            loop {
+                tokio::select! {
+                    tried = &mut attempt => break tried,
+                    _ = renewals.tick() => {
+                        if !self.renew_generation_lease(call).await? {
+                            tracing::warn!(job_id = %call.job_id, "a generation's lease was lost mid-attempt");
+                            return Ok(AttemptOutcome::Dropped);
+                        }
+                    }
+                }
+            }
+        };
         let elapsed = begun.elapsed();
+        if !self.renew_generation_lease(call).await? {
+            return Ok(AttemptOutcome::Dropped);
+        }
         match tried {
             Ok(result_file) => {
-                self.commands
-                    .generation_jobs
-                    .execute(
-                        &job,
-                        GenerationCommand::Succeed {
-                            result_file,
-                            at: Utc::now(),
-                        },
-                        &context,
-                    )
-                    .await?;
-                let credits = self.ai.rules.price(kind_of(call));
+                let succeeded = GenerationCommand::Succeed {
+                    result_file,
+                    at: Utc::now(),
+                };
+                if !self.record_on_job(call, succeeded).await? {
+                    return Ok(AttemptOutcome::Dropped);
+                }
+                let credits = u64::try_from(call.price).unwrap_or(0);
                 self.record_usage(call, elapsed, self.ai.images.cost_per_task(), credits)
                     .await?;
                 self.finish_call(call).await?;
@@ -175,150 +200,81 @@ impl Core {
             }
             Err(error) => {
                 tracing::warn!(job_id = %call.job_id, attempt, %error, "a generation failed");
-                self.commands
-                    .generation_jobs
-                    .execute(
-                        &job,
-                        GenerationCommand::Fail {
-                            reason: error.message.clone(),
-                            attempts: attempt,
-                            at: Utc::now(),
-                        },
-                        &context,
-                    )
-                    .await?;
-                self.record_usage(call, elapsed, Decimal::ZERO, 0).await?;
-                self.finish_call(call).await?;
-                Ok(AttemptOutcome::Failed(error.message))
-            }
-        }
-    }
-
-    /// Submits (or picks up) the task, waits for it and keeps its result as a file.
-    async fn run_at_provider(&self, call: &GenerationCall) -> Result<Uuid, AiError> {
-        let task_id = match &call.provider_task_id {
-            Some(task_id) => task_id.clone(),
-            None => {
-                let task = self.image_task(call).await?;
-                let task_id = self.ai.images.submit(&task).await?;
-                self.remember_task(call, &task_id)
+                self.record_failure(call, public_reason(&error), elapsed)
                     .await
-                    .map_err(|error| AiError::transient(error.message))?;
-                task_id
             }
-        };
-        let deadline = tokio::time::Instant::now() + self.ai.rules.task_timeout;
-        let result_urls = loop {
-            match self.ai.images.state(&task_id).await {
-                Ok(TaskState::Succeeded { result_urls }) => break result_urls,
-                Ok(TaskState::Failed { code, message }) => {
-                    self.forget_task(call).await;
-                    let error =
-                        format!("the provider could not make the image ({code}: {message})");
-                    return Err(if code.starts_with('5') {
-                        AiError::transient(error)
-                    } else {
-                        AiError::refused(error)
-                    });
-                }
-                Ok(TaskState::Working) => {}
-                // A failed poll is not a failed task: poll again until the deadline.
-                Err(error) if error.transient => {
-                    tracing::debug!(%error, "polling a task failed");
-                }
-                Err(error) => return Err(error),
-            }
-            if tokio::time::Instant::now() >= deadline {
-                self.forget_task(call).await;
-                return Err(AiError::transient("the provider did not finish in time"));
-            }
-            tokio::time::sleep(self.ai.rules.poll_every).await;
-        };
-        let url = result_urls
-            .first()
-            .ok_or_else(|| AiError::transient("the provider finished without an image"))?;
-        let mut source = self.ai.images.download(url).await?;
-        let upload = Upload {
-            purpose: FilePurpose::GenerationResult,
-            name: Some(format!("{}-{}.png", call.kind, call.job_id)),
-            announced_size: None,
-        };
-        let stored = self
-            .take_file(call.user_id, upload, source.as_mut(), Utc::now())
-            .await
-            .map_err(|error| {
-                AiError::transient(format!("the result could not be kept: {error}"))
-            })?;
-        Ok(stored.file_id)
-    }
-
-    /// The task for a job: its prompt and signed links to its photos.
-    async fn image_task(&self, call: &GenerationCall) -> Result<ImageTask, AiError> {
-        let unavailable = |error: sqlx::Error| AiError::transient(error.to_string());
-        let prompt: Option<Option<String>> = sqlx::query_scalar(
-            "SELECT prompt FROM generation_prompts WHERE job_id = $1 AND erased_at IS NULL",
-        )
-        .bind(call.job_id)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(unavailable)?;
-        let Some(prompt) = prompt else {
-            return Err(AiError::refused(
-                "the job's inputs were erased before it ran",
-            ));
-        };
-        let live: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM stored_files WHERE file_id = ANY($1) AND erased_at IS NULL",
-        )
-        .bind(&call.input_files)
-        .fetch_one(self.pool())
-        .await
-        .map_err(unavailable)?;
-        if usize::try_from(live).unwrap_or(0) != call.input_files.len() {
-            return Err(AiError::refused(
-                "the job's photos were erased before it ran",
-            ));
         }
-        let prompt = match (call.kind.as_str(), prompt) {
-            ("fitting", Some(wish)) => format!("{} {wish}", self.ai.rules.fitting_prompt),
-            ("fitting", None) => self.ai.rules.fitting_prompt.clone(),
-            (_, Some(prompt)) => prompt,
-            (_, None) => return Err(AiError::refused("the job has no prompt")),
-        };
-        let now = Utc::now();
-        let image_urls = call
-            .input_files
-            .iter()
-            .map(|file| {
-                self.files
-                    .signed_url(*file, now, self.ai.rules.link_valid_for)
-            })
-            .collect();
-        Ok(ImageTask { prompt, image_urls })
     }
 
-    async fn remember_task(
+    async fn record_failure(
+        &self,
+        call: &GenerationCall,
+        reason: String,
+        elapsed: Duration,
+    ) -> Result<AttemptOutcome, CommandError> {
+        let failed = GenerationCommand::Fail {
+            reason: reason.clone(),
+            attempts: u32::try_from(call.attempts)
+                .unwrap_or(u32::MAX)
+                .min(self.ai.rules.attempts),
+            at: Utc::now(),
+        };
+        if !self.record_on_job(call, failed).await? {
+            return Ok(AttemptOutcome::Dropped);
+        }
+        if !elapsed.is_zero() {
+            self.record_usage(call, elapsed, Decimal::ZERO, 0).await?;
+        }
+        self.finish_call(call).await?;
+        Ok(AttemptOutcome::Failed(reason))
+    }
+
+    /// Records `command` on the job: true when it holds; false when the job refuses it
+    /// for good (it no longer waits: succeeded, failed), and then the call is done.
+    async fn record_on_job(
+        &self,
+        call: &GenerationCall,
+        command: GenerationCommand,
+    ) -> Result<bool, CommandError> {
+        let context = CommandContext::system("generation-runner").at(Utc::now());
+        match self
+            .commands
+            .generation_jobs
+            .execute(&call.job_id.to_string(), command, &context)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(refused) if refused.is_transient() => Err(refused),
+            Err(refused) => {
+                tracing::info!(job_id = %call.job_id, %refused, "a queued generation no longer waits");
+                self.finish_call(call).await?;
+                Ok(false)
+            }
+        }
+    }
+
+    pub(super) async fn remember_task(
         &self,
         call: &GenerationCall,
         task_id: &str,
     ) -> Result<(), CommandError> {
         sqlx::query(
-            "UPDATE generation_calls SET provider_task_id = $3 WHERE job_id = $1 AND leased_until = $2",
+            "UPDATE generation_calls SET provider_task_id = $3 WHERE job_id = $1 AND lease_id = $2",
         )
         .bind(call.job_id)
-        .bind(call.leased_until)
+        .bind(call.lease_id)
         .bind(task_id)
         .execute(self.pool())
         .await?;
         Ok(())
     }
 
-    async fn forget_task(&self, call: &GenerationCall) {
+    pub(super) async fn forget_task(&self, call: &GenerationCall) {
         let forgotten = sqlx::query(
-            "UPDATE generation_calls SET provider_task_id = NULL WHERE job_id = $1 AND leased_until = $2",
+            "UPDATE generation_calls SET provider_task_id = NULL WHERE job_id = $1 AND lease_id = $2",
         )
         .bind(call.job_id)
-        .bind(call.leased_until)
+        .bind(call.lease_id)
         .execute(self.pool())
         .await;
         if let Err(error) = forgotten {
@@ -333,13 +289,13 @@ impl Core {
         error: &str,
     ) -> Result<(), CommandError> {
         sqlx::query(
-            "UPDATE generation_calls SET leased_until = NULL, provider_task_id = NULL, \
+            "UPDATE generation_calls SET leased_until = NULL, lease_id = NULL, provider_task_id = NULL, \
                     due_at = clock_timestamp() + $3 * interval '1 millisecond', last_error = $4 \
-             WHERE job_id = $1 AND leased_until = $2",
+             WHERE job_id = $1 AND lease_id = $2",
         )
         .bind(call.job_id)
-        .bind(call.leased_until)
-        .bind(i64::try_from(after.as_millis()).unwrap_or(i64::MAX))
+        .bind(call.lease_id)
+        .bind(millis(after))
         .bind(error)
         .execute(self.pool())
         .await?;
@@ -361,14 +317,13 @@ impl Core {
         cost: Decimal,
         credits: u64,
     ) -> Result<(), CommandError> {
-        let kind = kind_of(call);
         crate::use_cases::assistant::record_usage(
             self.pool(),
             crate::use_cases::assistant::Usage {
                 user_id: call.user_id,
                 provider: self.ai.images.name().to_owned(),
                 model: None,
-                purpose: kind.as_str(),
+                purpose: kind_of(call).as_str(),
                 subject_id: call.job_id.to_string(),
                 prompt_tokens: None,
                 completion_tokens: None,
@@ -385,5 +340,18 @@ fn kind_of(call: &GenerationCall) -> GenerationKind {
     match call.kind.as_str() {
         "fitting" => GenerationKind::Fitting,
         _ => GenerationKind::Editing,
+    }
+}
+
+/// What a failed job's event records: a fixed sentence, never the provider's own
+/// words (an error body may echo the prompt, which must stay erasable); the details
+/// go to the log.
+fn public_reason(error: &AiError) -> String {
+    if error.message.contains("erased before it ran") {
+        "the photos were erased before the generation ran".to_owned()
+    } else if error.transient {
+        "the image provider failed every attempt".to_owned()
+    } else {
+        "the image provider refused the request".to_owned()
     }
 }

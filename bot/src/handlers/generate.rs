@@ -1,0 +1,228 @@
+//! Image generations from the chat: a photo sent outside any dialogue is kept (a
+//! `generation_input` upload, fetched from Telegram with `getFile`) and the bot asks
+//! what to make of it: a fitting (the next photo is the garment) or an editing (the
+//! next text, or the photo's caption, says what to change). The result is announced
+//! by the notices when the runner is done.
+
+use domain::command::{CommandError, ErrorKind};
+use domain::generation::GenerationKind;
+use domain::permissions::Caller;
+use domain::use_cases::files::{ChunkFuture, ChunkSource, FileError, Upload};
+use domain::use_cases::generation::WithNewPhoto;
+use futures_util::StreamExt;
+use teloxide::net::Download;
+use teloxide::prelude::*;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+use uuid::Uuid;
+
+use super::{BotContext, HandlerResult, now};
+use crate::dialogue::{self, Step};
+use crate::html::escape;
+use crate::outgoing::Pace;
+use crate::texts::{self, Lang, fill};
+
+/// A file in Telegram, a chunk at a time.
+struct TelegramFile(<Bot as Download>::Stream);
+
+impl ChunkSource for TelegramFile {
+    fn next_chunk(&mut self) -> ChunkFuture<'_> {
+        Box::pin(async move {
+            self.0
+                .next()
+                .await
+                .transpose()
+                .map_err(std::io::Error::other)
+        })
+    }
+}
+
+/// The file `file_id` from Telegram, as an upload's source.
+async fn fetch(context: &BotContext, file_id: &str) -> Result<(TelegramFile, u64), CommandError> {
+    let bot = context.out.bot();
+    let file = bot
+        .get_file(teloxide::types::FileId(file_id.to_owned()))
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "getFile failed");
+            CommandError::unavailable("the photo could not be fetched from Telegram")
+        })?;
+    Ok((
+        TelegramFile(bot.download_file_stream(&file.path)),
+        u64::from(file.size),
+    ))
+}
+
+fn upload(size: u64) -> Upload {
+    Upload {
+        purpose: domain::files::FilePurpose::GenerationInput,
+        name: Some("telegram-photo.jpg".into()),
+        announced_size: Some(size),
+    }
+}
+
+/// A photo arrived: with a caption it is an editing at once; after "fitting" it is
+/// the garment; otherwise it is kept and the bot asks what to do.
+pub async fn photo(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    file_id: &str,
+    caption: &str,
+    step: Option<Step>,
+    lang: Lang,
+) -> HandlerResult {
+    let (mut source, size) = match fetch(context, file_id).await {
+        Ok(fetched) => fetched,
+        Err(error) => return context.refused(chat, lang, error).await,
+    };
+    let (kind, earlier, prompt) = match step {
+        Some(Step::FittingGarment { person }) => (GenerationKind::Fitting, vec![person], None),
+        _ if !caption.trim().is_empty() => (
+            GenerationKind::Editing,
+            vec![],
+            Some(caption.trim().to_owned()),
+        ),
+        _ => {
+            let stored = context
+                .core
+                .upload_file(caller, upload(size), &mut source, now())
+                .await;
+            return match stored {
+                Ok(stored) => {
+                    dialogue::enter(
+                        context.pool(),
+                        chat,
+                        &Step::GenerationPhoto {
+                            photo: stored.file_id,
+                        },
+                    )
+                    .await?;
+                    let keyboard = InlineKeyboardMarkup::new(vec![vec![
+                        InlineKeyboardButton::callback(
+                            lang.pick("👗 Примерка", "👗 Fitting"),
+                            "gen:fit",
+                        ),
+                        InlineKeyboardButton::callback(
+                            lang.pick("✏️ Редактирование", "✏️ Editing"),
+                            "gen:edit",
+                        ),
+                    ]]);
+                    context
+                        .say_with(chat, texts::generation_what(lang), keyboard)
+                        .await
+                }
+                Err(error) => file_refused(context, chat, lang, error).await,
+            };
+        }
+    };
+    let written = context
+        .core
+        .generate_with_new_photo(
+            caller,
+            WithNewPhoto {
+                kind,
+                earlier,
+                photo: upload(size),
+                prompt,
+            },
+            &mut source,
+            now(),
+        )
+        .await;
+    dialogue::leave(context.pool(), chat).await?;
+    match written {
+        Ok(_) => {
+            let price = context.core.ai.rules.price(kind);
+            let text = fill(
+                texts::generation_started(lang),
+                &[("credits", price.to_string())],
+            );
+            context.say(chat, &text).await
+        }
+        Err(error) => file_refused(context, chat, lang, error).await,
+    }
+}
+
+/// "Fitting" or "editing" pressed for the kept photo.
+pub async fn button(context: &BotContext, chat: i64, what: &str, lang: Lang) -> HandlerResult {
+    let Some(Step::GenerationPhoto { photo }) = dialogue::current(context.pool(), chat).await?
+    else {
+        return context.say(chat, texts::generation_send_photo(lang)).await;
+    };
+    match what {
+        "fit" => {
+            dialogue::enter(
+                context.pool(),
+                chat,
+                &Step::FittingGarment { person: photo },
+            )
+            .await?;
+            context
+                .say(chat, texts::generation_send_garment(lang))
+                .await
+        }
+        "edit" => {
+            dialogue::enter(context.pool(), chat, &Step::EditingPrompt { photo }).await?;
+            context.say(chat, texts::generation_say_change(lang)).await
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The text of an editing: what to change in `photo`.
+pub async fn prompt(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    photo: Uuid,
+    text: &str,
+    lang: Lang,
+) -> HandlerResult {
+    let request = domain::use_cases::generation::GenerationRequest {
+        kind: GenerationKind::Editing,
+        input_files: vec![photo],
+        prompt: Some(text.to_owned()),
+    };
+    let written = context
+        .core
+        .request_generation(caller, request, now())
+        .await;
+    dialogue::leave(context.pool(), chat).await?;
+    match written {
+        Ok(_) => {
+            let price = context.core.ai.rules.price(GenerationKind::Editing);
+            let text = fill(
+                texts::generation_started(lang),
+                &[("credits", price.to_string())],
+            );
+            context.say(chat, &text).await
+        }
+        Err(error) => context.refused(chat, lang, error).await,
+    }
+}
+
+/// A refusal of a file or a generation, in words.
+async fn file_refused(
+    context: &BotContext,
+    chat: i64,
+    lang: Lang,
+    error: FileError,
+) -> HandlerResult {
+    match error {
+        FileError::Refused(refused) if refused.code == Some("insufficient_credits") => {
+            context.say(chat, texts::generation_no_credits(lang)).await
+        }
+        FileError::Refused(refused) => context.refused(chat, lang, refused).await,
+        FileError::Unavailable(message) => {
+            Err(CommandError::new(ErrorKind::Unavailable, message).into())
+        }
+        other => {
+            let text = fill(
+                texts::refused(lang),
+                &[("reason", escape(&other.to_string()))],
+            );
+            context.out.html(chat, &text, None, Pace::Reply).await?;
+            Ok(())
+        }
+    }
+}

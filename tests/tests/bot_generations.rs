@@ -1,0 +1,133 @@
+//! Image generations from the bot: a photo sent is fetched from Telegram (`getFile`
+//! and the file download), kept as a generation input, and the bot asks what to make
+//! of it; a fitting takes the garment's photo next, an editing its caption or the next
+//! text; the credits are spent, the runner asks the image provider's stand-in, and
+//! the bot says when the image is ready. Too few credits are said in words.
+
+use std::time::Duration;
+
+use domain::command::{CommandContext, Commands};
+use domain::credit::{CreditCommand, GrantReason};
+use tests::TestContext;
+use tests::ai_fakes::{CHAT_KEY, FakeAi, KIE_KEY};
+use tests::api_client::settings;
+use tests::app::spawn_app_with_bot;
+use tests::bot_client::{button, message_with_button, registered};
+use tests::telegram_fake::{BOT_USERNAME, FakeTelegram, TgUser};
+
+fn photo(seed: u8) -> Vec<u8> {
+    let image = image::RgbImage::from_pixel(640, 480, image::Rgb([seed, 10, 10]));
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
+        .encode_image(&image)
+        .expect("a JPEG");
+    jpeg
+}
+
+async fn grant(context: &TestContext, app: &tests::app::TestApp, telegram_id: i64, amount: u64) {
+    let user = app
+        .state
+        .core
+        .user_of_telegram(telegram_id)
+        .await
+        .expect("a lookup")
+        .expect("registered");
+    Commands::over(context.pool.clone())
+        .credits
+        .execute(
+            &user.to_string(),
+            CreditCommand::Grant {
+                amount,
+                reason: GrantReason::Promo,
+                reference: format!("bot-test-{telegram_id}"),
+                expires_at: None,
+            },
+            &CommandContext::system("test"),
+        )
+        .await
+        .expect("granted");
+}
+
+#[tokio::test]
+async fn photos_sent_to_the_bot_become_a_fitting_and_an_editing_paid_in_credits() {
+    let context = TestContext::new().await;
+    let telegram = FakeTelegram::start().await;
+    let fake = FakeAi::start().await;
+    let mut configured = settings(&context);
+    configured.bot.api_url = telegram.url();
+    configured.bot.long_poll_secs = 1;
+    configured.bot_username = Some(BOT_USERNAME.to_owned());
+    configured.programs.monthly_allowance = 0;
+    let folder = std::env::temp_dir().join(format!("lbt_bot_files_{}", context.id));
+    configured.files.folder = folder.clone();
+    configured.ai.images.url = fake.url.clone();
+    configured.ai.images.key = Some(KIE_KEY.into());
+    configured.ai.chat.url = fake.url.clone();
+    configured.ai.chat.key = Some(CHAT_KEY.into());
+    configured.ai.rules.poll_every = Duration::from_millis(50);
+    let app = spawn_app_with_bot(configured).await;
+
+    let customer = TgUser::new(930_001, "Маша", "ru");
+    registered(&telegram, &customer).await;
+    grant(&context, &app, customer.id, 3).await;
+
+    telegram.put_file("person-photo", photo(1));
+    telegram.send_photo(&customer, "person-photo", "");
+    let question = message_with_button(&telegram, customer.id, "gen:").await;
+    assert!(
+        question["text"]
+            .as_str()
+            .is_some_and(|text| text.contains("Примерка")),
+        "{question}"
+    );
+    telegram.press(&customer, 2, &button(&question, "gen:fit"));
+    telegram.wait_for_text(customer.id, "фото одежды").await;
+    telegram.put_file("dress-photo", photo(2));
+    telegram.send_photo(&customer, "dress-photo", "");
+    let started = telegram.wait_for_text(customer.id, "Генерирую").await;
+    assert!(
+        started["text"]
+            .as_str()
+            .is_some_and(|text| text.contains("Списано кредитов: 2")),
+        "{started}"
+    );
+    telegram
+        .wait_for_text(customer.id, "Изображение готово")
+        .await;
+    let received = fake.books.lock().expect("books").received.clone();
+    assert_eq!(received.len(), 1);
+    assert!(
+        received[0].1.iter().all(|(status, _)| *status == 200),
+        "both photos were fetched: {received:?}"
+    );
+
+    // A photo with a caption is an editing at once; then there is one credit left
+    // for nothing else.
+    telegram.put_file("edit-photo", photo(3));
+    telegram.send_photo(&customer, "edit-photo", "сделай фон синим");
+    telegram
+        .wait_for_nth_text(customer.id, "Генерирую", 2)
+        .await;
+    telegram
+        .wait_for_nth_text(customer.id, "Изображение готово", 2)
+        .await;
+    assert_eq!(
+        fake.books.lock().expect("books").received[1].0,
+        "сделай фон синим"
+    );
+
+    telegram.put_file("more-photo", photo(4));
+    telegram.send_photo(&customer, "more-photo", "ещё раз");
+    telegram
+        .wait_for_text(customer.id, "Не хватает кредитов")
+        .await;
+    assert_eq!(
+        fake.books.lock().expect("books").creates,
+        2,
+        "nothing more reached the provider"
+    );
+
+    app.stop().await;
+    context.cleanup().await;
+    let _ = std::fs::remove_dir_all(folder);
+}
