@@ -269,7 +269,13 @@ pub(super) fn ai(get: &dyn Fn(&str) -> Option<String>) -> Result<AiSettings, Con
             1..=100,
             "jobs from 1 to 100",
         )?,
-        lease: defaults.lease,
+        lease: Duration::from_secs(ranged(
+            "LEDGERBOT_GENERATION_LEASE_SECS",
+            get("LEDGERBOT_GENERATION_LEASE_SECS"),
+            defaults.lease.as_secs(),
+            2..=3600,
+            "seconds from 2 to 3600",
+        )?),
         poll_every: millis(
             "LEDGERBOT_GENERATION_POLL_MS",
             defaults.poll_every,
@@ -364,6 +370,10 @@ pub(super) fn printed(files: &FileSettings, ai: &AiSettings) -> Vec<(&'static st
         (
             "LEDGERBOT_GENERATION_POLL_MS",
             rules.poll_every.as_millis().to_string(),
+        ),
+        (
+            "LEDGERBOT_GENERATION_LEASE_SECS",
+            rules.lease.as_secs().to_string(),
         ),
         (
             "LEDGERBOT_GENERATIONS_PER_USER",
