@@ -27,6 +27,10 @@ pub struct Post {
     /// A note only staff see.
     #[serde(default)]
     pub internal: bool,
+    /// Files uploaded with purpose `ticket` (at most 10): whoever sees the message may
+    /// read them (`GET /api/v1/files/{file_id}`).
+    #[serde(default)]
+    pub attachments: Vec<Uuid>,
 }
 
 /// `POST /api/v1/tickets/{id}/messages`
@@ -55,11 +59,12 @@ pub async fn post_message(
 ) -> Result<(StatusCode, Json<TicketWithMessages>), ApiError> {
     let written = state
         .core
-        .post_ticket_message(
+        .post_ticket_message_with_files(
             caller.caller(),
             id,
             request.text,
             request.internal,
+            &request.attachments,
             Utc::now(),
         )
         .await?;

@@ -9,11 +9,12 @@ use std::time::Duration;
 use chrono::Utc;
 use domain::command::{CommandContext, Commands};
 use domain::credit::{CreditCommand, GrantReason};
+use domain::permissions::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tests::TestContext;
 use tests::ai_fakes::{CHAT_KEY, FakeAi, KIE_KEY};
-use tests::api_client::{self, error_code, get_with, post_with, signed_in};
+use tests::api_client::{self, error_code, get_with, post_with, signed_in, signed_in_as};
 use tests::app::{TestApp, run_ledgerbot, spawn_app};
 use tests::eventually;
 
@@ -601,4 +602,99 @@ fn walk(folder: &std::path::Path) -> Vec<String> {
         }
     }
     names
+}
+
+#[tokio::test]
+async fn files_attached_to_a_ticket_are_read_by_its_parties_and_a_notes_by_staff_alone() {
+    let stand = stand().await;
+    let (customer, _) = signed_in(&stand.app, 9601, "Dina").await;
+    let (agent, _) =
+        signed_in_as(&stand.app, &stand.context.pool, 9602, "Gleb", Role::Support).await;
+    let (stranger, _) = signed_in(&stand.app, 9603, "Other").await;
+    let pdf = b"%PDF-1.7\n% an invoice\n%%EOF\n";
+    let (_, invoice) = stand.upload(&customer, "ticket", "invoice.pdf", pdf).await;
+    let invoice = invoice["file_id"].as_str().expect("an id").to_owned();
+    let (status, opened) = post_with(
+        &stand.app,
+        "/api/v1/tickets",
+        &customer,
+        json!({"category": "payments", "title": "Charged twice", "description": "See the invoice"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{opened}");
+    let ticket = opened["ticket_id"].as_str().expect("an id").to_owned();
+    let messages = format!("/api/v1/tickets/{ticket}/messages");
+    let path = format!("/api/v1/files/{invoice}");
+    let (status, _) = get_with(&stand.app, &path, &agent).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "not attached yet: the customer's alone"
+    );
+    let (status, body) = post_with(
+        &stand.app,
+        &messages,
+        &customer,
+        json!({"text": "Here it is", "attachments": [invoice]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(
+        stand.bytes(&agent, &path).await,
+        (StatusCode::OK, pdf.to_vec()),
+        "support reads what is attached"
+    );
+    assert_eq!(stand.bytes(&stranger, &path).await.0, StatusCode::NOT_FOUND);
+
+    // Someone else's file, or one for another purpose, cannot be attached.
+    let (_, theirs) = stand.upload(&stranger, "ticket", "x.pdf", pdf).await;
+    let (status, body) = post_with(
+        &stand.app,
+        &messages,
+        &customer,
+        json!({"text": "and this", "attachments": [theirs["file_id"]]}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["details"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("attachments[0]")),
+        "{body}"
+    );
+
+    let (_, note_file) = stand.upload(&agent, "ticket", "notes.pdf", pdf).await;
+    let note_file = note_file["file_id"].as_str().expect("an id").to_owned();
+    let (status, body) = post_with(
+        &stand.app,
+        &messages,
+        &agent,
+        json!({"text": "internal", "internal": true, "attachments": [note_file]}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let note_path = format!("/api/v1/files/{note_file}");
+    assert_eq!(
+        stand.bytes(&customer, &note_path).await.0,
+        StatusCode::NOT_FOUND,
+        "a note's file is staff's alone"
+    );
+    let (admin, _) = signed_in_as(&stand.app, &stand.context.pool, 9604, "Anna", Role::Admin).await;
+    assert_eq!(stand.bytes(&admin, &note_path).await.0, StatusCode::OK);
+    let attached: Vec<String> = sqlx::query_scalar(
+        "SELECT payload::text FROM events WHERE aggregate_id = $1 AND event_type = 'MessagePosted'",
+    )
+    .bind(&ticket)
+    .fetch_all(&stand.context.pool)
+    .await
+    .expect("events");
+    assert!(
+        attached.iter().any(|payload| payload.contains(&invoice)),
+        "the event names the file by id"
+    );
+    assert!(
+        !attached
+            .iter()
+            .any(|payload| payload.contains("invoice.pdf")),
+        "and not by its name"
+    );
+    stand.stop().await;
 }

@@ -77,11 +77,42 @@ impl Core {
         internal: bool,
         now: DateTime<Utc>,
     ) -> Result<Written, CommandError> {
+        self.post_ticket_message_with_files(caller, ticket_id, text, internal, &[], now)
+            .await
+    }
+
+    /// A message (or note) with files the caller uploaded for tickets: they are
+    /// attached to the ticket, so whoever may see the message may read them (a note's
+    /// only staff), and the event names them by id alone.
+    pub async fn post_ticket_message_with_files(
+        &self,
+        caller: Caller,
+        ticket_id: Uuid,
+        text: String,
+        internal: bool,
+        files: &[Uuid],
+        now: DateTime<Utc>,
+    ) -> Result<Written, CommandError> {
         caller.require(if internal {
             Action::PostInternalNote
         } else {
             Action::PostTicketMessage
         })?;
+        let attachments = self
+            .attach_files(
+                caller,
+                files,
+                crate::files::FilePurpose::Ticket,
+                if internal { "ticket_note" } else { "ticket" },
+                &ticket_id.to_string(),
+            )
+            .await?
+            .into_iter()
+            .map(|file_id| crate::ticket::Attachment {
+                file_id: file_id.to_string(),
+                name: None,
+            })
+            .collect();
         self.ticket_command(
             caller,
             ticket_id,
@@ -90,7 +121,7 @@ impl Core {
                 author_id: caller.user_id,
                 author_role: caller.role,
                 text,
-                attachments: Vec::new(),
+                attachments,
                 internal,
                 at: now,
             },

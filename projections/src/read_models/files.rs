@@ -41,10 +41,13 @@ struct Row {
     uploaded_at: DateTime<Utc>,
     erase_after: Option<DateTime<Utc>>,
     erased_at: Option<DateTime<Utc>>,
+    attached_kind: Option<String>,
+    attached_id: Option<String>,
 }
 
 const COLUMNS: &str = "file_id, owner_id, purpose, content_type, size_bytes, sha256, original_name, \
-                       preview_sha256, width, height, uploaded_at, erase_after, erased_at";
+                       preview_sha256, width, height, uploaded_at, erase_after, erased_at, \
+                       attached_kind, attached_id";
 
 fn no_such_file() -> CommandError {
     CommandError::not_found("no such file")
@@ -120,12 +123,28 @@ impl crate::ReadModels {
         open(row, Variant::Original, store).await
     }
 
+    /// The row when `viewer` may see the file: its owner, or whoever may see what it
+    /// is attached to (a ticket's message: the ticket's parties; a note: its staff).
     async fn visible_row(&self, viewer: Caller, file_id: Uuid) -> Result<Row, CommandError> {
         let row = self.file_row(file_id).await?.ok_or_else(no_such_file)?;
-        if row.owner_id != viewer.user_id {
-            return Err(no_such_file());
+        if row.owner_id == viewer.user_id {
+            return Ok(row);
         }
-        Ok(row)
+        let visible = match (row.attached_kind.as_deref(), row.attached_id.as_deref()) {
+            (Some(kind @ ("ticket" | "ticket_note")), Some(ticket_id)) => self
+                .ticket_parties(ticket_id)
+                .await?
+                .is_some_and(|parties| {
+                    parties.visible_to(viewer)
+                        && (kind == "ticket" || parties.shows_internal_notes(viewer))
+                }),
+            _ => false,
+        };
+        if visible {
+            Ok(row)
+        } else {
+            Err(no_such_file())
+        }
     }
 }
 

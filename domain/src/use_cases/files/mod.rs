@@ -4,6 +4,7 @@
 //! is this use case's table; `projections::read_models::files` reads it for whoever
 //! may see a file.
 
+mod attach;
 mod erasure;
 mod links;
 mod upload;

@@ -91,6 +91,22 @@ pub struct TicketFilter {
 }
 
 impl ReadModels {
+    /// Who ticket `ticket_id` is between, for what is attached to it.
+    pub(crate) async fn ticket_parties(
+        &self,
+        ticket_id: &str,
+    ) -> Result<Option<TicketParties>, CommandError> {
+        let parties: Option<(Uuid, Option<Uuid>)> =
+            sqlx::query_as("SELECT customer_id, assignee_id FROM rm_tickets WHERE ticket_id = $1")
+                .bind(ticket_id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(parties.map(|(customer_id, assignee_id)| TicketParties {
+            customer_id,
+            assignee_id,
+        }))
+    }
+
     /// Ticket `ticket_id` with its thread once the tickets read model shows `after`;
     /// `None` when there is no such ticket or the caller may not see it.
     pub async fn ticket(
