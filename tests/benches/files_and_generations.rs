@@ -258,8 +258,12 @@ async fn main() {
         let stored: Value = response.json().await.expect("JSON");
         photos.push(stored["file_id"].as_str().expect("an id").to_owned());
     }
+    // Closed loop: every user keeps two editings going (its limit), each asking for the
+    // next as soon as the last one's result is there.
+    let loops = users * 2;
+    let per_loop = jobs.div_ceil(loops);
     let started = Instant::now();
-    let job_ids: Vec<(String, String)> = futures_util::stream::iter(0..jobs)
+    let durations: Vec<f64> = futures_util::stream::iter(0..loops)
         .map(|n| {
             let (app, token, photo) = (
                 app.clone(),
@@ -267,52 +271,59 @@ async fn main() {
                 photos[n % users].clone(),
             );
             async move {
-                let (_, job) = tests::api_client::post_with(
-                    &app,
-                    "/api/v1/generations",
-                    &token,
-                    json!({"kind": "editing", "input_files": [photo], "prompt": "brighter"}),
-                )
-                .await;
-                (token, job["job_id"].as_str().expect("a job").to_owned())
+                let mut durations = Vec::new();
+                for _ in 0..per_loop {
+                    let (_, job) = tests::api_client::post_with(
+                        &app,
+                        "/api/v1/generations",
+                        &token,
+                        json!({"kind": "editing", "input_files": [photo], "prompt": "brighter"}),
+                    )
+                    .await;
+                    let job = job["job_id"].as_str().expect("a job").to_owned();
+                    loop {
+                        let (_, view) =
+                            get_with(&app, &format!("/api/v1/generations/{job}"), &token).await;
+                        if view["status"] == "succeeded" || view["status"] == "failed" {
+                            assert_eq!(view["status"], "succeeded", "{view}");
+                            let at = |field: &str| {
+                                view[field]
+                                    .as_str()
+                                    .and_then(|time| {
+                                        time.parse::<chrono::DateTime<chrono::Utc>>().ok()
+                                    })
+                                    .expect("a time")
+                            };
+                            durations
+                                .push((at("finished_at") - at("requested_at")).num_milliseconds()
+                                    as f64);
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+                durations
             }
         })
-        .buffer_unordered(50)
+        .buffer_unordered(loops)
+        .flat_map(futures_util::stream::iter)
         .collect()
         .await;
-    let mut durations = Vec::new();
-    for (token, job) in &job_ids {
-        loop {
-            let (_, view) = get_with(&app, &format!("/api/v1/generations/{job}"), token).await;
-            if view["status"] == "succeeded" || view["status"] == "failed" {
-                assert_eq!(view["status"], "succeeded", "{view}");
-                let requested: chrono::DateTime<chrono::Utc> = view["requested_at"]
-                    .as_str()
-                    .and_then(|t| t.parse().ok())
-                    .expect("a time");
-                let finished: chrono::DateTime<chrono::Utc> = view["finished_at"]
-                    .as_str()
-                    .and_then(|t| t.parse().ok())
-                    .expect("a time");
-                durations.push((finished - requested).num_milliseconds() as f64);
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
     let seconds = started.elapsed().as_secs_f64();
+    let mut durations = durations;
     durations.sort_by(f64::total_cmp);
+    let done = durations.len();
     println!(
-        "generations: {jobs} editings from {users} users (2 running each at most), provider time {provider_ms} ms"
+        "generations: {done} editings, {users} users keeping 2 each going (their limit), provider time {provider_ms} ms"
     );
     println!(
-        "  {:.1} jobs/s; request to result p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms (baseline: the provider's {provider_ms} ms; ceiling {:.1} jobs/s at {} running)",
-        jobs as f64 / seconds,
+        "  {:.1} jobs/s; request to result p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms \
+         (baseline: the provider's {provider_ms} ms, so at most {:.1} jobs/s with {loops} going)",
+        done as f64 / seconds,
         percentile(&durations, 0.5),
         percentile(&durations, 0.95),
         durations.last().copied().unwrap_or(0.0),
-        (users * 2) as f64 * 1000.0 / provider_ms as f64,
-        users * 2
+        loops as f64 * 1000.0 / provider_ms as f64,
     );
     if let Ok(app) = Arc::try_unwrap(app) {
         app.stop().await;

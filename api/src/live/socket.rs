@@ -5,7 +5,7 @@
 //! JSON text messages:
 //! - `{"type":"hello","position":N,"resumed_from":M|null}` first: N is the newest
 //!   position now; a client without a position of its own starts from there;
-//! - `{"type":"update","position":P,"topic":"order|ticket|balance|payment|profile",
+//! - `{"type":"update","position":P,"topic":"order|ticket|balance|payment|profile|generation",
 //!   "id":"…","event":"OrderPaid","data":{…},"at":"…"}` for each change, in position
 //!   order, once the read model the client would re-read shows it;
 //! - `{"type":"resync","reason":"…"}` when updates after the client's position were
