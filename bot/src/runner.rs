@@ -39,8 +39,10 @@ const ALERT_EVERY: Duration = Duration::from_secs(60);
 /// attempts and this long, so one chat is never held up for ever.
 const MAX_ATTEMPTS: i32 = 5;
 const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::minutes(10);
-/// Handled updates are kept this long.
-const KEEP_HANDLED: chrono::Duration = chrono::Duration::days(7);
+/// Handled updates are kept this long: under a day, so a photo's caption (an
+/// editing's prompt, erasable) never outlives the prompt's own 24 hours (pruning runs
+/// hourly).
+const KEEP_HANDLED: chrono::Duration = chrono::Duration::hours(22);
 
 /// Why the bot failed.
 #[derive(Debug, thiserror::Error)]
@@ -213,7 +215,9 @@ async fn handle_inbox(context: BotContext, arrived: Arc<Notify>, shutdown: Cance
             pruned_at = Some(Instant::now());
             match inbox::prune(context.pool(), chrono::Utc::now() - KEEP_HANDLED).await {
                 Ok(0) => {}
-                Ok(deleted) => tracing::info!(deleted, "handled updates older than a week deleted"),
+                Ok(deleted) => {
+                    tracing::info!(deleted, "handled updates older than 22 hours deleted")
+                }
                 Err(error) => tracing::warn!(%error, "old handled updates could not be deleted"),
             }
         }

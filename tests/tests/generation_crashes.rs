@@ -119,9 +119,15 @@ async fn a_runner_killed_mid_task_loses_nothing_and_pays_nothing_twice() {
     .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{first}");
     let first = first["job_id"].as_str().expect("an id").to_owned();
+    // Killed once the task is submitted and remembered with the job.
     assert!(
         eventually(Duration::from_secs(20), || async {
-            fake.books.lock().expect("books").creates == 1
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM generation_calls WHERE provider_task_id IS NOT NULL",
+            )
+            .fetch_one(&context.pool)
+            .await
+            .is_ok_and(|count| count == 1)
         })
         .await,
         "the task was submitted"

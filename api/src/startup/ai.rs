@@ -29,14 +29,22 @@ pub fn files(settings: &Settings, public_url: &str) -> Files {
         None => None,
     };
     // Every process of a deployment must sign alike (the workers sign, the API checks):
-    // the JWT secret, else the bot token, else the database URL, which the processes
-    // share and outsiders do not know.
-    let secret = settings
+    // the JWT secret, else the bot token. Without either nobody can sign in, so no
+    // file is uploaded; a random secret keeps links closed.
+    let secret = match settings
         .auth
         .jwt_secret
         .clone()
         .or_else(|| settings.auth.bot_token.clone())
-        .unwrap_or_else(|| settings.database.url.clone());
+    {
+        Some(secret) => secret,
+        None => {
+            warn!(
+                "no LEDGERBOT_JWT_SECRET or bot token: signed file links work within this process only"
+            );
+            uuid::Uuid::now_v7().to_string()
+        }
+    };
     Files::new(
         store,
         settings.files.policy.clone(),

@@ -10,6 +10,9 @@ use ring::digest;
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
+/// The most an upload's file buffers before its bytes reach the disk.
+const WRITE_BUFFER: usize = 64 * 1024;
+
 /// The folder files are kept in.
 #[derive(Debug, Clone)]
 pub struct FileStore {
@@ -39,7 +42,10 @@ impl FileStore {
     /// A new temporary file for an upload.
     pub async fn temporary(&self) -> io::Result<TempFile> {
         let path = self.root.join("tmp").join(Uuid::now_v7().to_string());
-        let file = tokio::fs::File::create(&path).await?;
+        let mut file = tokio::fs::File::create(&path).await?;
+        // tokio buffers up to 2 MiB per file by default: with many uploads at once that
+        // is what their memory would grow with; a chunk's worth is enough.
+        file.set_max_buf_size(WRITE_BUFFER);
         Ok(TempFile {
             path,
             file: Some(file),

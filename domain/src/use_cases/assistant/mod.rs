@@ -156,7 +156,17 @@ impl Core {
                 )
                 .await;
             if let Err(refused) = spent {
-                requests::settle(self, &operation, now).await?;
+                if refused.is_transient() {
+                    // It may have been spent after all: return it (a spend that never
+                    // happened is fine); failing that, the housekeeping will.
+                    if let Err(error) =
+                        requests::refund(self, caller.user_id, &operation, price, now).await
+                    {
+                        tracing::warn!(%error, "an assistant request's spend is left to the housekeeping");
+                    }
+                } else {
+                    requests::settle(self, &operation, now).await?;
+                }
                 return Err(refused);
             }
         }

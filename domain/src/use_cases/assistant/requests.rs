@@ -114,17 +114,18 @@ impl Core {
         .bind(now - ABANDONED_AFTER)
         .fetch_all(self.pool())
         .await?;
+        let mut settled = 0;
         for (operation, user_id, credits) in &abandoned {
             tracing::warn!(%user_id, operation, "an assistant request never got its answer; its credits are returned");
-            refund(
-                self,
-                *user_id,
-                operation,
-                u64::try_from(*credits).unwrap_or(0),
-                now,
-            )
-            .await?;
+            let credits = u64::try_from(*credits).unwrap_or(0);
+            match refund(self, *user_id, operation, credits, now).await {
+                Ok(()) => settled += 1,
+                // One that cannot be refunded now holds up no other.
+                Err(error) => {
+                    tracing::warn!(%error, operation, "an abandoned assistant request is tried again later");
+                }
+            }
         }
-        Ok(abandoned.len() as u64)
+        Ok(settled)
     }
 }

@@ -81,8 +81,10 @@ impl Core {
 
     /// Erases one file now, whatever its retention (its content too, unless another
     /// file has the same); how many contents left the disk. The contents' locks are
-    /// held for the session, across the commit and the removal from disk, so an upload
-    /// of the same content waits until the bytes are gone and writes them again.
+    /// held for the session, so an upload of the same content waits until the bytes
+    /// are gone and then writes them again. The bytes go before the commit: should the
+    /// commit fail, the file is still due and the next round finishes it (the bytes of
+    /// a file due for erasure are never kept by mistake).
     pub(crate) async fn erase_file(
         &self,
         file_id: Uuid,
@@ -98,21 +100,12 @@ impl Core {
             return Ok(0);
         };
         let hashes: Vec<String> = content.into_iter().chain(preview).collect();
-        let mut connection = self.pool().acquire().await?;
-        for sha256 in &hashes {
-            lock_for_session(&mut connection, sha256, true).await?;
-        }
+        let mut locks = ContentLocks::take(self.pool(), &hashes).await?;
         let erased = self
-            .erase_locked(&mut connection, file_id, &hashes, now)
-            .await;
-        for sha256 in &hashes {
-            if let Err(error) = lock_for_session(&mut connection, sha256, false).await {
-                tracing::warn!(%error, "a content lock is released when its connection closes");
-                let _ = connection.detach();
-                break;
-            }
-        }
-        erased
+            .erase_locked(locks.connection()?, file_id, &hashes, now)
+            .await?;
+        locks.release().await?;
+        Ok(erased)
     }
 
     async fn erase_locked(
@@ -137,34 +130,72 @@ impl Core {
             return Ok(0);
         }
         let unused = unreferenced(&mut transaction, hashes).await?;
-        transaction.commit().await?;
         for sha256 in &unused {
             self.files.store.erase(sha256).await?;
         }
+        transaction.commit().await?;
         Ok(unused.len() as u64)
     }
 
     /// Removes from disk whichever of `hashes` no file has (after an upload that
     /// failed once its bytes were in place).
     pub(super) async fn remove_unreferenced(&self, hashes: &[String]) -> Result<(), FileError> {
-        let mut connection = self.pool().acquire().await?;
         for sha256 in hashes {
-            lock_for_session(&mut connection, sha256, true).await?;
-            let unused = unreferenced(&mut connection, std::slice::from_ref(sha256)).await;
-            let removed = match unused {
-                Ok(unused) if !unused.is_empty() => self
-                    .files
-                    .store
-                    .erase(sha256)
-                    .await
-                    .map_err(FileError::from),
-                Ok(_) => Ok(()),
-                Err(error) => Err(error.into()),
-            };
-            lock_for_session(&mut connection, sha256, false).await?;
-            removed?;
+            let mut locks = ContentLocks::take(self.pool(), std::slice::from_ref(sha256)).await?;
+            let unused = unreferenced(locks.connection()?, std::slice::from_ref(sha256)).await?;
+            if !unused.is_empty() {
+                self.files.store.erase(sha256).await?;
+            }
+            locks.release().await?;
         }
         Ok(())
+    }
+}
+
+/// A pooled connection holding contents' locks for its session. `release` unlocks
+/// them and returns the connection to the pool; on any other way out (an error, a
+/// cancelled request) the connection is closed instead, which releases them, so a
+/// lock never goes back to the pool held.
+struct ContentLocks {
+    connection: Option<sqlx::pool::PoolConnection<sqlx::Postgres>>,
+    hashes: Vec<String>,
+}
+
+impl ContentLocks {
+    async fn take(pool: &sqlx::PgPool, hashes: &[String]) -> Result<Self, sqlx::Error> {
+        let mut locks = ContentLocks {
+            connection: Some(pool.acquire().await?),
+            hashes: Vec::new(),
+        };
+        for sha256 in hashes {
+            lock_for_session(locks.connection()?, sha256, true).await?;
+            locks.hashes.push(sha256.clone());
+        }
+        Ok(locks)
+    }
+
+    fn connection(&mut self) -> Result<&mut sqlx::PgConnection, sqlx::Error> {
+        self.connection
+            .as_deref_mut()
+            .ok_or(sqlx::Error::PoolClosed)
+    }
+
+    async fn release(mut self) -> Result<(), sqlx::Error> {
+        for sha256 in std::mem::take(&mut self.hashes) {
+            lock_for_session(self.connection()?, &sha256, false).await?;
+        }
+        // Unlocked: back to the pool.
+        drop(self.connection.take());
+        Ok(())
+    }
+}
+
+impl Drop for ContentLocks {
+    fn drop(&mut self) {
+        if let Some(connection) = self.connection.take() {
+            // Closing the session releases its locks.
+            drop(connection.detach());
+        }
     }
 }
 

@@ -176,7 +176,9 @@ impl Core {
             .rules(upload.purpose)
             .and_then(|rules| rules.keep_for);
         let stored = StoredFile {
-            file_id: Uuid::now_v7(),
+            // The same id when a bot update is handled again (`once_under`): the
+            // repeat finds the file instead of making a second.
+            file_id: crate::command::new_id(),
             owner_id: owner,
             purpose: upload.purpose,
             content_type: kind.mime().to_owned(),
@@ -232,7 +234,8 @@ impl Core {
         sqlx::query(
             "INSERT INTO stored_files (file_id, owner_id, purpose, content_type, size_bytes, \
                  sha256, original_name, preview_sha256, width, height, uploaded_at, erase_after) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+             ON CONFLICT (file_id) DO NOTHING",
         )
         .bind(stored.file_id)
         .bind(stored.owner_id)

@@ -19,9 +19,13 @@ impl Core {
             None => {
                 let task = self.image_task(call).await?;
                 let task_id = self.ai.images.submit(&task).await?;
-                self.remember_task(call, &task_id)
+                let kept = self
+                    .remember_task(call, &task_id)
                     .await
                     .map_err(|error| AiError::transient(error.message))?;
+                if !kept {
+                    return Err(AiError::transient("the runner lost the job's lease"));
+                }
                 task_id
             }
         };

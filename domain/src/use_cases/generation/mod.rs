@@ -154,7 +154,8 @@ impl Core {
             }
             _ => None,
         };
-        let job_id = Uuid::now_v7();
+        // The same id when a bot update is handled again (`once_under`).
+        let job_id = crate::command::new_id();
         self.claim_inputs(caller.user_id, job_id, &request.input_files)
             .await?;
         let keep_until = self
@@ -165,7 +166,7 @@ impl Core {
             .map(|keep| now + keep);
         sqlx::query(
             "INSERT INTO generation_prompts (job_id, user_id, prompt, erase_after) \
-             VALUES ($1, $2, $3, $4)",
+             VALUES ($1, $2, $3, $4) ON CONFLICT (job_id) DO NOTHING",
         )
         .bind(job_id)
         .bind(caller.user_id)

@@ -152,15 +152,22 @@ impl Core {
         let tried = {
             let attempt = self.run_at_provider(call);
             tokio::pin!(attempt);
-            let mut renewals = tokio::time::interval(self.ai.rules.lease / 3);
+            let mut renewals =
+                tokio::time::interval((self.ai.rules.lease / 3).max(Duration::from_millis(100)));
             renewals.tick().await;
             loop {
                 tokio::select! {
                     tried = &mut attempt => break tried,
                     _ = renewals.tick() => {
-                        if !self.renew_generation_lease(call).await? {
-                            tracing::warn!(job_id = %call.job_id, "a generation's lease was lost mid-attempt");
-                            return Ok(AttemptOutcome::Dropped);
+                        match self.renew_generation_lease(call).await {
+                            Ok(true) => {}
+                            Ok(false) => {
+                                tracing::warn!(job_id = %call.job_id, "a generation's lease was lost mid-attempt");
+                                return Ok(AttemptOutcome::Dropped);
+                            }
+                            // The store is away: keep the attempt (its task would be
+                            // lost and paid again); the next renewal tries again.
+                            Err(error) => tracing::warn!(%error, "a generation's lease could not be renewed"),
                         }
                     }
                 }
@@ -253,12 +260,13 @@ impl Core {
         }
     }
 
+    /// Keeps the provider's task id with the call; false when the lease was lost.
     pub(super) async fn remember_task(
         &self,
         call: &GenerationCall,
         task_id: &str,
-    ) -> Result<(), CommandError> {
-        sqlx::query(
+    ) -> Result<bool, CommandError> {
+        let remembered = sqlx::query(
             "UPDATE generation_calls SET provider_task_id = $3 WHERE job_id = $1 AND lease_id = $2",
         )
         .bind(call.job_id)
@@ -266,7 +274,7 @@ impl Core {
         .bind(task_id)
         .execute(self.pool())
         .await?;
-        Ok(())
+        Ok(remembered.rows_affected() == 1)
     }
 
     pub(super) async fn forget_task(&self, call: &GenerationCall) {
