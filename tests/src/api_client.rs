@@ -140,3 +140,34 @@ async fn send_with(
     let status = response.status();
     (status, response.json().await.unwrap_or(Value::Null))
 }
+
+/// Uploads `bytes` as `name` for `purpose` (`POST /api/v1/files`, multipart).
+pub async fn upload_file(
+    app: &TestApp,
+    token: &str,
+    purpose: &str,
+    name: &str,
+    bytes: &[u8],
+) -> (StatusCode, Value) {
+    let boundary = "lbt-boundary-7d3f";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let response = reqwest::Client::new()
+        .post(app.url(&format!("/api/v1/files?purpose={purpose}")))
+        .bearer_auth(token)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("the API answers");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}

@@ -27,26 +27,9 @@ fn photo(seed: u8) -> Vec<u8> {
 }
 
 async fn upload(app: &tests::app::TestApp, token: &str, bytes: &[u8]) -> String {
-    let boundary = "crash-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.jpg\"\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let response = reqwest::Client::new()
-        .post(app.url("/api/v1/files?purpose=generation_input"))
-        .bearer_auth(token)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .expect("the API answers");
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let stored: Value = response.json().await.expect("JSON");
+    let (status, stored) =
+        api_client::upload_file(app, token, "generation_input", "p.jpg", bytes).await;
+    assert_eq!(status, StatusCode::CREATED, "{stored}");
     stored["file_id"].as_str().expect("an id").to_owned()
 }
 

@@ -84,27 +84,7 @@ impl Stand {
         name: &str,
         bytes: &[u8],
     ) -> (StatusCode, Value) {
-        let boundary = "lbt-boundary-7d3f";
-        let mut body = format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
-             Content-Type: application/octet-stream\r\n\r\n"
-        )
-        .into_bytes();
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        let response = reqwest::Client::new()
-            .post(self.app.url(&format!("/api/v1/files?purpose={purpose}")))
-            .bearer_auth(token)
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(body)
-            .send()
-            .await
-            .expect("the API answers");
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
+        api_client::upload_file(&self.app, token, purpose, name, bytes).await
     }
 
     async fn bytes(&self, token: &str, path: &str) -> (StatusCode, Vec<u8>) {

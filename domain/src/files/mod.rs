@@ -6,6 +6,7 @@ pub mod images;
 pub mod kinds;
 pub mod scan;
 pub mod store;
+pub mod workers;
 
 pub use kinds::{FilePolicy, FilePurpose, FileType, PurposeRules};
 pub use scan::{ScanError, ScanFuture, ScanVerdict, VirusScanner};

@@ -13,7 +13,6 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::command::{CommandError, ErrorKind};
@@ -30,7 +29,7 @@ pub struct Files {
     pub store: FileStore,
     pub policy: FilePolicy,
     scanner: Option<Arc<dyn VirusScanner>>,
-    images: Arc<Semaphore>,
+    images: crate::files::workers::ImageWorkers,
     pub links: LinkSigner,
     /// The public address signed links start with (`https://example.com`).
     public_url: String,
@@ -51,7 +50,7 @@ impl Files {
             store,
             policy,
             scanner,
-            images: Arc::new(Semaphore::new(image_workers.max(1))),
+            images: crate::files::workers::ImageWorkers::start(image_workers),
             links,
             public_url: public_url.trim_end_matches('/').to_owned(),
         }

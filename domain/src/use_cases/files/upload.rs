@@ -137,16 +137,12 @@ impl Core {
             }
         }
         let preview = if kind.is_image() {
-            let permit = files
-                .images
-                .acquire()
-                .await
-                .map_err(|_| fail(FileError::Unavailable("shutting down".into())))?;
             let photo = written.path.clone();
-            let prepared = tokio::task::spawn_blocking(move || prepare_photo(&photo, kind))
+            let prepared = files
+                .images
+                .run(move || prepare_photo(&photo, kind))
                 .await
                 .map_err(|error| fail(FileError::Unavailable(error.to_string())))?;
-            drop(permit);
             let (preview, cleaned) = prepared.map_err(fail)?;
             if let Some((sha256, size)) = cleaned {
                 written.sha256 = sha256;
