@@ -44,9 +44,8 @@ pub struct NewGeneration {
     request_body = NewGeneration,
     responses(
         (status = 202, description = "Charged and queued; follow it here or on the live feed", body = GenerationView),
-        (status = 409, description = "Too few credits (`insufficient_credits`): nothing was spent", body = ErrorBody),
-        (status = 422, description = "Bad input (`details.field` names it)", body = ErrorBody),
-        (status = 503, description = "No image provider is set up (`generation_not_configured`)", body = ErrorBody),
+                (status = 422, description = "Bad input (`details.field` names it)", body = ErrorBody),
+        (status = 409, description = "Too few credits (`insufficient_credits`), or no image provider set up here (`generation_not_configured`)", body = ErrorBody),
     )
 )]
 pub async fn create(
@@ -142,7 +141,7 @@ pub struct NewSession {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Session {
+pub struct AssistantSession {
     pub session_id: Uuid,
 }
 
@@ -155,18 +154,18 @@ pub struct Session {
     summary = "Start a chat with an assistant",
     security(("bearer" = [])),
     request_body = NewSession,
-    responses((status = 201, description = "The chat", body = Session))
+    responses((status = 201, description = "The chat", body = AssistantSession))
 )]
 pub async fn start_session(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiJson(request): ApiJson<NewSession>,
-) -> Result<(StatusCode, Json<Session>), ApiError> {
+) -> Result<(StatusCode, Json<AssistantSession>), ApiError> {
     let session_id = state
         .core
         .start_assistant_session(caller.caller(), request.kind, Utc::now())
         .await?;
-    Ok((StatusCode::CREATED, Json(Session { session_id })))
+    Ok((StatusCode::CREATED, Json(AssistantSession { session_id })))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -189,7 +188,7 @@ pub struct NewMessage {
     responses(
         (status = 200, description = "The answer", body = AssistantReply),
         (status = 404, description = "No such open chat of the caller's", body = ErrorBody),
-        (status = 409, description = "Too few credits, or too many messages a minute (`rate_limited`)", body = ErrorBody),
+        (status = 409, description = "Too few credits, too many messages a minute (`rate_limited`), or no model set up here (`assistant_not_configured`)", body = ErrorBody),
         (status = 502, description = "The model failed (`assistant_unavailable`); credits returned", body = ErrorBody),
     )
 )]
@@ -217,7 +216,7 @@ pub async fn ask(
     security(("bearer" = [])),
     params(("session_id" = Uuid, Path, description = "The chat")),
     responses(
-        (status = 201, description = "The new chat", body = Session),
+        (status = 201, description = "The new chat", body = AssistantSession),
         (status = 404, description = "No such open chat of the caller's", body = ErrorBody),
     )
 )]
@@ -225,12 +224,12 @@ pub async fn reset(
     State(state): State<AppState>,
     caller: AuthUser,
     ApiPath(session_id): ApiPath<Uuid>,
-) -> Result<(StatusCode, Json<Session>), ApiError> {
+) -> Result<(StatusCode, Json<AssistantSession>), ApiError> {
     let session_id = state
         .core
         .reset_assistant_session(caller.caller(), session_id, Utc::now())
         .await?;
-    Ok((StatusCode::CREATED, Json(Session { session_id })))
+    Ok((StatusCode::CREATED, Json(AssistantSession { session_id })))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

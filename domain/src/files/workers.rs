@@ -34,7 +34,14 @@ impl ImageWorkers {
                             Err(_) => return,
                         };
                         match job {
-                            Ok(job) => job(),
+                            // A panicking decoder ends its job, never the thread.
+                            Ok(job) => {
+                                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job))
+                                    .is_err()
+                                {
+                                    tracing::error!("a photo job panicked");
+                                }
+                            }
                             Err(_) => return,
                         }
                     }
@@ -54,6 +61,10 @@ impl ImageWorkers {
         let (answer, answered) = tokio::sync::oneshot::channel();
         self.jobs
             .send(Box::new(move || {
+                // Nobody waits any more (the upload was dropped): skip the work.
+                if answer.is_closed() {
+                    return;
+                }
                 let _ = answer.send(work());
             }))
             .map_err(|_| Stopped)?;

@@ -98,6 +98,17 @@ impl Core {
         } else {
             Action::PostTicketMessage
         })?;
+        if !files.is_empty() {
+            // Files go only to a ticket the caller may see (else they would be tied
+            // to a stranger's ticket for nothing).
+            let (ticket, _) = self.commands.tickets.load(&ticket_id.to_string()).await?;
+            if !ticket
+                .parties()
+                .is_some_and(|parties| parties.visible_to(caller))
+            {
+                return Err(CommandError::not_found("no such ticket"));
+            }
+        }
         let attachments = self
             .attach_files(
                 caller,

@@ -120,8 +120,8 @@ impl Core {
         }
         let kind = self.own_session(caller, session_id).await?;
         if !self.ai.chat.configured() {
-            return Err(CommandError::unavailable(
-                "the assistant is not set up here (no model key)",
+            return Err(CommandError::invalid_state(
+                "the assistant is not offered here (no model key)",
             )
             .with_code("assistant_not_configured"));
         }

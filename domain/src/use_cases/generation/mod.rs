@@ -123,8 +123,8 @@ impl Core {
     ) -> Result<Written, CommandError> {
         caller.require(Action::GenerateImage)?;
         if !self.ai.images.configured() {
-            return Err(CommandError::unavailable(
-                "image generation is not set up here (no provider key)",
+            return Err(CommandError::invalid_state(
+                "image generation is not offered here (no provider key)",
             )
             .with_code("generation_not_configured"));
         }
@@ -407,8 +407,8 @@ impl Core {
             prompt,
         } = request;
         if !self.ai.images.configured() {
-            return Err(CommandError::unavailable(
-                "image generation is not set up here (no provider key)",
+            return Err(CommandError::invalid_state(
+                "image generation is not offered here (no provider key)",
             )
             .with_code("generation_not_configured")
             .into());
