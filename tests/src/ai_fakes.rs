@@ -41,6 +41,16 @@ pub struct FakeAi {
     pub url: String,
 }
 
+/// A plain JPEG photo of one colour (`seed` sets it, so photos differ).
+pub fn jpeg(width: u32, height: u32, seed: u8) -> Vec<u8> {
+    let image = image::RgbImage::from_pixel(width, height, image::Rgb([seed, 60, 120]));
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
+        .encode_image(&image)
+        .expect("a JPEG");
+    jpeg
+}
+
 /// A small PNG the results are.
 pub fn result_png() -> Vec<u8> {
     let mut out = Vec::new();

@@ -16,12 +16,7 @@ use tests::bot_client::{button, message_with_button, registered};
 use tests::telegram_fake::{BOT_USERNAME, FakeTelegram, TgUser};
 
 fn photo(seed: u8) -> Vec<u8> {
-    let image = image::RgbImage::from_pixel(640, 480, image::Rgb([seed, 10, 10]));
-    let mut jpeg = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
-        .encode_image(&image)
-        .expect("a JPEG");
-    jpeg
+    tests::ai_fakes::jpeg(640, 480, seed)
 }
 
 async fn grant(context: &TestContext, app: &tests::app::TestApp, telegram_id: i64, amount: u64) {

@@ -18,12 +18,7 @@ use tests::app::{LedgerbotProcess, spawn_app};
 use tests::eventually;
 
 fn photo(seed: u8) -> Vec<u8> {
-    let image = image::RgbImage::from_pixel(320, 240, image::Rgb([seed, 50, 50]));
-    let mut jpeg = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 85)
-        .encode_image(&image)
-        .expect("a JPEG");
-    jpeg
+    tests::ai_fakes::jpeg(320, 240, seed)
 }
 
 async fn upload(app: &tests::app::TestApp, token: &str, bytes: &[u8]) -> String {

@@ -122,11 +122,7 @@ impl Stand {
 
 /// A JPEG photo with an EXIF segment that holds a location.
 fn photo_with_location(seed: u8) -> Vec<u8> {
-    let image = image::RgbImage::from_pixel(800, 600, image::Rgb([seed, 120, 200]));
-    let mut plain = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 85)
-        .encode_image(&image)
-        .expect("a JPEG");
+    let plain = tests::ai_fakes::jpeg(800, 600, seed);
     let exif = b"Exif\0\0MM\0*\0\0\0\x08GPSLatitude 55.7558N GPSLongitude 37.6173E";
     let mut photo = plain[..2].to_vec();
     photo.extend_from_slice(&[0xFF, 0xE1]);

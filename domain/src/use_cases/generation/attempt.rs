@@ -93,7 +93,7 @@ impl Core {
         .await
         .map_err(unavailable)?;
         let Some(prompt) = prompt else {
-            return Err(AiError::refused(
+            return Err(AiError::inputs_erased(
                 "the job's inputs were erased before it ran",
             ));
         };
@@ -105,7 +105,7 @@ impl Core {
         .await
         .map_err(unavailable)?;
         if usize::try_from(live).unwrap_or(0) != call.input_files.len() {
-            return Err(AiError::refused(
+            return Err(AiError::inputs_erased(
                 "the job's photos were erased before it ran",
             ));
         }

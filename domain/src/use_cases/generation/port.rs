@@ -19,6 +19,8 @@ pub struct AiError {
     /// Whether asking again may work (a timeout, a 5xx, a rate limit); a refusal of the
     /// request itself (bad input, content policy, no money at the provider) is not.
     pub transient: bool,
+    /// The job's own inputs were erased before it ran (no provider was asked).
+    pub inputs_erased: bool,
 }
 
 impl AiError {
@@ -26,6 +28,7 @@ impl AiError {
         Self {
             message: message.into(),
             transient: true,
+            inputs_erased: false,
         }
     }
 
@@ -33,6 +36,14 @@ impl AiError {
         Self {
             message: message.into(),
             transient: false,
+            inputs_erased: false,
+        }
+    }
+
+    pub fn inputs_erased(message: impl Into<String>) -> Self {
+        Self {
+            inputs_erased: true,
+            ..Self::refused(message)
         }
     }
 }

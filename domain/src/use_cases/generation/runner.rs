@@ -355,7 +355,7 @@ fn kind_of(call: &GenerationCall) -> GenerationKind {
 /// words (an error body may echo the prompt, which must stay erasable); the details
 /// go to the log.
 fn public_reason(error: &AiError) -> String {
-    if error.message.contains("erased before it ran") {
+    if error.inputs_erased {
         "the photos were erased before the generation ran".to_owned()
     } else if error.transient {
         "the image provider failed every attempt".to_owned()
