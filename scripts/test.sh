@@ -35,9 +35,13 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 echo "[test] building the ledgerbot binary (black-box tests start it)"
 cargo build --bin ledgerbot --quiet
 
+echo "[test] the Docker files, as far as they can be checked without a Docker engine"
+python3 -c 'import yaml' 2>/dev/null || python3 -m pip install --quiet pyyaml
+python3 scripts/check_deploy.py "${CARGO_TARGET_DIR:-$root_dir/target}/debug/ledgerbot"
+
 if cargo nextest --version >/dev/null 2>&1; then
   echo "[test] cargo nextest run"
-  cargo nextest run --workspace --no-fail-fast
+  cargo nextest run --workspace --no-fail-fast --config-file scripts/nextest.toml
 else
   echo "[test] cargo test (install cargo-nextest for faster, per-test-process runs)"
   cargo test --workspace --no-fail-fast

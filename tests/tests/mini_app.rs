@@ -11,6 +11,7 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use api::startup::Parts;
 use tests::TestContext;
@@ -20,6 +21,10 @@ use tests::app::spawn_app;
 /// The Telegram account granted the owner role by configuration (the scenarios'
 /// owner, who gives staff their roles).
 const OWNER_TELEGRAM_ID: i64 = 1001;
+
+/// The longest a scenario may take before its browser is killed and the test fails
+/// (they take seconds; `run.mjs` gives up on a scenario after two minutes itself).
+const SCENARIO_LIMIT: Duration = Duration::from_secs(240);
 
 fn e2e_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("e2e")
@@ -38,7 +43,10 @@ async fn scenario(name: &str) {
     let screenshots = std::env::var("LEDGERBOT_E2E_SCREENSHOTS")
         .map(PathBuf::from)
         .unwrap_or_else(|_| dir.join("screenshots"));
-    let output = tokio::process::Command::new("node")
+    let logs = std::env::temp_dir().join(format!("ledgerbot-e2e-{}", context.id));
+    std::fs::create_dir_all(&logs).expect("a folder for the browser's output");
+    let (stdout_path, stderr_path) = (logs.join("stdout"), logs.join("stderr"));
+    let mut node = std::process::Command::new("node")
         .arg("run.mjs")
         .arg(name)
         .current_dir(&dir)
@@ -47,20 +55,42 @@ async fn scenario(name: &str) {
         .env("LEDGERBOT_E2E_OWNER_ID", OWNER_TELEGRAM_ID.to_string())
         .env("LEDGERBOT_E2E_SCREENSHOTS", &screenshots)
         .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output()
-        .await
+        .stdout(std::fs::File::create(&stdout_path).expect("the browser's stdout file"))
+        .stderr(std::fs::File::create(&stderr_path).expect("the browser's stderr file"))
+        .spawn()
         .expect(
             "node runs (scripts/test.sh installs Node.js's packages; Node itself must be on PATH)",
         );
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Waited for on this thread with a clock of its own, apart from the runtime that
+    // serves the app: a scenario that hangs (or an app that stops answering) fails
+    // here with what the browser printed, never hangs the test run.
+    let status = tokio::task::block_in_place(|| {
+        let deadline = Instant::now() + SCENARIO_LIMIT;
+        loop {
+            match node.try_wait().expect("node's state can be read") {
+                Some(status) => break Some(status),
+                None if Instant::now() >= deadline => {
+                    let _ = node.kill();
+                    let _ = node.wait();
+                    break None;
+                }
+                None => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    });
+    let stdout = std::fs::read_to_string(&stdout_path).unwrap_or_default();
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&logs);
     println!("{stdout}");
     eprintln!("{stderr}");
+    let Some(status) = status else {
+        panic!(
+            "scenario {name} did not end within {SCENARIO_LIMIT:?}; node was killed:\n{stdout}\n{stderr}"
+        );
+    };
     assert!(
-        output.status.success(),
-        "scenario {name} failed ({}):\n{stdout}\n{stderr}",
-        output.status
+        status.success(),
+        "scenario {name} failed ({status}):\n{stdout}\n{stderr}"
     );
     app.stop().await;
     context.cleanup().await;

@@ -35,6 +35,13 @@ export function person(id, firstName, extra = {}) {
   return { id, first_name: firstName, language_code: 'ru', username: `user${id}`, ...extra };
 }
 
+/**
+ * The browser calls of the scenario running now, newest last (Playwright's own
+ * "api" log): what a failed or stuck scenario was doing is printed from here.
+ */
+export const browserCalls = [];
+const KEPT_CALLS = 60;
+
 export async function launch() {
   if (!existsSync(env.chromium)) {
     throw new Error(`no Chromium at ${env.chromium}: scripts/test.sh installs Debian's chromium package (apt-get install chromium)`);
@@ -42,6 +49,13 @@ export async function launch() {
   return chromium.launch({
     executablePath: env.chromium,
     headless: true,
+    logger: {
+      isEnabled: (name) => name === 'api',
+      log: (name, severity, message) => {
+        browserCalls.push(`${new Date().toISOString()} ${message}`);
+        if (browserCalls.length > KEPT_CALLS) browserCalls.shift();
+      },
+    },
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
   });
 }
