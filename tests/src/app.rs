@@ -80,10 +80,13 @@ pub fn ledgerbot_binary() -> PathBuf {
         return PathBuf::from(path);
     }
     let executable = std::env::current_exe().expect("the test executable has a path");
-    let profile_dir = executable
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("tests run from target/<profile>/deps");
+    let folder = executable.parent().expect("an executable is in a folder");
+    // Tests run from target/<profile>/deps; the drill is target/<profile>/drill.
+    let profile_dir = if folder.ends_with("deps") {
+        folder.parent().expect("target/<profile>/deps has a parent")
+    } else {
+        folder
+    };
     let binary = profile_dir.join("ledgerbot");
     assert!(
         binary.exists(),

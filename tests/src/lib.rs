@@ -10,13 +10,16 @@
 pub mod ai_fakes;
 pub mod api_client;
 pub mod app;
+pub mod big_store;
 pub mod bot_client;
+pub mod drill;
 pub mod events;
 pub mod history;
 pub mod nats_server;
 pub mod openapi;
 pub mod paying;
 pub mod people;
+pub mod postgres_server;
 pub mod probe;
 pub mod random_history;
 pub mod redelivery;
@@ -191,4 +194,37 @@ where
 /// Waits until `check` holds (within `limit`), failing the test with `what` if it never does.
 pub async fn settles(what: &str, limit: Duration, check: impl AsyncFn() -> bool) {
     assert!(eventually(limit, || check()).await, "{what}");
+}
+
+/// Waits until the relay has published everything, no aggregate is held back for a
+/// retry and no projection has moved for three seconds.
+pub async fn settled(pool: &PgPool) {
+    settled_within(pool, Duration::from_secs(120)).await;
+}
+
+/// The same, for at most `limit`.
+pub async fn settled_within(pool: &PgPool, limit: Duration) {
+    let mut last = (-1, -1, -1);
+    let mut still = 0;
+    for _ in 0..(limit.as_millis() / 500).max(1) {
+        let now: (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM projection_retrying), \
+                    (SELECT count(*) FROM events), \
+                    (SELECT COALESCE(sum(sequence), 0)::bigint FROM projection_checkpoints)",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap_or((-2, -2, -2)); // the database is coming back
+        if now.0 == 0 && now == last {
+            still += 1;
+            if still >= 6 {
+                return;
+            }
+        } else {
+            still = 0;
+        }
+        last = now;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("the projections never settled: {last:?}");
 }

@@ -15,40 +15,12 @@ use domain::use_cases::credits::Spend;
 use reqwest::StatusCode;
 use serde_json::Value;
 use sqlx::{Connection, PgPool};
-use tests::TestContext;
 use tests::api_client::{get_with, settings, signed_in};
 use tests::app::{run_ledgerbot, spawn_app};
 use tests::paying::live_app;
 use tests::random_history::{cast, random_history};
 use tests::redelivery::publish_twice_scrambled;
-
-/// Waits until the relay has published everything, no aggregate is held back for a
-/// retry and no projection has moved for three seconds.
-async fn settled(pool: &PgPool) {
-    let mut last = (-1, -1, -1);
-    let mut still = 0;
-    for _ in 0..240 {
-        let now: (i64, i64, i64) = sqlx::query_as(
-            "SELECT (SELECT count(*) FROM outbox) + (SELECT count(*) FROM projection_retrying), \
-                    (SELECT count(*) FROM events), \
-                    (SELECT COALESCE(sum(sequence), 0)::bigint FROM projection_checkpoints)",
-        )
-        .fetch_one(pool)
-        .await
-        .expect("reads");
-        if now.0 == 0 && now == last {
-            still += 1;
-            if still >= 6 {
-                return;
-            }
-        } else {
-            still = 0;
-        }
-        last = now;
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    panic!("the projections never settled: {last:?}");
-}
+use tests::{TestContext, settled};
 
 fn lines(stdout: &str) -> Vec<Value> {
     stdout

@@ -13,6 +13,8 @@
 pub mod create;
 pub mod refunds;
 pub mod webhook;
+#[cfg(test)]
+mod webhook_props;
 
 use domain::use_cases::payments::PaymentRules;
 

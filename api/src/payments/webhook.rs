@@ -22,6 +22,21 @@ use crate::http::extract::refuse_nul;
 use crate::http::limits::ClientIp;
 use crate::yookassa::Notification;
 
+/// A notification's body as YooKassa sends it, or the 400 (not a notification) or 422
+/// (a NUL in a text) that answers it.
+pub(crate) fn parse_notification(body: &[u8]) -> Result<Notification, ApiError> {
+    let not_a_notification = |cause: serde_json::Error| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_notification",
+            format!("not a YooKassa notification: {cause}"),
+        )
+    };
+    let body: Value = serde_json::from_slice(body).map_err(not_a_notification)?;
+    refuse_nul(&body)?;
+    serde_json::from_value(body).map_err(not_a_notification)
+}
+
 #[utoipa::path(
     post,
     path = "/payments/yookassa/webhook",
@@ -52,16 +67,7 @@ pub async fn receive(
             "notifications are accepted from YooKassa's addresses only",
         ));
     }
-    let not_a_notification = |cause: serde_json::Error| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_notification",
-            format!("not a YooKassa notification: {cause}"),
-        )
-    };
-    let body: Value = serde_json::from_slice(&body).map_err(not_a_notification)?;
-    refuse_nul(&body)?;
-    let notification: Notification = serde_json::from_value(body).map_err(not_a_notification)?;
+    let notification = parse_notification(&body)?;
     let outcome = match (notification.event.as_str(), notification.object_id()) {
         ("payment.succeeded" | "payment.canceled" | "payment.waiting_for_capture", Some(id)) => {
             state.core.settle_provider_payment(id).await

@@ -293,11 +293,11 @@ fn user(text: &str) -> Result<TelegramUser, InitDataError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Signs `fields` as Telegram would for `bot_token`.
-    fn signed(fields: &[(&str, &str)], bot_token: &str) -> String {
+    pub(crate) fn signed(fields: &[(&str, &str)], bot_token: &str) -> String {
         let map: BTreeMap<String, String> = fields
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

@@ -2,4 +2,6 @@
 //! webhook.
 
 pub mod init_data;
+#[cfg(test)]
+mod init_data_props;
 pub mod webhook;

@@ -77,24 +77,34 @@ impl LoyaltyCashback {
 }
 
 /// What `customer` had paid, net of refunds, in events stored before `position`.
+/// What a customer had paid, net of refunds, up to a store position. The customer's
+/// payments come from `events_payment_created_payer_idx`; each payment's money events
+/// from the store's key, in a lateral subquery that `OFFSET 0` keeps from being
+/// flattened into a join, so no plan walks `events` whatever its size or statistics
+/// (`tests/tests/query_plans.rs`).
+pub const PAID_BEFORE_SQL: &str = "\
+    SELECT COALESCE(sum(m.amount), 0) \
+    FROM events c \
+    CROSS JOIN LATERAL ( \
+        SELECT CASE e.event_type \
+                 WHEN 'PaymentSucceeded' THEN (e.payload -> 'PaymentSucceeded' ->> 'amount')::numeric \
+                 ELSE -(e.payload -> 'RefundSucceeded' ->> 'amount')::numeric END AS amount \
+        FROM events e \
+        WHERE e.aggregate_type = 'Payment' AND e.aggregate_id = c.aggregate_id \
+          AND e.event_type IN ('PaymentSucceeded', 'RefundSucceeded') AND e.global_position < $2 \
+        OFFSET 0) m \
+    WHERE c.event_type = 'PaymentCreated' AND c.payload -> 'PaymentCreated' ->> 'payer_user_id' = $1";
+
 pub async fn paid_before(
     pool: &PgPool,
     customer: Uuid,
     position: i64,
 ) -> Result<Decimal, ApplyError> {
-    let total: Decimal = sqlx::query_scalar(
-        "SELECT COALESCE(sum(CASE e.event_type \
-                  WHEN 'PaymentSucceeded' THEN (e.payload -> 'PaymentSucceeded' ->> 'amount')::numeric \
-                  ELSE -(e.payload -> 'RefundSucceeded' ->> 'amount')::numeric END), 0) \
-         FROM events c \
-         JOIN events e ON e.aggregate_type = 'Payment' AND e.aggregate_id = c.aggregate_id \
-           AND e.event_type IN ('PaymentSucceeded', 'RefundSucceeded') AND e.global_position < $2 \
-         WHERE c.event_type = 'PaymentCreated' AND c.payload -> 'PaymentCreated' ->> 'payer_user_id' = $1",
-    )
-    .bind(customer.to_string())
-    .bind(position)
-    .fetch_one(pool)
-    .await?;
+    let total: Decimal = sqlx::query_scalar(PAID_BEFORE_SQL)
+        .bind(customer.to_string())
+        .bind(position)
+        .fetch_one(pool)
+        .await?;
     Ok(total)
 }
 

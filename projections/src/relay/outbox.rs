@@ -99,6 +99,24 @@ pub struct Pending {
     pub at_or_before: i64,
 }
 
+/// The outbox read. Its plan cannot depend on the planner's statistics or on how
+/// many events are stored: the outbox rows come first, by the outbox's key and
+/// limited, and each finds its event by `events_global_position_key` in a lateral
+/// subquery that `OFFSET 0` keeps from being flattened into a join (a join of the two
+/// tables, planned without statistics, walked the whole `events` table).
+/// `tests/tests/query_plans.rs` checks the plan on a million events never analyzed.
+pub const PENDING_AFTER_SQL: &str = "\
+    SELECT e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.event_version, \
+           e.payload, e.metadata, e.global_position, e.recorded_at, \
+           (SELECT count(*) FROM outbox WHERE global_position <= $1) AS at_or_before \
+    FROM (SELECT global_position FROM outbox WHERE global_position > $1 \
+          ORDER BY global_position LIMIT $2) o \
+    CROSS JOIN LATERAL (SELECT aggregate_type, aggregate_id, sequence, event_type, event_version, \
+                               payload::text AS payload, metadata::text AS metadata, \
+                               global_position, recorded_at \
+                        FROM events WHERE global_position = o.global_position OFFSET 0) e \
+    ORDER BY o.global_position";
+
 /// The oldest `limit` outbox events with a global position above `after`, oldest
 /// first, encoded for publishing.
 ///
@@ -112,20 +130,11 @@ pub async fn pending_after(
     after: i64,
     limit: i64,
 ) -> Result<Pending, OutboxError> {
-    let rows = sqlx::query_as::<_, OutboxEventRow>(
-        "SELECT e.aggregate_type, e.aggregate_id, e.sequence, e.event_type, e.event_version, \
-                e.payload::text AS payload, e.metadata::text AS metadata, \
-                e.global_position, e.recorded_at, \
-                (SELECT count(*) FROM outbox WHERE global_position <= $1) AS at_or_before \
-         FROM outbox o JOIN events e ON e.global_position = o.global_position \
-         WHERE o.global_position > $1 \
-         ORDER BY o.global_position \
-         LIMIT $2",
-    )
-    .bind(after)
-    .bind(limit)
-    .fetch_all(connection)
-    .await?;
+    let rows = sqlx::query_as::<_, OutboxEventRow>(PENDING_AFTER_SQL)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(connection)
+        .await?;
     let at_or_before = rows.first().map_or(0, |row| row.at_or_before);
     let events = rows
         .into_iter()

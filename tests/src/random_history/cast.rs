@@ -1,7 +1,8 @@
 //! The dice, the tally and the people of a random history.
 
 use domain::permissions::{Caller, Role};
-use domain::use_cases::Core;
+use domain::use_cases::payments::{RefundDone, Settled, StartedPayment};
+use domain::use_cases::{Core, Written};
 
 use crate::people::{owner, signed_in, staff};
 
@@ -29,26 +30,57 @@ impl Dice {
     }
 }
 
-/// What the history did: use cases called, and how many the domain refused (a
-/// random step is often not allowed in the state it meets, as for a real user).
-#[derive(Debug, Default, Clone, Copy)]
+/// What the history did: use cases called, how many the domain refused (a random
+/// step is often not allowed in the state it meets, as for a real user), and what
+/// each accepted call wrote (the aggregate and its sequence after the write).
+#[derive(Debug, Default, Clone)]
 pub struct Tally {
     pub calls: u64,
     pub refused: u64,
+    pub written: Vec<Written>,
 }
 
 impl Tally {
-    pub(super) fn count<T, E>(&mut self, outcome: Result<T, E>) -> Option<T> {
+    pub(super) fn count<T: Recorded, E>(&mut self, outcome: Result<T, E>) -> Option<T> {
         self.calls += 1;
         match outcome {
-            Ok(value) => Some(value),
+            Ok(value) => {
+                if let Some(written) = value.written() {
+                    self.written.push(written);
+                }
+                Some(value)
+            }
             Err(_) => {
                 self.refused += 1;
                 None
             }
         }
     }
+
+    /// Adds another history's tally to this one.
+    pub fn add(&mut self, other: Tally) {
+        self.calls += other.calls;
+        self.refused += other.refused;
+        self.written.extend(other.written);
+    }
 }
+
+/// What a use case's answer says it wrote, where it says so.
+pub trait Recorded {
+    fn written(&self) -> Option<Written> {
+        None
+    }
+}
+
+impl Recorded for Written {
+    fn written(&self) -> Option<Written> {
+        Some(self.clone())
+    }
+}
+
+impl Recorded for StartedPayment {}
+impl Recorded for Settled {}
+impl Recorded for RefundDone {}
 
 /// The people of a history.
 pub struct Cast {

@@ -25,7 +25,7 @@ pub use port::{
 pub use refund_calls::{CallOutcome, RefundCall, RefundCallPauses, record_refund_call};
 pub use refunds::{RefundDone, RefundState};
 pub use settle::Settled;
-pub use start::{PaymentOrder, PurposeRequest, StartedPayment};
+pub use start::{EARLIER_PAYMENTS_SQL, PaymentOrder, PurposeRequest, StartedPayment};
 
 use rust_decimal::{Decimal, RoundingStrategy};
 

@@ -15,6 +15,12 @@ use crate::payment::{PaymentCommand, PaymentPurpose, PaymentStatus};
 use crate::permissions::{Action, Caller};
 use crate::use_cases::Core;
 
+/// The other payments made for an order (`$1`, except `$2`), found by
+/// `events_payment_created_order_idx` whatever the store's size
+/// (`tests/tests/query_plans.rs` checks the plan).
+pub const EARLIER_PAYMENTS_SQL: &str = "SELECT aggregate_id FROM events WHERE event_type = 'PaymentCreated' \
+       AND payload -> 'PaymentCreated' -> 'purpose' ->> 'order_id' = $1 AND aggregate_id <> $2";
+
 /// What is being paid for, as the customer names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PurposeRequest {
@@ -254,14 +260,11 @@ impl Core {
         order_id: Uuid,
         except: Uuid,
     ) -> Result<Option<Uuid>, CommandError> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT aggregate_id FROM events WHERE event_type = 'PaymentCreated' \
-               AND payload -> 'PaymentCreated' -> 'purpose' ->> 'order_id' = $1 AND aggregate_id <> $2",
-        )
-        .bind(order_id.to_string())
-        .bind(except.to_string())
-        .fetch_all(self.pool())
-        .await?;
+        let ids: Vec<String> = sqlx::query_scalar(EARLIER_PAYMENTS_SQL)
+            .bind(order_id.to_string())
+            .bind(except.to_string())
+            .fetch_all(self.pool())
+            .await?;
         for id in ids {
             let (payment, _) = self.commands.payments.load(&id).await?;
             // Only one YooKassa has: a payment of today's flow gets there after the

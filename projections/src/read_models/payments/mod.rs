@@ -185,7 +185,10 @@ impl Payments {
         Ok(())
     }
 
-    /// Adds to a user's totals and re-reads their tier from the new total.
+    /// Adds to a user's totals and re-reads their tier from the new total. A user's
+    /// payments are separate aggregates, which workers may apply in any order among
+    /// themselves: every column here is the same whatever that order (sums, the
+    /// earliest and the latest time), so a rebuild in store order equals it.
     async fn spending(
         &self,
         connection: &mut PgConnection,
@@ -201,8 +204,8 @@ impl Payments {
              ON CONFLICT (user_id) DO UPDATE SET total_paid = rm_user_spending.total_paid + EXCLUDED.total_paid, \
                total_refunded = rm_user_spending.total_refunded + EXCLUDED.total_refunded, \
                payments = rm_user_spending.payments + EXCLUDED.payments, \
-               first_paid_at = COALESCE(rm_user_spending.first_paid_at, EXCLUDED.first_paid_at), \
-               updated_at = EXCLUDED.updated_at \
+               first_paid_at = LEAST(rm_user_spending.first_paid_at, EXCLUDED.first_paid_at), \
+               updated_at = GREATEST(rm_user_spending.updated_at, EXCLUDED.updated_at) \
              RETURNING total_paid",
         )
         .bind(user)
