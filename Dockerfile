@@ -21,6 +21,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/ledgerbot --create-home ledgerbot
 COPY --from=build /out/ledgerbot /usr/local/bin/ledgerbot
+# The files folder exists, owned by the service, so an empty volume mounted on it
+# takes that ownership.
+RUN install -d -o ledgerbot -g ledgerbot /var/lib/ledgerbot/files
 USER ledgerbot
 WORKDIR /var/lib/ledgerbot
 ENV LEDGERBOT_HTTP_ADDR=0.0.0.0:8080 \

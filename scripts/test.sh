@@ -36,8 +36,27 @@ echo "[test] building the ledgerbot binary (black-box tests start it)"
 cargo build --bin ledgerbot --quiet
 
 echo "[test] the Docker files, as far as they can be checked without a Docker engine"
-python3 -c 'import yaml' 2>/dev/null || python3 -m pip install --quiet pyyaml
-python3 scripts/check_deploy.py "${CARGO_TARGET_DIR:-$root_dir/target}/debug/ledgerbot"
+say() { printf '[test] %s\n' "$*"; }
+source scripts/debian.sh
+deploy_python=python3
+if ! python3 -c 'import yaml' 2>/dev/null; then
+  if is_debian_root; then
+    apt_install python3-yaml
+  else
+    deploy_venv=${XDG_CACHE_HOME:-$HOME/.cache}/ledgerbot/deploy-check
+    [[ -x "$deploy_venv/bin/python" ]] || python3 -m venv "$deploy_venv"
+    "$deploy_venv/bin/python" -c 'import yaml' 2>/dev/null \
+      || "$deploy_venv/bin/pip" install --quiet --disable-pip-version-check pyyaml
+    deploy_python="$deploy_venv/bin/python"
+  fi
+fi
+"$deploy_python" scripts/check_deploy.py "${CARGO_TARGET_DIR:-$root_dir/target}/debug/ledgerbot"
+
+# The fault drill runs a private PostgreSQL of its own: it needs the server's
+# binaries (initdb, pg_ctl) even where another server answers at DATABASE_URL.
+if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && ! command -v pg_ctl >/dev/null 2>&1; then
+  if is_debian_root; then apt_install postgresql; else say "warning: PostgreSQL's server binaries (initdb, pg_ctl) are missing: the drill test will fail"; fi
+fi
 
 if cargo nextest --version >/dev/null 2>&1; then
   echo "[test] cargo nextest run"

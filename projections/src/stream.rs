@@ -19,6 +19,9 @@ pub struct StreamSettings {
     pub name: String,
     pub subject_prefix: String,
     pub duplicate_window: Duration,
+    /// Copies of the stream a NATS cluster keeps (1 on a single server; 3 on a
+    /// cluster of three). Applied on every start, so it is where replicas are set.
+    pub replicas: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +38,7 @@ impl Default for StreamSettings {
             name: "LEDGER_EVENTS".to_owned(),
             subject_prefix: "ledger".to_owned(),
             duplicate_window: MIN_DUPLICATE_WINDOW,
+            replicas: 1,
         }
     }
 }
@@ -75,6 +79,7 @@ impl StreamSettings {
             retention: RetentionPolicy::Limits,
             discard: DiscardPolicy::Old,
             duplicate_window: self.duplicate_window.max(MIN_DUPLICATE_WINDOW),
+            num_replicas: self.replicas.max(1),
             ..Config::default()
         }
     }
@@ -140,6 +145,7 @@ mod tests {
     fn the_duplicate_window_never_drops_below_two_minutes() {
         let settings = StreamSettings {
             duplicate_window: Duration::from_secs(5),
+            replicas: 1,
             ..StreamSettings::default()
         };
         assert_eq!(settings.config().duplicate_window, MIN_DUPLICATE_WINDOW);

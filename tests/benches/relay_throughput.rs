@@ -88,6 +88,7 @@ fn stream_for(context: &TestContext, suffix: &str) -> StreamSettings {
         name: format!("{}_{suffix}", context.stream.name),
         subject_prefix: format!("{}{}", context.stream.subject_prefix, suffix.to_lowercase()),
         duplicate_window: Duration::from_secs(120),
+        replicas: 1,
     }
 }
 

@@ -86,6 +86,7 @@ impl TestContext {
                 name: format!("LBT_{id}"),
                 subject_prefix: format!("lbt{id}"),
                 duplicate_window: Duration::from_secs(120),
+                replicas: 1,
             },
             id,
             database_url,

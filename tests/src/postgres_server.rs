@@ -3,7 +3,7 @@
 //! `postgres` user when the test runs as root, which `initdb` refuses to be).
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::process::Command;
@@ -17,6 +17,11 @@ pub struct PostgresServer {
 fn postgres_bin_dir() -> PathBuf {
     if let Ok(path) = std::env::var("LEDGERBOT_TEST_POSTGRES_BIN") {
         return PathBuf::from(path);
+    }
+    for folder in std::env::split_paths(&std::env::var("PATH").unwrap_or_default()) {
+        if folder.join("pg_ctl").exists() && folder.join("initdb").exists() {
+            return folder;
+        }
     }
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
@@ -61,21 +66,26 @@ impl PostgresServer {
                 .expect("chown runs");
             assert!(chown.success(), "the cluster's folder is given to postgres");
         }
-        server
-            .run(
-                "initdb",
-                &[
-                    "-D",
-                    &server.data().to_string_lossy(),
-                    "-U",
-                    "postgres",
-                    "--auth=trust",
-                    "-E",
-                    "UTF8",
-                    "--no-sync",
-                ],
-            )
-            .await;
+        let data = server.data().to_string_lossy().into_owned();
+        let initdb = [
+            "-D",
+            &data,
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ];
+        // C.UTF-8 where the system has it (as scripts/services.sh does), else its default.
+        let with_locale: Vec<&str> = initdb.iter().copied().chain(["--locale=C.UTF-8"]).collect();
+        if !server.try_run("initdb", &with_locale).await {
+            let _ = std::fs::remove_dir_all(server.data());
+            assert!(
+                server.try_run("initdb", &initdb).await,
+                "initdb failed for the drill's PostgreSQL"
+            );
+        }
         server.pg_ctl(&["start"]).await;
         server
     }
@@ -131,38 +141,37 @@ impl PostgresServer {
     }
 
     async fn run(&self, program: &str, args: &[&str]) {
-        let binary = self.bin.join(program);
-        let status = if running_as_root() {
-            Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(&binary)
-                .args(args)
-                .current_dir("/")
-                .stdout(std::process::Stdio::null())
-                .status()
-                .await
-        } else {
-            Command::new(&binary)
-                .args(args)
-                .stdout(std::process::Stdio::null())
-                .status()
-                .await
-        }
-        .unwrap_or_else(|error| panic!("{} runs: {error}", binary.display()));
         assert!(
-            status.success(),
-            "{program} {args:?} failed ({status}); see {}",
+            self.try_run(program, args).await,
+            "{program} {args:?} failed; see {}",
             self.log().display()
         );
     }
 
-    fn log(&self) -> PathBuf {
-        self.home.join("postgres.log")
+    /// Runs a server program (as `postgres` when this runs as root); whether it
+    /// succeeded.
+    async fn try_run(&self, program: &str, args: &[&str]) -> bool {
+        let binary = self.bin.join(program);
+        let mut command = if running_as_root() {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(&binary);
+            command
+        } else {
+            Command::new(&binary)
+        };
+        command
+            .args(args)
+            .current_dir("/")
+            .stdout(std::process::Stdio::null())
+            .status()
+            .await
+            .unwrap_or_else(|error| panic!("{} runs: {error}", binary.display()))
+            .success()
     }
 
     /// The server's log, for a failed drill's report.
-    pub fn log_path(&self) -> &Path {
-        &self.home
+    pub fn log(&self) -> PathBuf {
+        self.home.join("postgres.log")
     }
 
     /// Waits until it answers a query.

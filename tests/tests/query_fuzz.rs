@@ -104,7 +104,10 @@ async fn every_query_string_parser_answers_random_input_with_a_4xx_or_success() 
         operations.len() >= 8,
         "the document lists the query endpoints: {operations:?}"
     );
-    let client = reqwest::Client::new();
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(20))
+        .build()
+        .expect("a client");
     let runtime = tokio::runtime::Handle::current();
     let mut sent = 0;
     for (path, names) in operations {

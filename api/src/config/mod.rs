@@ -49,6 +49,7 @@ pub const KNOWN_VARIABLES: &[&str] = &[
     "LEDGERBOT_STREAM",
     "LEDGERBOT_SUBJECT_PREFIX",
     "LEDGERBOT_STREAM_DUPLICATE_WINDOW_SECS",
+    "LEDGERBOT_STREAM_REPLICAS",
     "LEDGERBOT_RELAY_BATCH_SIZE",
     "LEDGERBOT_RELAY_POLL_MS",
     "LEDGERBOT_RELAY_ACK_TIMEOUT_MS",
@@ -243,6 +244,13 @@ impl Settings {
                     MIN_DUPLICATE_WINDOW.as_secs()..=86_400,
                     "a number of seconds from 120 to 86400",
                 )?),
+                replicas: ranged(
+                    "LEDGERBOT_STREAM_REPLICAS",
+                    get("LEDGERBOT_STREAM_REPLICAS"),
+                    1,
+                    1..=5,
+                    "a number of copies from 1 to 5 (3 on a cluster of three)",
+                )?,
             },
             relay: RelaySettings {
                 batch_size: ranged(

@@ -36,6 +36,10 @@ pub fn effective_settings(settings: &Settings) -> Vec<(&'static str, String)> {
             settings.stream.duplicate_window.as_secs().to_string(),
         ),
         (
+            "LEDGERBOT_STREAM_REPLICAS",
+            settings.stream.replicas.to_string(),
+        ),
+        (
             "LEDGERBOT_RELAY_BATCH_SIZE",
             settings.relay.batch_size.to_string(),
         ),

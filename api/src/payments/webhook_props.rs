@@ -1,7 +1,7 @@
 //! YooKassa notification parsing under random and mutated input: whatever body
 //! arrives, the answer is a notification or a 400/422 naming what is wrong — never a
 //! panic, never another status. Mutations start from the real notifications in
-//! `shared/reference/yookassa` (their copies in `tests/fixtures/yookassa`).
+//! the project's reference samples, as copied into `tests/fixtures/yookassa`.
 
 use axum::http::StatusCode;
 use proptest::prelude::*;

@@ -78,7 +78,7 @@ impl LoyaltyCashback {
 
 /// What `customer` had paid, net of refunds, in events stored before `position`.
 /// What a customer had paid, net of refunds, up to a store position. The customer's
-/// payments come from `events_payment_created_payer_idx`; each payment's money events
+/// payments come from `events_payment_payer_idx`; each payment's money events
 /// from the store's key, in a lateral subquery that `OFFSET 0` keeps from being
 /// flattened into a join, so no plan walks `events` whatever its size or statistics
 /// (`tests/tests/query_plans.rs`).

@@ -11,6 +11,7 @@ mod leadership;
 mod metrics;
 pub mod outbox;
 mod publisher;
+mod vacuum;
 pub mod wakeup;
 
 use std::time::{Duration, Instant};
@@ -158,6 +159,7 @@ impl Relay {
         let mut stream_ready = false;
         let mut nats_backoff = MIN_BACKOFF;
         let mut failing_since: Option<Instant> = None;
+        let mut vacuum = vacuum::OutboxVacuum::new(self.metrics.events_published.get());
         loop {
             if shutdown.is_cancelled() {
                 leadership::release(lock).await;
@@ -168,6 +170,9 @@ impl Relay {
                     nats_backoff = MIN_BACKOFF;
                     failing_since = None;
                     if let Round::Drained = round {
+                        vacuum
+                            .when_due(&mut lock, self.metrics.events_published.get())
+                            .await;
                         tokio::select! {
                             _ = shutdown.cancelled() => {}
                             _ = wakeup.wait(self.settings.poll_interval) => {}

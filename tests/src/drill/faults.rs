@@ -42,7 +42,11 @@ pub async fn inflict(product: &mut Product, plan: &Plan, progress: Arc<AtomicU64
     let env = product.env();
     for (share, fault) in SCHEDULE {
         let due = (plan.calls as f64 * share) as u64;
-        while progress.load(Ordering::Relaxed) < due {
+        // The callers stop only once the faults are over; one that stalls must not
+        // hold the drill forever.
+        let waiting = Instant::now();
+        while progress.load(Ordering::Relaxed) < due && waiting.elapsed() < Duration::from_secs(120)
+        {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let at = format!(

@@ -163,7 +163,7 @@ pub async fn run(plan: Plan) -> Report {
 
     let settling = Instant::now();
     let notifications = delivery.finish().await;
-    crate::settled_within(&product.pool, Duration::from_secs(600)).await;
+    crate::settled_within(&product.pool, Duration::from_secs(300)).await;
     let settle_time = settling.elapsed();
     let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(&product.pool)

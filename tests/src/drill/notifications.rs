@@ -29,7 +29,7 @@ pub struct Delivered {
     pub accepted: u64,
     /// Deliveries answered otherwise (or not at all), and so made again.
     pub retried: u64,
-    /// Deliveries still not answered 200 five minutes after the load ended.
+    /// Deliveries still not answered 200 two minutes after the load ended.
     pub undelivered: u64,
 }
 
@@ -105,7 +105,7 @@ async fn deliver(
         if stopping && stopped_at.is_none() {
             stopped_at = Some(std::time::Instant::now());
         }
-        if stopped_at.is_some_and(|at| at.elapsed() > Duration::from_secs(300)) {
+        if stopped_at.is_some_and(|at| at.elapsed() > Duration::from_secs(120)) {
             delivered.undelivered = waiting.len() as u64;
             return delivered;
         }

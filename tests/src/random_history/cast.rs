@@ -78,7 +78,11 @@ impl Recorded for Written {
     }
 }
 
-impl Recorded for StartedPayment {}
+impl Recorded for StartedPayment {
+    fn written(&self) -> Option<Written> {
+        Some(Written::new(self.payment_id.to_string(), self.sequence))
+    }
+}
 impl Recorded for Settled {}
 impl Recorded for RefundDone {}
 

@@ -16,7 +16,7 @@ use crate::permissions::{Action, Caller};
 use crate::use_cases::Core;
 
 /// The other payments made for an order (`$1`, except `$2`), found by
-/// `events_payment_created_order_idx` whatever the store's size
+/// `events_payment_order_idx` whatever the store's size
 /// (`tests/tests/query_plans.rs` checks the plan).
 pub const EARLIER_PAYMENTS_SQL: &str = "SELECT aggregate_id FROM events WHERE event_type = 'PaymentCreated' \
        AND payload -> 'PaymentCreated' -> 'purpose' ->> 'order_id' = $1 AND aggregate_id <> $2";
