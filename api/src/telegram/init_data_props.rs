@@ -87,7 +87,11 @@ proptest! {
         let answer = validate(&changed, TOKEN, Utc::now(), Some(Duration::hours(1)));
         // A change that decodes to the same fields (a letter's case in a %-escape, a
         // `+` for a space's `%20`) still carries the same signed content.
+        // Everything but the hash's own spelling (hex in either case) is the same.
         if let (Ok(data), Ok(original)) = (&answer, &accepted) {
+            let (mut data, mut original) = (data.clone(), original.clone());
+            data.fields.remove("hash");
+            original.fields.remove("hash");
             prop_assert_eq!(data, original);
         } else {
             prop_assert!(!matches!(answer, Err(InitDataError::Empty)));
