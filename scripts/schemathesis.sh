@@ -159,11 +159,10 @@ source "$work/seeded.sh"
 export LB_CLIENT_USER_ID LB_CATEGORY LB_TICKET_ID LB_MESSAGE_ID LB_ORDER_ID LB_PAYMENT_ID
 
 status=0
-run() {
+# One run of schemathesis as `who`; prints its output and answers its exit status.
+run_once() {
   local who=$1
   shift
-  say "as $who"
-  local started=$SECONDS
   # Every check, as configured in scripts/schemathesis.toml, where one thing is
   # widened: valid data may also be answered 422 (a rule over the data that a schema
   # cannot state: a deadline in the future, an id that must exist, a signature, a
@@ -179,7 +178,23 @@ run() {
     --request-timeout 20 \
     --no-color \
     --report junit --report-dir "$work/report-$who" \
-    "$@") || status=1
+    "$@") 2>&1 | tee "$work/output-$who"
+  return "${PIPESTATUS[0]}"
+}
+run() {
+  local who=$1
+  say "as $who"
+  local started=$SECONDS
+  if ! run_once "$@"; then
+    # A crash inside CPython's compiler under Hypothesis (seen now and then on this
+    # machine, never a finding about the API) is run again once; anything else stands.
+    if grep -q "SystemError: AST constructor recursion depth mismatch" "$work/output-$who"; then
+      say "as $who: schemathesis itself crashed (CPython's AST recursion check); running it again"
+      run_once "$@" || status=1
+    else
+      status=1
+    fi
+  fi
   say "as $who: $((SECONDS - started)) s"
 }
 run anonymous
