@@ -146,9 +146,29 @@ export async function withRole(user, role) {
 export async function payInSandbox(context, url, action = 'pay') {
   const checkout = await context.newPage();
   await checkout.goto(url);
-  await checkout.getByRole('button', { name: action === 'pay' ? 'Pay' : 'Cancel' }).click();
-  await checkout.waitForLoadState('load');
-  await checkout.close();
+  // The button sends the customer back to the shop: wait until that page has
+  // loaded, so the close below does not race the navigation's commit.
+  await Promise.all([
+    checkout.waitForURL((now) => now.href !== url, { waitUntil: 'load' }),
+    checkout.getByRole('button', { name: action === 'pay' ? 'Pay' : 'Cancel' }).click(),
+  ]);
+  await closePage(checkout);
+}
+
+/**
+ * Closes `page`. Chromium can acknowledge a close that races a navigation's
+ * commit and never perform it (crbug.com/536385539, Playwright issues #41900 and
+ * #42366): page.close() then waits forever. Each call sends the close again, so
+ * one that has not finished in a second is repeated, three times at most.
+ */
+export async function closePage(page) {
+  const closed = page.close();
+  for (let attempt = 1; attempt <= 3; attempt += 1) {
+    const done = await Promise.race([closed.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 1000))]);
+    if (done) return;
+    page.close().catch(() => {});
+  }
+  await Promise.race([closed, new Promise((_, reject) => setTimeout(() => reject(new Error(`the page at ${page.url()} would not close`)), 5000))]);
 }
 
 /** Waits until `condition()` holds (polling), or fails naming `what`. */

@@ -2,7 +2,7 @@
 // analytics drawn as charts, and downloads the month's tax ledger; an executor
 // takes a paid coursework from the pool. Every screen fits 390 pixels.
 
-import { apiAs, assert, env, openApp, person, screenshot, until, withRole } from '../lib/harness.mjs';
+import { apiAs, assert, env, openApp, payInSandbox, person, screenshot, until, withRole } from '../lib/harness.mjs';
 
 /** Fails when the page is wider than the screen (something would scroll sideways). */
 async function fits(page, where) {
@@ -58,10 +58,7 @@ export async function executorPool(browser) {
   await customer.call('POST', `/orders/${placed.order_id}/accept-quote`, {});
   const payment = await customer.call('POST', '/payments', { purpose: { kind: 'order', order_id: placed.order_id }, idempotence_key: `pool-${placed.order_id}` });
   const { page } = await openApp(browser, person(7103, 'Автор'));
-  const checkout = await page.context().newPage();
-  await checkout.goto(payment.confirmation_url);
-  await checkout.getByRole('button', { name: 'Pay' }).click();
-  await checkout.close();
+  await payInSandbox(page.context(), payment.confirmation_url);
   await until('the order to be paid', async () => (await customer.call('GET', `/orders/${placed.order_id}`)).status === 'paid');
   await page.locator('[data-testid="tile-pool"]').click();
   await page.locator(`[data-testid="order-${placed.order_id}"]`).click();
