@@ -204,6 +204,45 @@ pub async fn download(
     Ok(served(content, true))
 }
 
+/// An order's files.
+#[derive(Debug, serde::Serialize, ToSchema)]
+#[schema(as = OrderFiles)]
+pub struct OrderFiles {
+    /// The brief's materials and the results' files, oldest first (an erased one
+    /// stays listed; its bytes answer 404 `file_erased`).
+    pub files: Vec<StoredFile>,
+}
+
+/// `GET /api/v1/orders/{order_id}/files`
+#[utoipa::path(
+    get,
+    path = "/orders/{order_id}/files",
+    tag = "files",
+    operation_id = "orders_files",
+    summary = "The files of an order: its brief's materials and its results",
+    description = "Whoever may see the order (its customer, its executor, the desk, and \
+                   executors the pool offers it to) lists them and reads each with \
+                   `GET /api/v1/files/{file_id}`.",
+    security(("bearer" = [])),
+    params(("order_id" = Uuid, Path, description = "The order")),
+    responses(
+        (status = 200, description = "The order's files", body = OrderFiles),
+        (status = 404, description = "No such order, or not one the caller may see", body = ErrorBody),
+    )
+)]
+pub async fn order_files(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ApiPath(order_id): ApiPath<Uuid>,
+) -> Result<Json<OrderFiles>, ApiError> {
+    let files = state
+        .reads
+        .order_files(caller.caller(), order_id)
+        .await?
+        .ok_or_else(|| crate::http::error::not_found("order"))?;
+    Ok(Json(OrderFiles { files }))
+}
+
 /// `GET /api/v1/files/{file_id}/preview`
 #[utoipa::path(
     get,

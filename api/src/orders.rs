@@ -117,7 +117,13 @@ pub struct Assign {
 #[serde(deny_unknown_fields)]
 #[schema(as = OrderSubmit)]
 pub struct Submit {
+    /// Telegram file ids (the bot's older results).
+    #[serde(default)]
     files: Vec<String>,
+    /// The result's files, uploaded with `POST /api/v1/files?purpose=coursework`
+    /// (at most 20 with `files`): the order's customer reads them.
+    #[serde(default)]
+    attachments: Vec<Uuid>,
     note: Option<String>,
 }
 
@@ -273,8 +279,16 @@ pub async fn act(
         "take" => none(body, OrderAction::Take)?,
         "start" => none(body, OrderAction::Start)?,
         "submit" => {
-            let Submit { files, note } = from_json(body)?;
-            OrderAction::Submit { files, note }
+            let Submit {
+                files,
+                attachments,
+                note,
+            } = from_json(body)?;
+            OrderAction::Submit {
+                files,
+                attachments,
+                note,
+            }
         }
         "ship" => {
             let Ship { tracking } = from_json(body)?;

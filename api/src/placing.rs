@@ -35,10 +35,16 @@ pub struct PlaceCoursework {
     pub volume: u32,
     /// In the future.
     pub deadline: DateTime<Utc>,
-    /// Telegram file ids of the materials (at most 20).
+    /// Telegram file ids of the materials (the bot's older briefs).
     #[serde(default)]
     #[schema(max_items = 20)]
     pub files: Vec<String>,
+    /// The materials: files uploaded with `POST /api/v1/files?purpose=coursework`
+    /// (at most 20 with `files`). They become the order's: whoever may see the order
+    /// reads them (`GET /api/v1/orders/{id}/files`).
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    pub attachments: Vec<Uuid>,
     /// Revisions the customer may ask for (at most 10; 2 by default).
     #[serde(default = "default_revisions")]
     #[schema(default = 2, maximum = 10)]
@@ -183,6 +189,7 @@ pub async fn place(
                 volume: brief.volume,
                 deadline: brief.deadline,
                 files: brief.files,
+                attachments: brief.attachments,
                 max_revisions: brief.max_revisions,
             })
         }

@@ -23,8 +23,14 @@ pub enum Step {
     QuotePrice { order_id: Uuid },
     /// The customer: the next text is what to revise.
     RevisionReason { order_id: Uuid },
-    /// The executor: files of the result, until "submit".
-    SubmitResult { order_id: Uuid, files: Vec<String> },
+    /// The executor: files of the result, until "submit" (`files`: Telegram file
+    /// ids of dialogues begun before files were kept; `attachments`: kept files).
+    SubmitResult {
+        order_id: Uuid,
+        files: Vec<String>,
+        #[serde(default)]
+        attachments: Vec<Uuid>,
+    },
     /// An admin paging through users: the filter and where the next page starts.
     UserList { filter: UserFilter, next: String },
     /// Staff writing a broadcast for `audience`: the next message is its text.
@@ -59,8 +65,11 @@ pub struct BriefDraft {
     pub subject: Option<String>,
     pub volume: Option<u32>,
     pub deadline: Option<DateTime<Utc>>,
-    /// Telegram file ids of the materials.
+    /// Telegram file ids of the materials (drafts begun before files were kept).
     pub files: Vec<String>,
+    /// The materials, kept in the file store (coursework files of the customer's).
+    #[serde(default)]
+    pub attachments: Vec<Uuid>,
     /// The customer said the files are all there.
     pub files_done: bool,
 }

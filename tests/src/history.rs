@@ -333,6 +333,7 @@ pub async fn business(pool: &PgPool) {
             volume: 30,
             deadline: at(28, 0),
             files: vec!["brief.pdf".to_owned()],
+            attachments: vec![],
             max_revisions: 2,
         })
     };
@@ -397,6 +398,7 @@ pub async fn business(pool: &PgPool) {
         COURSEWORK_DONE,
         OrderCommand::SubmitResult {
             files: vec!["draft.docx".to_owned()],
+            attachments: vec![],
             note: None,
             by: executor,
         },
@@ -415,6 +417,7 @@ pub async fn business(pool: &PgPool) {
         COURSEWORK_DONE,
         OrderCommand::SubmitResult {
             files: vec!["final.docx".to_owned()],
+            attachments: vec![],
             note: Some("выводы добавлены".to_owned()),
             by: executor,
         },

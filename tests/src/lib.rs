@@ -107,7 +107,14 @@ impl TestContext {
         settings.relay.ack_timeout = Duration::from_secs(2);
         settings.shutdown_grace = Duration::from_secs(10);
         settings.payments.mode = Some(api::config::PaymentMode::Sandbox);
+        // Files a test keeps go to its own folder, never into the source tree.
+        settings.files.folder = self.files_folder();
         settings
+    }
+
+    /// The folder this test's kept files go to (removed by `cleanup`).
+    pub fn files_folder(&self) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("lbt_files_{}", self.id))
     }
 
     /// The same settings as environment variables, for a `ledgerbot` child process.
@@ -125,6 +132,10 @@ impl TestContext {
             ("LEDGERBOT_RELAY_ACK_TIMEOUT_MS".into(), "2000".into()),
             ("LEDGERBOT_LOG_FORMAT".into(), "json".into()),
             ("LEDGERBOT_YOOKASSA_MODE".into(), "sandbox".into()),
+            (
+                "LEDGERBOT_FILES_DIR".into(),
+                self.files_folder().display().to_string(),
+            ),
         ]
     }
 
@@ -139,6 +150,7 @@ impl TestContext {
     /// both behind (`lbt_<id>` / `LBT_<id>`) for a look.
     pub async fn cleanup(self) {
         self.pool.close().await;
+        let _ = std::fs::remove_dir_all(self.files_folder());
         if let Ok(client) = async_nats::connect(&self.nats_url).await {
             let jetstream = async_nats::jetstream::new(client);
             let _ = jetstream.delete_stream(&self.stream.name).await;

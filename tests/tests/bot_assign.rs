@@ -45,6 +45,7 @@ async fn an_admin_gives_a_paid_order_to_an_executor_from_the_staff_group_card() 
             volume: 20,
             deadline: Utc::now() + chrono::Duration::days(10),
             files: vec![],
+            attachments: vec![],
             max_revisions: Coursework::DEFAULT_REVISIONS,
         };
         let placed = core

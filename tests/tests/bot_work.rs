@@ -18,6 +18,22 @@ use tests::telegram_fake::{FakeTelegram, TgUser};
 
 const STAFF_GROUP: i64 = -100_555_000;
 
+const PDF: &[u8] = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << >>\n%%EOF\n";
+
+/// A kept file's purpose and what it is attached to.
+async fn attached_to(
+    context: &TestContext,
+    file_id: &serde_json::Value,
+) -> (String, Option<String>, Option<String>) {
+    sqlx::query_as(
+        "SELECT purpose, attached_kind, attached_id FROM stored_files WHERE file_id = $1::uuid",
+    )
+    .bind(file_id.as_str().expect("a file id"))
+    .fetch_one(&context.pool)
+    .await
+    .expect("a kept file")
+}
+
 async fn order_ids(context: &TestContext) -> Vec<String> {
     sqlx::query_scalar(
         "SELECT DISTINCT aggregate_id FROM events WHERE aggregate_type = 'Order' ORDER BY 1",
@@ -64,6 +80,12 @@ async fn a_coursework_is_ordered_priced_paid_taken_and_delivered_in_the_bot() {
     let deadline = (chrono::Utc::now() + chrono::Duration::days(10)).format("%d.%m.%Y");
     telegram.write(&customer, &deadline.to_string());
     telegram.wait_for_text(7_001, "Пришлите материалы").await;
+    // A document is fetched from Telegram and kept as the brief's material; a
+    // photo is not a type a brief takes (PDF, DOCX, XLSX), and the bot says so.
+    telegram.put_file("photo-of-a-task", tests::ai_fakes::jpeg(64, 48, 1));
+    telegram.send_photo(&customer, "photo-of-a-task", "");
+    telegram.wait_for_text(7_001, "must be one of").await;
+    telegram.put_file("materials-file-1", PDF.to_vec());
     telegram.send_document(&customer, "materials-file-1");
     let added = telegram.wait_for_text(7_001, "Получено файлов: 1").await;
     telegram.press(&customer, 11, &button(&added, "brief:files_done"));
@@ -82,7 +104,18 @@ async fn a_coursework_is_ordered_priced_paid_taken_and_delivered_in_the_bot() {
     let brief = &placed[0].1["OrderPlaced"]["details"];
     assert_eq!(brief["subject"], json!("История <России>"), "{placed:#?}");
     assert_eq!(brief["volume"], json!(25));
-    assert_eq!(brief["files"], json!(["materials-file-1"]));
+    assert_eq!(brief["files"], json!([]), "no Telegram file ids any more");
+    let materials = brief["attachments"].as_array().expect("kept files");
+    assert_eq!(materials.len(), 1, "{brief}");
+    assert_eq!(
+        attached_to(&context, &materials[0]).await,
+        (
+            "coursework".to_owned(),
+            Some("order".to_owned()),
+            Some(order_id.clone())
+        ),
+        "the material is the order's"
+    );
 
     // The staff group gets a card; the admin opens it and sets the price.
     let card = message_with_button(&telegram, STAFF_GROUP, "order:").await;
@@ -165,6 +198,7 @@ async fn a_coursework_is_ordered_priced_paid_taken_and_delivered_in_the_bot() {
         .await;
     telegram.press(&author, 45, "submit:");
     telegram.wait_for_text(7_003, "хотя бы один файл").await;
+    telegram.put_file("result-file-1", PDF.to_vec());
     telegram.send_document(&author, "result-file-1");
     telegram.wait_for_text(7_003, "Получено файлов: 1").await;
     telegram.press(&author, 46, "submit:");
@@ -204,6 +238,14 @@ async fn a_coursework_is_ordered_priced_paid_taken_and_delivered_in_the_bot() {
             "ResultAccepted"
         ]
     );
+    let submitted = &events_of(&context, "Order", &order_id).await[7].1["ResultSubmitted"];
+    let results = submitted["attachments"].as_array().expect("kept files");
+    assert_eq!(results.len(), 1, "{submitted}");
+    assert_eq!(
+        attached_to(&context, &results[0]).await.1.as_deref(),
+        Some("order"),
+        "the result is the order's, so its customer reads it"
+    );
 
     app.stop().await;
     context.cleanup().await;
@@ -240,6 +282,11 @@ async fn support_answers_a_ticket_in_its_forum_topic_and_notes_stay_inside() {
     assert_eq!(follow_up["message_thread_id"], json!(thread));
     assert!(text(&follow_up).contains("&lt;вечером&gt;"));
     assert_eq!(telegram.calls("createForumTopic").len(), 1, "one topic");
+
+    // A document sent in the ticket is kept for tickets and posted with a message.
+    telegram.put_file("ticket-doc-1", PDF.to_vec());
+    telegram.send_document(&customer, "ticket-doc-1");
+    telegram.wait_for_text(STAFF_GROUP, "work.pdf").await;
 
     // Support answers in the topic; the customer gets it, escaped.
     telegram.write_in_topic(&agent, STAFF_GROUP, thread, "Проверим <сейчас> & ответим");
@@ -281,9 +328,25 @@ async fn support_answers_a_ticket_in_its_forum_topic_and_notes_stay_inside() {
         messages,
         [
             (false, false, "Оплатил вчера <вечером>".to_owned()),
+            (false, false, "📎 work.pdf".to_owned()),
             (true, false, "Проверим <сейчас> & ответим".to_owned()),
             (true, true, "клиент нервничает".to_owned()),
         ]
+    );
+    let with_file = events_of(&context, "Ticket", &ticket_id)
+        .await
+        .into_iter()
+        .find(|(_, payload)| payload["MessagePosted"]["text"] == json!("📎 work.pdf"))
+        .expect("the document's message");
+    let file_id = &with_file.1["MessagePosted"]["attachments"][0]["file_id"];
+    assert_eq!(
+        attached_to(&context, file_id).await,
+        (
+            "ticket".to_owned(),
+            Some("ticket".to_owned()),
+            Some(ticket_id.clone())
+        ),
+        "the document is the ticket's"
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(

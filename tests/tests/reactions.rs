@@ -110,6 +110,7 @@ async fn succeeded_payments_grant_packs_activate_plans_and_pay_orders_once() {
                         .single()
                         .expect("time"),
                     files: vec![],
+                    attachments: vec![],
                     max_revisions: 1,
                 }),
             },

@@ -40,6 +40,7 @@ async fn an_order_goes_from_brief_to_review_and_others_do_not_find_it() {
             volume: 30,
             deadline,
             files: vec![],
+            attachments: vec![],
             max_revisions: 2,
         })
     };

@@ -135,6 +135,13 @@ pub(super) fn limits(get: &dyn Fn(&str) -> Option<String>) -> Result<LimitSettin
             1..=300,
             "a number of seconds from 1 to 300",
         )?),
+        upload_timeout: Duration::from_secs(ranged(
+            "LEDGERBOT_UPLOAD_TIMEOUT_SECS",
+            get("LEDGERBOT_UPLOAD_TIMEOUT_SECS"),
+            defaults.upload_timeout.as_secs(),
+            1..=3_600,
+            "a number of seconds from 1 to 3600",
+        )?),
         trust_forwarded_for: parsed(
             "LEDGERBOT_TRUST_FORWARDED_FOR",
             get("LEDGERBOT_TRUST_FORWARDED_FOR"),

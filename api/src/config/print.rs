@@ -238,6 +238,10 @@ pub fn effective_settings(settings: &Settings) -> Vec<(&'static str, String)> {
             limits.request_timeout.as_secs().to_string(),
         ),
         (
+            "LEDGERBOT_UPLOAD_TIMEOUT_SECS",
+            limits.upload_timeout.as_secs().to_string(),
+        ),
+        (
             "LEDGERBOT_TRUST_FORWARDED_FOR",
             limits.trust_forwarded_for.to_string(),
         ),

@@ -23,6 +23,9 @@ pub struct LimitSettings {
     pub per_user_per_minute: u32,
     pub per_ip_per_minute: u32,
     pub request_timeout: Duration,
+    /// The time limit of an upload (`POST /files`), which streams a body of up to
+    /// the purpose's size from a phone.
+    pub upload_timeout: Duration,
     /// Only behind a proxy that sets it: otherwise anyone could pick their address.
     pub trust_forwarded_for: bool,
 }
@@ -33,6 +36,7 @@ impl Default for LimitSettings {
             per_user_per_minute: 600,
             per_ip_per_minute: 1_200,
             request_timeout: Duration::from_secs(15),
+            upload_timeout: Duration::from_secs(600),
             trust_forwarded_for: false,
         }
     }
@@ -128,7 +132,12 @@ pub async fn enforce(
     if let Err(wait) = verdict {
         return too_many(wait);
     }
-    match tokio::time::timeout(settings.request_timeout, next.run(request)).await {
+    let limit = if is_upload(&request) {
+        settings.upload_timeout
+    } else {
+        settings.request_timeout
+    };
+    match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -137,6 +146,15 @@ pub async fn enforce(
         )
         .into_response(),
     }
+}
+
+/// `POST /api/v1/files` (the path as the nested router sees it, or whole).
+fn is_upload(request: &Request) -> bool {
+    request.method() == axum::http::Method::POST
+        && matches!(
+            request.uri().path().trim_end_matches('/'),
+            "/files" | "/api/v1/files"
+        )
 }
 
 fn client_ip(request: &Request, peer: SocketAddr, trust_forwarded_for: bool) -> IpAddr {

@@ -144,6 +144,7 @@ fn api_v1() -> OpenApiRouter<AppState> {
         .routes(routes!(crate::files::download))
         .routes(routes!(crate::files::preview))
         .routes(routes!(crate::files::linked))
+        .routes(routes!(crate::files::order_files))
         .routes(routes!(
             crate::generations::create,
             crate::generations::list

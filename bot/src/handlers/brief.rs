@@ -5,11 +5,13 @@
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use domain::command::CommandError;
+use domain::files::FilePurpose;
 use domain::order::Coursework;
 use domain::permissions::Caller;
 use domain::use_cases::placing::NewOrder;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 
+use super::telegram_files::{self, Incoming};
 use super::{BotContext, HandlerResult, now};
 use crate::dialogue::{self, BriefDraft, Step};
 use crate::html::escape;
@@ -29,10 +31,11 @@ pub async fn begin(context: &BotContext, chat: i64, lang: Lang) -> HandlerResult
 /// A message while writing the brief: the answer to the field asked, or a file.
 pub async fn answer(
     context: &BotContext,
+    caller: Caller,
     chat: i64,
     mut draft: BriefDraft,
     text: &str,
-    attachment: Option<String>,
+    attachment: Option<Incoming>,
     lang: Lang,
 ) -> HandlerResult {
     let text = text.trim();
@@ -54,14 +57,25 @@ pub async fn answer(
         let Some(file) = attachment else {
             return ask_next(context, chat, &draft, lang).await;
         };
-        if draft.files.len() >= MAX_FILES {
+        if draft.files.len() + draft.attachments.len() >= MAX_FILES {
             return context.say(chat, texts::brief_files_full(lang)).await;
         }
-        draft.files.push(file);
+        // Kept now, so a type or size the brief does not take is said at once.
+        let kept = match telegram_files::keep(context, caller, &file, FilePurpose::Coursework).await
+        {
+            Ok(kept) => kept,
+            Err(error) => return telegram_files::refused(context, chat, lang, error).await,
+        };
+        if !draft.attachments.contains(&kept.file_id) {
+            draft.attachments.push(kept.file_id);
+        }
         dialogue::enter(context.pool(), chat, &Step::Brief(draft.clone())).await?;
         let added = fill(
             texts::brief_file_added(lang),
-            &[("count", draft.files.len().to_string())],
+            &[(
+                "count",
+                (draft.files.len() + draft.attachments.len()).to_string(),
+            )],
         );
         return context
             .say_with(chat, &added, files_done_keyboard(lang))
@@ -125,6 +139,7 @@ async fn place(
         volume,
         deadline,
         files: draft.files.clone(),
+        attachments: draft.attachments.clone(),
         max_revisions: Coursework::DEFAULT_REVISIONS,
     };
     match context
@@ -212,7 +227,10 @@ async fn ask_next(
             ("subject", escape(draft.subject.as_deref().unwrap_or(""))),
             ("volume", draft.volume.unwrap_or(0).to_string()),
             ("deadline", local.format("%d.%m.%Y").to_string()),
-            ("files", draft.files.len().to_string()),
+            (
+                "files",
+                (draft.files.len() + draft.attachments.len()).to_string(),
+            ),
         ],
     );
     let keyboard = InlineKeyboardMarkup::new([vec![

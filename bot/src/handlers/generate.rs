@@ -4,53 +4,16 @@
 //! next text, or the photo's caption, says what to change). The result is announced
 //! by the notices when the runner is done.
 
-use domain::command::{CommandError, ErrorKind};
 use domain::generation::GenerationKind;
 use domain::permissions::Caller;
-use domain::use_cases::files::{ChunkFuture, ChunkSource, FileError, Upload};
+use domain::use_cases::files::Upload;
 use domain::use_cases::generation::WithNewPhoto;
-use futures_util::StreamExt;
-use teloxide::net::Download;
-use teloxide::prelude::*;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use uuid::Uuid;
 
-use super::{BotContext, HandlerResult, now};
+use super::{BotContext, HandlerResult, now, telegram_files};
 use crate::dialogue::{self, Step};
-use crate::html::escape;
-use crate::outgoing::Pace;
 use crate::texts::{self, Lang, fill};
-
-/// A file in Telegram, a chunk at a time.
-struct TelegramFile(<Bot as Download>::Stream);
-
-impl ChunkSource for TelegramFile {
-    fn next_chunk(&mut self) -> ChunkFuture<'_> {
-        Box::pin(async move {
-            self.0
-                .next()
-                .await
-                .transpose()
-                .map_err(std::io::Error::other)
-        })
-    }
-}
-
-/// The file `file_id` from Telegram, as an upload's source.
-async fn fetch(context: &BotContext, file_id: &str) -> Result<(TelegramFile, u64), CommandError> {
-    let bot = context.out.bot();
-    let file = bot
-        .get_file(teloxide::types::FileId(file_id.to_owned()))
-        .await
-        .map_err(|error| {
-            tracing::warn!(%error, "getFile failed");
-            CommandError::unavailable("the photo could not be fetched from Telegram")
-        })?;
-    Ok((
-        TelegramFile(bot.download_file_stream(&file.path)),
-        u64::from(file.size),
-    ))
-}
 
 fn upload(size: u64) -> Upload {
     Upload {
@@ -71,7 +34,7 @@ pub async fn photo(
     step: Option<Step>,
     lang: Lang,
 ) -> HandlerResult {
-    let (mut source, size) = match fetch(context, file_id).await {
+    let (mut source, size) = match telegram_files::fetch(context, file_id).await {
         Ok(fetched) => fetched,
         Err(error) => return context.refused(chat, lang, error).await,
     };
@@ -111,7 +74,7 @@ pub async fn photo(
                         .say_with(chat, texts::generation_what(lang), keyboard)
                         .await
                 }
-                Err(error) => file_refused(context, chat, lang, error).await,
+                Err(error) => telegram_files::refused(context, chat, lang, error).await,
             };
         }
     };
@@ -139,7 +102,7 @@ pub async fn photo(
             );
             context.say(chat, &text).await
         }
-        Err(error) => file_refused(context, chat, lang, error).await,
+        Err(error) => telegram_files::refused(context, chat, lang, error).await,
     }
 }
 
@@ -198,31 +161,5 @@ pub async fn prompt(
             context.say(chat, &text).await
         }
         Err(error) => context.refused(chat, lang, error).await,
-    }
-}
-
-/// A refusal of a file or a generation, in words.
-async fn file_refused(
-    context: &BotContext,
-    chat: i64,
-    lang: Lang,
-    error: FileError,
-) -> HandlerResult {
-    match error {
-        FileError::Refused(refused) if refused.code == Some("insufficient_credits") => {
-            context.say(chat, texts::generation_no_credits(lang)).await
-        }
-        FileError::Refused(refused) => context.refused(chat, lang, refused).await,
-        FileError::Unavailable(message) => {
-            Err(CommandError::new(ErrorKind::Unavailable, message).into())
-        }
-        other => {
-            let text = fill(
-                texts::refused(lang),
-                &[("reason", escape(&other.to_string()))],
-            );
-            context.out.html(chat, &text, None, Pace::Reply).await?;
-            Ok(())
-        }
     }
 }

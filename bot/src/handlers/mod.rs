@@ -23,6 +23,7 @@ mod reviews;
 mod staff_group;
 mod start;
 mod support;
+mod telegram_files;
 
 use std::sync::Arc;
 
@@ -209,12 +210,12 @@ async fn private_message(context: BotContext, message: Message) -> HandlerResult
             _ => context.say(chat, texts::unknown_command(lang)).await,
         };
     }
-    let attachment = attachment_of(&message);
+    let attachment = telegram_files::Incoming::of(&message);
     if text.trim().is_empty() && attachment.is_none() {
         return context.say(chat, texts::just_text(lang)).await;
     }
     let step = dialogue::current(context.pool(), chat).await?;
-    if let Some(photo) = photo_of(&message)
+    if let Some(photo) = telegram_files::photo_of(&message)
         && matches!(
             step,
             None | Some(
@@ -226,15 +227,27 @@ async fn private_message(context: BotContext, message: Message) -> HandlerResult
     {
         return generate::photo(&context, caller, chat, &photo, text, step, lang).await;
     }
+    if let (Some(Step::InTicket { ticket_id }), Some(file)) = (&step, &attachment) {
+        return support::follow_up_with_file(&context, caller, chat, *ticket_id, text, file, lang)
+            .await;
+    }
     match step {
         Some(Step::Brief(draft)) => {
-            brief::answer(&context, chat, draft, text, attachment, lang).await
+            brief::answer(&context, caller, chat, draft, text, attachment, lang).await
         }
-        Some(Step::SubmitResult { order_id, files }) => {
-            orders::result_file(&context, chat, order_id, files, attachment, lang).await
+        Some(Step::SubmitResult {
+            order_id,
+            files,
+            attachments,
+        }) => {
+            let collected = orders::Collected { files, attachments };
+            orders::result_file(
+                &context, caller, chat, order_id, collected, attachment, lang,
+            )
+            .await
         }
         Some(Step::BroadcastText { audience }) => {
-            let photo = photo_of(&message);
+            let photo = telegram_files::photo_of(&message);
             broadcast::message(&context, caller, chat, audience, text, photo, lang).await
         }
         _ if text.trim().is_empty() => context.say(chat, texts::just_text(lang)).await,
@@ -338,22 +351,6 @@ async fn button(context: BotContext, query: CallbackQuery) -> HandlerResult {
         ("gen", what) => generate::button(&context, chat, what, lang).await,
         _ => Ok(()),
     }
-}
-
-/// The Telegram file id of a document or (the largest size of) a photo in `message`.
-fn attachment_of(message: &Message) -> Option<String> {
-    match message.document() {
-        Some(document) => Some(document.file.id.to_string()),
-        None => photo_of(message),
-    }
-}
-
-/// The Telegram file id of the largest size of the photo in `message`.
-fn photo_of(message: &Message) -> Option<String> {
-    message
-        .photo()
-        .and_then(|sizes| sizes.iter().max_by_key(|size| size.width * size.height))
-        .map(|size| size.file.id.to_string())
 }
 
 /// The current time, for the use cases.

@@ -3,6 +3,7 @@
 //! quote, pay (`paying.rs`), take, start, submit with files,
 //! accept, ask for a revision, review, and staff setting the price.
 
+use domain::files::FilePurpose;
 use domain::order::transitions::Step as OrderStep;
 use domain::permissions::Caller;
 use domain::use_cases::order_actions::OrderAction;
@@ -11,6 +12,7 @@ use projections::read_models::users::assignees::Work;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use uuid::Uuid;
 
+use super::telegram_files::{self, Incoming};
 use super::{BotContext, HandlerResult, booking, now};
 use crate::callback::assign_button;
 use crate::dialogue::{self, Step};
@@ -160,6 +162,7 @@ pub async fn act(
             let step = Step::SubmitResult {
                 order_id,
                 files: Vec::new(),
+                attachments: Vec::new(),
             };
             dialogue::enter(context.pool(), chat, &step).await?;
             return say_submit(context, chat, texts::submit_ask(lang), lang).await;
@@ -259,29 +262,50 @@ pub async fn revision(
     take_step(context, caller, chat, order_id, action, lang).await
 }
 
-/// A file of the result while submitting, or the "submit" button (`file` none).
+/// A result's files collected so far: Telegram file ids (a dialogue begun before
+/// files were kept) and kept files.
+pub struct Collected {
+    pub files: Vec<String>,
+    pub attachments: Vec<Uuid>,
+}
+
+impl Collected {
+    fn count(&self) -> usize {
+        self.files.len() + self.attachments.len()
+    }
+}
+
+/// A file of the result while submitting (kept at once, for coursework, so a type
+/// or size a result does not take is said now), or any other message (`file` none).
 pub async fn result_file(
     context: &BotContext,
+    caller: Caller,
     chat: i64,
     order_id: Uuid,
-    mut files: Vec<String>,
-    file: Option<String>,
+    mut collected: Collected,
+    file: Option<Incoming>,
     lang: Lang,
 ) -> HandlerResult {
     let Some(file) = file else {
         return say_submit(context, chat, texts::submit_ask(lang), lang).await;
     };
-    if files.len() >= MAX_RESULT_FILES {
+    if collected.count() >= MAX_RESULT_FILES {
         return say_submit(context, chat, texts::brief_files_full(lang), lang).await;
     }
-    files.push(file);
-    let count = files.len();
-    dialogue::enter(
-        context.pool(),
-        chat,
-        &Step::SubmitResult { order_id, files },
-    )
-    .await?;
+    let kept = match telegram_files::keep(context, caller, &file, FilePurpose::Coursework).await {
+        Ok(kept) => kept,
+        Err(error) => return telegram_files::refused(context, chat, lang, error).await,
+    };
+    if !collected.attachments.contains(&kept.file_id) {
+        collected.attachments.push(kept.file_id);
+    }
+    let count = collected.count();
+    let step = Step::SubmitResult {
+        order_id,
+        files: collected.files,
+        attachments: collected.attachments,
+    };
+    dialogue::enter(context.pool(), chat, &step).await?;
     let added = fill(
         texts::brief_file_added(lang),
         &[("count", count.to_string())],
@@ -291,16 +315,23 @@ pub async fn result_file(
 
 /// `submit:<order>`: hands in the files collected so far.
 pub async fn submit(context: &BotContext, caller: Caller, chat: i64, lang: Lang) -> HandlerResult {
-    let Some(Step::SubmitResult { order_id, files }) =
-        dialogue::current(context.pool(), chat).await?
+    let Some(Step::SubmitResult {
+        order_id,
+        files,
+        attachments,
+    }) = dialogue::current(context.pool(), chat).await?
     else {
         return context.say(chat, texts::brief_not_now(lang)).await;
     };
-    if files.is_empty() {
+    if files.is_empty() && attachments.is_empty() {
         return context.say(chat, texts::submit_no_files(lang)).await;
     }
     dialogue::leave(context.pool(), chat).await?;
-    let action = OrderAction::Submit { files, note: None };
+    let action = OrderAction::Submit {
+        files,
+        attachments,
+        note: None,
+    };
     take_step(context, caller, chat, order_id, action, lang).await
 }
 

@@ -2,6 +2,7 @@
 //! ticket opens), then just keep writing — every message goes to the ticket, and
 //! staff replies come back as notifications.
 
+use domain::files::FilePurpose;
 use domain::permissions::{Action, Caller};
 use domain::use_cases::tickets::{NewTicket, TicketChange};
 use projections::read_models::paging::Page;
@@ -9,6 +10,7 @@ use projections::read_models::tickets::TicketFilter;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use uuid::Uuid;
 
+use super::telegram_files::{self, Incoming};
 use super::{BotContext, HandlerResult, desk, now};
 use crate::dialogue::{self, Step};
 use crate::html::escape;
@@ -106,11 +108,47 @@ pub async fn follow_up(
     text: &str,
     lang: Lang,
 ) -> HandlerResult {
-    match context
+    let posted = context
         .core
         .post_ticket_message(caller, ticket_id, text.to_owned(), false, now())
-        .await
-    {
+        .await;
+    said_in_ticket(context, caller, chat, posted, lang).await
+}
+
+/// A document or photo sent while in a ticket: kept for tickets and posted as a
+/// message with it (its caption, or the file's name, as the text).
+pub async fn follow_up_with_file(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    ticket_id: Uuid,
+    caption: &str,
+    file: &Incoming,
+    lang: Lang,
+) -> HandlerResult {
+    let kept = match telegram_files::keep(context, caller, file, FilePurpose::Ticket).await {
+        Ok(kept) => kept,
+        Err(error) => return telegram_files::refused(context, chat, lang, error).await,
+    };
+    let text = match caption.trim() {
+        "" => format!("📎 {}", kept.name.as_deref().unwrap_or("file")),
+        caption => caption.to_owned(),
+    };
+    let posted = context
+        .core
+        .post_ticket_message_with_files(caller, ticket_id, text, false, &[kept.file_id], now())
+        .await;
+    said_in_ticket(context, caller, chat, posted, lang).await
+}
+
+async fn said_in_ticket(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    posted: Result<domain::use_cases::Written, domain::command::CommandError>,
+    lang: Lang,
+) -> HandlerResult {
+    match posted {
         Ok(_) if caller.may(Action::ViewAllTickets) => {
             context.say(chat, texts::topic_reply_sent(lang)).await
         }

@@ -255,7 +255,9 @@ impl Order {
                         rule: "1 to 10000",
                     });
                 }
-                if brief.files.len() > Coursework::MAX_FILES || brief.max_revisions > 10 {
+                if brief.files.len() + brief.attachments.len() > Coursework::MAX_FILES
+                    || brief.max_revisions > 10
+                {
                     return Err(OrderError::Invalid {
                         field: "brief",
                         rule: "at most 20 files and 10 revisions",
@@ -474,15 +476,23 @@ impl Order {
                 self.executor_only(by, "start the work")?;
                 Ok(vec![OrderEvent::WorkStarted { by: by.user_id }])
             }
-            C::SubmitResult { files, note, by } => {
+            C::SubmitResult {
+                files,
+                attachments,
+                note,
+                by,
+            } => {
                 self.executor_only(by, "submit the result")?;
-                if files.is_empty() && note.as_deref().is_none_or(|note| note.trim().is_empty()) {
+                if files.is_empty()
+                    && attachments.is_empty()
+                    && note.as_deref().is_none_or(|note| note.trim().is_empty())
+                {
                     return Err(OrderError::Invalid {
                         field: "result",
                         rule: "at least one file or a note",
                     });
                 }
-                if files.len() > Coursework::MAX_FILES
+                if files.len() + attachments.len() > Coursework::MAX_FILES
                     || note.as_ref().is_some_and(|n| n.chars().count() > MAX_TEXT)
                 {
                     return Err(OrderError::Invalid {
@@ -490,7 +500,11 @@ impl Order {
                         rule: "at most 20 files and a note of 2,000 characters",
                     });
                 }
-                Ok(vec![OrderEvent::ResultSubmitted { files, note }])
+                Ok(vec![OrderEvent::ResultSubmitted {
+                    files,
+                    attachments,
+                    note,
+                }])
             }
             C::Ship { tracking, by } => {
                 allowed(by, Action::ShipOrder, "ship orders")?;

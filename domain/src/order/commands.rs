@@ -46,6 +46,8 @@ pub enum OrderCommand {
     },
     SubmitResult {
         files: Vec<String>,
+        /// Files in the file store, by id, already attached to the order.
+        attachments: Vec<Uuid>,
         note: Option<String>,
         by: Actor,
     },

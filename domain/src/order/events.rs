@@ -57,8 +57,12 @@ pub struct Coursework {
     /// Pages, slides or another unit the business uses.
     pub volume: u32,
     pub deadline: DateTime<Utc>,
-    /// Telegram file ids of the materials.
+    /// Telegram file ids of the materials (briefs from the bot before files were kept).
     pub files: Vec<String>,
+    /// Materials in the file store, by id (uploaded for coursework by the customer):
+    /// whoever may see the order may read them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Uuid>,
     /// How many revisions the customer may ask for.
     pub max_revisions: u8,
 }
@@ -203,7 +207,12 @@ pub enum OrderEvent {
         by: Uuid,
     },
     ResultSubmitted {
+        /// Telegram file ids (results from the bot before files were kept).
         files: Vec<String>,
+        /// The result's files in the file store, by id (uploaded for coursework by
+        /// the executor): whoever may see the order may read them.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<Uuid>,
         note: Option<String>,
     },
     RevisionRequested {

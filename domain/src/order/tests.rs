@@ -62,6 +62,7 @@ const EXECUTOR: u8 = 4;
 const MASTER: u8 = 5;
 const STRANGER: u8 = 6;
 const PAYMENT: u8 = 7;
+const FILE: u8 = 8;
 
 fn customer() -> Actor {
     Actor {
@@ -111,6 +112,7 @@ fn brief() -> Coursework {
         volume: 30,
         deadline: at(18) + Duration::days(14),
         files: vec!["BQACAgIAAxkBAAIC".to_owned()],
+        attachments: vec![],
         max_revisions: 2,
     }
 }
@@ -149,6 +151,7 @@ fn assigned() -> OrderEvent {
 fn submitted() -> OrderEvent {
     OrderEvent::ResultSubmitted {
         files: vec!["BQACAgIAAxkBAAID".to_owned()],
+        attachments: vec![],
         note: Some("Готово".to_owned()),
     }
 }
@@ -384,6 +387,7 @@ async fn a_coursework_order_goes_from_brief_to_review() {
         .given(coursework_until("started"))
         .when_async(OrderCommand::SubmitResult {
             files: vec!["BQACAgIAAxkBAAID".to_owned()],
+            attachments: vec![],
             note: Some("Готово".to_owned()),
             by: executor(),
         })
@@ -486,6 +490,7 @@ async fn only_the_customer_accepts_and_only_the_assigned_executor_submits() {
         .given(coursework_until("started"))
         .when_async(OrderCommand::SubmitResult {
             files: vec!["f".to_owned()],
+            attachments: vec![],
             note: None,
             by: other_executor,
         })
@@ -1203,6 +1208,22 @@ fn every_event_variant_has_a_stable_json_shape() {
             reason: Some("Клиентка опоздала".to_owned()),
             late: false,
         },
+        // Added with kept files (optional fields, absent above).
+        OrderEvent::OrderPlaced {
+            order_id: id(ORDER),
+            customer_id: id(CUSTOMER),
+            details: OrderDetails::Coursework(Coursework {
+                files: vec![],
+                attachments: vec![id(FILE)],
+                ..brief()
+            }),
+            terms: None,
+        },
+        OrderEvent::ResultSubmitted {
+            files: vec![],
+            attachments: vec![id(FILE)],
+            note: None,
+        },
     ];
     let typed: Vec<(String, String, &OrderEvent)> = events
         .iter()
@@ -1249,6 +1270,7 @@ mod properties {
             any_actor().prop_map(|by| OrderCommand::Start { by }),
             any_actor().prop_map(|by| OrderCommand::SubmitResult {
                 files: vec!["f".to_owned()],
+                attachments: vec![],
                 note: None,
                 by
             }),

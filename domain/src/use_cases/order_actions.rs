@@ -8,9 +8,11 @@ use uuid::Uuid;
 
 use super::{Core, Written};
 use crate::command::CommandError;
+use crate::files::FilePurpose;
 use crate::money::Money;
-use crate::order::{OrderCommand, Slot};
+use crate::order::{Coursework, OrderCommand, Slot};
 use crate::permissions::{Action, Caller};
+use crate::use_cases::files::AttachedTo;
 
 /// One step, with what it needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +29,11 @@ pub enum OrderAction {
     /// An executor takes a paid order from the pool.
     Take,
     Start,
+    /// `files`: Telegram file ids; `attachments`: files the executor uploaded for
+    /// coursework, which become the order's.
     Submit {
         files: Vec<String>,
+        attachments: Vec<Uuid>,
         note: Option<String>,
     },
     Ship {
@@ -77,7 +82,16 @@ impl OrderAction {
             A::Assign { executor_id } => C::AssignExecutor { executor_id, by },
             A::Take => C::TakeOrder { by },
             A::Start => C::Start { by },
-            A::Submit { files, note } => C::SubmitResult { files, note, by },
+            A::Submit {
+                files,
+                attachments,
+                note,
+            } => C::SubmitResult {
+                files,
+                attachments,
+                note,
+                by,
+            },
             A::Ship { tracking } => C::Ship { tracking, by },
             A::RequestRevision { reason } => C::RequestRevision { reason, by },
             A::Accept => C::Accept { by },
@@ -135,7 +149,22 @@ impl Core {
             caller.require(Action::AssignExecutor)?;
             self.require_executor(*executor_id).await?;
         }
-        let committed = self
+        // A result's files become the order's before it is handed in; refused, they
+        // are released.
+        let files = match &action {
+            OrderAction::Submit { attachments, .. } => attachments.clone(),
+            _ => Vec::new(),
+        };
+        let attached = self
+            .attach_files(
+                caller,
+                &files,
+                FilePurpose::Coursework,
+                (AttachedTo::Order, &id),
+                Coursework::MAX_FILES,
+            )
+            .await?;
+        let taken = self
             .commands
             .orders
             .execute(
@@ -143,8 +172,15 @@ impl Core {
                 action.into_command(caller, now),
                 &caller.context().at(now),
             )
-            .await?;
-        Ok(Written::new(id, committed.sequence))
+            .await;
+        match taken {
+            Ok(committed) => Ok(Written::new(id, committed.sequence)),
+            Err(error) => {
+                self.release_files(&attached.fresh, (AttachedTo::Order, &id))
+                    .await;
+                Err(error)
+            }
+        }
     }
 
     /// Refuses early, in words, to give an order to someone who does not work on

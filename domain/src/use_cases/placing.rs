@@ -10,9 +10,11 @@ use uuid::Uuid;
 
 use super::{Core, Written};
 use crate::command::CommandError;
+use crate::files::FilePurpose;
 use crate::money::Money;
 use crate::order::{Coursework, Delivery, LineItem, OrderCommand, OrderDetails, Slot};
 use crate::permissions::{Action, Caller};
+use crate::use_cases::files::AttachedTo;
 
 /// One line of a shop order: a product of the shop and how many.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +65,22 @@ impl Core {
         };
         let order_id = crate::command::new_id();
         let id = order_id.to_string();
-        let committed = self
+        // A brief's materials from the file store become the order's (whoever may see
+        // it may read them) before it is placed; refused, they are released.
+        let materials = match &details {
+            OrderDetails::Coursework(brief) => brief.attachments.clone(),
+            _ => Vec::new(),
+        };
+        let attached = self
+            .attach_files(
+                caller,
+                &materials,
+                FilePurpose::Coursework,
+                (AttachedTo::Order, &id),
+                Coursework::MAX_FILES,
+            )
+            .await?;
+        let placed = self
             .commands
             .orders
             .execute(
@@ -76,8 +93,15 @@ impl Core {
                 },
                 &caller.context().at(now),
             )
-            .await?;
-        Ok(Written::new(id, committed.sequence))
+            .await;
+        match placed {
+            Ok(committed) => Ok(Written::new(id, committed.sequence)),
+            Err(error) => {
+                self.release_files(&attached.fresh, (AttachedTo::Order, &id))
+                    .await;
+                Err(error)
+            }
+        }
     }
 
     fn booking(

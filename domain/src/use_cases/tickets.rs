@@ -10,6 +10,7 @@ use super::{Core, Written};
 use crate::command::CommandError;
 use crate::permissions::{Action, Caller, Role};
 use crate::ticket::{Priority, TicketCommand, TicketStatus};
+use crate::use_cases::files::{AttachedTo, MAX_ATTACHED};
 
 /// A new ticket as the customer writes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,36 +110,51 @@ impl Core {
                 return Err(CommandError::not_found("no such ticket"));
             }
         }
-        let attachments = self
+        let attached_to = if internal {
+            AttachedTo::TicketNote
+        } else {
+            AttachedTo::TicketMessage
+        };
+        let ticket_key = ticket_id.to_string();
+        let attached = self
             .attach_files(
                 caller,
                 files,
                 crate::files::FilePurpose::Ticket,
-                if internal { "ticket_note" } else { "ticket" },
-                &ticket_id.to_string(),
+                (attached_to, &ticket_key),
+                MAX_ATTACHED,
             )
-            .await?
-            .into_iter()
+            .await?;
+        let attachments = attached
+            .files
+            .iter()
+            .copied()
             .map(|file_id| crate::ticket::Attachment {
                 file_id: file_id.to_string(),
                 name: None,
             })
             .collect();
-        self.ticket_command(
-            caller,
-            ticket_id,
-            TicketCommand::PostMessage {
-                message_id: crate::command::new_id(),
-                author_id: caller.user_id,
-                author_role: caller.role,
-                text,
-                attachments,
-                internal,
-                at: now,
-            },
-            now,
-        )
-        .await
+        let posted = self
+            .ticket_command(
+                caller,
+                ticket_id,
+                TicketCommand::PostMessage {
+                    message_id: crate::command::new_id(),
+                    author_id: caller.user_id,
+                    author_role: caller.role,
+                    text,
+                    attachments,
+                    internal,
+                    at: now,
+                },
+                now,
+            )
+            .await;
+        if posted.is_err() {
+            self.release_files(&attached.fresh, (attached_to, &ticket_key))
+                .await;
+        }
+        posted
     }
 
     /// One's own message, within the edit window.

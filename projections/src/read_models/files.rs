@@ -1,12 +1,15 @@
 //! Reading files (`stored_files`, the files use case's table): a file's bytes for
-//! whoever may see it, its preview, and the bytes behind a signed link. A file is its
-//! owner's; a stranger is told there is no such file (404), never that it exists.
+//! whoever may see it, its preview, the bytes behind a signed link, and the files
+//! of an order. A file is its owner's and, once attached, also whoever's may see
+//! what it is attached to (a ticket's parties, a note's staff, an order's people by
+//! the domain's rule); a stranger is told there is no such file (404), never that
+//! it exists.
 
 use chrono::{DateTime, Utc};
 use domain::command::{CommandError, ErrorKind};
 use domain::files::{FilePurpose, FileStore};
 use domain::permissions::Caller;
-use domain::use_cases::files::{FileLink, LinkSigner, StoredFile};
+use domain::use_cases::files::{AttachedTo, FileLink, LinkSigner, StoredFile};
 use uuid::Uuid;
 
 /// Which bytes of a file.
@@ -49,6 +52,10 @@ const COLUMNS: &str = "file_id, owner_id, purpose, content_type, size_bytes, sha
                        preview_sha256, width, height, uploaded_at, erase_after, erased_at, \
                        attached_kind, attached_id";
 
+/// The most files one order can have: a brief's 20 and 20 for each of up to 11
+/// results (the first and ten revisions), with room to spare.
+const MOST_ORDER_FILES: i64 = 500;
+
 fn no_such_file() -> CommandError {
     CommandError::not_found("no such file")
 }
@@ -84,7 +91,39 @@ impl crate::ReadModels {
         .await?)
     }
 
-    /// File `file_id` as `viewer` may see it (its owner; nobody else yet).
+    /// The files attached to order `order_id` (its brief's materials and its results,
+    /// oldest first, erased ones too so the order's history still names them);
+    /// `None` when there is no such order or `viewer` may not see it.
+    pub async fn order_files(
+        &self,
+        viewer: Caller,
+        order_id: Uuid,
+    ) -> Result<Option<Vec<StoredFile>>, CommandError> {
+        let id = order_id.to_string();
+        if !self
+            .order_parties(&id)
+            .await?
+            .is_some_and(|parties| parties.visible_to(viewer))
+        {
+            return Ok(None);
+        }
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM stored_files WHERE attached_kind = $1 AND attached_id = $2 \
+             ORDER BY uploaded_at, file_id LIMIT $3"
+        ))
+        .bind(AttachedTo::Order.as_str())
+        .bind(&id)
+        .bind(MOST_ORDER_FILES)
+        .fetch_all(self.pool())
+        .await?;
+        let files = rows
+            .iter()
+            .map(Row::described)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(files))
+    }
+
+    /// File `file_id` as `viewer` may see it.
     pub async fn file(&self, viewer: Caller, file_id: Uuid) -> Result<StoredFile, CommandError> {
         let row = self.visible_row(viewer, file_id).await?;
         row.described()
@@ -124,7 +163,8 @@ impl crate::ReadModels {
     }
 
     /// The row when `viewer` may see the file: its owner, or whoever may see what it
-    /// is attached to (a ticket's message: the ticket's parties; a note: its staff).
+    /// is attached to (a ticket's message: the ticket's parties; a note: its staff;
+    /// an order: its people, the desk, and executors the pool offers it to).
     async fn visible_row(&self, viewer: Caller, file_id: Uuid) -> Result<Row, CommandError> {
         let row = self.file_row(file_id).await?.ok_or_else(no_such_file)?;
         if row.owner_id == viewer.user_id {
@@ -138,6 +178,10 @@ impl crate::ReadModels {
                     parties.visible_to(viewer)
                         && (kind == "ticket" || parties.shows_internal_notes(viewer))
                 }),
+            (Some("order"), Some(order_id)) => self
+                .order_parties(order_id)
+                .await?
+                .is_some_and(|parties| parties.visible_to(viewer)),
             _ => false,
         };
         if visible {

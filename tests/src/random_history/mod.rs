@@ -134,6 +134,7 @@ pub async fn random_history(
                     volume: 20 + dice.below(30) as u32,
                     deadline: now + Duration::days(10),
                     files: vec![],
+                    attachments: vec![],
                     max_revisions: 2,
                 };
                 if let Some(written) = tally.count(
@@ -196,6 +197,7 @@ pub async fn random_history(
                                     order_id,
                                     OrderAction::Submit {
                                         files: vec![],
+                                        attachments: vec![],
                                         note: Some("готово".to_owned()),
                                     },
                                     now,

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::command::{CommandError, ErrorKind};
 use crate::files::{FilePolicy, FilePurpose, FileStore, VirusScanner};
 
+pub use attach::{AttachedTo, MAX_ATTACHED};
 pub use erasure::Erased;
 pub use links::{FileLink, LinkSigner};
 pub use upload::{ChunkFuture, ChunkSource, InMemory, Upload};

@@ -157,6 +157,21 @@ pub struct OrderFilter {
 }
 
 impl ReadModels {
+    /// The people of order `order_id` (for who may read what is attached to it);
+    /// `None` when there is no such order.
+    pub(crate) async fn order_parties(
+        &self,
+        order_id: &str,
+    ) -> Result<Option<OrderParties>, CommandError> {
+        let order: Option<OrderView> = sqlx::query_as(&format!(
+            "SELECT {ORDER_COLUMNS} FROM rm_orders WHERE order_id = $1"
+        ))
+        .bind(order_id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(order.map(|order| order.parties()))
+    }
+
     /// Order `order_id` with its timeline (internal notes only for staff who may see
     /// them), once the orders read model shows `after`; `None` when there is no such
     /// order or the caller may not see it.
