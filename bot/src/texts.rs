@@ -138,7 +138,7 @@ texts! {
     brief_volume_bad => "Напишите объём числом от 1 до 10000.", "Please give the volume as a number from 1 to 10000.";
     brief_deadline => "К какому сроку? Дата в виде ДД.ММ.ГГГГ.", "By when? A date like DD.MM.YYYY.";
     brief_deadline_bad => "Не понял дату. Напишите её как 25.12.2026.", "I couldn't read that date. Write it like 25.12.2026.";
-    brief_files => "Пришлите материалы (файлы или фото), если есть. Когда всё — нажмите «Готово».", "Send any materials (files or photos). When you're done, press “Done”.";
+    brief_files => "Пришлите материалы файлами, если есть. Когда всё — нажмите «Готово».", "Send any materials as files. When you're done, press “Done”.";
     brief_file_added => "📎 Получено файлов: {count}. Ещё или «Готово».", "📎 Files received: {count}. More, or “Done”.";
     brief_files_full => "Больше 20 файлов приложить нельзя — нажмите «Готово».", "No more than 20 files — press “Done”.";
     brief_done_button => "✅ Готово", "✅ Done";

@@ -60,7 +60,8 @@ pub enum GenerationEvent {
         finished_at: DateTime<Utc>,
     },
     GenerationFailed {
-        /// What went wrong, in the provider's or our words (never the prompt).
+        /// What went wrong, in a fixed sentence of ours (never the provider's words,
+        /// which may echo the prompt).
         reason: String,
         attempts: u32,
         failed_at: DateTime<Utc>,
