@@ -7,118 +7,14 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use domain::command::{CommandContext, Commands};
-use domain::credit::{CreditCommand, GrantReason};
+use domain::command::CommandContext;
 use domain::permissions::Role;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tests::TestContext;
-use tests::ai_fakes::{CHAT_KEY, FakeAi, KIE_KEY};
-use tests::api_client::{self, error_code, get_with, post_with, signed_in, signed_in_as};
-use tests::app::{TestApp, run_ledgerbot, spawn_app};
+use tests::api_client::{error_code, get_with, post_with, signed_in, signed_in_as};
+use tests::app::run_ledgerbot;
 use tests::eventually;
-
-struct Stand {
-    context: TestContext,
-    app: TestApp,
-    fake: FakeAi,
-    folder: std::path::PathBuf,
-}
-
-async fn stand() -> Stand {
-    let context = TestContext::new().await;
-    let fake = FakeAi::start().await;
-    let mut settings = api_client::settings(&context);
-    settings.programs.monthly_allowance = 0;
-    let folder = std::env::temp_dir().join(format!("lbt_files_{}", context.id));
-    settings.files.folder = folder.clone();
-    settings.ai.images.url = fake.url.clone();
-    settings.ai.images.key = Some(KIE_KEY.into());
-    settings.ai.chat.url = fake.url.clone();
-    settings.ai.chat.key = Some(CHAT_KEY.into());
-    settings.ai.rules.poll_every = Duration::from_millis(50);
-    settings.ai.rules.first_retry = Duration::from_millis(100);
-    settings.ai.rules.task_timeout = Duration::from_secs(10);
-    let app = spawn_app(settings, api::startup::Parts::ALL).await;
-    Stand {
-        context,
-        app,
-        fake,
-        folder,
-    }
-}
-
-impl Stand {
-    async fn stop(self) {
-        self.app.stop().await;
-        self.context.cleanup().await;
-        let _ = std::fs::remove_dir_all(&self.folder);
-    }
-
-    async fn grant(&self, user_id: &str, amount: u64) {
-        Commands::over(self.context.pool.clone())
-            .credits
-            .execute(
-                user_id,
-                CreditCommand::Grant {
-                    amount,
-                    reason: GrantReason::Promo,
-                    reference: format!("test-{amount}"),
-                    expires_at: None,
-                },
-                &CommandContext::system("test"),
-            )
-            .await
-            .expect("granted");
-    }
-
-    async fn balance(&self, token: &str) -> i64 {
-        let (_, body) = get_with(&self.app, "/api/v1/credits", token).await;
-        body["balance"].as_i64().unwrap_or(-1)
-    }
-
-    async fn upload(
-        &self,
-        token: &str,
-        purpose: &str,
-        name: &str,
-        bytes: &[u8],
-    ) -> (StatusCode, Value) {
-        api_client::upload_file(&self.app, token, purpose, name, bytes).await
-    }
-
-    async fn bytes(&self, token: &str, path: &str) -> (StatusCode, Vec<u8>) {
-        let response = reqwest::Client::new()
-            .get(self.app.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("the API answers");
-        let status = response.status();
-        (
-            status,
-            response
-                .bytes()
-                .await
-                .map(|b| b.to_vec())
-                .unwrap_or_default(),
-        )
-    }
-
-    async fn finished(&self, token: &str, job: &str) -> Value {
-        let path = format!("/api/v1/generations/{job}");
-        eventually(Duration::from_secs(30), || async {
-            let (_, body) = get_with(&self.app, &path, token).await;
-            match body["status"].as_str() {
-                Some("succeeded") => true,
-                Some("failed") => body["credits_returned"] == true,
-                _ => false,
-            }
-        })
-        .await;
-        get_with(&self.app, &path, token).await.1
-    }
-}
+use tests::generation_stand::stand;
 
 /// A JPEG photo with an EXIF segment that holds a location.
 fn photo_with_location(seed: u8) -> Vec<u8> {
