@@ -33,6 +33,8 @@ pub struct Books {
     pub received: Vec<(String, Vec<(u16, usize)>)>,
     pub chat_requests: Vec<Value>,
     pub chat_answer: String,
+    /// Chat requests still to answer with 500.
+    pub failing_chats: u32,
 }
 
 #[derive(Clone)]
@@ -172,6 +174,14 @@ async fn chat(State(fake): State<FakeAi>, headers: HeaderMap, Json(body): Json<V
     }
     let mut books = fake.books.lock().expect("books");
     books.chat_requests.push(body);
+    if books.failing_chats > 0 {
+        books.failing_chats -= 1;
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"error": {"message": "upstream overloaded", "code": 500}})),
+        )
+            .into_response();
+    }
     let content = books.chat_answer.clone();
     Json(json!({
         "id": "gen-1",
