@@ -229,8 +229,8 @@ fn text_of(template: &str, lang: Lang) -> Option<&'static str> {
             "⏰ Ticket “{title}” has waited for an answer since {waiting_since}.",
         ),
         "generation_succeeded" => (
-            "🎨 Изображение готово. Откройте его в приложении или пришлите новые фото.",
-            "🎨 Your image is ready. Open it in the app, or send new photos.",
+            "🎨 Изображение готово. Пришлите новые фото, чтобы сделать ещё.",
+            "🎨 Your image is ready. Send new photos to make another.",
         ),
         "generation_failed" => (
             "😔 Изображение не получилось. {credits} кредит(а) возвращены на баланс.",

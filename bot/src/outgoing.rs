@@ -135,8 +135,50 @@ impl Outgoing {
         keyboard: Option<InlineKeyboardMarkup>,
         pace: Pace,
     ) -> Result<MessageId, SendError> {
-        self.wait_turn(chat, pace).await;
         let photo = InputFile::file_id(FileId(file_id.to_owned()));
+        self.send_photo(chat, photo, caption, keyboard, pace).await
+    }
+
+    /// Sends a kept file to `chat` with `caption` (HTML): as a photo when Telegram
+    /// takes it as one (at most 10 MB), else as a document (at most 50 MB).
+    pub async fn kept_file(
+        &self,
+        chat: i64,
+        bytes: Vec<u8>,
+        name: &str,
+        caption: &str,
+        keyboard: Option<InlineKeyboardMarkup>,
+        pace: Pace,
+    ) -> Result<MessageId, SendError> {
+        const LARGEST_PHOTO: usize = 10 * 1024 * 1024;
+        let as_photo = bytes.len() <= LARGEST_PHOTO;
+        let file = InputFile::memory(bytes).file_name(name.to_owned());
+        if as_photo {
+            return self.send_photo(chat, file, caption, keyboard, pace).await;
+        }
+        self.wait_turn(chat, pace).await;
+        let mut request = self.bot.send_document(ChatId(chat), file);
+        if !caption.is_empty() {
+            request = request.caption(caption).parse_mode(ParseMode::Html);
+        }
+        if let Some(keyboard) = keyboard {
+            request = request.reply_markup(keyboard);
+        }
+        match request.await {
+            Ok(message) => Ok(message.id),
+            Err(error) => Err(self.refusal(chat, error).await),
+        }
+    }
+
+    async fn send_photo(
+        &self,
+        chat: i64,
+        photo: InputFile,
+        caption: &str,
+        keyboard: Option<InlineKeyboardMarkup>,
+        pace: Pace,
+    ) -> Result<MessageId, SendError> {
+        self.wait_turn(chat, pace).await;
         let mut request = self.bot.send_photo(ChatId(chat), photo);
         if !caption.is_empty() {
             request = request.caption(caption).parse_mode(ParseMode::Html);

@@ -11,6 +11,7 @@ use chrono::Utc;
 use domain::backoff::doubling;
 use domain::command::CommandError;
 use futures_util::{StreamExt, stream};
+use projections::read_models::files::Variant;
 use projections::read_models::notifications::deliveries::{self, Delivery, PendingNotice};
 use teloxide::types::ThreadId;
 use tokio_util::sync::CancellationToken;
@@ -142,12 +143,23 @@ async fn deliver_one(
         Ok(thread) => {
             // Marked just before the call (after the wait for its turn), so a kill
             // leaves only a request in flight in doubt.
+            let attached = attached_image(context, notice).await;
             context.out.wait_turn(chat, Pace::Bulk).await;
             deliveries::record(pool, id, &Delivery::Sending, Utc::now()).await?;
-            context
-                .out
-                .html_in(chat, thread, &text, keyboard, Pace::Waited)
-                .await
+            match attached {
+                Some((bytes, name)) => {
+                    context
+                        .out
+                        .kept_file(chat, bytes, &name, &text, keyboard, Pace::Waited)
+                        .await
+                }
+                None => {
+                    context
+                        .out
+                        .html_in(chat, thread, &text, keyboard, Pace::Waited)
+                        .await
+                }
+            }
         }
         Err(refusal) => Err(refusal),
     };
@@ -190,6 +202,50 @@ async fn deliver_one(
     deliveries::record(pool, id, &outcome, now).await?;
     Ok(pause)
 }
+
+/// The image a "generation succeeded" notice carries to its owner: the result's
+/// bytes and a name, read as the owner may read them. `None` (the notice goes as
+/// text) when the file cannot be read now, was erased, or is not an image.
+async fn attached_image(context: &BotContext, notice: &PendingNotice) -> Option<(Vec<u8>, String)> {
+    let (Some(owner), "generation_succeeded") = (notice.user_id, notice.template.as_str()) else {
+        return None;
+    };
+    let file_id = notice
+        .params
+        .get("result_file")
+        .and_then(|id| id.as_str())
+        .and_then(|id| id.parse::<Uuid>().ok())?;
+    let domain::use_cases::identity::Standing::Active { caller, .. } =
+        context.core.standing_of(owner).await.ok()?
+    else {
+        return None;
+    };
+    let content = context
+        .reads
+        .file_content(
+            caller,
+            file_id,
+            Variant::Original,
+            &context.core.files.store,
+        )
+        .await
+        .map_err(|error| tracing::warn!(%error, %file_id, "a generation's image is sent as text"))
+        .ok()?;
+    if !content.content_type.starts_with("image/") || content.size > LARGEST_ATTACHED {
+        return None;
+    }
+    let extension = content.content_type.trim_start_matches("image/").to_owned();
+    let mut bytes = Vec::new();
+    let mut file = content.bytes;
+    tokio::io::AsyncReadExt::read_to_end(&mut file, &mut bytes)
+        .await
+        .map_err(|error| tracing::warn!(%error, %file_id, "a generation's image could not be read"))
+        .ok()?;
+    Some((bytes, format!("image.{extension}")))
+}
+
+/// The largest file a notice carries (Telegram's bots send documents up to 50 MB).
+const LARGEST_ATTACHED: u64 = 50 * 1024 * 1024;
 
 /// The forum topic of the ticket a staff group notice is about, if the group has
 /// topics.
