@@ -33,6 +33,19 @@ async fn ask(stand: &Stand, token: &str, session: &str, text: &str) -> (StatusCo
     .await
 }
 
+/// Waits for the balance the read model shows to be `expected`.
+async fn assert_balance(stand: &Stand, token: &str, expected: i64, why: &str) {
+    let settled = tests::eventually(std::time::Duration::from_secs(10), || async {
+        stand.balance(token).await == expected
+    })
+    .await;
+    assert!(
+        settled,
+        "{why}: {} credits, not {expected}",
+        stand.balance(token).await
+    );
+}
+
 /// The messages the model was sent in its `n`th request (from 0), as (role, content).
 fn sent(stand: &Stand, n: usize) -> Vec<(String, String)> {
     let books = stand.fake.books.lock().expect("books");
@@ -76,7 +89,7 @@ async fn the_editing_assistant_sees_ten_messages_charges_per_answer_and_holds_to
         ("assistant".to_owned(), "Here are three ways".to_owned())
     );
     assert_eq!(seventh[11], ("user".to_owned(), "вопрос 7".to_owned()));
-    assert_eq!(stand.balance(&token).await, 13, "a credit per answer");
+    assert_balance(&stand, &token, 13, "a credit per answer").await;
 
     // The model failing: the credit comes back and the chat keeps nothing of it.
     stand.fake.books.lock().expect("books").failing_chats = 1;
@@ -86,7 +99,21 @@ async fn the_editing_assistant_sees_ten_messages_charges_per_answer_and_holds_to
         (StatusCode::BAD_GATEWAY, "assistant_unavailable"),
         "{body}"
     );
-    assert_eq!(stand.balance(&token).await, 13, "returned");
+    let refunds: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_id = $1 AND event_type = 'SpendRefunded'",
+    )
+    .bind(&user)
+    .fetch_one(&stand.context.pool)
+    .await
+    .expect("counts");
+    assert_eq!(refunds, 1, "the failed answer's credit is returned");
+    assert_balance(&stand, &token, 13, "returned").await;
+    let kept: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM assistant_messages WHERE content = 'вопрос 8'")
+            .fetch_one(&stand.context.pool)
+            .await
+            .expect("counts");
+    assert_eq!(kept, 0, "the chat keeps nothing of a failed request");
 
     // Reset: a new chat, with nothing of the old one sent.
     let (status, fresh) = post_with(
@@ -118,11 +145,7 @@ async fn the_editing_assistant_sees_ten_messages_charges_per_answer_and_holds_to
         (StatusCode::CONFLICT, "rate_limited"),
         "{body}"
     );
-    assert_eq!(
-        stand.balance(&token).await,
-        12,
-        "nothing spent on a refusal"
-    );
+    assert_balance(&stand, &token, 12, "nothing spent on a refusal").await;
     let (status, _) = ask(&stand, &token, &chat, "старый чат").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "a reset chat is closed");
 

@@ -85,7 +85,7 @@ async fn a_briefs_materials_and_its_result_are_read_by_the_orders_people_alone()
             "{why}: {body}"
         );
     }
-    // A brief the Order refuses (after its files were taken) leaves them free.
+    // A brief the Order refuses leaves its files free for the next try.
     let mut too_long = brief(&[&material]);
     too_long["subject"] = json!("т".repeat(300));
     let (status, body) = post_with(&app, "/api/v1/orders", &customer, too_long).await;
@@ -204,6 +204,85 @@ async fn a_briefs_materials_and_its_result_are_read_by_the_orders_people_alone()
         json!([result]),
         "the event names the file by id alone"
     );
+
+    app.stop().await;
+    context.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_store_attaches_files_with_the_event_and_refuses_one_the_author_may_not_attach() {
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), Parts::ALL).await;
+    let (customer, customer_id) = signed_in(&app, 997_101, "Лида").await;
+    let (stranger, _) = signed_in(&app, 997_102, "Федя").await;
+    let theirs = uploaded(&app, &stranger, "coursework", "чужое.pdf").await;
+    let commands = std::sync::Arc::new(Commands::over(context.pool.clone()));
+    let brief = |attachments: Vec<Uuid>| domain::order::Coursework {
+        subject: "Статистика".into(),
+        work_type: "реферат".into(),
+        volume: 5,
+        deadline: Utc::now() + Duration::days(5),
+        files: vec![],
+        attachments,
+        max_revisions: 2,
+    };
+    let customer_uuid: Uuid = customer_id.parse().expect("a uuid");
+    let place = |order_id: Uuid, attachments: Vec<Uuid>| {
+        let commands = commands.clone();
+        let brief = brief(attachments);
+        async move {
+            commands
+                .orders
+                .execute(
+                    &order_id.to_string(),
+                    OrderCommand::Place {
+                        order_id,
+                        customer_id: customer_uuid,
+                        details: domain::order::OrderDetails::Coursework(brief),
+                        terms: None,
+                    },
+                    &CommandContext::system("test"),
+                )
+                .await
+        }
+    };
+    // Past the use case's check (as a request racing another would be): the store
+    // refuses the event, and the file stays unattached.
+    let refused = place(Uuid::now_v7(), vec![theirs.parse().expect("a uuid")])
+        .await
+        .expect_err("someone else's file");
+    assert_eq!(refused.field.as_deref(), Some("attachments"), "{refused:?}");
+    let (kind, orders): (Option<String>, i64) = sqlx::query_as(
+        "SELECT (SELECT attached_kind FROM stored_files WHERE file_id = $1::uuid), \
+                (SELECT count(*) FROM events WHERE aggregate_type = 'Order')",
+    )
+    .bind(&theirs)
+    .fetch_one(&context.pool)
+    .await
+    .expect("reads");
+    assert_eq!(
+        (kind, orders),
+        (None, 0),
+        "nothing written, nothing attached"
+    );
+
+    // Two orders naming one file at once: the first written has it, the other is
+    // refused.
+    let mine: Uuid = uploaded(&app, &customer, "coursework", "моё.pdf")
+        .await
+        .parse()
+        .expect("a uuid");
+    let (first, second) = (Uuid::now_v7(), Uuid::now_v7());
+    let (a, b) = tokio::join!(place(first, vec![mine]), place(second, vec![mine]));
+    assert!(a.is_ok() != b.is_ok(), "exactly one: {a:?} {b:?}");
+    let winner = if a.is_ok() { first } else { second };
+    let attached: Option<String> =
+        sqlx::query_scalar("SELECT attached_id FROM stored_files WHERE file_id = $1")
+            .bind(mine)
+            .fetch_one(&context.pool)
+            .await
+            .expect("reads");
+    assert_eq!(attached, Some(winner.to_string()));
 
     app.stop().await;
     context.cleanup().await;

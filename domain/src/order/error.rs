@@ -67,6 +67,9 @@ pub enum OrderError {
         "you already hold as many unpaid bookings as the salon allows: pay for one or cancel one, then book again"
     )]
     TooManyUnpaidBookings,
+    /// The store refused to attach a file the event names (`attached_files_are_the_authors`).
+    #[error("the files must be ones you uploaded for this, not erased and not attached elsewhere")]
+    FilesNotAttachable,
 }
 
 impl Refusal for OrderError {
@@ -76,6 +79,7 @@ impl Refusal for OrderError {
             "booking_master_is_executor" => Some(OrderError::NotAMaster),
             "order_executor_works_on_orders" => Some(OrderError::NotAnExecutor),
             "too_many_unpaid_bookings" => Some(OrderError::TooManyUnpaidBookings),
+            "attached_files_are_the_authors" => Some(OrderError::FilesNotAttachable),
             _ => None,
         }
     }
@@ -89,6 +93,7 @@ impl Refusal for OrderError {
             OrderError::Invalid { field, .. } => Some(field.replace(' ', "_")),
             OrderError::NotAMaster => Some("master_id".to_owned()),
             OrderError::NotAnExecutor => Some("executor_id".to_owned()),
+            OrderError::FilesNotAttachable => Some("attachments".to_owned()),
             OrderError::RefundTooLarge { .. } | OrderError::RefundNotStated { .. } => {
                 Some("refund".to_owned())
             }
@@ -112,7 +117,8 @@ impl Refusal for OrderError {
             | OrderError::NotAMaster
             | OrderError::NotAnExecutor
             | OrderError::RefundNotStated { .. }
-            | OrderError::RefundTooLarge { .. } => ErrorKind::InvalidInput,
+            | OrderError::RefundTooLarge { .. }
+            | OrderError::FilesNotAttachable => ErrorKind::InvalidInput,
             OrderError::NotTheCustomer(_)
             | OrderError::NotTheExecutor(_)
             | OrderError::NotAllowed(..)

@@ -46,6 +46,9 @@ pub enum TicketError {
     },
     #[error("not one of the categories offered; GET /api/v1/tickets/categories lists them")]
     CategoryNotOffered,
+    /// The store refused to attach a file the message names (`attached_files_are_the_authors`).
+    #[error("the files must be ones you uploaded for this, not erased and not attached elsewhere")]
+    FilesNotAttachable,
 }
 
 impl Refusal for TicketError {
@@ -53,6 +56,7 @@ impl Refusal for TicketError {
         match constraint {
             "ticket_assignee_is_staff" => Some(TicketError::AssigneeNotStaff),
             "ticket_category_offered" => Some(TicketError::CategoryNotOffered),
+            "attached_files_are_the_authors" => Some(TicketError::FilesNotAttachable),
             _ => None,
         }
     }
@@ -69,6 +73,7 @@ impl Refusal for TicketError {
                 TicketError::Invalid { field, .. } => field,
                 TicketError::AssigneeNotStaff => "assignee_id",
                 TicketError::CategoryNotOffered => "category",
+                TicketError::FilesNotAttachable => "attachments",
                 _ => return None,
             }
             .to_owned(),
@@ -80,7 +85,8 @@ impl Refusal for TicketError {
             TicketError::NotOpened | TicketError::UnknownMessage(_) => ErrorKind::NotFound,
             TicketError::Invalid { .. }
             | TicketError::AssigneeNotStaff
-            | TicketError::CategoryNotOffered => ErrorKind::InvalidInput,
+            | TicketError::CategoryNotOffered
+            | TicketError::FilesNotAttachable => ErrorKind::InvalidInput,
             TicketError::InternalNoteByClient
             | TicketError::NotYourTicket
             | TicketError::NotYourMessage

@@ -149,21 +149,18 @@ impl Core {
             caller.require(Action::AssignExecutor)?;
             self.require_executor(*executor_id).await?;
         }
-        // A result's files become the order's before it is handed in; refused, they
-        // are released.
-        let files = match &action {
-            OrderAction::Submit { attachments, .. } => attachments.clone(),
-            _ => Vec::new(),
-        };
-        let attached = self
-            .attach_files(
+        // A result's files become the order's with its event (the store attaches
+        // them); checked first so a refusal names the file.
+        if let OrderAction::Submit { attachments, .. } = &action {
+            self.check_attachable(
                 caller,
-                &files,
+                attachments,
                 FilePurpose::Coursework,
                 (AttachedTo::Order, &id),
                 Coursework::MAX_FILES,
             )
             .await?;
+        }
         let taken = self
             .commands
             .orders
@@ -172,15 +169,8 @@ impl Core {
                 action.into_command(caller, now),
                 &caller.context().at(now),
             )
-            .await;
-        match taken {
-            Ok(committed) => Ok(Written::new(id, committed.sequence)),
-            Err(error) => {
-                self.release_files(&attached.fresh, (AttachedTo::Order, &id))
-                    .await;
-                Err(error)
-            }
-        }
+            .await?;
+        Ok(Written::new(id, taken.sequence))
     }
 
     /// Refuses early, in words, to give an order to someone who does not work on

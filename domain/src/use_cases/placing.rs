@@ -65,21 +65,18 @@ impl Core {
         };
         let order_id = crate::command::new_id();
         let id = order_id.to_string();
-        // A brief's materials from the file store become the order's (whoever may see
-        // it may read them) before it is placed; refused, they are released.
-        let materials = match &details {
-            OrderDetails::Coursework(brief) => brief.attachments.clone(),
-            _ => Vec::new(),
-        };
-        let attached = self
-            .attach_files(
+        // A brief's materials from the file store become the order's with its event
+        // (the store attaches them); checked first so a refusal names the file.
+        if let OrderDetails::Coursework(brief) = &details {
+            self.check_attachable(
                 caller,
-                &materials,
+                &brief.attachments,
                 FilePurpose::Coursework,
                 (AttachedTo::Order, &id),
                 Coursework::MAX_FILES,
             )
             .await?;
+        }
         let placed = self
             .commands
             .orders
@@ -93,15 +90,8 @@ impl Core {
                 },
                 &caller.context().at(now),
             )
-            .await;
-        match placed {
-            Ok(committed) => Ok(Written::new(id, committed.sequence)),
-            Err(error) => {
-                self.release_files(&attached.fresh, (AttachedTo::Order, &id))
-                    .await;
-                Err(error)
-            }
-        }
+            .await?;
+        Ok(Written::new(id, placed.sequence))
     }
 
     fn booking(

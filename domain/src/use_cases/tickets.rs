@@ -115,18 +115,17 @@ impl Core {
         } else {
             AttachedTo::TicketMessage
         };
-        let ticket_key = ticket_id.to_string();
-        let attached = self
-            .attach_files(
-                caller,
-                files,
-                crate::files::FilePurpose::Ticket,
-                (attached_to, &ticket_key),
-                MAX_ATTACHED,
-            )
-            .await?;
-        let attachments = attached
-            .files
+        // The store attaches them with the message's event; checked first so a
+        // refusal names the file.
+        self.check_attachable(
+            caller,
+            files,
+            crate::files::FilePurpose::Ticket,
+            (attached_to, &ticket_id.to_string()),
+            MAX_ATTACHED,
+        )
+        .await?;
+        let attachments = files
             .iter()
             .copied()
             .map(|file_id| crate::ticket::Attachment {
@@ -134,27 +133,21 @@ impl Core {
                 name: None,
             })
             .collect();
-        let posted = self
-            .ticket_command(
-                caller,
-                ticket_id,
-                TicketCommand::PostMessage {
-                    message_id: crate::command::new_id(),
-                    author_id: caller.user_id,
-                    author_role: caller.role,
-                    text,
-                    attachments,
-                    internal,
-                    at: now,
-                },
-                now,
-            )
-            .await;
-        if posted.is_err() {
-            self.release_files(&attached.fresh, (attached_to, &ticket_key))
-                .await;
-        }
-        posted
+        self.ticket_command(
+            caller,
+            ticket_id,
+            TicketCommand::PostMessage {
+                message_id: crate::command::new_id(),
+                author_id: caller.user_id,
+                author_role: caller.role,
+                text,
+                attachments,
+                internal,
+                at: now,
+            },
+            now,
+        )
+        .await
     }
 
     /// One's own message, within the edit window.
