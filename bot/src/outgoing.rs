@@ -139,21 +139,21 @@ impl Outgoing {
         self.send_photo(chat, photo, caption, keyboard, pace).await
     }
 
-    /// Sends a kept file to `chat` with `caption` (HTML): as a photo when Telegram
-    /// takes it as one (at most 10 MB), else as a document (at most 50 MB).
+    /// Sends a kept file (`size` bytes, streamed from `bytes`) to `chat` with
+    /// `caption` (HTML): as a photo when Telegram takes it as one (at most 10 MB),
+    /// else as a document (at most 50 MB).
     pub async fn kept_file(
         &self,
         chat: i64,
-        bytes: Vec<u8>,
+        (bytes, size): (tokio::fs::File, u64),
         name: &str,
         caption: &str,
         keyboard: Option<InlineKeyboardMarkup>,
         pace: Pace,
     ) -> Result<MessageId, SendError> {
-        const LARGEST_PHOTO: usize = 10 * 1024 * 1024;
-        let as_photo = bytes.len() <= LARGEST_PHOTO;
-        let file = InputFile::memory(bytes).file_name(name.to_owned());
-        if as_photo {
+        const LARGEST_PHOTO: u64 = 10 * 1024 * 1024;
+        let file = InputFile::read(bytes).file_name(name.to_owned());
+        if size <= LARGEST_PHOTO {
             return self.send_photo(chat, file, caption, keyboard, pace).await;
         }
         self.wait_turn(chat, pace).await;

@@ -146,13 +146,26 @@ async fn deliver_one(
             let attached = attached_image(context, notice).await;
             context.out.wait_turn(chat, Pace::Bulk).await;
             deliveries::record(pool, id, &Delivery::Sending, Utc::now()).await?;
-            match attached {
-                Some((bytes, name)) => {
+            let with_file = match attached {
+                Some((file, name)) => Some(
                     context
                         .out
-                        .kept_file(chat, bytes, &name, &text, keyboard, Pace::Waited)
+                        .kept_file(chat, file, &name, &text, keyboard.clone(), Pace::Waited)
+                        .await,
+                ),
+                None => None,
+            };
+            match with_file {
+                // Telegram refused the file itself (its shape, its size): the notice
+                // still goes, as text.
+                Some(Err(SendError::Refused(reason))) => {
+                    tracing::warn!(%reason, "a generation's image was refused; its notice goes as text");
+                    context
+                        .out
+                        .html_in(chat, thread, &text, keyboard, Pace::Waited)
                         .await
                 }
+                Some(sent) => sent,
                 None => {
                     context
                         .out
@@ -204,9 +217,13 @@ async fn deliver_one(
 }
 
 /// The image a "generation succeeded" notice carries to its owner: the result's
-/// bytes and a name, read as the owner may read them. `None` (the notice goes as
-/// text) when the file cannot be read now, was erased, or is not an image.
-async fn attached_image(context: &BotContext, notice: &PendingNotice) -> Option<(Vec<u8>, String)> {
+/// bytes to stream (with their size) and a name, read as the owner may read them.
+/// `None` (the notice goes as text) when the file cannot be read now, was erased,
+/// or is not an image.
+async fn attached_image(
+    context: &BotContext,
+    notice: &PendingNotice,
+) -> Option<((tokio::fs::File, u64), String)> {
     let (Some(owner), "generation_succeeded") = (notice.user_id, notice.template.as_str()) else {
         return None;
     };
@@ -234,14 +251,11 @@ async fn attached_image(context: &BotContext, notice: &PendingNotice) -> Option<
     if !content.content_type.starts_with("image/") || content.size > LARGEST_ATTACHED {
         return None;
     }
-    let extension = content.content_type.trim_start_matches("image/").to_owned();
-    let mut bytes = Vec::new();
-    let mut file = content.bytes;
-    tokio::io::AsyncReadExt::read_to_end(&mut file, &mut bytes)
-        .await
-        .map_err(|error| tracing::warn!(%error, %file_id, "a generation's image could not be read"))
-        .ok()?;
-    Some((bytes, format!("image.{extension}")))
+    let name = format!(
+        "image.{}",
+        content.content_type.trim_start_matches("image/")
+    );
+    Some(((content.bytes, content.size), name))
 }
 
 /// The largest file a notice carries (Telegram's bots send documents up to 50 MB).

@@ -90,7 +90,6 @@ async fn one_users_generations_run_one_at_a_time_when_the_limit_is_one() {
 async fn the_months_allowance_pays_for_a_generation_and_a_charge_beyond_it_is_refused() {
     let stand = stand_with(|settings| settings.programs.monthly_allowance = 2).await;
     let (token, _) = signed_in(&stand.app, 9602, "Оля").await;
-    assert_eq!(stand.balance(&token).await, 0, "nothing bought");
     let person = uploaded_photo(&stand, &token, 1).await;
     let garment = uploaded_photo(&stand, &token, 2).await;
     let (status, job) = post_with(
@@ -104,7 +103,13 @@ async fn the_months_allowance_pays_for_a_generation_and_a_charge_beyond_it_is_re
     let job_id = job["job_id"].as_str().expect("an id").to_owned();
     let finished = stand.finished(&token, &job_id).await;
     assert_eq!(finished["status"], "succeeded", "{finished}");
-    assert_eq!(stand.balance(&token).await, 0, "the allowance is spent");
+    assert!(
+        tests::eventually(Duration::from_secs(10), || async {
+            stand.balance(&token).await == 0
+        })
+        .await,
+        "the allowance is spent, and nothing else was there"
+    );
     let (status, body) = editing(&stand, &token, 3).await;
     assert_eq!(
         (status, error_code(&body)),
@@ -145,6 +150,16 @@ async fn the_owner_alone_hears_a_generations_steps_on_the_live_feed() {
 
 /// A multipart upload of `size` bytes sent in chunks without a declared length.
 async fn streamed_upload(stand: &Stand, token: &str, size: usize) -> (StatusCode, Value) {
+    slow_upload(stand, token, size, Duration::ZERO).await
+}
+
+/// The same with a pause before each chunk (a phone on a slow line).
+async fn slow_upload(
+    stand: &Stand,
+    token: &str,
+    size: usize,
+    pause: Duration,
+) -> (StatusCode, Value) {
     let boundary = "lbt-stream-9e1";
     let head = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.jpg\"\r\n\
@@ -158,7 +173,14 @@ async fn streamed_upload(stand: &Stand, token: &str, size: usize) -> (StatusCode
         .chain(std::iter::once(tail.into_bytes()))
         .map(Ok)
         .collect();
-    let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
+    let paced = futures_util::StreamExt::then(
+        futures_util::stream::iter(chunks),
+        move |chunk| async move {
+            tokio::time::sleep(pause).await;
+            chunk
+        },
+    );
+    let body = reqwest::Body::wrap_stream(paced);
     let response = reqwest::Client::new()
         .post(stand.app.url("/api/v1/files?purpose=generation_input"))
         .bearer_auth(token)
@@ -217,6 +239,25 @@ async fn an_upload_without_a_length_is_cut_off_at_the_limit_and_nothing_is_kept(
     assert_eq!(rows, 0);
     let (status, body) = streamed_upload(&stand, &token, 1024 * 1024).await;
     assert_eq!(status, StatusCode::CREATED, "within the limit: {body}");
+    stand.stop().await;
+}
+
+#[tokio::test]
+async fn an_upload_has_its_own_time_limit_longer_than_a_requests() {
+    let stand = stand_with(|settings| {
+        settings.limits.request_timeout = Duration::from_secs(1);
+        settings.limits.upload_timeout = Duration::from_secs(30);
+    })
+    .await;
+    let (token, _) = signed_in(&stand.app, 9608, "Сева").await;
+    // Six chunks of 256 KiB, 400 ms apart: well past a request's second.
+    let started = std::time::Instant::now();
+    let (status, body) = slow_upload(&stand, &token, 1024 * 1024, Duration::from_millis(400)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert!(
+        started.elapsed() > Duration::from_secs(1),
+        "it took longer than a request may"
+    );
     stand.stop().await;
 }
 

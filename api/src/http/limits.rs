@@ -148,13 +148,11 @@ pub async fn enforce(
     }
 }
 
-/// `POST /api/v1/files` (the path as the nested router sees it, or whole).
+/// `POST /api/v1/files` (this layer wraps the `/api/v1` nest, so it sees the
+/// whole path).
 fn is_upload(request: &Request) -> bool {
     request.method() == axum::http::Method::POST
-        && matches!(
-            request.uri().path().trim_end_matches('/'),
-            "/files" | "/api/v1/files"
-        )
+        && request.uri().path().trim_end_matches('/') == "/api/v1/files"
 }
 
 fn client_ip(request: &Request, peer: SocketAddr, trust_forwarded_for: bool) -> IpAddr {

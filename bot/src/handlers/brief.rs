@@ -170,6 +170,9 @@ fn forget_refused_field(draft: &mut BriefDraft, error: &CommandError) -> bool {
         Some("subject") => draft.subject = None,
         Some("volume") => draft.volume = None,
         Some("deadline") => draft.deadline = None,
+        // A kept material that can no longer be attached (erased meanwhile): the
+        // materials are asked for again.
+        Some(field) if field.starts_with("attachments") => draft.attachments.clear(),
         _ => return false,
     }
     draft.files_done = false;

@@ -214,9 +214,21 @@ async fn take_step(
         Ok(written) => written,
         Err(error) => return context.refused(chat, lang, error).await,
     };
+    say_done(context, caller, chat, order_id, &written, lang).await
+}
+
+/// Says the step is taken, with the order's status once the read model shows it.
+async fn say_done(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    order_id: Uuid,
+    written: &domain::use_cases::Written,
+    lang: Lang,
+) -> HandlerResult {
     let shown = context
         .reads
-        .order(caller, &order_id.to_string(), Some(&written))
+        .order(caller, &order_id.to_string(), Some(written))
         .await?;
     match shown {
         Some(order) => {
@@ -326,13 +338,24 @@ pub async fn submit(context: &BotContext, caller: Caller, chat: i64, lang: Lang)
     if files.is_empty() && attachments.is_empty() {
         return context.say(chat, texts::submit_no_files(lang)).await;
     }
-    dialogue::leave(context.pool(), chat).await?;
     let action = OrderAction::Submit {
         files,
         attachments,
         note: None,
     };
-    take_step(context, caller, chat, order_id, action, lang).await
+    // The dialogue (with the files collected) ends only once the result is handed
+    // in: refused, the executor can fix what was said and press "submit" again.
+    match context
+        .core
+        .act_on_order(caller, order_id, action, now())
+        .await
+    {
+        Ok(written) => {
+            dialogue::leave(context.pool(), chat).await?;
+            say_done(context, caller, chat, order_id, &written, lang).await
+        }
+        Err(error) => context.refused(chat, lang, error).await,
+    }
 }
 
 async fn say_submit(context: &BotContext, chat: i64, text: &str, lang: Lang) -> HandlerResult {

@@ -24,7 +24,18 @@ use crate::texts::{self, Lang, fill};
 pub struct Incoming {
     pub file_id: String,
     pub name: Option<String>,
+    /// The size Telegram gives, in bytes.
+    pub size: u64,
 }
+
+/// A size Telegram gave; teloxide reads one Telegram left out as `u32::MAX`, and
+/// that is unknown (0), not 4 GiB.
+fn known_size(size: u32) -> u64 {
+    if size == u32::MAX { 0 } else { u64::from(size) }
+}
+
+/// The largest file a bot may fetch from Telegram (`getFile`).
+const LARGEST_FETCHED: u64 = 20 * 1024 * 1024;
 
 impl Incoming {
     /// The file `message` carries, if any.
@@ -33,11 +44,16 @@ impl Incoming {
             Some(document) => Some(Self {
                 file_id: document.file.id.to_string(),
                 name: document.file_name.clone(),
+                size: known_size(document.file.size),
             }),
-            None => photo_of(message).map(|file_id| Self {
-                file_id,
-                name: Some("telegram-photo.jpg".into()),
-            }),
+            None => message
+                .photo()
+                .and_then(|sizes| sizes.iter().max_by_key(|size| size.width * size.height))
+                .map(|photo| Self {
+                    file_id: photo.file.id.to_string(),
+                    name: Some("telegram-photo.jpg".into()),
+                    size: known_size(photo.file.size),
+                }),
         }
     }
 }
@@ -75,33 +91,56 @@ pub async fn fetch(
     let file = bot
         .get_file(teloxide::types::FileId(file_id.to_owned()))
         .await
-        .map_err(|error| {
-            tracing::warn!(%error, "getFile failed");
-            CommandError::unavailable("the file could not be fetched from Telegram")
+        .map_err(|error| match error {
+            // Telegram refused it for good (too large, unknown): said, not retried.
+            teloxide::RequestError::Api(refusal) => CommandError::invalid(
+                "file",
+                format!("Telegram would not hand the file over ({refusal}); send it again or send another"),
+            ),
+            other => {
+                tracing::warn!(error = %other, "getFile failed");
+                CommandError::unavailable("the file could not be fetched from Telegram")
+            }
         })?;
     Ok((
         TelegramFile(bot.download_file_stream(&file.path)),
-        u64::from(file.size),
+        known_size(file.size),
     ))
 }
 
-/// Keeps `incoming` in the file store as `caller`'s, for `purpose`.
+/// Keeps `incoming` in the file store as `caller`'s, for `purpose`. A download cut
+/// off midway is an outage (the update is handled again), not a broken upload.
 pub async fn keep(
     context: &BotContext,
     caller: Caller,
     incoming: &Incoming,
     purpose: FilePurpose,
 ) -> Result<StoredFile, FileError> {
+    if incoming.size > LARGEST_FETCHED {
+        return Err(FileError::Refused(CommandError::invalid(
+            "file",
+            "bots can fetch files of up to 20 MB from Telegram: send a smaller one",
+        )));
+    }
     let (mut source, size) = fetch(context, &incoming.file_id).await?;
     let upload = Upload {
         purpose,
         name: incoming.name.clone(),
         announced_size: Some(size),
     };
-    context
+    match context
         .core
         .upload_file(caller, upload, &mut source, now())
         .await
+    {
+        Err(FileError::Upload(reason)) => {
+            tracing::warn!(%reason, "a download from Telegram broke off");
+            Err(FileError::Unavailable(
+                "the file could not be fetched from Telegram".into(),
+            ))
+        }
+        kept => kept,
+    }
 }
 
 /// Says why a file was not taken, in words the sender can act on (a type or size
