@@ -45,6 +45,11 @@ pub enum Step {
     FittingGarment { person: Uuid },
     /// An editing: the next text says what to change.
     EditingPrompt { photo: Uuid },
+    /// An editing with the assistant: texts go to its chat `session`, its
+    /// suggestions are buttons.
+    EditingAssistant { photo: Uuid, session: Uuid },
+    /// A chat with the students' assistant.
+    StudyAssistant { session: Uuid },
 }
 
 /// A booking as far as the customer has chosen.

@@ -73,8 +73,8 @@ texts! {
     terms_link => "\nУсловия: {url}", "\nTerms: {url}";
     welcome => "Добро пожаловать, {name}! Выберите, что нужно:", "Welcome, {name}! What would you like to do?";
     help =>
-        "Что умеет бот:\n/start — главное меню\n/neworder — новый заказ\n/book — записаться в салон\n/orders — мои заказы\n/balance — баланс кредитов\n/statement — выписка по кредитам\n/buy — купить кредиты\n/referral — моя реферальная ссылка\n/faq — частые вопросы\n/reviews — отзывы\n/apply — стать исполнителем\n/support — написать в поддержку\n/ticket — статус обращения\n/cancel — выйти из текущего шага\n/help — эта справка",
-        "What the bot does:\n/start — main menu\n/neworder — a new order\n/book — book the salon\n/orders — my orders\n/balance — my credit balance\n/statement — my credit statement\n/buy — buy credits\n/referral — my referral link\n/faq — frequently asked questions\n/reviews — reviews\n/apply — become an executor\n/support — write to support\n/ticket — my ticket's status\n/cancel — leave the current step\n/help — this help";
+        "Что умеет бот:\n/start — главное меню\n/neworder — новый заказ\n/book — записаться в салон\n/orders — мои заказы\n/balance — баланс кредитов\n/statement — выписка по кредитам\n/buy — купить кредиты\n/referral — моя реферальная ссылка\n/faq — частые вопросы\n/ask — спросить помощника\n/reviews — отзывы\n/apply — стать исполнителем\n/support — написать в поддержку\n/ticket — статус обращения\n/cancel — выйти из текущего шага\n/help — эта справка",
+        "What the bot does:\n/start — main menu\n/neworder — a new order\n/book — book the salon\n/orders — my orders\n/balance — my credit balance\n/statement — my credit statement\n/buy — buy credits\n/referral — my referral link\n/faq — frequently asked questions\n/ask — ask the assistant\n/reviews — reviews\n/apply — become an executor\n/support — write to support\n/ticket — my ticket's status\n/cancel — leave the current step\n/help — this help";
     staff_help =>
         "\n\nДля сотрудников:\n/pool — свободные оплаченные заказы\n/mywork — мои заказы в работе\n/today, /tomorrow — мои записи (мастерам)\n/queue — очередь обращений\n/admin — управление (для администраторов)\n/applications — заявки исполнителей\n/faq_add Тема | Вопрос | Ответ — добавить в частые вопросы\nВход с компьютера — откройте ссылку входа, показанную на компьютере.",
         "\n\nFor staff:\n/pool — paid orders nobody has taken\n/mywork — orders I work on\n/today, /tomorrow — my bookings (masters)\n/queue — the ticket queue\n/admin — administration (administrators)\n/applications — executor applications\n/faq_add Topic | Question | Answer — add to the FAQ\nTo sign in on a computer, open the login link it shows.";
@@ -99,6 +99,15 @@ texts! {
     generation_send_garment => "Теперь пришлите фото одежды.", "Now send the garment's photo.";
     generation_say_change => "Напишите, что изменить на фото.", "Write what to change in the photo.";
     generation_started => "🎨 Генерирую… Списано кредитов: {credits}. Я напишу, когда будет готово.", "🎨 Generating… {credits} credit(s) spent. I will write when it is ready.";
+    assistant_button => "🤖 Подобрать с помощником", "🤖 Work it out with the assistant";
+    assistant_editing_hello => "🤖 Опишите, что хотите получить. Я предложу три варианта — нажмите понравившийся, и я начну. Каждый ответ помощника стоит кредит. /cancel — выйти.", "🤖 Describe what you want. I will suggest three versions: press the one you like and I will start. Each answer costs a credit. /cancel to leave.";
+    assistant_study_hello => "🤖 Задайте вопрос — отвечу по нашим частым вопросам. Если не помогу, позову человека. /cancel — выйти.", "🤖 Ask your question: I answer from our FAQ. If I can't help, I will call a person. /cancel to leave.";
+    assistant_person_button => "👤 Позвать человека", "👤 Call a person";
+    assistant_reset_button => "🔄 Новый чат", "🔄 New chat";
+    assistant_reset_done => "🔄 Начали заново: прежний разговор я не помню.", "🔄 Started over: I don't remember the earlier chat.";
+    assistant_handed_over => "👤 Передал ваш вопрос в поддержку — ответ придёт сюда. /ticket покажет обращение.", "👤 Your question went to support; the answer will come here. /ticket shows it.";
+    assistant_gone => "Этот разговор уже закончен. Начните новый: /ask или пришлите фото.", "That chat is over. Start a new one: /ask, or send a photo.";
+    assistant_wait => "Подождите немного: {reason}", "Wait a little: {reason}";
     generation_no_credits => "Не хватает кредитов. Пополните баланс: /buy", "Not enough credits. Top up: /buy";
     just_text => "Выберите действие в меню или напишите /support, чтобы задать вопрос.", "Pick something from the menu, or write /support to ask a question.";
     refused => "Не получилось: {reason}", "That didn't work: {reason}";

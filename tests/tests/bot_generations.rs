@@ -11,7 +11,7 @@ use domain::credit::{CreditCommand, GrantReason};
 use tests::TestContext;
 use tests::ai_fakes::{CHAT_KEY, FakeAi, KIE_KEY};
 use tests::api_client::settings;
-use tests::app::spawn_app_with_bot;
+use tests::app::{TestApp, spawn_app_with_bot};
 use tests::bot_client::{button, message_with_button, registered};
 use tests::telegram_fake::{BOT_USERNAME, FakeTelegram, TgUser};
 
@@ -83,8 +83,8 @@ async fn image_sent(telegram: &FakeTelegram, chat: i64, count: usize) {
     }
 }
 
-#[tokio::test]
-async fn photos_sent_to_the_bot_become_a_fitting_and_an_editing_paid_in_credits() {
+/// The product with its bot on the fake Bot API and the AI providers' stand-ins.
+async fn bot_stand() -> (TestContext, FakeTelegram, FakeAi, TestApp) {
     let context = TestContext::new().await;
     let telegram = FakeTelegram::start().await;
     let fake = FakeAi::start().await;
@@ -93,15 +93,18 @@ async fn photos_sent_to_the_bot_become_a_fitting_and_an_editing_paid_in_credits(
     configured.bot.long_poll_secs = 1;
     configured.bot_username = Some(BOT_USERNAME.to_owned());
     configured.programs.monthly_allowance = 0;
-    let folder = std::env::temp_dir().join(format!("lbt_bot_files_{}", context.id));
-    configured.files.folder = folder.clone();
     configured.ai.images.url = fake.url.clone();
     configured.ai.images.key = Some(KIE_KEY.into());
     configured.ai.chat.url = fake.url.clone();
     configured.ai.chat.key = Some(CHAT_KEY.into());
     configured.ai.rules.poll_every = Duration::from_millis(50);
     let app = spawn_app_with_bot(configured).await;
+    (context, telegram, fake, app)
+}
 
+#[tokio::test]
+async fn photos_sent_to_the_bot_become_a_fitting_and_an_editing_paid_in_credits() {
+    let (context, telegram, fake, app) = bot_stand().await;
     let customer = TgUser::new(930_001, "Маша", "ru");
     registered(&telegram, &customer).await;
     grant(&context, &app, customer.id, 3).await;
@@ -160,5 +163,88 @@ async fn photos_sent_to_the_bot_become_a_fitting_and_an_editing_paid_in_credits(
 
     app.stop().await;
     context.cleanup().await;
-    let _ = std::fs::remove_dir_all(folder);
+}
+
+#[tokio::test]
+async fn the_assistants_suggest_prompts_to_press_and_hand_a_question_to_a_person() {
+    let (context, telegram, fake, app) = bot_stand().await;
+    let customer = TgUser::new(930_101, "Ника", "ru");
+    registered(&telegram, &customer).await;
+    grant(&context, &app, customer.id, 5).await;
+
+    // Editing with the assistant: its three suggestions are buttons; one pressed
+    // is generated.
+    telegram.put_file("sunset-photo", photo(5));
+    telegram.send_photo(&customer, "sunset-photo", "");
+    let question = message_with_button(&telegram, customer.id, "gen:").await;
+    telegram.press(&customer, 2, &button(&question, "gen:edit"));
+    let change = message_with_button(&telegram, customer.id, "gen:assist").await;
+    telegram.press(&customer, 3, &button(&change, "gen:assist"));
+    telegram
+        .wait_for_text(customer.id, "Опишите, что хотите получить")
+        .await;
+    telegram.write(&customer, "хочу <вечернее> небо");
+    let answer = message_with_button(&telegram, customer.id, "ai:v:").await;
+    let labels: Vec<String> = answer["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .flat_map(|row| row.as_array().cloned().unwrap_or_default())
+        .map(|key| key["callback_data"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        labels,
+        ["ai:v:0", "ai:v:1", "ai:v:2", "ai:reset"],
+        "{answer}"
+    );
+    {
+        let books = fake.books.lock().expect("books");
+        let sent = books.chat_requests[0]["messages"].to_string();
+        assert!(sent.contains("хочу <вечернее> небо"), "{sent}");
+    }
+    telegram.press(&customer, 4, "ai:v:1");
+    telegram.wait_for_text(customer.id, "Генерирую").await;
+    image_sent(&telegram, customer.id, 1).await;
+    assert_eq!(
+        fake.books.lock().expect("books").received[0].0,
+        "add sunset light",
+        "the pressed suggestion is the prompt"
+    );
+    // A suggestion of a chat that is over is not generated again.
+    telegram.press(&customer, 4, "ai:v:1");
+    telegram
+        .wait_for_text(customer.id, "Этот разговор уже закончен")
+        .await;
+    assert_eq!(fake.books.lock().expect("books").creates, 1);
+
+    // The students' assistant answers, then hands over to a person.
+    fake.books.lock().expect("books").chat_answer = "Курсовая делается за 5–7 дней.".into();
+    telegram.write(&customer, "/ask");
+    telegram.wait_for_text(customer.id, "Задайте вопрос").await;
+    telegram.write(&customer, "Сколько делается курсовая?");
+    let study = message_with_button(&telegram, customer.id, "ai:human").await;
+    assert!(
+        study["text"]
+            .as_str()
+            .is_some_and(|text| text.contains("5–7 дней")),
+        "{study}"
+    );
+    telegram.press(&customer, 6, "ai:human");
+    telegram
+        .wait_for_text(customer.id, "Передал ваш вопрос в поддержку")
+        .await;
+    let tickets: Vec<String> = sqlx::query_scalar(
+        "SELECT payload::text FROM events WHERE aggregate_type = 'Ticket' AND event_type = 'TicketOpened'",
+    )
+    .fetch_all(&context.pool)
+    .await
+    .expect("tickets");
+    assert_eq!(tickets.len(), 1);
+    assert!(
+        tickets[0].contains("Сколько делается курсовая?"),
+        "{tickets:?}"
+    );
+
+    app.stop().await;
+    context.cleanup().await;
 }

@@ -11,7 +11,7 @@ use domain::use_cases::generation::WithNewPhoto;
 use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
 use uuid::Uuid;
 
-use super::{BotContext, HandlerResult, now, telegram_files};
+use super::{BotContext, HandlerResult, assistant, now, telegram_files};
 use crate::dialogue::{self, Step};
 use crate::texts::{self, Lang, fill};
 
@@ -106,10 +106,20 @@ pub async fn photo(
     }
 }
 
-/// "Fitting" or "editing" pressed for the kept photo.
-pub async fn button(context: &BotContext, chat: i64, what: &str, lang: Lang) -> HandlerResult {
-    let Some(Step::GenerationPhoto { photo }) = dialogue::current(context.pool(), chat).await?
-    else {
+/// "Fitting" or "editing" pressed for the kept photo, or "the assistant" while
+/// editing.
+pub async fn button(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    what: &str,
+    lang: Lang,
+) -> HandlerResult {
+    let step = dialogue::current(context.pool(), chat).await?;
+    if let (Some(Step::EditingPrompt { photo }), "assist") = (&step, what) {
+        return assistant::begin_editing(context, caller, chat, *photo, lang).await;
+    }
+    let Some(Step::GenerationPhoto { photo }) = step else {
         return context.say(chat, texts::generation_send_photo(lang)).await;
     };
     match what {
@@ -126,7 +136,13 @@ pub async fn button(context: &BotContext, chat: i64, what: &str, lang: Lang) -> 
         }
         "edit" => {
             dialogue::enter(context.pool(), chat, &Step::EditingPrompt { photo }).await?;
-            context.say(chat, texts::generation_say_change(lang)).await
+            let keyboard = InlineKeyboardMarkup::new(vec![vec![InlineKeyboardButton::callback(
+                texts::assistant_button(lang),
+                "gen:assist",
+            )]]);
+            context
+                .say_with(chat, texts::generation_say_change(lang), keyboard)
+                .await
         }
         _ => Ok(()),
     }

@@ -7,6 +7,7 @@
 mod admin;
 mod applications;
 mod assign;
+mod assistant;
 mod booking;
 mod brief;
 mod broadcast;
@@ -197,6 +198,7 @@ async fn private_message(context: BotContext, message: Message) -> HandlerResult
             "queue" => desk::queue(&context, caller, chat, lang).await,
             "book" => booking::begin(&context, chat, lang).await,
             "faq" => faq::categories(&context, chat, lang).await,
+            "ask" => assistant::begin_study(&context, caller, chat, lang).await,
             "reviews" => reviews::list(&context, caller, chat, lang).await,
             "apply" => applications::begin(&context, chat, lang).await,
             "applications" => applications::pending(&context, caller, chat, lang).await,
@@ -263,6 +265,9 @@ async fn private_message(context: BotContext, message: Message) -> HandlerResult
         }
         Some(Step::InTicket { ticket_id }) => {
             support::follow_up(&context, caller, chat, ticket_id, text, lang).await
+        }
+        Some(Step::EditingAssistant { session, .. } | Step::StudyAssistant { session }) => {
+            assistant::message(&context, caller, chat, session, text, lang).await
         }
         Some(Step::EditingPrompt { photo }) => {
             generate::prompt(&context, caller, chat, photo, text, lang).await
@@ -348,7 +353,8 @@ async fn button(context: BotContext, query: CallbackQuery) -> HandlerResult {
         ("ap", what) => applications::decide(&context, caller, chat, what, lang).await,
         ("admin", "applications") => applications::pending(&context, caller, chat, lang).await,
         ("support", category) => support::pick(&context, chat, category, lang).await,
-        ("gen", what) => generate::button(&context, chat, what, lang).await,
+        ("gen", what) => generate::button(&context, caller, chat, what, lang).await,
+        ("ai", what) => assistant::button(&context, caller, chat, what, lang).await,
         _ => Ok(()),
     }
 }

@@ -7,6 +7,7 @@
 mod replies;
 mod requests;
 mod usage;
+mod variants;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

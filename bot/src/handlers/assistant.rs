@@ -1,0 +1,200 @@
+//! The assistants in the chat, through the same use cases as the API. Editing: from
+//! a photo's "editing", "🤖 the assistant" opens a chat whose answers come with three
+//! suggested prompts as buttons; pressing one generates with it (the suggestion is
+//! read back from the chat by number). Students: `/ask` opens a chat with the FAQ's
+//! assistant, and "a person" hands the last question over to support as a ticket.
+//! "New chat" starts over with no history; `/cancel` leaves.
+
+use domain::command::CommandError;
+use domain::permissions::Caller;
+use domain::use_cases::assistant::AssistantKind;
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+use uuid::Uuid;
+
+use super::{BotContext, HandlerResult, generate, now};
+use crate::dialogue::{self, Step};
+use crate::html::escape;
+use crate::texts::{self, Lang, fill};
+
+/// The longest a suggestion's button shows (Telegram cuts longer labels anyway).
+const LABEL_CHARS: usize = 60;
+
+/// "🤖 the assistant" pressed while editing `photo`.
+pub async fn begin_editing(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    photo: Uuid,
+    lang: Lang,
+) -> HandlerResult {
+    let session = match context
+        .core
+        .start_assistant_session(caller, AssistantKind::Editing, now())
+        .await
+    {
+        Ok(session) => session,
+        Err(error) => return refused(context, chat, lang, error).await,
+    };
+    dialogue::enter(
+        context.pool(),
+        chat,
+        &Step::EditingAssistant { photo, session },
+    )
+    .await?;
+    context
+        .say(chat, texts::assistant_editing_hello(lang))
+        .await
+}
+
+/// `/ask`: a chat with the students' assistant.
+pub async fn begin_study(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    lang: Lang,
+) -> HandlerResult {
+    let session = match context
+        .core
+        .start_assistant_session(caller, AssistantKind::Study, now())
+        .await
+    {
+        Ok(session) => session,
+        Err(error) => return refused(context, chat, lang, error).await,
+    };
+    dialogue::enter(context.pool(), chat, &Step::StudyAssistant { session }).await?;
+    context.say(chat, texts::assistant_study_hello(lang)).await
+}
+
+/// A message in an assistant's chat (`session`): its answer, with the suggestions
+/// (editing) or the hand-over (students) as buttons.
+pub async fn message(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    session: Uuid,
+    text: &str,
+    lang: Lang,
+) -> HandlerResult {
+    let reply = match context
+        .core
+        .ask_assistant(caller, session, text, now())
+        .await
+    {
+        Ok(reply) => reply,
+        Err(error) => return refused(context, chat, lang, error).await,
+    };
+    let mut rows: Vec<Vec<InlineKeyboardButton>> = reply
+        .variants
+        .iter()
+        .enumerate()
+        .map(|(index, variant)| {
+            vec![InlineKeyboardButton::callback(
+                format!("🎨 {}", label(variant)),
+                format!("ai:v:{index}"),
+            )]
+        })
+        .collect();
+    let mut last = Vec::new();
+    if reply.variants.is_empty() {
+        last.push(InlineKeyboardButton::callback(
+            texts::assistant_person_button(lang),
+            "ai:human",
+        ));
+    }
+    last.push(InlineKeyboardButton::callback(
+        texts::assistant_reset_button(lang),
+        "ai:reset",
+    ));
+    rows.push(last);
+    context
+        .say_with(chat, &escape(&reply.reply), InlineKeyboardMarkup::new(rows))
+        .await
+}
+
+/// A button under an answer: a suggestion (`v:<n>`), `reset` or `human`.
+pub async fn button(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    what: &str,
+    lang: Lang,
+) -> HandlerResult {
+    let step = dialogue::current(context.pool(), chat).await?;
+    match (what, step) {
+        (pick, Some(Step::EditingAssistant { photo, session })) if pick.starts_with("v:") => {
+            let Some(index) = pick[2..].parse::<usize>().ok() else {
+                return Ok(());
+            };
+            match context.core.assistant_variant(caller, session, index).await {
+                Ok(prompt) => generate::prompt(context, caller, chat, photo, &prompt, lang).await,
+                Err(error) => refused(context, chat, lang, error).await,
+            }
+        }
+        ("reset", Some(step @ (Step::EditingAssistant { .. } | Step::StudyAssistant { .. }))) => {
+            let (session, restarted) = match step {
+                Step::EditingAssistant { photo, session } => (session, Some(photo)),
+                Step::StudyAssistant { session } => (session, None),
+                _ => return Ok(()),
+            };
+            let fresh = match context
+                .core
+                .reset_assistant_session(caller, session, now())
+                .await
+            {
+                Ok(fresh) => fresh,
+                Err(error) => return refused(context, chat, lang, error).await,
+            };
+            let step = match restarted {
+                Some(photo) => Step::EditingAssistant {
+                    photo,
+                    session: fresh,
+                },
+                None => Step::StudyAssistant { session: fresh },
+            };
+            dialogue::enter(context.pool(), chat, &step).await?;
+            context.say(chat, texts::assistant_reset_done(lang)).await
+        }
+        ("human", Some(Step::StudyAssistant { session })) => {
+            match context
+                .core
+                .hand_over_to_support(caller, session, None, now())
+                .await
+            {
+                Ok(_) => {
+                    dialogue::leave(context.pool(), chat).await?;
+                    context.say(chat, texts::assistant_handed_over(lang)).await
+                }
+                Err(error) => refused(context, chat, lang, error).await,
+            }
+        }
+        _ => context.say(chat, texts::assistant_gone(lang)).await,
+    }
+}
+
+/// A suggestion as a button's label: its first `LABEL_CHARS` characters.
+fn label(variant: &str) -> String {
+    let mut label: String = variant.chars().take(LABEL_CHARS).collect();
+    if variant.chars().count() > LABEL_CHARS {
+        label.push('…');
+    }
+    label
+}
+
+async fn refused(
+    context: &BotContext,
+    chat: i64,
+    lang: Lang,
+    error: CommandError,
+) -> HandlerResult {
+    if error.code == Some("insufficient_credits") {
+        return context.say(chat, texts::generation_no_credits(lang)).await;
+    }
+    if error.code == Some("rate_limited") {
+        let text = fill(
+            texts::assistant_wait(lang),
+            &[("reason", escape(&error.message))],
+        );
+        return context.say(chat, &text).await;
+    }
+    context.refused(chat, lang, error).await
+}
