@@ -100,14 +100,15 @@ texts! {
     generation_say_change => "Напишите, что изменить на фото.", "Write what to change in the photo.";
     generation_started => "🎨 Генерирую… Списано кредитов: {credits}. Я напишу, когда будет готово.", "🎨 Generating… {credits} credit(s) spent. I will write when it is ready.";
     assistant_button => "🤖 Подобрать с помощником", "🤖 Work it out with the assistant";
-    assistant_editing_hello => "🤖 Опишите, что хотите получить. Я предложу три варианта — нажмите понравившийся, и я начну. Каждый ответ помощника стоит кредит. /cancel — выйти.", "🤖 Describe what you want. I will suggest three versions: press the one you like and I will start. Each answer costs a credit. /cancel to leave.";
+    assistant_editing_hello => "🤖 Опишите, что хотите получить. Я предложу три варианта — нажмите понравившийся, и я начну. Каждый ответ помощника стоит кредитов: {credits}. /cancel — выйти.", "🤖 Describe what you want. I will suggest three versions: press the one you like and I will start. Each answer costs {credits} credit(s). /cancel to leave.";
     assistant_study_hello => "🤖 Задайте вопрос — отвечу по нашим частым вопросам. Если не помогу, позову человека. /cancel — выйти.", "🤖 Ask your question: I answer from our FAQ. If I can't help, I will call a person. /cancel to leave.";
     assistant_person_button => "👤 Позвать человека", "👤 Call a person";
     assistant_reset_button => "🔄 Новый чат", "🔄 New chat";
     assistant_reset_done => "🔄 Начали заново: прежний разговор я не помню.", "🔄 Started over: I don't remember the earlier chat.";
     assistant_handed_over => "👤 Передал ваш вопрос в поддержку — ответ придёт сюда. /ticket покажет обращение.", "👤 Your question went to support; the answer will come here. /ticket shows it.";
     assistant_gone => "Этот разговор уже закончен. Начните новый: /ask или пришлите фото.", "That chat is over. Start a new one: /ask, or send a photo.";
-    assistant_wait => "Подождите немного: {reason}", "Wait a little: {reason}";
+    assistant_not_offered => "Помощник здесь не подключён. Напишите в поддержку: /support", "The assistant is not offered here. Write to support: /support";
+    assistant_text_only => "С помощником — только текстом. Новое фото — после /cancel.", "The assistant takes text only. For a new photo, /cancel first.";
     generation_no_credits => "Не хватает кредитов. Пополните баланс: /buy", "Not enough credits. Top up: /buy";
     just_text => "Выберите действие в меню или напишите /support, чтобы задать вопрос.", "Pick something from the menu, or write /support to ask a question.";
     refused => "Не получилось: {reason}", "That didn't work: {reason}";

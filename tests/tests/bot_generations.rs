@@ -83,6 +83,17 @@ async fn image_sent(telegram: &FakeTelegram, chat: i64, count: usize) {
     }
 }
 
+/// The callback data of a message's buttons, row by row.
+fn keys(message: &serde_json::Value) -> Vec<String> {
+    message["reply_markup"]["inline_keyboard"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row.as_array().cloned().unwrap_or_default())
+        .map(|key| key["callback_data"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
 /// The product with its bot on the fake Bot API and the AI providers' stand-ins.
 async fn bot_stand() -> (TestContext, FakeTelegram, FakeAi, TestApp) {
     let context = TestContext::new().await;
@@ -184,34 +195,62 @@ async fn the_assistants_suggest_prompts_to_press_and_hand_a_question_to_a_person
         .wait_for_text(customer.id, "Опишите, что хотите получить")
         .await;
     telegram.write(&customer, "хочу <вечернее> небо");
-    let answer = message_with_button(&telegram, customer.id, "ai:v:").await;
-    let labels: Vec<String> = answer["reply_markup"]["inline_keyboard"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .flat_map(|row| row.as_array().cloned().unwrap_or_default())
-        .map(|key| key["callback_data"].as_str().unwrap_or_default().to_owned())
-        .collect();
+    let first = message_with_button(&telegram, customer.id, "ai:v:").await;
+    let first_keys = keys(&first);
     assert_eq!(
-        labels,
-        ["ai:v:0", "ai:v:1", "ai:v:2", "ai:reset"],
-        "{answer}"
+        first_keys.len(),
+        4,
+        "three suggestions and a new chat: {first}"
+    );
+    assert!(
+        first_keys[3] == "ai:reset" && first_keys[..3].iter().all(|key| key.starts_with("ai:v:"))
     );
     {
         let books = fake.books.lock().expect("books");
         let sent = books.chat_requests[0]["messages"].to_string();
         assert!(sent.contains("хочу <вечернее> небо"), "{sent}");
     }
-    telegram.press(&customer, 4, "ai:v:1");
+    // A second answer, with other suggestions and text to escape.
+    fake.books.lock().expect("books").chat_answer = serde_json::json!({
+        "reply": "Ещё <b>три</b>",
+        "variants": ["make it night", "add stars", "paint it blue"],
+    })
+    .to_string();
+    telegram.write(&customer, "а ещё?");
+    let second = telegram
+        .wait_for_text(customer.id, "Ещё &lt;b&gt;три&lt;/b&gt;")
+        .await;
+    assert_ne!(
+        keys(&second)[1],
+        first_keys[1],
+        "each answer's buttons are its own"
+    );
+    // The first answer's second suggestion, pressed after the second answer came.
+    telegram.press(&customer, 4, &first_keys[1]);
     telegram.wait_for_text(customer.id, "Генерирую").await;
     image_sent(&telegram, customer.id, 1).await;
     assert_eq!(
         fake.books.lock().expect("books").received[0].0,
         "add sunset light",
-        "the pressed suggestion is the prompt"
+        "the suggestion pressed, of the answer it came with"
     );
+    let user = app
+        .state
+        .core
+        .user_of_telegram(customer.id)
+        .await
+        .expect("a lookup")
+        .expect("registered");
+    let spends: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_id = $1 AND event_type = 'CreditsSpent'",
+    )
+    .bind(user.to_string())
+    .fetch_one(&context.pool)
+    .await
+    .expect("counts");
+    assert_eq!(spends, 3, "a credit for each answer and the editing's");
     // A suggestion of a chat that is over is not generated again.
-    telegram.press(&customer, 4, "ai:v:1");
+    telegram.press(&customer, 4, &first_keys[1]);
     telegram
         .wait_for_text(customer.id, "Этот разговор уже закончен")
         .await;
@@ -232,6 +271,11 @@ async fn the_assistants_suggest_prompts_to_press_and_hand_a_question_to_a_person
     telegram.press(&customer, 6, "ai:human");
     telegram
         .wait_for_text(customer.id, "Передал ваш вопрос в поддержку")
+        .await;
+    // The chat goes on in the ticket.
+    telegram.write(&customer, "И ещё: можно срочно?");
+    telegram
+        .wait_for_text(customer.id, "Передано в поддержку")
         .await;
     let tickets: Vec<String> = sqlx::query_scalar(
         "SELECT payload::text FROM events WHERE aggregate_type = 'Ticket' AND event_type = 'TicketOpened'",

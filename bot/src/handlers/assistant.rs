@@ -27,6 +27,9 @@ pub async fn begin_editing(
     photo: Uuid,
     lang: Lang,
 ) -> HandlerResult {
+    if !context.core.ai.chat.configured() {
+        return context.say(chat, texts::assistant_not_offered(lang)).await;
+    }
     let session = match context
         .core
         .start_assistant_session(caller, AssistantKind::Editing, now())
@@ -41,9 +44,12 @@ pub async fn begin_editing(
         &Step::EditingAssistant { photo, session },
     )
     .await?;
-    context
-        .say(chat, texts::assistant_editing_hello(lang))
-        .await
+    let price = context.core.ai.rules.assistant_price;
+    let hello = fill(
+        texts::assistant_editing_hello(lang),
+        &[("credits", price.to_string())],
+    );
+    context.say(chat, &hello).await
 }
 
 /// `/ask`: a chat with the students' assistant.
@@ -53,6 +59,9 @@ pub async fn begin_study(
     chat: i64,
     lang: Lang,
 ) -> HandlerResult {
+    if !context.core.ai.chat.configured() {
+        return context.say(chat, texts::assistant_not_offered(lang)).await;
+    }
     let session = match context
         .core
         .start_assistant_session(caller, AssistantKind::Study, now())
@@ -65,13 +74,13 @@ pub async fn begin_study(
     context.say(chat, texts::assistant_study_hello(lang)).await
 }
 
-/// A message in an assistant's chat (`session`): its answer, with the suggestions
-/// (editing) or the hand-over (students) as buttons.
+/// A message in a `kind` assistant's chat (`session`): its answer, with the
+/// suggestions (editing) or the hand-over (students) as buttons.
 pub async fn message(
     context: &BotContext,
     caller: Caller,
     chat: i64,
-    session: Uuid,
+    (kind, session): (AssistantKind, Uuid),
     text: &str,
     lang: Lang,
 ) -> HandlerResult {
@@ -90,12 +99,12 @@ pub async fn message(
         .map(|(index, variant)| {
             vec![InlineKeyboardButton::callback(
                 format!("🎨 {}", label(variant)),
-                format!("ai:v:{index}"),
+                format!("ai:v:{}:{}:{index}", session.simple(), reply.position),
             )]
         })
         .collect();
     let mut last = Vec::new();
-    if reply.variants.is_empty() {
+    if kind == AssistantKind::Study {
         last.push(InlineKeyboardButton::callback(
             texts::assistant_person_button(lang),
             "ai:human",
@@ -122,10 +131,25 @@ pub async fn button(
     let step = dialogue::current(context.pool(), chat).await?;
     match (what, step) {
         (pick, Some(Step::EditingAssistant { photo, session })) if pick.starts_with("v:") => {
-            let Some(index) = pick[2..].parse::<usize>().ok() else {
-                return Ok(());
+            // v:<chat>:<answer's position>:<suggestion>; a button of another chat
+            // (one started over, or over) picks nothing.
+            let mut parts = pick[2..].split(':');
+            let picked = match (parts.next(), parts.next(), parts.next()) {
+                (Some(chat_id), Some(position), Some(index)) => Uuid::parse_str(chat_id)
+                    .ok()
+                    .filter(|chat_id| *chat_id == session)
+                    .zip(position.parse::<i32>().ok())
+                    .zip(index.parse::<usize>().ok()),
+                _ => None,
             };
-            match context.core.assistant_variant(caller, session, index).await {
+            let Some(((_, position), index)) = picked else {
+                return context.say(chat, texts::assistant_gone(lang)).await;
+            };
+            match context
+                .core
+                .assistant_variant(caller, session, position, index)
+                .await
+            {
                 Ok(prompt) => generate::prompt(context, caller, chat, photo, &prompt, lang).await,
                 Err(error) => refused(context, chat, lang, error).await,
             }
@@ -160,8 +184,15 @@ pub async fn button(
                 .hand_over_to_support(caller, session, None, now())
                 .await
             {
-                Ok(_) => {
-                    dialogue::leave(context.pool(), chat).await?;
+                Ok(written) => {
+                    // The chat goes on in the ticket, as after /support.
+                    match written.aggregate_id.parse::<Uuid>() {
+                        Ok(ticket_id) => {
+                            dialogue::enter(context.pool(), chat, &Step::InTicket { ticket_id })
+                                .await?
+                        }
+                        Err(_) => dialogue::leave(context.pool(), chat).await?,
+                    }
                     context.say(chat, texts::assistant_handed_over(lang)).await
                 }
                 Err(error) => refused(context, chat, lang, error).await,
@@ -188,13 +219,6 @@ async fn refused(
 ) -> HandlerResult {
     if error.code == Some("insufficient_credits") {
         return context.say(chat, texts::generation_no_credits(lang)).await;
-    }
-    if error.code == Some("rate_limited") {
-        let text = fill(
-            texts::assistant_wait(lang),
-            &[("reason", escape(&error.message))],
-        );
-        return context.say(chat, &text).await;
     }
     context.refused(chat, lang, error).await
 }

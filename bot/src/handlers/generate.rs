@@ -136,6 +136,9 @@ pub async fn button(
         }
         "edit" => {
             dialogue::enter(context.pool(), chat, &Step::EditingPrompt { photo }).await?;
+            if !context.core.ai.chat.configured() {
+                return context.say(chat, texts::generation_say_change(lang)).await;
+            }
             let keyboard = InlineKeyboardMarkup::new(vec![vec![InlineKeyboardButton::callback(
                 texts::assistant_button(lang),
                 "gen:assist",
@@ -166,15 +169,20 @@ pub async fn prompt(
         .core
         .request_generation(caller, request, now())
         .await;
-    dialogue::leave(context.pool(), chat).await?;
     match written {
         Ok(_) => {
+            dialogue::leave(context.pool(), chat).await?;
             let price = context.core.ai.rules.price(GenerationKind::Editing);
             let text = fill(
                 texts::generation_started(lang),
                 &[("credits", price.to_string())],
             );
             context.say(chat, &text).await
+        }
+        // Refused, the dialogue stays (a chat with the assistant is kept, to press
+        // again once credits are bought).
+        Err(error) if error.code == Some("insufficient_credits") => {
+            context.say(chat, texts::generation_no_credits(lang)).await
         }
         Err(error) => context.refused(chat, lang, error).await,
     }

@@ -32,6 +32,7 @@ use chrono::Utc;
 use domain::command::{CommandError, ErrorKind};
 use domain::permissions::Caller;
 use domain::use_cases::Core;
+use domain::use_cases::assistant::AssistantKind;
 use domain::use_cases::identity::{Standing, TelegramProfile};
 use projections::ReadModels;
 use teloxide::dispatching::{DpHandlerDescription, UpdateFilterExt};
@@ -229,6 +230,14 @@ async fn private_message(context: BotContext, message: Message) -> HandlerResult
     {
         return generate::photo(&context, caller, chat, &photo, text, step, lang).await;
     }
+    if attachment.is_some()
+        && matches!(
+            step,
+            Some(Step::EditingAssistant { .. } | Step::StudyAssistant { .. })
+        )
+    {
+        return context.say(chat, texts::assistant_text_only(lang)).await;
+    }
     if let (Some(Step::InTicket { ticket_id }), Some(file)) = (&step, &attachment) {
         return support::follow_up_with_file(&context, caller, chat, *ticket_id, text, file, lang)
             .await;
@@ -266,8 +275,13 @@ async fn private_message(context: BotContext, message: Message) -> HandlerResult
         Some(Step::InTicket { ticket_id }) => {
             support::follow_up(&context, caller, chat, ticket_id, text, lang).await
         }
-        Some(Step::EditingAssistant { session, .. } | Step::StudyAssistant { session }) => {
-            assistant::message(&context, caller, chat, session, text, lang).await
+        Some(Step::EditingAssistant { session, .. }) => {
+            let chat_of = (AssistantKind::Editing, session);
+            assistant::message(&context, caller, chat, chat_of, text, lang).await
+        }
+        Some(Step::StudyAssistant { session }) => {
+            let chat_of = (AssistantKind::Study, session);
+            assistant::message(&context, caller, chat, chat_of, text, lang).await
         }
         Some(Step::EditingPrompt { photo }) => {
             generate::prompt(&context, caller, chat, photo, text, lang).await

@@ -65,6 +65,8 @@ pub struct AssistantReply {
     pub variants: Vec<String>,
     /// Credits the request cost.
     pub credits: u64,
+    /// The answer's place in its chat: its suggestions are picked by it.
+    pub position: i32,
 }
 
 impl Core {
@@ -191,15 +193,16 @@ impl Core {
         };
         self.add_message(session_id, caller.user_id, "user", text.trim(), &[], now)
             .await?;
-        self.add_message(
-            session_id,
-            caller.user_id,
-            "assistant",
-            &reply,
-            &variants,
-            now,
-        )
-        .await?;
+        let position = self
+            .add_message(
+                session_id,
+                caller.user_id,
+                "assistant",
+                &reply,
+                &variants,
+                now,
+            )
+            .await?;
         requests::settle(self, &operation, now).await?;
         record_usage(
             self.pool(),
@@ -225,6 +228,7 @@ impl Core {
             reply,
             variants,
             credits: price,
+            position,
         })
     }
 

@@ -1,6 +1,6 @@
 //! The editing assistant's suggestions, picked by number from an entry point that
 //! cannot carry their text (a chat button holds 64 bytes): read back from the chat
-//! they were answered in, so they stay with it and go when it is erased.
+//! and the answer they came with, so they stay with it and go when it is erased.
 
 use uuid::Uuid;
 
@@ -9,20 +9,22 @@ use crate::permissions::Caller;
 use crate::use_cases::Core;
 
 impl Core {
-    /// Suggestion `index` (from 0) of the last answer in `caller`'s open chat
-    /// `session_id`.
+    /// Suggestion `index` (from 0) of the answer at `position` in `caller`'s open
+    /// chat `session_id`.
     pub async fn assistant_variant(
         &self,
         caller: Caller,
         session_id: Uuid,
+        position: i32,
         index: usize,
     ) -> Result<String, CommandError> {
         self.own_session(caller, session_id).await?;
         let variants: Option<serde_json::Value> = sqlx::query_scalar(
-            "SELECT variants FROM assistant_messages WHERE session_id = $1 AND role = 'assistant' \
-             ORDER BY position DESC LIMIT 1",
+            "SELECT variants FROM assistant_messages \
+             WHERE session_id = $1 AND position = $2 AND role = 'assistant'",
         )
         .bind(session_id)
+        .bind(position)
         .fetch_optional(self.pool())
         .await?;
         variants
