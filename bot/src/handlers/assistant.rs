@@ -27,29 +27,21 @@ pub async fn begin_editing(
     photo: Uuid,
     lang: Lang,
 ) -> HandlerResult {
-    if !context.core.ai.chat.configured() {
-        return context.say(chat, texts::assistant_not_offered(lang)).await;
-    }
-    let session = match context
-        .core
-        .start_assistant_session(caller, AssistantKind::Editing, now())
-        .await
-    {
-        Ok(session) => session,
-        Err(error) => return refused(context, chat, lang, error).await,
-    };
-    dialogue::enter(
-        context.pool(),
-        chat,
-        &Step::EditingAssistant { photo, session },
-    )
-    .await?;
     let price = context.core.ai.rules.assistant_price;
     let hello = fill(
         texts::assistant_editing_hello(lang),
         &[("credits", price.to_string())],
     );
-    context.say(chat, &hello).await
+    let step = |session| Step::EditingAssistant { photo, session };
+    begin(
+        context,
+        caller,
+        chat,
+        (AssistantKind::Editing, step),
+        &hello,
+        lang,
+    )
+    .await
 }
 
 /// `/ask`: a chat with the students' assistant.
@@ -59,19 +51,42 @@ pub async fn begin_study(
     chat: i64,
     lang: Lang,
 ) -> HandlerResult {
+    let hello = texts::assistant_study_hello(lang);
+    let step = |session| Step::StudyAssistant { session };
+    begin(
+        context,
+        caller,
+        chat,
+        (AssistantKind::Study, step),
+        hello,
+        lang,
+    )
+    .await
+}
+
+/// Opens a `kind` chat (where a model is set up), enters its dialogue `step` and
+/// says `hello`.
+async fn begin(
+    context: &BotContext,
+    caller: Caller,
+    chat: i64,
+    (kind, step): (AssistantKind, impl FnOnce(Uuid) -> Step),
+    hello: &str,
+    lang: Lang,
+) -> HandlerResult {
     if !context.core.ai.chat.configured() {
         return context.say(chat, texts::assistant_not_offered(lang)).await;
     }
     let session = match context
         .core
-        .start_assistant_session(caller, AssistantKind::Study, now())
+        .start_assistant_session(caller, kind, now())
         .await
     {
         Ok(session) => session,
         Err(error) => return refused(context, chat, lang, error).await,
     };
-    dialogue::enter(context.pool(), chat, &Step::StudyAssistant { session }).await?;
-    context.say(chat, texts::assistant_study_hello(lang)).await
+    dialogue::enter(context.pool(), chat, &step(session)).await?;
+    context.say(chat, hello).await
 }
 
 /// A message in a `kind` assistant's chat (`session`): its answer, with the
