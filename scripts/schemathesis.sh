@@ -2,15 +2,18 @@
 # Checks that the published document is the API: runs schemathesis (pinned, installed
 # in a venv under ~/.cache on first use) with every check and the stateful phase over
 # every operation of /api/v1/openapi.json, against the real `ledgerbot` binary on a
-# fresh database and stream, three times: anonymous, as a client and as an owner
-# (made with `ledgerbot owner grant` before the first sign-in). Exits non-zero on any
-# failure; removes the database and the stream it made.
+# fresh database and stream, once per role: anonymous, as a client, an executor,
+# support, an admin (each given its role by the owner) and the owner (made with
+# `ledgerbot owner grant` before the first sign-in). Exits non-zero on any failure;
+# removes the database and the stream it made.
 #
 # Needs PostgreSQL and NATS (scripts/services.sh up) and python3. Called by
 # scripts/test.sh; on its own:
 #   LEDGERBOT_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
 #   LEDGERBOT_TEST_NATS_URL=nats://127.0.0.1:4222 bash scripts/schemathesis.sh
-# SCHEMATHESIS_MAX_EXAMPLES (default 30) bounds the cases per operation and phase;
+# SCHEMATHESIS_MAX_EXAMPLES (default 30) bounds the cases per operation and phase
+# (the long run of the README's "Performance": 250); SCHEMATHESIS_ROLES (default all
+# six) names the roles to run as;
 # LEDGERBOT_BIN names a ledgerbot binary to use instead of building one.
 set -euo pipefail
 root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -46,6 +49,8 @@ work=$(mktemp -d)
 bot_token="4242:SCHEMATHESIS-bot-token"
 client_telegram_id=700000001
 owner_telegram_id=700000002
+staff_telegram_id=700000010
+roles=${SCHEMATHESIS_ROLES:-anonymous client executor support admin owner}
 
 export DATABASE_URL=$database_url NATS_URL=$nats_url
 export LEDGERBOT_STREAM="LBST_$run_id" LEDGERBOT_SUBJECT_PREFIX="lbst$run_id"
@@ -104,9 +109,9 @@ say "ledgerbot serves on $api"
 # owner's ticket category, whose ids scripts/schemathesis.toml gives the operations
 # that need an existing one. Prints shell assignments.
 "$venv/bin/python" - "$api" "$bot_token" "$client_telegram_id" "$owner_telegram_id" \
-  >"$work/seeded.sh" <<'PY'
+  "$staff_telegram_id" >"$work/seeded.sh" <<'PY'
 import hashlib, hmac, json, sys, time, urllib.error, urllib.parse, urllib.request
-api, bot_token, client_id, owner_id = sys.argv[1:]
+api, bot_token, client_id, owner_id, staff_id = sys.argv[1:]
 
 def call(method, path, body=None, token=None):
     headers = {"Content-Type": "application/json"}
@@ -136,6 +141,13 @@ def token_for(telegram_id, name):
 
 client, client_user = token_for(client_id, "Клиент")
 owner, _ = token_for(owner_id, "Владелец")
+# Staff: signed in as clients, given their role by the owner, signed in again so
+# their tokens carry it.
+staff = {}
+for offset, role in enumerate(["executor", "support", "admin"]):
+    _, user_id = token_for(int(staff_id) + offset, role.capitalize())
+    call("POST", f"/api/v1/users/{user_id}/role", {"role": role}, owner)
+    staff[role], _ = token_for(int(staff_id) + offset, role.capitalize())
 call("POST", "/api/v1/tickets/categories",
      {"code": "seeded", "name": "Заготовка", "colour": "#336699"}, owner)
 ticket = call("POST", "/api/v1/tickets",
@@ -147,7 +159,9 @@ order = call("POST", "/api/v1/orders", {
 payment = call("POST", "/api/v1/payments",
                {"purpose": {"kind": "credit_pack", "pack": "S"}, "idempotence_key": "seeded"}, client)
 for name, value in {
-    "client_token": client, "owner_token": owner,
+    "anonymous_token": "", "client_token": client, "owner_token": owner,
+    "executor_token": staff["executor"], "support_token": staff["support"],
+    "admin_token": staff["admin"],
     "LB_CLIENT_USER_ID": client_user, "LB_CATEGORY": "seeded",
     "LB_TICKET_ID": ticket["ticket_id"], "LB_MESSAGE_ID": ticket["messages"][-1]["message_id"],
     "LB_ORDER_ID": order["order_id"], "LB_PAYMENT_ID": payment["payment_id"],
@@ -197,9 +211,15 @@ run() {
   fi
   say "as $who: $((SECONDS - started)) s"
 }
-run anonymous
-run client -H "Authorization: Bearer $client_token"
-run owner -H "Authorization: Bearer $owner_token"
+for who in $roles; do
+  token_variable="${who}_token"
+  [[ -v $token_variable ]] || { echo "[schemathesis] error: no such role: $who" >&2; exit 1; }
+  if [[ $who == anonymous ]]; then
+    run anonymous
+  else
+    run "$who" -H "Authorization: Bearer ${!token_variable}"
+  fi
+done
 if [[ $status -ne 0 ]]; then
   say "failures above; the server's log:"
   grep -v '"level":"INFO"' "$work/server.log" | tail -n 50 >&2 || true

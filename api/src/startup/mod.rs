@@ -302,8 +302,8 @@ const RELAY_CONNECTIONS: u32 = 3;
 /// database time).
 const WORKER_CONNECTIONS: u32 = 8;
 
-/// The use cases over `pool`, with what the businesses sell and YooKassa (or the
-/// sandbox) as the payment provider.
+/// The use cases over `pool`, with what the businesses sell, YooKassa (or the
+/// sandbox) as the payment provider, and the inline read models.
 pub fn core_over(
     pool: PgPool,
     settings: &Settings,
@@ -312,7 +312,7 @@ pub fn core_over(
 ) -> Core {
     Core::new(
         pool.clone(),
-        Arc::new(Commands::over(pool)),
+        Arc::new(Commands::over(pool).with_inline(&projections::read_models::inline())),
         Offer {
             catalogue: settings.catalogue.clone(),
             shopfront: settings.shopfront.clone(),

@@ -63,7 +63,7 @@ pub fn projections(
         .unwrap_or(chrono::Duration::days(7));
     vec![
         Arc::new(CreditBalances),
-        Arc::new(CreditLots),
+        Arc::new(CreditLots::default()),
         Arc::new(Users),
         Arc::new(TaxLedger::new(TaxRules::default())),
         Arc::new(Orders),

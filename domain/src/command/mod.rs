@@ -3,8 +3,10 @@
 //! store, runs a command and commits its events, and the one small error enum every
 //! entry point turns into an HTTP status or a bot reply.
 
+mod append;
 mod context;
 mod error;
+pub mod inline;
 mod once;
 mod registry;
 mod service;

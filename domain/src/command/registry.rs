@@ -1,6 +1,7 @@
 use sqlx::PgPool;
 
 use super::CommandService;
+use super::inline::InlineProjection;
 use crate::credit::CreditAccount;
 use crate::generation::GenerationJob;
 use crate::order::{Order, OrderServices, PostgresSlotCalendar};
@@ -45,6 +46,21 @@ impl Commands {
             users: CommandService::new(pool.clone(), ()),
             owner_grants: CommandService::new(pool.clone(), ()),
             generation_jobs: CommandService::new(pool, ()),
+        }
+    }
+
+    /// The same services, each applying those of `projections` that follow its
+    /// aggregate type in the transaction of its commands (see [`super::inline`]).
+    pub fn with_inline(self, projections: &[std::sync::Arc<dyn InlineProjection>]) -> Self {
+        Self {
+            orders: self.orders.with_inline(projections),
+            payments: self.payments.with_inline(projections),
+            credits: self.credits.with_inline(projections),
+            tickets: self.tickets.with_inline(projections),
+            ticket_categories: self.ticket_categories.with_inline(projections),
+            users: self.users.with_inline(projections),
+            owner_grants: self.owner_grants.with_inline(projections),
+            generation_jobs: self.generation_jobs.with_inline(projections),
         }
     }
 }

@@ -1,16 +1,17 @@
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::{EventUpcaster, PersistedEventStore};
-use cqrs_es::{Aggregate, AggregateError, DomainEvent, EventStore};
+use cqrs_es::{Aggregate, AggregateError, EventStore};
 use postgres_es::PostgresEventRepository;
 use sqlx::PgPool;
 use tracing::debug;
 
-use super::stored_text::{self, NulInText};
+use super::inline::{InlineProjection, InlineProjections};
+use super::stored_text::NulInText;
 use super::{CommandContext, CommandError, ErrorKind, Refusal, Targeted};
 
 /// How often a command is re-run when another writer committed to the same
@@ -35,10 +36,12 @@ pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
 /// This is what cqrs-es's `CqrsFramework` does (load through a `PersistedEventStore`
 /// over postgres-es, the plain event store with upcasters, no snapshots; handle;
 /// commit), with the commit as one INSERT statement instead of postgres-es's
-/// BEGIN/INSERT/COMMIT, plus what `CqrsFramework` does not do: the committed sequence and events are returned, every
+/// BEGIN/INSERT/COMMIT (or, with inline read models, that INSERT and theirs in one
+/// transaction), plus what `CqrsFramework` does not do: the committed sequence and events are returned, every
 /// event carries the [`CommandContext`] as metadata, a conflicting concurrent write
 /// is retried a bounded number of times, and errors come back as [`CommandError`].
-/// Nothing runs in-process after the commit: read models are fed from the stream.
+/// Read models are fed from the stream, except the inline ones ([`super::inline`]),
+/// which are applied in the transaction that appends the events.
 ///
 /// Aggregates this service committed are kept in memory (least recently used out
 /// first), so the next command on them skips loading the stream. That is safe with
@@ -53,6 +56,7 @@ pub struct CommandService<A: Aggregate> {
     cache: Mutex<HashMap<String, Cached<A>>>,
     capacity: usize,
     clock: AtomicU64,
+    inline: InlineProjections,
 }
 
 struct Cached<A> {
@@ -87,7 +91,19 @@ where
             cache: Mutex::new(HashMap::new()),
             capacity: DEFAULT_CACHE_CAPACITY,
             clock: AtomicU64::new(0),
+            inline: Vec::new(),
         }
+    }
+
+    /// Also applies those of `projections` that follow this aggregate type in the
+    /// transaction that appends its events.
+    pub fn with_inline(mut self, projections: &[Arc<dyn InlineProjection>]) -> Self {
+        self.inline = projections
+            .iter()
+            .filter(|projection| projection.aggregate_types().contains(&A::TYPE))
+            .cloned()
+            .collect();
+        self
     }
 
     /// Keeps at most `capacity` aggregates in memory (0 turns the cache off).
@@ -278,9 +294,16 @@ where
                 events,
             });
         }
-        let appended = self
-            .append(aggregate_id, before, &events, context, key)
-            .await;
+        let appended = super::append::append::<A>(
+            &self.pool,
+            &self.inline,
+            aggregate_id,
+            before,
+            &events,
+            context,
+            key,
+        )
+        .await;
         let committed = match appended {
             Ok(()) => events,
             Err(error) => {
@@ -295,85 +318,6 @@ where
             sequence,
             events: committed,
         })
-    }
-
-    /// Appends `events` after sequence `after` in one INSERT statement (atomic on
-    /// its own, one round trip), with exactly the columns and JSON postgres-es
-    /// writes. A sequence that already exists means another writer got there
-    /// first: that comes back as `AggregateConflict`.
-    async fn append(
-        &self,
-        aggregate_id: &str,
-        after: usize,
-        events: &[A::Event],
-        context: &CommandContext,
-        key: Option<&str>,
-    ) -> Result<(), AggregateError<A::Error>> {
-        let unexpected =
-            |error: serde_json::Error| AggregateError::UnexpectedError(Box::new(error));
-        let mut sequences = Vec::with_capacity(events.len());
-        let mut types = Vec::with_capacity(events.len());
-        let mut versions = Vec::with_capacity(events.len());
-        let mut payloads = Vec::with_capacity(events.len());
-        for (offset, event) in events.iter().enumerate() {
-            sequences.push((after + offset + 1) as i64);
-            types.push(event.event_type());
-            versions.push(event.event_version());
-            let payload = serde_json::to_string(event).map_err(unexpected)?;
-            if let Some(field) = stored_text::nul_in(&payload) {
-                return Err(AggregateError::UnexpectedError(Box::new(NulInText {
-                    field,
-                })));
-            }
-            payloads.push(payload);
-        }
-        let mut metadata = context.metadata();
-        if let Some(key) = key {
-            metadata.insert("command_key".to_owned(), key.to_owned());
-        }
-        let metadata = serde_json::to_string(&metadata).map_err(unexpected)?;
-        if let Some(field) = stored_text::nul_in(&format!("{{\"metadata\":{metadata}}}")) {
-            return Err(AggregateError::UnexpectedError(Box::new(NulInText {
-                field,
-            })));
-        }
-        let inserted = sqlx::query(
-            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-             SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload::json, $7::json \
-             FROM UNNEST($3::bigint[], $4::text[], $5::text[], $6::text[]) \
-                  AS e(sequence, event_type, event_version, payload)",
-        )
-        .bind(A::TYPE)
-        .bind(aggregate_id)
-        .bind(&sequences)
-        .bind(&types)
-        .bind(&versions)
-        .bind(&payloads)
-        .bind(&metadata)
-        .execute(&self.pool)
-        .await;
-        match inserted {
-            Ok(_) => Ok(()),
-            Err(error) => {
-                let database = error.as_database_error();
-                let code = database
-                    .and_then(|db| db.code())
-                    .map(|code| code.into_owned());
-                let refusal = database
-                    .and_then(|db| db.constraint())
-                    .and_then(A::Error::from_store_constraint);
-                match (code.as_deref(), refusal) {
-                    // A rule of the store named by a trigger, before the events' key.
-                    (_, Some(refusal)) => Err(AggregateError::UserError(refusal)),
-                    // Another writer got there first, or Postgres chose this one as
-                    // a deadlock's or a serialization failure's victim: run it again.
-                    (Some("23505" | "40P01" | "40001"), _) => {
-                        Err(AggregateError::AggregateConflict)
-                    }
-                    _ => Err(AggregateError::DatabaseConnectionError(Box::new(error))),
-                }
-            }
-        }
     }
 }
 

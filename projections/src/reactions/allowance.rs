@@ -4,8 +4,14 @@
 //!
 //! Activity is what a user does: registering, placing an order, opening a ticket,
 //! spending credits.
+//!
+//! The months this worker has seen granted are remembered, so a user's later activity
+//! in the month costs nothing: the grant is idempotent, so skipping one already made
+//! is what running it would do, while running it would reload the account from the
+//! store (a no-op is never trusted to a cached state) on every spend.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 use domain::command::{CommandContext, Commands};
 use domain::credit::{CreditCommand, CreditEvent};
@@ -22,12 +28,29 @@ use crate::worker::{ApplyError, ApplyFuture, Projection};
 pub struct MonthlyAllowance {
     commands: Arc<Commands>,
     amount: u64,
+    /// (user, month) whose allowance this worker saw granted.
+    granted: Mutex<HashSet<(Uuid, String)>>,
 }
+
+/// The most (user, month) pairs remembered; past it the memory starts over (a
+/// forgotten pair only costs one idempotent grant).
+const MAX_REMEMBERED_GRANTS: usize = 100_000;
 
 impl MonthlyAllowance {
     /// `amount` credits per user and month (0 turns the allowance off).
     pub fn new(commands: Arc<Commands>, amount: u64) -> Self {
-        Self { commands, amount }
+        Self {
+            commands,
+            amount,
+            granted: Mutex::new(HashSet::new()),
+        }
+    }
+
+    fn granted(&self) -> std::sync::MutexGuard<'_, HashSet<(Uuid, String)>> {
+        match self.granted.lock() {
+            Ok(granted) => granted,
+            Err(poisoned) => poisoned.into_inner(),
+        }
     }
 
     async fn react(&self, event: &EventEnvelope) -> Result<(), ApplyError> {
@@ -38,20 +61,34 @@ impl MonthlyAllowance {
             return Ok(());
         };
         let month = event.recorded_at.format("%Y-%m").to_string();
+        let user_month = (user, month);
+        if self.granted().contains(&user_month) {
+            return Ok(());
+        }
         let because = CommandContext::system("monthly-allowance").caused_by(event.message_id());
-        self.commands
+        let granting = self
+            .commands
             .credits
             .execute(
                 &user.to_string(),
                 CreditCommand::GrantMonthlyAllowance {
-                    month,
+                    month: user_month.1.clone(),
                     amount: self.amount,
                 },
                 &because,
             )
-            .await
-            .map(|_| ())
-            .or_else(|error| settle(&format!("allowance for {user}"), error))
+            .await;
+        match granting {
+            Ok(_) => {
+                let mut granted = self.granted();
+                if granted.len() >= MAX_REMEMBERED_GRANTS {
+                    granted.clear();
+                }
+                granted.insert(user_month);
+                Ok(())
+            }
+            Err(error) => settle(&format!("allowance for {user}"), error),
+        }
     }
 }
 

@@ -37,6 +37,24 @@ use sqlx::PgPool;
 use crate::ProjectionName;
 use crate::read_your_writes::{Checkpoints, READ_YOUR_WRITES_LIMIT};
 
+/// The read models applied in the transaction of the commands they follow (see
+/// `domain::command::inline`): those an entry point reads its answer from after a
+/// command (a balance after a spend, a ticket's thread after a message, an order after
+/// placing it), so the answer waits for no worker. Their workers still run; they find
+/// the events applied and skip them, and apply what an inline run left to them.
+pub fn inline() -> Vec<std::sync::Arc<dyn domain::command::inline::InlineProjection>> {
+    use crate::worker::InlineReadModel;
+    use std::sync::Arc;
+    vec![
+        Arc::new(InlineReadModel(Arc::new(credits::CreditBalances))),
+        Arc::new(InlineReadModel(
+            Arc::new(credit_lots::CreditLots::default()),
+        )),
+        Arc::new(InlineReadModel(Arc::new(tickets::Tickets))),
+        Arc::new(InlineReadModel(Arc::new(orders::Orders))),
+    ]
+}
+
 /// The read side as entry points see it: the read models' tables, and the watcher
 /// that lets a read wait for the caller's own write.
 #[derive(Clone)]

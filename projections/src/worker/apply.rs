@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 use super::projection::{ApplyError, Projection};
-use super::{checkpoint, retrying, store};
+use super::{checkpoint, key_of, retrying, store};
 use crate::envelope::EventEnvelope;
 
 /// A failed application: why, and the event that failed when it is known and is not
@@ -36,17 +36,68 @@ pub(super) async fn apply_all<P: Projection + ?Sized>(
     events: &[&EventEnvelope],
     one_by_one: bool,
 ) -> Result<u64, Failure> {
-    let name = projection.name();
+    // A batch whose events are all applied already (inline, by another instance, a
+    // redelivery) is answered without a transaction or a lock: what a checkpoint
+    // covers stays covered, and a rebuild's switch, which this read does not wait
+    // for, raises the checkpoints only once its tables hold everything they cover.
+    let mut connection = pool.acquire().await?;
+    let applied = checkpoint::read_unlocked(&mut connection, projection.name(), events).await?;
+    if events.iter().all(|event| {
+        let key = (event.aggregate_type.clone(), event.aggregate_id.clone());
+        event.sequence <= applied.get(&key).copied().unwrap_or(0)
+    }) {
+        let keys: Vec<(String, String)> = events.iter().map(|event| key_of(event)).collect();
+        let keys: Vec<&(String, String)> = keys.iter().collect();
+        retrying::clear_covered(&mut connection, projection.name(), &keys).await?;
+        return Ok(0);
+    }
+    drop(connection);
     let mut transaction = pool.begin().await?;
+    let applied = apply_in(&mut transaction, projection, events, one_by_one, true).await?;
+    transaction.commit().await?;
+    Ok(applied)
+}
+
+/// What [`apply_all`] does, inside a transaction the caller commits: the worker's
+/// own, or a command's (an inline read model, `super::inline`).
+pub(super) async fn apply_in<P: Projection + ?Sized>(
+    transaction: &mut PgConnection,
+    projection: &P,
+    events: &[&EventEnvelope],
+    one_by_one: bool,
+    drop_applied: bool,
+) -> Result<u64, Failure> {
+    let name = projection.name();
     sqlx::query(super::projection::SHARE_PROJECTION_LOCK)
         .bind(name)
         .execute(&mut *transaction)
         .await?;
+    let all_keys: Vec<(String, String)> = events.iter().map(|event| key_of(event)).collect();
+    // With `drop_applied`, what is already applied (inline, by another instance, a
+    // redelivery) is dropped before any checkpoint row is locked, so a batch of such
+    // events neither waits for nor holds up the commands applying their aggregates'
+    // events inline. Checkpoints only move forward: what this unlocked read shows
+    // applied stays applied. (A command's own new events skip the read.)
+    let events: Vec<&EventEnvelope> = if drop_applied {
+        let applied = checkpoint::read_unlocked(transaction, name, events).await?;
+        events
+            .iter()
+            .copied()
+            .filter(|event| event.sequence > applied.get(&key_of(event)).copied().unwrap_or(0))
+            .collect()
+    } else {
+        events.to_vec()
+    };
+    if events.is_empty() {
+        let held: Vec<&(String, String)> = all_keys.iter().collect();
+        retrying::clear_covered(transaction, name, &held).await?;
+        return Ok(0);
+    }
     let keys: Vec<(String, String)> = events
         .iter()
         .map(|event| (event.aggregate_type.clone(), event.aggregate_id.clone()))
         .collect();
-    let mut applied_up_to = checkpoint::lock(&mut transaction, name, &keys).await?;
+    let mut applied_up_to = checkpoint::lock(transaction, name, &keys).await?;
     let mut last_recorded: HashMap<(String, String), DateTime<Utc>> = HashMap::new();
     // Events to apply, in order: each one after the store's copies of any it
     // skipped (gaps), borrowed rather than copied.
@@ -60,7 +111,7 @@ pub(super) async fn apply_all<P: Projection + ?Sized>(
         }
         if event.sequence > done + 1 {
             let missing = store::events_between(
-                &mut transaction,
+                transaction,
                 &event.aggregate_type,
                 &event.aggregate_id,
                 done,
@@ -92,7 +143,7 @@ pub(super) async fn apply_all<P: Projection + ?Sized>(
     }
     if one_by_one {
         for event in &to_apply {
-            if let Err(error) = projection.apply(&mut transaction, event).await {
+            if let Err(error) = projection.apply(transaction, event).await {
                 return Err(Failure {
                     error,
                     at: Some((
@@ -103,11 +154,10 @@ pub(super) async fn apply_all<P: Projection + ?Sized>(
             }
         }
     } else if !to_apply.is_empty() {
-        projection.apply_batch(&mut transaction, &to_apply).await?;
+        projection.apply_batch(transaction, &to_apply).await?;
     }
-    checkpoint::save(&mut transaction, name, &applied_up_to, &last_recorded).await?;
+    checkpoint::save(transaction, name, &applied_up_to, &last_recorded).await?;
     let held: Vec<&(String, String)> = keys.iter().collect();
-    retrying::clear(&mut transaction, name, &held).await?;
-    transaction.commit().await?;
+    retrying::clear(transaction, name, &held).await?;
     Ok(to_apply.len() as u64)
 }

@@ -5,7 +5,35 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
+use crate::envelope::EventEnvelope;
+
 type Key = (String, String);
+
+/// The checkpoints of the aggregates of `events`, read without a lock (those with
+/// none are absent).
+pub async fn read_unlocked(
+    connection: &mut PgConnection,
+    projection: &str,
+    events: &[&EventEnvelope],
+) -> Result<HashMap<Key, i64>, sqlx::Error> {
+    let types: Vec<&str> = events.iter().map(|e| e.aggregate_type.as_str()).collect();
+    let ids: Vec<&str> = events.iter().map(|e| e.aggregate_id.as_str()).collect();
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT c.aggregate_type, c.aggregate_id, c.sequence FROM projection_checkpoints c \
+         JOIN (SELECT DISTINCT t, i FROM UNNEST($2::text[], $3::text[]) AS k(t, i)) k \
+           ON c.aggregate_type = k.t AND c.aggregate_id = k.i \
+         WHERE c.projection = $1",
+    )
+    .bind(projection)
+    .bind(&types)
+    .bind(&ids)
+    .fetch_all(&mut *connection)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(aggregate_type, aggregate_id, sequence)| ((aggregate_type, aggregate_id), sequence))
+        .collect())
+}
 
 /// Locks the checkpoints of `keys` (creating missing ones at 0) in a fixed order, so
 /// concurrent instances never deadlock, and returns them.

@@ -23,6 +23,7 @@
 
 mod apply;
 mod checkpoint;
+mod inline;
 mod metrics;
 pub mod parked;
 mod projection;
@@ -42,6 +43,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 pub use checkpoint::{ProjectionStatus, status};
+pub use inline::InlineReadModel;
 pub use metrics::ProjectionMetrics;
 pub use projection::{
     ApplyError, ApplyFuture, HOLD_PROJECTION_LOCK, Projection, Rebuildable, SHARE_PROJECTION_LOCK,

@@ -43,6 +43,31 @@ pub async fn record_failure(
     Ok(())
 }
 
+/// Forgets the failures of those of `keys` whose held-back event a checkpoint now
+/// covers (applied inline, or by another instance, while this one waited): what a
+/// batch of repeats, which applies nothing, still owes the admin status.
+pub async fn clear_covered(
+    connection: &mut PgConnection,
+    projection: &str,
+    keys: &[&Key],
+) -> Result<(), sqlx::Error> {
+    let types: Vec<&str> = keys.iter().map(|(t, _)| t.as_str()).collect();
+    let ids: Vec<&str> = keys.iter().map(|(_, i)| i.as_str()).collect();
+    sqlx::query(
+        "DELETE FROM projection_retrying r USING UNNEST($2::text[], $3::text[]) AS k(t, i), \
+              projection_checkpoints c \
+         WHERE r.projection = $1 AND r.aggregate_type = k.t AND r.aggregate_id = k.i \
+           AND c.projection = $1 AND c.aggregate_type = k.t AND c.aggregate_id = k.i \
+           AND c.sequence >= r.sequence",
+    )
+    .bind(projection)
+    .bind(&types)
+    .bind(&ids)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
 /// Forgets the failures of aggregates whose events just applied (or were parked), in
 /// the transaction that applied them.
 pub async fn clear(

@@ -59,9 +59,10 @@ impl ReadModels {
     ) -> Result<Balance, CommandError> {
         let account = viewer.user_id.to_string();
         let account_id = account.as_str();
-        for projection in [ProjectionName::CreditBalances, ProjectionName::CreditLots] {
-            self.shows(projection, "CreditAccount", after).await;
-        }
+        tokio::join!(
+            self.shows(ProjectionName::CreditBalances, "CreditAccount", after),
+            self.shows(ProjectionName::CreditLots, "CreditAccount", after),
+        );
         let row: Option<(i64, i64, i64, i64, i64)> = sqlx::query_as(
             "SELECT balance, granted, spent, refunded, expired FROM rm_credit_balances WHERE account_id = $1",
         )
