@@ -68,7 +68,7 @@ async fn main() {
             "LEDGERBOT_RATE_LIMIT_PER_IP".to_owned(),
             "1000000".to_owned(),
         ),
-        ("LEDGERBOT_LOG".to_owned(), "warn".to_owned()),
+        ("LEDGERBOT_LOG".to_owned(), "warn,api=info".to_owned()),
     ]);
     let server = LedgerbotProcess::start(&["serve", "--no-bot"], &env).await;
     let pid = server.child.id().expect("the server runs");
