@@ -42,10 +42,13 @@ pub(super) async fn apply_all<P: Projection + ?Sized>(
     // for, raises the checkpoints only once its tables hold everything they cover.
     let mut connection = pool.acquire().await?;
     let applied = checkpoint::read_unlocked(&mut connection, projection.name(), events).await?;
-    if events.iter().all(|event| {
-        let key = (event.aggregate_type.clone(), event.aggregate_id.clone());
-        event.sequence <= applied.get(&key).copied().unwrap_or(0)
-    }) {
+    // Only what is still pending is locked and applied (read once, here).
+    let pending: Vec<&EventEnvelope> = events
+        .iter()
+        .copied()
+        .filter(|event| event.sequence > applied.get(&key_of(event)).copied().unwrap_or(0))
+        .collect();
+    if pending.is_empty() {
         let keys: Vec<(String, String)> = events.iter().map(|event| key_of(event)).collect();
         let keys: Vec<&(String, String)> = keys.iter().collect();
         retrying::clear_covered(&mut connection, projection.name(), &keys).await?;
@@ -53,7 +56,7 @@ pub(super) async fn apply_all<P: Projection + ?Sized>(
     }
     drop(connection);
     let mut transaction = pool.begin().await?;
-    let applied = apply_in(&mut transaction, projection, events, one_by_one, true).await?;
+    let applied = apply_in(&mut transaction, projection, &pending, one_by_one).await?;
     transaction.commit().await?;
     Ok(applied)
 }
@@ -65,34 +68,12 @@ pub(super) async fn apply_in<P: Projection + ?Sized>(
     projection: &P,
     events: &[&EventEnvelope],
     one_by_one: bool,
-    drop_applied: bool,
 ) -> Result<u64, Failure> {
     let name = projection.name();
     sqlx::query(super::projection::SHARE_PROJECTION_LOCK)
         .bind(name)
         .execute(&mut *transaction)
         .await?;
-    let all_keys: Vec<(String, String)> = events.iter().map(|event| key_of(event)).collect();
-    // With `drop_applied`, what is already applied (inline, by another instance, a
-    // redelivery) is dropped before any checkpoint row is locked, so a batch of such
-    // events neither waits for nor holds up the commands applying their aggregates'
-    // events inline. Checkpoints only move forward: what this unlocked read shows
-    // applied stays applied. (A command's own new events skip the read.)
-    let events: Vec<&EventEnvelope> = if drop_applied {
-        let applied = checkpoint::read_unlocked(transaction, name, events).await?;
-        events
-            .iter()
-            .copied()
-            .filter(|event| event.sequence > applied.get(&key_of(event)).copied().unwrap_or(0))
-            .collect()
-    } else {
-        events.to_vec()
-    };
-    if events.is_empty() {
-        let held: Vec<&(String, String)> = all_keys.iter().collect();
-        retrying::clear_covered(transaction, name, &held).await?;
-        return Ok(0);
-    }
     let keys: Vec<(String, String)> = events
         .iter()
         .map(|event| (event.aggregate_type.clone(), event.aggregate_id.clone()))

@@ -31,7 +31,7 @@ impl<P: Projection + ?Sized> InlineProjection for InlineReadModel<P> {
         Box::pin(async move {
             let envelopes: Vec<EventEnvelope> = events.iter().map(envelope).collect();
             let batch: Vec<&EventEnvelope> = envelopes.iter().collect();
-            apply_in(connection, &*self.0, &batch, false, false)
+            apply_in(connection, &*self.0, &batch, false)
                 .await
                 .map(|_| ())
                 .map_err(|failure| InlineError(failure.error.to_string()))
