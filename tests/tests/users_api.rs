@@ -122,6 +122,19 @@ async fn staff_find_users_change_roles_block_and_the_last_owner_stays() {
         (StatusCode::UNPROCESSABLE_ENTITY, &json!("role"))
     );
 
+    // Found by schemathesis: a reason over the documented 500 characters was taken.
+    let (status, body) = post_with(
+        &app,
+        &format!("/api/v1/users/{client_id}/block"),
+        &admin,
+        json!({ "reason": "𝕏".repeat(501) }),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["error"]["details"]["field"]),
+        (StatusCode::UNPROCESSABLE_ENTITY, &json!("reason")),
+        "{body}"
+    );
     let (status, blocked) = post_with(
         &app,
         &format!("/api/v1/users/{client_id}/block"),

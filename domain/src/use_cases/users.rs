@@ -10,6 +10,9 @@ use crate::command::CommandError;
 use crate::permissions::{Action, Caller, Role};
 use crate::user::UserCommand;
 
+/// The longest reason a block keeps (the API documents it).
+pub const MAX_BLOCK_REASON: usize = 500;
+
 /// A change of one's own profile: fields left `None` stay; `Some(None)` clears.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProfileChange {
@@ -89,12 +92,12 @@ impl Core {
                 if user_id == caller.user_id {
                     return Err(CommandError::invalid_state("you cannot block yourself"));
                 }
-                if reason.trim().is_empty() {
-                    return Err(CommandError::invalid(
-                        "reason",
-                        "say why (1 to 500 characters)",
-                    ));
-                }
+                super::text_within(
+                    "reason",
+                    &reason,
+                    MAX_BLOCK_REASON,
+                    "say why (1 to 500 characters)",
+                )?;
                 UserCommand::Block {
                     reason,
                     by: caller.role,
