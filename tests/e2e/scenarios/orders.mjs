@@ -18,8 +18,11 @@ export async function coursework(browser) {
   await pressMain(page, 'Отправить заявку');
   await status(page, 'placed').waitFor();
   const orderId = await page.locator('[data-testid="order-card"]').getAttribute('data-order-id');
-  // The title is shown as typed, never as markup.
-  assert((await page.locator('h1').textContent()).includes('<b>раскраски</b>'), 'the subject is shown as text');
+  // The title is shown as typed, never as markup. The heading may be drawn a moment
+  // after the card (a live update redraws the view), so wait for it rather than read
+  // it once: markup would never show these characters.
+  await page.locator('h1', { hasText: '<b>раскраски</b>' }).waitFor({ timeout: 5000 })
+    .catch(() => { throw new Error('assertion failed: the subject is shown as text'); });
   assert(await page.locator('#app b').count() === 0, 'no markup from user text');
 
   const admin = await withRole(person(3002, 'Админ'), 'admin');
