@@ -3,6 +3,8 @@
 //! with no relay and no worker running; an account the worker had not caught up on is
 //! filled in from the store; a failing inline projection never fails the command; and
 //! the worker, started later, skips what was applied inline and applies the rest.
+//! Orders and tickets are answered the same way, and every inline apply, and every
+//! one left to the worker, is counted.
 
 use std::sync::Arc;
 
@@ -10,11 +12,12 @@ use api::startup::Parts;
 use domain::command::inline::{AppendedEvent, InlineError, InlineFuture, InlineProjection};
 use domain::command::{CommandContext, CommandService, Commands};
 use domain::credit::{CreditAccount, CreditCommand, GrantReason};
+use projections::worker::ProjectionMetrics;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 use tests::TestContext;
-use tests::api_client::{post_with, settings, signed_in};
+use tests::api_client::{get_with, post_with, settings, signed_in};
 use tests::app::spawn_app;
 
 const NOTHING_DOWNSTREAM: Parts = Parts {
@@ -176,7 +179,9 @@ impl InlineProjection for Broken {
 async fn a_failing_inline_read_model_never_fails_the_command() {
     let context = TestContext::new().await;
     let mut inline: Vec<Arc<dyn InlineProjection>> = vec![Arc::new(Broken)];
-    inline.extend(projections::read_models::inline());
+    inline.extend(projections::read_models::inline(
+        &ProjectionMetrics::default(),
+    ));
     let credits: CommandService<CreditAccount> =
         CommandService::new(context.pool.clone(), ()).with_inline(&inline);
     let account = uuid::Uuid::now_v7().to_string();
@@ -220,4 +225,144 @@ async fn a_failing_inline_read_model_never_fails_the_command() {
         broken, 0,
         "the failed inline read model's own write was rolled back"
     );
+}
+
+#[tokio::test]
+async fn an_order_and_a_ticket_thread_are_answered_with_no_worker_running() {
+    let context = TestContext::new().await;
+    let settings = settings(&context);
+    let everything = spawn_app(settings.clone(), Parts::ALL).await;
+    let (token, _) = signed_in(&everything, 889_101, "Вера").await;
+    everything.stop().await;
+    let api = spawn_app(settings, NOTHING_DOWNSTREAM).await;
+
+    let brief = json!({
+        "subject": "Теория графов",
+        "work_type": "курсовая",
+        "volume": 25,
+        "deadline": (chrono::Utc::now() + chrono::Duration::days(14)).to_rfc3339(),
+        "files": ["brief.pdf"],
+    });
+    let (status, placed) = post_with(&api, "/api/v1/orders", &token, brief).await;
+    assert_eq!(status, StatusCode::CREATED, "{placed}");
+    let order = placed["order_id"].as_str().expect("an order id").to_owned();
+    let (status, shown) = get_with(&api, &format!("/api/v1/orders/{order}"), &token).await;
+    assert_eq!(status, StatusCode::OK, "{shown}");
+    assert_eq!(
+        shown["details"]["subject"],
+        json!("Теория графов"),
+        "{shown}"
+    );
+    let (status, mine) = get_with(&api, "/api/v1/orders", &token).await;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    assert!(
+        mine.to_string().contains(&order),
+        "my orders list it: {mine}"
+    );
+
+    let (status, opened) = post_with(
+        &api,
+        "/api/v1/tickets",
+        &token,
+        json!({ "category": "payments", "title": "Не пришли кредиты", "description": "Оплатила пакет XL" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{opened}");
+    let ticket = opened["ticket_id"]
+        .as_str()
+        .expect("a ticket id")
+        .to_owned();
+    let (status, thread) = post_with(
+        &api,
+        &format!("/api/v1/tickets/{ticket}/messages"),
+        &token,
+        json!({ "text": "Чек во вложении" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{thread}");
+    let texts: Vec<&str> = thread["messages"]
+        .as_array()
+        .expect("the thread")
+        .iter()
+        .filter_map(|message| message["text"].as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        vec!["Оплатила пакет XL", "Чек во вложении"],
+        "{thread}"
+    );
+
+    let applied: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT projection, sequence FROM projection_checkpoints \
+         WHERE projection IN ('orders', 'tickets') AND aggregate_id IN ($1, $2) ORDER BY projection",
+    )
+    .bind(&order)
+    .bind(&ticket)
+    .fetch_all(&context.pool)
+    .await
+    .expect("the checkpoints");
+    assert_eq!(
+        applied,
+        vec![("orders".to_owned(), 1), ("tickets".to_owned(), 2)],
+        "applied in the commands' own transactions: nothing else ran"
+    );
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn inline_applies_and_those_left_to_the_worker_are_counted() {
+    let context = TestContext::new().await;
+    let metrics = ProjectionMetrics::default();
+    let credits: CommandService<CreditAccount> = CommandService::new(context.pool.clone(), ())
+        .with_inline(&projections::read_models::inline(&metrics));
+    let account = uuid::Uuid::now_v7().to_string();
+    let system = CommandContext::system("test");
+    credits
+        .execute(&account, grant(70, "first"), &system)
+        .await
+        .expect("granted");
+    assert_eq!(metrics.applied("credit_balances").get(), 1);
+    assert_eq!(metrics.applied("credit_lots").get(), 1);
+
+    // A worker's batch holds the account's balance checkpoint: the next command waits
+    // for it briefly, then leaves the balance to the worker and commits.
+    let mut worker = context.pool.begin().await.expect("a transaction");
+    sqlx::query(
+        "SELECT sequence FROM projection_checkpoints \
+         WHERE projection = 'credit_balances' AND aggregate_type = 'CreditAccount' AND aggregate_id = $1 \
+         FOR UPDATE",
+    )
+    .bind(&account)
+    .fetch_one(&mut *worker)
+    .await
+    .expect("the checkpoint locked");
+    let committed = credits
+        .execute(&account, grant(5, "second"), &system)
+        .await
+        .expect("the command commits although its balance was locked");
+    assert_eq!(committed.sequence, 2);
+    worker.rollback().await.expect("released");
+
+    assert_eq!(metrics.inline_left_to_worker("credit_balances").get(), 1);
+    assert_eq!(
+        metrics.applied("credit_balances").get(),
+        1,
+        "not counted as applied"
+    );
+    assert_eq!(metrics.inline_left_to_worker("credit_lots").get(), 0);
+    assert_eq!(metrics.applied("credit_lots").get(), 2);
+    assert_eq!(
+        checkpoint(&context.pool, "credit_balances", &account).await,
+        Some(1),
+        "left for the worker"
+    );
+    assert_eq!(stored_balance(&context.pool, &account).await, Some(70));
+
+    // The next command fills the gap from the store: both events are counted, here.
+    credits
+        .execute(&account, grant(1, "third"), &system)
+        .await
+        .expect("granted");
+    assert_eq!(metrics.applied("credit_balances").get(), 3);
+    assert_eq!(stored_balance(&context.pool, &account).await, Some(76));
 }

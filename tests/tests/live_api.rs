@@ -1,7 +1,7 @@
 //! `GET /api/v1/ws` black-box: live updates over a real WebSocket. A customer sees
 //! support's reply (never the internal note) once the ticket read model shows it;
 //! staff see their queues; a client that reconnects with its last position gets
-//! exactly what it missed; refusals come in the API's error shape.
+//! exactly what it missed; a blocked account is let go; refusals come in the API's error shape.
 
 use std::time::Duration;
 
@@ -286,4 +286,37 @@ async fn the_feed_refuses_in_the_api_error_shape() {
         (status, error_code(&body)),
         (StatusCode::UPGRADE_REQUIRED, "upgrade_required")
     );
+}
+
+#[tokio::test]
+async fn a_blocked_account_is_let_go_within_a_read_of_the_hub() {
+    let context = TestContext::new().await;
+    let app = spawn_app(settings(&context), Parts::ALL).await;
+    let (client, client_id) = signed_in(&app, 777_301, "Спамер").await;
+    let (admin, _) = signed_in_as(&app, &context.pool, 777_302, "Ира", Role::Admin).await;
+    let (mut feed, _) = open(&app, &client, None).await;
+
+    let (status, blocked) = post_with(
+        &app,
+        &format!("/api/v1/users/{client_id}/block"),
+        &admin,
+        json!({ "reason": "spam" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{blocked}");
+    // The hub reads connected users' access every 10 s and tells their sockets at once.
+    let limit = api::live::access::REFRESH_EVERY + Duration::from_secs(5);
+    let closed = tokio::time::timeout(limit, async {
+        loop {
+            match feed.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|frame| u16::from(frame.code)),
+                Some(Ok(_)) => continue,
+                None | Some(Err(_)) => return None,
+            }
+        }
+    })
+    .await
+    .expect("the feed of a blocked account closes");
+    assert_eq!(closed, Some(api::live::socket::BLOCKED));
+    app.stop().await;
 }

@@ -4,27 +4,30 @@ use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use projections::read_models::live_updates::feed::{self, LiveUpdate};
+use projections::ReadModels;
+use projections::read_models::live_updates::feed::{self, Listener, LiveUpdate};
 use projections::read_models::live_updates::topic_of;
+use projections::read_models::users::Access;
 use projections::read_your_writes::Checkpoints;
 use projections::relay::wakeup::Wakeup;
 use sqlx::PgPool;
-use tokio::sync::broadcast;
 use tracing::warn;
+
+use super::access::{self, AccessCache};
+use super::routes::{Routes, Subscription};
 
 /// The channel name the `rm_live_updates` trigger notifies on.
 const CHANNEL: &str = "live_updates";
 /// Rows read per round.
 const BATCH: i64 = 500;
-/// Updates buffered per connection before it must re-read from the table.
-const BUFFER: usize = 1_024;
 /// How long an update waits for its read model before it is sent anyway.
 const READ_MODEL_WAIT: Duration = Duration::from_secs(2);
 /// How often the watcher looks even without a notification.
 const POLL: Duration = Duration::from_secs(1);
 
 struct Inner {
-    sender: broadcast::Sender<Arc<LiveUpdate>>,
+    routes: Routes,
+    access: Arc<AccessCache>,
     /// Open sockets per user.
     seats: std::sync::Mutex<HashMap<uuid::Uuid, usize>>,
 }
@@ -37,10 +40,7 @@ pub struct Seat {
 
 impl Drop for Seat {
     fn drop(&mut self) {
-        let mut seats = match self.inner.seats.lock() {
-            Ok(seats) => seats,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut seats = lock_seats(&self.inner);
         if let Some(count) = seats.get_mut(&self.user) {
             *count -= 1;
             if *count == 0 {
@@ -50,7 +50,15 @@ impl Drop for Seat {
     }
 }
 
-/// Hands every connection the updates as they become readable.
+fn lock_seats(inner: &Inner) -> std::sync::MutexGuard<'_, HashMap<uuid::Uuid, usize>> {
+    match inner.seats.lock() {
+        Ok(seats) => seats,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// Hands each connection the updates it hears as they become readable, and tells it
+/// when its user's access changes.
 #[derive(Clone)]
 pub struct LiveHub {
     inner: Arc<Inner>,
@@ -59,12 +67,14 @@ pub struct LiveHub {
 }
 
 impl LiveHub {
-    /// Starts the watcher; it ends when the last handle is dropped.
-    pub fn start(pool: PgPool, checkpoints: Checkpoints) -> Self {
-        let (sender, _) = broadcast::channel(BUFFER);
+    /// Starts the watcher, and the reader of connected users' access; they end when
+    /// the last handle is dropped.
+    pub fn start(reads: ReadModels) -> Self {
+        let (pool, checkpoints) = (reads.pool().clone(), reads.checkpoints().clone());
         let hub = Self {
             inner: Arc::new(Inner {
-                sender,
+                routes: Routes::default(),
+                access: Arc::new(AccessCache::default()),
                 seats: std::sync::Mutex::new(HashMap::new()),
             }),
             pool,
@@ -75,21 +85,40 @@ impl LiveHub {
             hub.pool.clone(),
             hub.checkpoints.clone(),
         ));
+        let (seated, told) = (Arc::downgrade(&hub.inner), Arc::downgrade(&hub.inner));
+        tokio::spawn(access::refresh(
+            Arc::downgrade(&hub.inner.access),
+            reads,
+            move || {
+                seated
+                    .upgrade()
+                    .map(|inner| lock_seats(&inner).keys().copied().collect())
+                    .unwrap_or_default()
+            },
+            move |user, access| {
+                if let Some(inner) = told.upgrade() {
+                    inner.routes.tell_access(user, access);
+                }
+            },
+        ));
         hub
     }
 
-    /// Updates from now on. Subscribe before reading the backlog, so nothing falls
-    /// between the two.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveUpdate>> {
-        self.inner.sender.subscribe()
+    /// What `user` may do as last read (every [`access::REFRESH_EVERY`]), or `None`
+    /// before the first read that knew them.
+    pub fn access(&self, user: uuid::Uuid) -> Option<Access> {
+        self.inner.access.of(user)
+    }
+
+    /// The updates `listener` hears from now on. Subscribe before reading the
+    /// backlog, so nothing falls between the two.
+    pub fn subscribe(&self, listener: Listener) -> Subscription {
+        self.inner.routes.subscribe(listener)
     }
 
     /// A seat for one more socket of `user`, unless they have `limit` open.
     pub fn take_seat(&self, user: uuid::Uuid, limit: usize) -> Option<Seat> {
-        let mut seats = match self.inner.seats.lock() {
-            Ok(seats) => seats,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut seats = lock_seats(&self.inner);
         let count = seats.entry(user).or_default();
         if *count >= limit {
             return None;
@@ -186,8 +215,7 @@ async fn watch(hub: Weak<Inner>, pool: PgPool, checkpoints: Checkpoints) {
         };
         wait_readable(&checkpoints, &updates).await;
         for update in updates {
-            // No connection listening is no error.
-            let _ = inner.sender.send(Arc::new(update));
+            inner.routes.deliver(&Arc::new(update));
         }
         last = newest;
     }

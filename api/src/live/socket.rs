@@ -24,10 +24,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tokio::sync::broadcast::error::RecvError;
 use tracing::{debug, warn};
 
 use super::LiveHub;
+use super::routes::{Delivery, Subscription};
 use crate::auth::authenticate;
 use crate::http::AppState;
 use crate::http::error::ApiError;
@@ -51,6 +51,10 @@ pub const MAX_SOCKETS_PER_USER: usize = 8;
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Clients only ever send pings and closes: small frames.
 const MAX_INCOMING: usize = 4 * 1024;
+/// What a connection reads into at a time. Clients send small frames only, and
+/// tungstenite's default (128 KiB, allocated up front) was most of the 133 KiB a
+/// connection cost with 10,000 open.
+const READ_BUFFER: usize = 8 * 1024;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -126,10 +130,10 @@ pub async fn connect(
     })?;
     let listener = Listener::new(caller.user_id, caller.role);
     let hub = state.live.clone();
-    let reads = state.reads.clone();
     Ok(upgrade
         .max_message_size(MAX_INCOMING)
         .max_frame_size(MAX_INCOMING)
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |mut socket| async move {
             let Some(_seat) = hub.take_seat(caller.user_id, MAX_SOCKETS_PER_USER) else {
                 let _ = socket
@@ -140,7 +144,6 @@ pub async fn connect(
             let session = Session {
                 socket,
                 hub,
-                reads,
                 listener,
                 last: 0,
             };
@@ -163,15 +166,11 @@ enum Ended {
     Gone,
     #[error(transparent)]
     Database(#[from] sqlx::Error),
-    #[error("{0}")]
-    Store(String),
 }
 
 struct Session {
     socket: WebSocket,
     hub: LiveHub,
-    /// For re-reading the caller's role and block now and then.
-    reads: projections::ReadModels,
     listener: Listener,
     /// The newest position this connection has dealt with.
     last: i64,
@@ -181,7 +180,7 @@ impl Session {
     async fn run(mut self, after: Option<i64>, expires_at: i64) {
         match self.serve(after, expires_at).await {
             Ok(()) | Err(Ended::Gone) => debug!("live updates connection closed"),
-            Err(error @ (Ended::Database(_) | Ended::Store(_))) => {
+            Err(error @ Ended::Database(_)) => {
                 warn!(%error, "live updates connection ended on a database error");
                 let _ = self
                     .socket
@@ -193,7 +192,7 @@ impl Session {
 
     async fn serve(&mut self, after: Option<i64>, expires_at: i64) -> Result<(), Ended> {
         // Subscribed before reading the backlog, so nothing falls in between.
-        let mut updates = self.hub.subscribe();
+        let mut updates = self.hub.subscribe(self.listener.clone());
         let head = feed::head(self.hub.pool()).await?;
         self.send_json(&json!({"type": "hello", "position": head.position, "resumed_from": after}))
             .await?;
@@ -234,15 +233,23 @@ impl Session {
         let seconds_left = (expires_at - chrono::Utc::now().timestamp()).max(0);
         let expiry = tokio::time::sleep(Duration::from_secs(seconds_left.unsigned_abs()));
         tokio::pin!(expiry);
-        let mut ping = tokio::time::interval(PING_EVERY);
-        ping.tick().await;
+        // Sockets opened together ping at scattered times, not in waves.
+        let mut ping = tokio::time::interval_at(
+            tokio::time::Instant::now() + PING_EVERY.mul_f64(scatter()),
+            PING_EVERY,
+        );
         loop {
             tokio::select! {
                 received = updates.recv() => match received {
-                    Ok(update) => self.forward(&update).await?,
+                    Delivery::Update(update) => self.forward(&update).await?,
                     // Too slow to keep up with the hub: read what was missed from the table.
-                    Err(RecvError::Lagged(_)) => self.replay().await?,
-                    Err(RecvError::Closed) => return Ok(()),
+                    Delivery::Lagged => self.replay().await?,
+                    // The hub read a block or a new role: it counts at once.
+                    Delivery::Access(access) => {
+                        if self.take_access(Some(access), &updates).await {
+                            return Ok(());
+                        }
+                    }
                 },
                 incoming = self.socket.recv() => match incoming {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Err(Ended::Gone),
@@ -251,13 +258,9 @@ impl Session {
                 },
                 _ = ping.tick() => {
                     self.send(Message::Ping(Default::default())).await?;
-                    // A demotion or a block counts within a ping, not at the token's end.
-                    match current_role(&self.reads, &self.listener).await? {
-                        None => {
-                            let _ = self.socket.send(close(BLOCKED, "this account is blocked")).await;
-                            return Ok(());
-                        }
-                        Some(role) => self.listener = Listener::new(self.listener.user_id, role),
+                    // Should the hub's word of a change have been lost with a full queue.
+                    if self.take_access(self.hub.access(self.listener.user_id), &updates).await {
+                        return Ok(());
                     }
                 }
                 () = &mut expiry => {
@@ -268,6 +271,28 @@ impl Session {
                     return Ok(());
                 }
             }
+        }
+    }
+
+    /// Acts on the user's access as the hub read it: closes the socket of a blocked
+    /// account (answers true) and listens in a changed role. Not read or not projected
+    /// yet: the token speaks.
+    async fn take_access(&mut self, access: Option<Access>, updates: &Subscription) -> bool {
+        match access {
+            Some(Access::Blocked) => {
+                let _ = tokio::time::timeout(
+                    SEND_TIMEOUT,
+                    self.socket.send(close(BLOCKED, "this account is blocked")),
+                )
+                .await;
+                true
+            }
+            Some(Access::Allowed(role)) if role != self.listener.role => {
+                self.listener = Listener::new(self.listener.user_id, role);
+                updates.listen_as(self.listener.clone());
+                false
+            }
+            Some(Access::Allowed(_) | Access::Unknown) | None => false,
         }
     }
 
@@ -321,18 +346,12 @@ impl Session {
     }
 }
 
-/// The caller's role now, or `None` if blocked since connecting.
-async fn current_role(
-    reads: &projections::ReadModels,
-    listener: &Listener,
-) -> Result<Option<domain::permissions::Role>, Ended> {
-    Ok(match reads.access(listener.user_id).await {
-        Ok(Access::Blocked) => None,
-        Ok(Access::Allowed(role)) => Some(role),
-        // Not projected yet: keep what the token said.
-        Ok(Access::Unknown) => Some(listener.role),
-        Err(error) => return Err(Ended::Store(error.message)),
-    })
+/// A fraction in [0, 1), different for each call.
+fn scatter() -> f64 {
+    use std::hash::BuildHasher;
+    let random =
+        std::collections::hash_map::RandomState::new().hash_one(std::time::SystemTime::now());
+    (random % 1_000_000) as f64 / 1_000_000.0
 }
 
 fn close(code: u16, reason: &'static str) -> Message {

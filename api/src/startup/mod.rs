@@ -4,6 +4,7 @@
 
 pub mod ai;
 mod bot;
+mod composition;
 mod operator;
 mod parts;
 pub mod workers;
@@ -13,9 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::ServerAddr;
-use domain::command::Commands;
 use domain::event_store::connect;
-use domain::use_cases::{Core, Offer};
+
 use projections::ReadModels;
 use projections::read_your_writes::Checkpoints;
 use projections::relay::Relay;
@@ -30,8 +30,10 @@ use crate::http::limits::RateLimiter;
 use crate::http::{self, AppState};
 use crate::live::LiveHub;
 use crate::metrics::Metrics;
-use crate::payments::PaymentGateway;
 use bot::bot_part;
+pub(crate) use composition::offline_core;
+pub use composition::{core_over, grant_owner};
+use composition::{gateway, grant_configured_owners};
 pub use operator::{
     parked_list, parked_retry, replay_analyst_role, replay_checkpoint, replay_diff,
     replay_export_events, replay_export_receipts, replay_export_tax_ledger, replay_history,
@@ -141,17 +143,24 @@ impl Application {
             );
         }
         ai::announce(&settings);
-        let core = Arc::new(core_over(pool.clone(), &settings, &payments, &public_url));
+        let metrics = Metrics::new();
+        let core = Arc::new(core_over(
+            pool.clone(),
+            &settings,
+            &payments,
+            &public_url,
+            &metrics.projections,
+        ));
         grant_configured_owners(&core, &settings.owner_telegram_ids).await?;
-        let checkpoints = Checkpoints::watch(pool.clone());
+        let reads = ReadModels::new(pool.clone(), Checkpoints::watch(pool.clone()));
         let state = AppState {
             core,
-            reads: ReadModels::new(pool.clone(), checkpoints.clone()),
-            live: LiveHub::start(pool.clone(), checkpoints),
+            live: LiveHub::start(reads.clone()),
+            reads,
             payments,
             pool,
             nats,
-            metrics: Metrics::new(),
+            metrics,
             auth,
             bot_username: settings.bot_username.as_deref().map(Arc::from),
             limiter: RateLimiter::new(settings.limits),
@@ -219,6 +228,7 @@ impl Application {
                 &settings,
                 &state.payments,
                 &state.core.files.public_url(),
+                &state.metrics.projections,
             ));
             let part = WorkersPart {
                 settings: &settings,
@@ -301,90 +311,6 @@ const RELAY_CONNECTIONS: u32 = 3;
 /// sharing one pool with the command load tripled the p99 lag (connection waits, not
 /// database time).
 const WORKER_CONNECTIONS: u32 = 8;
-
-/// The use cases over `pool`, with what the businesses sell, YooKassa (or the
-/// sandbox) as the payment provider, and the inline read models.
-pub fn core_over(
-    pool: PgPool,
-    settings: &Settings,
-    payments: &PaymentGateway,
-    public_url: &str,
-) -> Core {
-    Core::new(
-        pool.clone(),
-        Arc::new(Commands::over(pool).with_inline(&projections::read_models::inline())),
-        Offer {
-            catalogue: settings.catalogue.clone(),
-            shopfront: settings.shopfront.clone(),
-            salon: settings.salon,
-            booking_rules: settings.booking_rules,
-        },
-        Arc::new(payments.client.clone()),
-        payments.rules.clone(),
-        ai::files(settings, public_url),
-        ai::ai(settings),
-    )
-}
-
-/// YooKassa (or the sandbox this process serves at `own_url`), and the public URL.
-fn gateway(
-    settings: &Settings,
-    pool: &PgPool,
-    own_url: String,
-) -> Result<(PaymentGateway, String), StartupError> {
-    let public_url = settings
-        .public_url
-        .clone()
-        .unwrap_or_else(|| own_url.clone());
-    let payments = PaymentGateway::new(&settings.payments, pool.clone(), &own_url, &public_url)
-        .map_err(|error| StartupError::Payments(error.to_string()))?;
-    Ok((payments, public_url))
-}
-
-/// `ledgerbot owner grant`: migrates, then grants the owner role to `telegram_id`.
-pub async fn grant_owner(
-    settings: &Settings,
-    telegram_id: i64,
-    reason: &str,
-) -> Result<domain::use_cases::owners::OwnerGrantOutcome, StartupError> {
-    let pool = prepare_database(settings).await?;
-    let core = offline_core(pool.clone(), settings)?;
-    let outcome = core
-        .grant_owner(telegram_id, reason, "command-line")
-        .await
-        .map_err(|error| StartupError::Owners(error.message));
-    pool.close().await;
-    outcome
-}
-
-/// The core for a one-shot command that takes no payment (an owner grant, a parked
-/// event applied again): with no payment mode chosen, the sandbox stands in, unused.
-pub(crate) fn offline_core(pool: PgPool, settings: &Settings) -> Result<Core, StartupError> {
-    let mut settings = settings.clone();
-    if settings.payments.mode.is_none() {
-        settings.payments.mode = Some(crate::config::PaymentMode::Sandbox);
-    }
-    let (payments, public_url) =
-        gateway(&settings, &pool, format!("http://{}", settings.http_addr))?;
-    Ok(core_over(pool, &settings, &payments, &public_url))
-}
-
-/// `LEDGERBOT_OWNER_TELEGRAM_IDS`: owners granted at every start (a repeat changes
-/// nothing), for deployments configured by environment.
-async fn grant_configured_owners(core: &Core, telegram_ids: &[i64]) -> Result<(), StartupError> {
-    for telegram_id in telegram_ids {
-        let outcome = core
-            .grant_owner(*telegram_id, "LEDGERBOT_OWNER_TELEGRAM_IDS", "environment")
-            .await
-            .map_err(|error| StartupError::Owners(error.message))?;
-        info!(
-            telegram_id,
-            ?outcome,
-            "owner granted by LEDGERBOT_OWNER_TELEGRAM_IDS"
-        );
-    }
-    Ok(())
-}
 
 /// Connects to Postgres, creating the database when missing, and applies migrations.
 pub async fn prepare_database(settings: &Settings) -> Result<PgPool, StartupError> {

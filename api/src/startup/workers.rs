@@ -227,6 +227,7 @@ mod tests {
             &settings,
             &gateway,
             "http://127.0.0.1:1",
+            &projections::worker::ProjectionMetrics::default(),
         ));
         let names: Vec<&str> = projections(
             &settings,

@@ -44,7 +44,9 @@ const INLINE_LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '200ms'";
 #[error("{0}")]
 pub struct InlineError(pub String);
 
-pub type InlineFuture<'a> = Pin<Box<dyn Future<Output = Result<(), InlineError>> + Send + 'a>>;
+/// What an inline apply answers: how many events it applied (a gap filled from the
+/// store counts), or why it did not.
+pub type InlineFuture<'a> = Pin<Box<dyn Future<Output = Result<u64, InlineError>> + Send + 'a>>;
 
 /// A read model applied in the command's transaction (implemented by the projections
 /// crate over its `Projection`s; injected by the composition root).
@@ -52,12 +54,18 @@ pub trait InlineProjection: Send + Sync {
     fn name(&self) -> &'static str;
     /// The aggregate types whose commands it follows.
     fn aggregate_types(&self) -> &'static [&'static str];
-    /// Applies `events` (one aggregate's, in sequence) and moves its checkpoint.
+    /// Applies `events` (one aggregate's, in sequence) and moves its checkpoint;
+    /// answers how many events it applied.
     fn apply<'a>(
         &'a self,
         connection: &'a mut sqlx::PgConnection,
         events: &'a [AppendedEvent],
     ) -> InlineFuture<'a>;
+    /// The command's transaction committed with `events` applied by this projection.
+    fn committed(&self, _events: u64) {}
+    /// The command's transaction committed without this projection: its worker will
+    /// apply the events.
+    fn left_to_worker(&self) {}
 }
 
 /// The inline projections of one aggregate type.
@@ -85,38 +93,51 @@ pub(super) async fn append_and_apply(
     sqlx::query(INLINE_LOCK_TIMEOUT)
         .execute(&mut *transaction)
         .await?;
+    let mut applied = Vec::with_capacity(inline.len());
+    let mut left = Vec::new();
     for projection in inline {
         sqlx::query("SAVEPOINT inline_projection")
             .execute(&mut *transaction)
             .await?;
         let outcome = match projection.apply(&mut transaction, &events).await {
-            Ok(()) => sqlx::query("RELEASE SAVEPOINT inline_projection")
+            Ok(count) => sqlx::query("RELEASE SAVEPOINT inline_projection")
                 .execute(&mut *transaction)
                 .await
-                .map(|_| ())
+                .map(|_| count)
                 .map_err(|error| InlineError(error.to_string())),
             Err(error) => Err(error),
         };
-        if let Err(error) = outcome {
-            warn!(
-                projection = projection.name(),
-                aggregate_type,
-                aggregate_id,
-                %error,
-                "an inline read model did not apply; its worker will"
-            );
-            for statement in [
-                "ROLLBACK TO SAVEPOINT inline_projection",
-                "RELEASE SAVEPOINT inline_projection",
-            ] {
-                sqlx::query(statement).execute(&mut *transaction).await?;
+        match outcome {
+            Ok(count) => applied.push((projection, count)),
+            Err(error) => {
+                left.push(projection);
+                warn!(
+                    projection = projection.name(),
+                    aggregate_type,
+                    aggregate_id,
+                    %error,
+                    "an inline read model did not apply; its worker will"
+                );
+                for statement in [
+                    "ROLLBACK TO SAVEPOINT inline_projection",
+                    "RELEASE SAVEPOINT inline_projection",
+                ] {
+                    sqlx::query(statement).execute(&mut *transaction).await?;
+                }
             }
         }
     }
     sqlx::query("SET LOCAL lock_timeout TO DEFAULT")
         .execute(&mut *transaction)
         .await?;
-    transaction.commit().await
+    transaction.commit().await?;
+    for (projection, count) in applied {
+        projection.committed(count);
+    }
+    for projection in left {
+        projection.left_to_worker();
+    }
+    Ok(())
 }
 
 fn appended(

@@ -42,16 +42,22 @@ use crate::read_your_writes::{Checkpoints, READ_YOUR_WRITES_LIMIT};
 /// command (a balance after a spend, a ticket's thread after a message, an order after
 /// placing it), so the answer waits for no worker. Their workers still run; they find
 /// the events applied and skip them, and apply what an inline run left to them.
-pub fn inline() -> Vec<std::sync::Arc<dyn domain::command::inline::InlineProjection>> {
+pub fn inline(
+    metrics: &crate::worker::ProjectionMetrics,
+) -> Vec<std::sync::Arc<dyn domain::command::inline::InlineProjection>> {
     use crate::worker::InlineReadModel;
     use std::sync::Arc;
     vec![
-        Arc::new(InlineReadModel(Arc::new(credits::CreditBalances))),
-        Arc::new(InlineReadModel(
-            Arc::new(credit_lots::CreditLots::default()),
+        Arc::new(InlineReadModel::new(
+            Arc::new(credits::CreditBalances),
+            metrics,
         )),
-        Arc::new(InlineReadModel(Arc::new(tickets::Tickets))),
-        Arc::new(InlineReadModel(Arc::new(orders::Orders))),
+        Arc::new(InlineReadModel::new(
+            Arc::new(credit_lots::CreditLots::default()),
+            metrics,
+        )),
+        Arc::new(InlineReadModel::new(Arc::new(tickets::Tickets), metrics)),
+        Arc::new(InlineReadModel::new(Arc::new(orders::Orders), metrics)),
     ]
 }
 
@@ -70,6 +76,11 @@ impl ReadModels {
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The watcher reads wait on, for an entry point that waits on its own terms.
+    pub fn checkpoints(&self) -> &Checkpoints {
+        &self.checkpoints
     }
 
     /// Waits (bounded) until `projection` shows `written` of an aggregate of

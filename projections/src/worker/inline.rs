@@ -5,22 +5,49 @@
 use std::sync::Arc;
 
 use domain::command::inline::{AppendedEvent, InlineError, InlineFuture, InlineProjection};
+use prometheus_client::metrics::counter::Counter;
 use sqlx::PgConnection;
 
 use super::apply::apply_in;
+use super::metrics::ProjectionMetrics;
 use super::projection::Projection;
 use crate::envelope::EventEnvelope;
 
-/// `projection` as an inline read model.
-pub struct InlineReadModel<P: Projection + ?Sized>(pub Arc<P>);
+/// `projection` as an inline read model, counted in the worker's metrics: its events
+/// in `ledgerbot_projection_events_applied` (the worker skips them, so each is
+/// counted once), and the commands it left to the worker in
+/// `ledgerbot_projection_inline_left_to_worker`.
+pub struct InlineReadModel<P: Projection + ?Sized> {
+    projection: Arc<P>,
+    applied: Counter,
+    left_to_worker: Counter,
+}
+
+impl<P: Projection + ?Sized> InlineReadModel<P> {
+    pub fn new(projection: Arc<P>, metrics: &ProjectionMetrics) -> Self {
+        Self {
+            applied: metrics.applied(projection.name()),
+            left_to_worker: metrics.inline_left_to_worker(projection.name()),
+            projection,
+        }
+    }
+}
 
 impl<P: Projection + ?Sized> InlineProjection for InlineReadModel<P> {
     fn name(&self) -> &'static str {
-        self.0.name()
+        self.projection.name()
     }
 
     fn aggregate_types(&self) -> &'static [&'static str] {
-        self.0.aggregate_types()
+        self.projection.aggregate_types()
+    }
+
+    fn committed(&self, events: u64) {
+        self.applied.inc_by(events);
+    }
+
+    fn left_to_worker(&self) {
+        self.left_to_worker.inc();
     }
 
     fn apply<'a>(
@@ -31,9 +58,8 @@ impl<P: Projection + ?Sized> InlineProjection for InlineReadModel<P> {
         Box::pin(async move {
             let envelopes: Vec<EventEnvelope> = events.iter().map(envelope).collect();
             let batch: Vec<&EventEnvelope> = envelopes.iter().collect();
-            apply_in(connection, &*self.0, &batch, false)
+            apply_in(connection, &*self.projection, &batch, false)
                 .await
-                .map(|_| ())
                 .map_err(|failure| InlineError(failure.error.to_string()))
         })
     }

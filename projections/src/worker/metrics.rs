@@ -19,6 +19,7 @@ pub struct ProjectionMetrics {
     parked: Family<ProjectionLabel, Counter>,
     lag: Family<ProjectionLabel, Gauge<f64, AtomicU64>>,
     retrying: Family<ProjectionLabel, Gauge>,
+    inline_left_to_worker: Family<ProjectionLabel, Counter>,
 }
 
 fn label(projection: &str) -> ProjectionLabel {
@@ -49,6 +50,11 @@ impl ProjectionMetrics {
             "Aggregates this process holds back behind an event that keeps failing for a reason that may pass",
             self.retrying.clone(),
         );
+        registry.register(
+            "ledgerbot_projection_inline_left_to_worker",
+            "Commands whose inline read model did not apply in their own transaction (a lock waited for too long, an error) and was left to the worker",
+            self.inline_left_to_worker.clone(),
+        );
     }
 
     pub fn applied(&self, projection: &str) -> Counter {
@@ -61,6 +67,12 @@ impl ProjectionMetrics {
 
     pub fn retrying(&self, projection: &str) -> Gauge {
         self.retrying.get_or_create(&label(projection)).clone()
+    }
+
+    pub fn inline_left_to_worker(&self, projection: &str) -> Counter {
+        self.inline_left_to_worker
+            .get_or_create(&label(projection))
+            .clone()
     }
 
     pub fn lag(&self, projection: &str) -> Gauge<f64, AtomicU64> {

@@ -150,6 +150,31 @@ impl ReadModels {
         })
     }
 
+    /// What each of `users` may do as of now, in one query: those the read model does
+    /// not have yet are left out (the credentials speak for them).
+    pub async fn access_of(
+        &self,
+        users: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, Access>, CommandError> {
+        let ids: Vec<String> = users.iter().map(Uuid::to_string).collect();
+        let rows: Vec<(String, String, bool)> =
+            sqlx::query_as("SELECT user_id, role, blocked FROM rm_users WHERE user_id = ANY($1)")
+                .bind(&ids)
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(user_id, role, blocked)| {
+                let access = if blocked {
+                    Access::Blocked
+                } else {
+                    Access::Allowed(Role::named(&role).unwrap_or_default())
+                };
+                Some((user_id.parse().ok()?, access))
+            })
+            .collect())
+    }
+
     /// One's own profile once the users read model shows `after`; `None` while it
     /// does not have the user yet.
     pub async fn me(
