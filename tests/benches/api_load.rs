@@ -14,8 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use api::startup::Parts;
-use domain::command::{CommandContext, Commands};
-use domain::credit::{CreditCommand, GrantReason};
+use domain::command::Commands;
 use futures_util::StreamExt;
 use serde_json::json;
 use tests::TestContext;
@@ -125,22 +124,7 @@ async fn main() {
         .buffer_unordered(50)
         .collect()
         .await;
-    for (_, user) in &users {
-        commands
-            .credits
-            .execute(
-                user,
-                CreditCommand::Grant {
-                    amount: 1_000_000,
-                    reason: GrantReason::Admin,
-                    reference: "bench".to_owned(),
-                    expires_at: None,
-                },
-                &CommandContext::system("bench"),
-            )
-            .await
-            .expect("granted");
-    }
+    tests::grant_bench_credits(&commands, users.iter().map(|(_, user)| user.as_str())).await;
     tests::settled(&context.pool).await;
     let tokens: Arc<Vec<String>> = Arc::new(users.into_iter().map(|(token, _)| token).collect());
     let http = reqwest::Client::builder()

@@ -17,8 +17,7 @@ use std::time::{Duration, Instant};
 
 use api::startup::Parts;
 use chrono::{DateTime, Utc};
-use domain::command::{CommandContext, Commands};
-use domain::credit::{CreditCommand, GrantReason};
+use domain::command::Commands;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tests::TestContext;
@@ -129,22 +128,7 @@ async fn main() {
         .buffer_unordered(50)
         .collect()
         .await;
-    for (_, user, _) in &users {
-        commands
-            .credits
-            .execute(
-                user,
-                CreditCommand::Grant {
-                    amount: 1_000_000,
-                    reason: GrantReason::Admin,
-                    reference: "bench".to_owned(),
-                    expires_at: None,
-                },
-                &CommandContext::system("bench"),
-            )
-            .await
-            .expect("granted");
-    }
+    tests::grant_bench_credits(&commands, users.iter().map(|(_, user, _)| user.as_str())).await;
 
     // The WebSockets, each measuring commit → frame.
     let fan_out = Arc::new(Mutex::new(Vec::<f64>::new()));

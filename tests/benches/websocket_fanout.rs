@@ -1,23 +1,25 @@
 //! WebSockets at scale: `ledgerbot serve` as a process of its own holds 10,000 live-feed
-//! connections (20 per user, 500 users) while 100 events a second are committed on the
-//! users' accounts; printed are the fan-out delay from an event's `recorded_at` (the
+//! connections (5 per user, 2,000 users: a user may hold 8) while 100 events a second
+//! are committed on the users' accounts, each through the command path the API uses
+//! (with its inline read models); printed are the fan-out delay from an event's `recorded_at` (the
 //! `at` of its update: its transaction's start, a little before the commit) to the
 //! frame's arrival (p50/p95/p99), frames missing, and the server process's
 //! memory per connection (its resident set before and after the sockets opened).
+//! A socket the server closes (over the per-user limit) is counted and expects nothing.
 //!
 //! Run: `cargo build --release --bin ledgerbot && cargo bench -p tests --bench
-//! websocket_fanout`. `LEDGERBOT_BENCH_SOCKETS` (10,000), `LEDGERBOT_BENCH_USERS` (500),
+//! websocket_fanout`. `LEDGERBOT_BENCH_SOCKETS` (10,000), `LEDGERBOT_BENCH_USERS` (2,000),
 //! `LEDGERBOT_BENCH_EVENTS_PER_SECOND` (100) and `LEDGERBOT_BENCH_SECONDS` (30) change it.
 //! The bench and the server each hold one descriptor per socket: `ulimit -n` must allow
 //! it.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use domain::command::{CommandContext, Commands};
-use domain::credit::{CreditCommand, GrantReason};
+use domain::credit::CreditCommand;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tests::TestContext;
@@ -48,7 +50,13 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 #[tokio::main]
 async fn main() {
     let sockets = tests::bench_setting("LEDGERBOT_BENCH_SOCKETS", 10_000) as usize;
-    let users = (tests::bench_setting("LEDGERBOT_BENCH_USERS", 500) as usize).max(1);
+    let users = (tests::bench_setting("LEDGERBOT_BENCH_USERS", 2_000) as usize).max(1);
+    let per_user = sockets.div_ceil(users);
+    assert!(
+        per_user <= api::live::socket::MAX_SOCKETS_PER_USER,
+        "{per_user} sockets per user is over the server's limit of {}: raise LEDGERBOT_BENCH_USERS",
+        api::live::socket::MAX_SOCKETS_PER_USER
+    );
     let rate = tests::bench_setting("LEDGERBOT_BENCH_EVENTS_PER_SECOND", 100);
     let seconds = tests::bench_setting("LEDGERBOT_BENCH_SECONDS", 30);
     let context = TestContext::new().await;
@@ -102,32 +110,23 @@ async fn main() {
         .buffer_unordered(50)
         .collect()
         .await;
-    let commands = Commands::over(context.pool.clone());
+    let commands = Arc::new(Commands::over(context.pool.clone()).with_inline(
+        &projections::read_models::inline(&projections::worker::ProjectionMetrics::default()),
+    ));
     let system = CommandContext::system("bench");
-    for (_, user) in &accounts {
-        commands
-            .credits
-            .execute(
-                user,
-                CreditCommand::Grant {
-                    amount: 1_000_000,
-                    reason: GrantReason::Admin,
-                    reference: "bench".to_owned(),
-                    expires_at: None,
-                },
-                &system,
-            )
-            .await
-            .expect("granted");
-    }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    tests::grant_bench_credits(&commands, accounts.iter().map(|(_, user)| user.as_str())).await;
+    // The grants' live updates written before the sockets open "from now on".
+    tests::settled(&context.pool).await;
     let before = resident_kib(pid);
 
     // The sockets, each counting its frames and measuring commit → frame.
     let delays = Arc::new(Mutex::new(Vec::<f64>::with_capacity(1 << 20)));
     let frames = Arc::new(AtomicU64::new(0));
     let opened_at = Instant::now();
-    let per_user = sockets.div_ceil(users.max(1));
+    // Told once to the readers when the run is over (they wait on nothing else, so an
+    // idle socket costs the bench nothing: polling each with a timeout woke 10,000
+    // tasks a second and delayed the spends this process commits).
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let over = Arc::new(AtomicBool::new(false));
     let connected: Vec<_> = futures_util::stream::iter(0..sockets)
         .map(|n| {
@@ -144,28 +143,41 @@ async fn main() {
         .await;
     let opening = opened_at.elapsed();
     let mut tasks = Vec::with_capacity(connected.len());
-    let mut sockets_of = vec![0u64; users];
+    let sockets_of: Arc<Vec<AtomicU64>> = Arc::new((0..users).map(|_| AtomicU64::new(0)).collect());
+    let closed = Arc::new(AtomicUsize::new(0));
     let mut failed = 0;
     for (user, socket) in connected {
         let Ok(socket) = socket else {
             failed += 1;
             continue;
         };
-        sockets_of[user] += 1;
+        sockets_of[user].fetch_add(1, Ordering::Relaxed);
         let (delays, frames, over) = (delays.clone(), frames.clone(), over.clone());
+        let mut stopped = stopped.clone();
+        let (sockets_of, closed) = (sockets_of.clone(), closed.clone());
         tasks.push(tokio::spawn(async move {
             let (_, mut incoming) = socket.split();
-            while !over.load(Ordering::Relaxed) {
-                let text = match tokio::time::timeout(Duration::from_secs(1), incoming.next()).await
-                {
-                    Ok(Some(Ok(Message::Text(text)))) => text,
-                    Ok(None) | Ok(Some(Err(_))) => break,
-                    Ok(Some(Ok(_))) | Err(_) => continue,
+            loop {
+                let next = tokio::select! {
+                    _ = stopped.changed() => break,
+                    next = incoming.next() => next,
+                };
+                let text = match next {
+                    Some(Ok(Message::Text(text))) => text,
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => {
+                        if !over.load(Ordering::Relaxed) {
+                            sockets_of[user].fetch_sub(1, Ordering::Relaxed);
+                            closed.fetch_add(1, Ordering::Relaxed);
+                        }
+                        break;
+                    }
+                    Some(Ok(_)) => continue,
                 };
                 let Ok(frame) = serde_json::from_str::<Value>(&text) else {
                     continue;
                 };
                 if frame["type"] == "update"
+                    && frame["event"] == "CreditsSpent"
                     && let Some(at) = frame["at"]
                         .as_str()
                         .and_then(|at| at.parse::<DateTime<Utc>>().ok())
@@ -179,38 +191,56 @@ async fn main() {
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
     let after = resident_kib(pid);
-    let open = tasks.len();
+    let open = tasks.len() - closed.load(Ordering::Relaxed);
     println!(
-        "{open} WebSockets open on one `ledgerbot serve` ({failed} refused) in {:.1} s; \
+        "{open} WebSockets open on one `ledgerbot serve` ({failed} refused, {} closed by the server) in {:.1} s; \
          server resident set {:.1} MiB before, {:.1} MiB after: {:.1} KiB per connection",
+        closed.load(Ordering::Relaxed),
         opening.as_secs_f64(),
         before as f64 / 1024.0,
         after as f64 / 1024.0,
         (after.saturating_sub(before)) as f64 / open.max(1) as f64
     );
 
-    // The events: `rate` spends a second, round the users.
+    // The events: `rate` spends a second, round the users, each in a task of its own so
+    // a slow commit does not hold up the next.
     let started = Instant::now();
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(1) as f64));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let expected = Arc::new(AtomicU64::new(0));
+    let mut spends = tokio::task::JoinSet::new();
     let mut sent = 0u64;
-    let mut expected = 0u64;
     while started.elapsed() < Duration::from_secs(seconds) {
         ticker.tick().await;
         let n = sent as usize % users;
-        let user = &accounts[n].1;
+        let (commands, system, sockets_of, expected) = (
+            commands.clone(),
+            system.clone(),
+            sockets_of.clone(),
+            expected.clone(),
+        );
+        let user = accounts[n].1.clone();
         let spend = CreditCommand::Spend {
             amount: 1,
             reason: "bench".to_owned(),
             operation_id: format!("fan-out-{sent}"),
             at: Utc::now(),
         };
-        if commands.credits.execute(user, spend, &system).await.is_ok() {
-            // Every socket of this user gets a frame.
-            expected += sockets_of[n];
-        }
+        spends.spawn(async move {
+            if commands
+                .credits
+                .execute(&user, spend, &system)
+                .await
+                .is_ok()
+            {
+                // Every socket of this user gets a frame.
+                expected.fetch_add(sockets_of[n].load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+        });
         sent += 1;
     }
+    while spends.join_next().await.is_some() {}
+    let expected = expected.load(Ordering::Relaxed);
     let committing = started.elapsed().as_secs_f64();
     // The last frames' time to arrive, then the sockets stop.
     let _ = tests::eventually(Duration::from_secs(10), || {
@@ -219,6 +249,7 @@ async fn main() {
     })
     .await;
     over.store(true, Ordering::Relaxed);
+    let _ = stop.send(true);
     for task in tasks {
         let _ = task.await;
     }

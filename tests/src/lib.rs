@@ -181,6 +181,40 @@ pub fn bench_setting(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// Gives each of `users` (their user ids) credits enough for any benchmark, 20 at a
+/// time.
+pub async fn grant_bench_credits<'a>(
+    commands: &domain::command::Commands,
+    users: impl IntoIterator<Item = &'a str>,
+) {
+    use domain::credit::{CreditCommand, GrantReason};
+    use futures_util::StreamExt;
+    let system = domain::command::CommandContext::system("bench");
+    futures_util::stream::iter(users)
+        .map(|user| {
+            let system = &system;
+            async move {
+                commands
+                    .credits
+                    .execute(
+                        user,
+                        CreditCommand::Grant {
+                            amount: 1_000_000,
+                            reason: GrantReason::Admin,
+                            reference: "bench".to_owned(),
+                            expires_at: None,
+                        },
+                        system,
+                    )
+                    .await
+                    .expect("granted");
+            }
+        })
+        .buffer_unordered(20)
+        .collect::<Vec<()>>()
+        .await;
+}
+
 /// A pool for a benchmark's own load: more connections than a test needs.
 pub async fn bench_pool(context: &TestContext) -> PgPool {
     sqlx::postgres::PgPoolOptions::new()
