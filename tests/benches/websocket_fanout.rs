@@ -13,7 +13,7 @@
 //! The bench and the server each hold one descriptor per socket: `ulimit -n` must allow
 //! it.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -127,7 +127,6 @@ async fn main() {
     // idle socket costs the bench nothing: polling each with a timeout woke 10,000
     // tasks a second and delayed the spends this process commits).
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let over = Arc::new(AtomicBool::new(false));
     let connected: Vec<_> = futures_util::stream::iter(0..sockets)
         .map(|n| {
             let user = n / per_user % users;
@@ -152,7 +151,7 @@ async fn main() {
             continue;
         };
         sockets_of[user].fetch_add(1, Ordering::Relaxed);
-        let (delays, frames, over) = (delays.clone(), frames.clone(), over.clone());
+        let (delays, frames) = (delays.clone(), frames.clone());
         let mut stopped = stopped.clone();
         let (sockets_of, closed) = (sockets_of.clone(), closed.clone());
         tasks.push(tokio::spawn(async move {
@@ -165,7 +164,7 @@ async fn main() {
                 let text = match next {
                     Some(Ok(Message::Text(text))) => text,
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => {
-                        if !over.load(Ordering::Relaxed) {
+                        if !*stopped.borrow() {
                             sockets_of[user].fetch_sub(1, Ordering::Relaxed);
                             closed.fetch_add(1, Ordering::Relaxed);
                         }
@@ -248,7 +247,6 @@ async fn main() {
         async move { frames.load(Ordering::Relaxed) >= expected }
     })
     .await;
-    over.store(true, Ordering::Relaxed);
     let _ = stop.send(true);
     for task in tasks {
         let _ = task.await;

@@ -259,6 +259,13 @@ async fn the_feed_refuses_in_the_api_error_shape() {
     let hello = next(&mut socket).await.expect("hello");
     assert_eq!(hello["type"], "hello");
     socket.send(Message::Close(None)).await.expect("closes");
+    // The server lets the connection go (its place freed) before it drops the socket:
+    // the stream's end says the place is free again.
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(Ok(_)) = socket.next().await {}
+    })
+    .await
+    .expect("the server ends the closed connection");
 
     // Eight sockets per user; the ninth is closed with 4008.
     let mut open_sockets = Vec::new();

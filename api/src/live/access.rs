@@ -76,11 +76,17 @@ where
             continue;
         }
         failures = 0;
-        let before = std::mem::replace(&mut *cache.lock(), known.clone());
-        for (user, access) in known {
-            if before.get(&user) != Some(&access) {
-                changed(user, access);
-            }
+        let mut cached = cache.lock();
+        let changes: Vec<(Uuid, Access)> = known
+            .iter()
+            .filter(|(user, access)| cached.get(user) != Some(access))
+            .map(|(user, access)| (*user, *access))
+            .collect();
+        let before = std::mem::replace(&mut *cached, known);
+        drop(cached);
+        drop(before);
+        for (user, access) in changes {
+            changed(user, access);
         }
     }
 }

@@ -28,33 +28,6 @@ const POLL: Duration = Duration::from_secs(1);
 struct Inner {
     routes: Routes,
     access: Arc<AccessCache>,
-    /// Open sockets per user.
-    seats: std::sync::Mutex<HashMap<uuid::Uuid, usize>>,
-}
-
-/// One open socket of a user; dropping it frees the seat.
-pub struct Seat {
-    inner: Arc<Inner>,
-    user: uuid::Uuid,
-}
-
-impl Drop for Seat {
-    fn drop(&mut self) {
-        let mut seats = lock_seats(&self.inner);
-        if let Some(count) = seats.get_mut(&self.user) {
-            *count -= 1;
-            if *count == 0 {
-                seats.remove(&self.user);
-            }
-        }
-    }
-}
-
-fn lock_seats(inner: &Inner) -> std::sync::MutexGuard<'_, HashMap<uuid::Uuid, usize>> {
-    match inner.seats.lock() {
-        Ok(seats) => seats,
-        Err(poisoned) => poisoned.into_inner(),
-    }
 }
 
 /// Hands each connection the updates it hears as they become readable, and tells it
@@ -75,7 +48,6 @@ impl LiveHub {
             inner: Arc::new(Inner {
                 routes: Routes::default(),
                 access: Arc::new(AccessCache::default()),
-                seats: std::sync::Mutex::new(HashMap::new()),
             }),
             pool,
             checkpoints,
@@ -85,14 +57,14 @@ impl LiveHub {
             hub.pool.clone(),
             hub.checkpoints.clone(),
         ));
-        let (seated, told) = (Arc::downgrade(&hub.inner), Arc::downgrade(&hub.inner));
+        let (connected, told) = (Arc::downgrade(&hub.inner), Arc::downgrade(&hub.inner));
         tokio::spawn(access::refresh(
             Arc::downgrade(&hub.inner.access),
             reads,
             move || {
-                seated
+                connected
                     .upgrade()
-                    .map(|inner| lock_seats(&inner).keys().copied().collect())
+                    .map(|inner| inner.routes.users())
                     .unwrap_or_default()
             },
             move |user, access| {
@@ -110,25 +82,11 @@ impl LiveHub {
         self.inner.access.of(user)
     }
 
-    /// The updates `listener` hears from now on. Subscribe before reading the
-    /// backlog, so nothing falls between the two.
-    pub fn subscribe(&self, listener: Listener) -> Subscription {
-        self.inner.routes.subscribe(listener)
-    }
-
-    /// A seat for one more socket of `user`, unless they have `limit` open.
-    pub fn take_seat(&self, user: uuid::Uuid, limit: usize) -> Option<Seat> {
-        let mut seats = lock_seats(&self.inner);
-        let count = seats.entry(user).or_default();
-        if *count >= limit {
-            return None;
-        }
-        *count += 1;
-        drop(seats);
-        Some(Seat {
-            inner: self.inner.clone(),
-            user,
-        })
+    /// The updates `listener` hears from now on, unless its user has `limit`
+    /// connections open. Subscribe before reading the backlog, so nothing falls
+    /// between the two.
+    pub fn subscribe(&self, listener: Listener, limit: usize) -> Option<Subscription> {
+        self.inner.routes.subscribe(listener, limit)
     }
 
     pub fn pool(&self) -> &PgPool {

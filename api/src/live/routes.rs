@@ -89,11 +89,15 @@ pub struct Routes {
 }
 
 impl Routes {
-    /// A new connection listening as `listener`.
-    pub fn subscribe(&self, listener: Listener) -> Subscription {
+    /// A new connection listening as `listener`, unless its user has `limit` open.
+    pub fn subscribe(&self, listener: Listener, limit: usize) -> Option<Subscription> {
+        let mut table = self.lock();
+        let open = table.by_user.get(&listener.user_id).map_or(0, Vec::len);
+        if open >= limit {
+            return None;
+        }
         let (sender, receiver) = mpsc::channel(QUEUE);
         let lagged = Arc::new(AtomicBool::new(false));
-        let mut table = self.lock();
         let id = table.next_id;
         table.next_id += 1;
         table.insert(
@@ -105,12 +109,17 @@ impl Routes {
             },
         );
         drop(table);
-        Subscription {
+        Some(Subscription {
             routes: self.clone(),
             id,
             receiver,
             lagged,
-        }
+        })
+    }
+
+    /// The users with a connection open now.
+    pub fn users(&self) -> Vec<Uuid> {
+        self.lock().by_user.keys().copied().collect()
     }
 
     /// Queues `update` for every connection that hears it, in the order of calls.
@@ -239,6 +248,10 @@ mod tests {
         })
     }
 
+    fn open(routes: &Routes, listener: Listener) -> Subscription {
+        routes.subscribe(listener, 8).expect("under the limit")
+    }
+
     fn next(subscription: &mut Subscription) -> Option<i64> {
         match subscription.receiver.try_recv() {
             Ok(Queued::Update(update)) => Some(update.position),
@@ -250,10 +263,10 @@ mod tests {
     async fn an_update_reaches_only_the_connections_that_hear_it() {
         let routes = Routes::default();
         let (alice, bob) = (Uuid::now_v7(), Uuid::now_v7());
-        let mut alice_phone = routes.subscribe(Listener::new(alice, Role::Client));
-        let mut alice_laptop = routes.subscribe(Listener::new(alice, Role::Client));
-        let mut bob_socket = routes.subscribe(Listener::new(bob, Role::Client));
-        let mut desk = routes.subscribe(Listener::new(Uuid::now_v7(), Role::Support));
+        let mut alice_phone = open(&routes, Listener::new(alice, Role::Client));
+        let mut alice_laptop = open(&routes, Listener::new(alice, Role::Client));
+        let mut bob_socket = open(&routes, Listener::new(bob, Role::Client));
+        let mut desk = open(&routes, Listener::new(Uuid::now_v7(), Role::Support));
         let orders_queue = Listener::new(Uuid::now_v7(), Role::Admin).queues[0];
 
         routes.deliver(&update(1, &[alice], None));
@@ -265,7 +278,7 @@ mod tests {
         assert_eq!(next(&mut bob_socket), Some(2));
         assert_eq!(next(&mut bob_socket), None);
         assert_eq!(next(&mut desk), Some(2), "the desk hears the orders queue");
-        let mut executor = routes.subscribe(Listener::new(Uuid::now_v7(), Role::Executor));
+        let mut executor = open(&routes, Listener::new(Uuid::now_v7(), Role::Executor));
         routes.deliver(&update(3, &[bob], Some(orders_queue)));
         assert_eq!(
             next(&mut executor),
@@ -278,7 +291,7 @@ mod tests {
     async fn a_full_queue_marks_the_connection_lagged_and_keeps_the_hub_going() {
         let routes = Routes::default();
         let user = Uuid::now_v7();
-        let mut slow = routes.subscribe(Listener::new(user, Role::Client));
+        let mut slow = open(&routes, Listener::new(user, Role::Client));
         for position in 1..=(QUEUE as i64 + 5) {
             routes.deliver(&update(position, &[user], None));
         }
@@ -295,10 +308,10 @@ mod tests {
     async fn a_dropped_or_relabelled_connection_leaves_its_old_place() {
         let routes = Routes::default();
         let (user, other) = (Uuid::now_v7(), Uuid::now_v7());
-        let gone = routes.subscribe(Listener::new(user, Role::Client));
+        let gone = open(&routes, Listener::new(user, Role::Client));
         drop(gone);
         assert_eq!(routes.len(), 0);
-        let mut socket = routes.subscribe(Listener::new(user, Role::Client));
+        let mut socket = open(&routes, Listener::new(user, Role::Client));
         let queue = Listener::new(user, Role::Admin).queues[0];
         socket.listen_as(Listener::new(user, Role::Admin));
         assert_eq!(routes.len(), 1);
@@ -318,9 +331,9 @@ mod tests {
     async fn a_change_of_access_reaches_every_connection_of_that_user_only() {
         let routes = Routes::default();
         let (blocked, other) = (Uuid::now_v7(), Uuid::now_v7());
-        let mut phone = routes.subscribe(Listener::new(blocked, Role::Client));
-        let mut laptop = routes.subscribe(Listener::new(blocked, Role::Client));
-        let mut bystander = routes.subscribe(Listener::new(other, Role::Client));
+        let mut phone = open(&routes, Listener::new(blocked, Role::Client));
+        let mut laptop = open(&routes, Listener::new(blocked, Role::Client));
+        let mut bystander = open(&routes, Listener::new(other, Role::Client));
         routes.tell_access(blocked, Access::Blocked);
         assert!(matches!(
             phone.recv().await,
@@ -331,5 +344,28 @@ mod tests {
             Delivery::Access(Access::Blocked)
         ));
         assert!(bystander.receiver.try_recv().is_err());
+    }
+
+    #[tokio::test]
+    async fn a_user_holds_at_most_the_limit_and_a_closed_one_frees_its_place() {
+        let routes = Routes::default();
+        let user = Uuid::now_v7();
+        let first = routes.subscribe(Listener::new(user, Role::Client), 2);
+        let second = routes.subscribe(Listener::new(user, Role::Client), 2);
+        assert!(first.is_some() && second.is_some());
+        assert!(
+            routes
+                .subscribe(Listener::new(user, Role::Client), 2)
+                .is_none()
+        );
+        let someone_else = routes.subscribe(Listener::new(Uuid::now_v7(), Role::Client), 2);
+        assert!(someone_else.is_some(), "the limit is per user");
+        drop(first);
+        assert!(
+            routes
+                .subscribe(Listener::new(user, Role::Client), 2)
+                .is_some()
+        );
+        assert_eq!(routes.users().len(), 2);
     }
 }

@@ -135,7 +135,9 @@ pub async fn connect(
         .max_frame_size(MAX_INCOMING)
         .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |mut socket| async move {
-            let Some(_seat) = hub.take_seat(caller.user_id, MAX_SOCKETS_PER_USER) else {
+            // Subscribed before the backlog is read (in `serve`), so nothing falls in
+            // between.
+            let Some(updates) = hub.subscribe(listener.clone(), MAX_SOCKETS_PER_USER) else {
                 let _ = socket
                     .send(close(TOO_MANY, "too many open connections for this user"))
                     .await;
@@ -147,7 +149,7 @@ pub async fn connect(
                 listener,
                 last: 0,
             };
-            session.run(query.after, expires_at).await;
+            session.run(updates, query.after, expires_at).await;
         }))
 }
 
@@ -177,8 +179,8 @@ struct Session {
 }
 
 impl Session {
-    async fn run(mut self, after: Option<i64>, expires_at: i64) {
-        match self.serve(after, expires_at).await {
+    async fn run(mut self, updates: Subscription, after: Option<i64>, expires_at: i64) {
+        match self.serve(updates, after, expires_at).await {
             Ok(()) | Err(Ended::Gone) => debug!("live updates connection closed"),
             Err(error @ Ended::Database(_)) => {
                 warn!(%error, "live updates connection ended on a database error");
@@ -190,9 +192,12 @@ impl Session {
         }
     }
 
-    async fn serve(&mut self, after: Option<i64>, expires_at: i64) -> Result<(), Ended> {
-        // Subscribed before reading the backlog, so nothing falls in between.
-        let mut updates = self.hub.subscribe(self.listener.clone());
+    async fn serve(
+        &mut self,
+        mut updates: Subscription,
+        after: Option<i64>,
+        expires_at: i64,
+    ) -> Result<(), Ended> {
         let head = feed::head(self.hub.pool()).await?;
         self.send_json(&json!({"type": "hello", "position": head.position, "resumed_from": after}))
             .await?;

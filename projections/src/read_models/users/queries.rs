@@ -131,6 +131,17 @@ pub enum Access {
     Unknown,
 }
 
+impl Access {
+    /// What an `rm_users` row's role and block allow.
+    fn of_row(role: &str, blocked: bool) -> Self {
+        if blocked {
+            Self::Blocked
+        } else {
+            Self::Allowed(Role::named(role).unwrap_or_default())
+        }
+    }
+}
+
 /// How many of a user's orders, tickets and payments the history shows.
 const HISTORY_LENGTH: i64 = 100;
 
@@ -143,11 +154,9 @@ impl ReadModels {
                 .bind(user_id.to_string())
                 .fetch_optional(self.pool())
                 .await?;
-        Ok(match current {
-            Some((_, true)) => Access::Blocked,
-            Some((role, false)) => Access::Allowed(Role::named(&role).unwrap_or_default()),
-            None => Access::Unknown,
-        })
+        Ok(current.map_or(Access::Unknown, |(role, blocked)| {
+            Access::of_row(&role, blocked)
+        }))
     }
 
     /// What each of `users` may do as of now, in one query: those the read model does
@@ -165,12 +174,7 @@ impl ReadModels {
         Ok(rows
             .into_iter()
             .filter_map(|(user_id, role, blocked)| {
-                let access = if blocked {
-                    Access::Blocked
-                } else {
-                    Access::Allowed(Role::named(&role).unwrap_or_default())
-                };
-                Some((user_id.parse().ok()?, access))
+                Some((user_id.parse().ok()?, Access::of_row(&role, blocked)))
             })
             .collect())
     }
